@@ -1,0 +1,1 @@
+//! Poll-mode dataplane (placeholder until the dataplane issue lands).
