@@ -13,6 +13,8 @@
 //! - [`time`]: FIX UTC timestamps.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod decimal;
 pub mod time;
 
