@@ -16,6 +16,8 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod decimal;
+pub mod encode;
+pub mod message;
 pub mod time;
 
 pub use decimal::Decimal;

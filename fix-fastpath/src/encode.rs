@@ -1,0 +1,277 @@
+//! One-pass FIX encoder into a caller-owned buffer.
+//!
+//! The only place that knows how a FIX message is framed on the way out: BeginString, a
+//! BodyLength computed at the end, the body fields, and the CheckSum. Nothing allocates.
+//!
+//! ```text
+//! Encoder::new(buf) ─► begin(b"FIX.4.4", b"D") ─► field(…)* ─► finish() ─► len
+//! ```
+//!
+//! BodyLength is written into a reserved width and the body shifted left once at `finish` when
+//! the reserved width was larger than needed, so the output has no padding.
+
+use crate::decimal::Decimal;
+use crate::time::{UtcTimestamp, MILLIS_LEN};
+
+/// Why a message could not be encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncodeError {
+    /// The buffer cannot hold the message; `required` is a lower bound for a retry.
+    BufferTooSmall { required: usize },
+    /// `finish` or a field was called before `begin`.
+    NotStarted,
+    /// A value contains SOH, which would break framing.
+    ValueContainsSoh { tag: u32 },
+}
+
+impl core::fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::BufferTooSmall { required } => write!(f, "buffer too small, need {required}"),
+            Self::NotStarted => f.write_str("encoder used before begin()"),
+            Self::ValueContainsSoh { tag } => write!(f, "value of tag {tag} contains SOH"),
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+/// FIX field delimiter.
+pub const SOH: u8 = 0x01;
+
+/// Digits reserved for BodyLength (bodies up to 999 999 bytes).
+const LEN_WIDTH: usize = 6;
+
+/// Writes `value` in decimal at the start of `out`; returns the number of bytes.
+#[inline]
+pub fn write_u64(out: &mut [u8], value: u64) -> Option<usize> {
+    let mut tmp = [0u8; 20];
+    let mut v = value;
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let n = tmp.len() - i;
+    out.get_mut(..n)?.copy_from_slice(&tmp[i..]);
+    Some(n)
+}
+
+/// Sum of bytes modulo 256, the FIX CheckSum.
+#[inline]
+pub fn checksum(bytes: &[u8]) -> u8 {
+    bytes
+        .iter()
+        .fold(0u32, |s, &b| s.wrapping_add(u32::from(b))) as u8
+}
+
+/// Writes a three-digit checksum.
+#[inline]
+pub fn write_checksum(out: &mut [u8; 3], sum: u8) {
+    out[0] = b'0' + sum / 100;
+    out[1] = b'0' + (sum / 10) % 10;
+    out[2] = b'0' + sum % 10;
+}
+
+/// A one-pass encoder over a caller-owned buffer.
+#[derive(Debug)]
+pub struct Encoder<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+    body_start: usize,
+    len_at: usize,
+    started: bool,
+    overflow: usize,
+}
+
+impl<'a> Encoder<'a> {
+    /// An encoder writing at the start of `buf`.
+    pub fn new(buf: &'a mut [u8]) -> Encoder<'a> {
+        Encoder {
+            buf,
+            pos: 0,
+            body_start: 0,
+            len_at: 0,
+            started: false,
+            overflow: 0,
+        }
+    }
+
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        let end = self.pos + bytes.len();
+        if end <= self.buf.len() {
+            self.buf[self.pos..end].copy_from_slice(bytes);
+        } else {
+            self.overflow = self.overflow.max(end);
+        }
+        self.pos = end;
+    }
+
+    #[inline]
+    fn put_tag(&mut self, tag: u32) {
+        let mut tmp = [0u8; 11];
+        let n = write_u64(&mut tmp, u64::from(tag)).unwrap_or(0);
+        tmp[n] = b'=';
+        self.put(&tmp[..=n]);
+    }
+
+    /// Starts a message: `8=<begin>|9=<reserved>|35=<msg_type>|`.
+    pub fn begin(&mut self, begin_string: &[u8], msg_type: &[u8]) -> &mut Self {
+        self.pos = 0;
+        self.overflow = 0;
+        self.started = true;
+        self.put(b"8=");
+        self.put(begin_string);
+        self.put(b"\x019=");
+        self.len_at = self.pos;
+        self.put(&[b'0'; LEN_WIDTH]);
+        self.put(&[SOH]);
+        self.body_start = self.pos;
+        self.put(b"35=");
+        self.put(msg_type);
+        self.put(&[SOH]);
+        self
+    }
+
+    /// Appends `tag=value|`. A value containing SOH is recorded as an error at `finish`.
+    pub fn field(&mut self, tag: u32, value: &[u8]) -> &mut Self {
+        if value.contains(&SOH) {
+            // Poison the message: finish() reports it.
+            self.started = false;
+            self.overflow = usize::MAX - u64::from(tag) as usize;
+            return self;
+        }
+        self.put_tag(tag);
+        self.put(value);
+        self.put(&[SOH]);
+        self
+    }
+
+    /// Appends an unsigned integer field.
+    pub fn uint(&mut self, tag: u32, value: u64) -> &mut Self {
+        let mut tmp = [0u8; 20];
+        let n = write_u64(&mut tmp, value).unwrap_or(0);
+        self.field(tag, &tmp[..n])
+    }
+
+    /// Appends a signed integer field.
+    pub fn int(&mut self, tag: u32, value: i64) -> &mut Self {
+        let mut tmp = [0u8; 21];
+        let start = usize::from(value < 0);
+        tmp[0] = b'-';
+        let n = write_u64(&mut tmp[start..], value.unsigned_abs()).unwrap_or(0);
+        self.field(tag, &tmp[..start + n])
+    }
+
+    /// Appends a decimal field written with its own scale.
+    pub fn decimal(&mut self, tag: u32, value: Decimal) -> &mut Self {
+        let mut tmp = [0u8; 48];
+        let n = value.write(&mut tmp).unwrap_or(0);
+        self.field(tag, &tmp[..n])
+    }
+
+    /// Appends a UTCTimestamp with milliseconds.
+    pub fn timestamp(&mut self, tag: u32, value: UtcTimestamp) -> &mut Self {
+        let mut tmp = [0u8; MILLIS_LEN];
+        value.write_millis(&mut tmp);
+        self.field(tag, &tmp)
+    }
+
+    /// Appends a `Y`/`N` field.
+    pub fn boolean(&mut self, tag: u32, value: bool) -> &mut Self {
+        self.field(tag, if value { b"Y" } else { b"N" })
+    }
+
+    /// Appends pre-encoded `tag=value|` bytes verbatim (copying fields of another message).
+    pub fn raw(&mut self, bytes: &[u8]) -> &mut Self {
+        self.put(bytes);
+        self
+    }
+
+    /// Writes BodyLength and CheckSum; returns the message length.
+    ///
+    /// # Errors
+    /// [`EncodeError::BufferTooSmall`] with the size needed, [`EncodeError::NotStarted`], or
+    /// [`EncodeError::ValueContainsSoh`].
+    pub fn finish(&mut self) -> Result<usize, EncodeError> {
+        if !self.started {
+            if self.overflow > usize::MAX / 2 {
+                return Err(EncodeError::ValueContainsSoh {
+                    tag: (usize::MAX - self.overflow) as u32,
+                });
+            }
+            return Err(EncodeError::NotStarted);
+        }
+        let required = self.pos + 7;
+        if self.overflow > 0 || required > self.buf.len() {
+            return Err(EncodeError::BufferTooSmall {
+                required: required.max(self.overflow + 7),
+            });
+        }
+        let body_len = self.pos - self.body_start;
+        let mut digits = [0u8; 20];
+        let n = write_u64(&mut digits, body_len as u64).unwrap_or(0);
+        // Close the gap left by the reserved width.
+        let shift = LEN_WIDTH - n;
+        self.buf[self.len_at..self.len_at + n].copy_from_slice(&digits[..n]);
+        self.buf
+            .copy_within(self.len_at + LEN_WIDTH..self.pos, self.len_at + n);
+        self.pos -= shift;
+        let sum = checksum(&self.buf[..self.pos]);
+        let mut cs = [0u8; 3];
+        write_checksum(&mut cs, sum);
+        self.buf[self.pos..self.pos + 3].copy_from_slice(b"10=");
+        self.buf[self.pos + 3..self.pos + 6].copy_from_slice(&cs);
+        self.buf[self.pos + 6] = SOH;
+        self.started = false;
+        Ok(self.pos + 7)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_spec_m01() {
+        let mut buf = [0u8; 256];
+        let mut e = Encoder::new(&mut buf);
+        e.begin(b"FIX.4.4", b"A")
+            .uint(34, 1)
+            .field(49, b"TESTCLIENT")
+            .field(56, b"KRAKEN-MD")
+            .timestamp(
+                52,
+                UtcTimestamp::parse(b"20260407-14:32:01.000").expect("valid"),
+            )
+            .uint(98, 0)
+            .uint(108, 30)
+            .boolean(141, true);
+        let n = e.finish().expect("fits");
+        let want = "8=FIX.4.4|9=80|35=A|34=1|49=TESTCLIENT|56=KRAKEN-MD|52=20260407-14:32:01.000|98=0|108=30|141=Y|10=148|";
+        assert_eq!(
+            String::from_utf8_lossy(&buf[..n]).replace('\x01', "|"),
+            want
+        );
+    }
+
+    #[test]
+    fn reports_small_buffer_and_soh() {
+        let mut buf = [0u8; 16];
+        let mut e = Encoder::new(&mut buf);
+        e.begin(b"FIX.4.4", b"0").uint(34, 1);
+        assert!(matches!(
+            e.finish(),
+            Err(EncodeError::BufferTooSmall { .. })
+        ));
+        let mut big = [0u8; 128];
+        let mut e = Encoder::new(&mut big);
+        e.begin(b"FIX.4.4", b"0").field(58, b"a\x01b");
+        assert_eq!(e.finish(), Err(EncodeError::ValueContainsSoh { tag: 58 }));
+    }
+}
