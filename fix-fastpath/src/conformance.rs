@@ -39,9 +39,15 @@ pub enum Step {
     /// Expect the acceptor to close connection `conn`.
     ExpectDisconnect { conn: u8 },
     /// Send a message; `fields` may hold `<TIME>` placeholders.
-    Send { conn: u8, fields: Vec<(u32, Vec<u8>)> },
+    Send {
+        conn: u8,
+        fields: Vec<(u32, Vec<u8>)>,
+    },
     /// Expect the next message on `conn` to match.
-    Expect { conn: u8, fields: Vec<(u32, Vec<u8>)> },
+    Expect {
+        conn: u8,
+        fields: Vec<(u32, Vec<u8>)>,
+    },
 }
 
 /// A step with the script line it came from.
@@ -80,10 +86,13 @@ fn split_conn(rest: &[u8]) -> (u8, &[u8]) {
 fn parse_fields(body: &[u8], line: usize) -> Result<Vec<(u32, Vec<u8>)>, ScriptError> {
     let mut fields = Vec::new();
     for part in body.split(|&b| b == SOH).filter(|p| !p.is_empty()) {
-        let eq = part.iter().position(|&b| b == b'=').ok_or_else(|| ScriptError {
-            line,
-            reason: format!("field without '=': {:?}", String::from_utf8_lossy(part)),
-        })?;
+        let eq = part
+            .iter()
+            .position(|&b| b == b'=')
+            .ok_or_else(|| ScriptError {
+                line,
+                reason: format!("field without '=': {:?}", String::from_utf8_lossy(part)),
+            })?;
         let tag = std::str::from_utf8(&part[..eq])
             .ok()
             .and_then(|t| t.parse::<u32>().ok())
@@ -116,8 +125,14 @@ pub fn parse_script(text: &[u8]) -> Result<Vec<Line>, ScriptError> {
             (b'i', b"DISCONNECT") => Step::Disconnect { conn },
             (b'e', b"CONNECT") => Step::ExpectConnect { conn },
             (b'e', b"DISCONNECT") => Step::ExpectDisconnect { conn },
-            (b'I', body) => Step::Send { conn, fields: parse_fields(body, number)? },
-            (b'E', body) => Step::Expect { conn, fields: parse_fields(body, number)? },
+            (b'I', body) => Step::Send {
+                conn,
+                fields: parse_fields(body, number)?,
+            },
+            (b'E', body) => Step::Expect {
+                conn,
+                fields: parse_fields(body, number)?,
+            },
             _ => {
                 return Err(ScriptError {
                     line: number,
@@ -149,9 +164,13 @@ impl FieldFormats {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let err = |reason: String| ScriptError { line: i + 1, reason };
-            let (tag, pattern) =
-                line.split_once('=').ok_or_else(|| err("expected <tag>=<regex>".into()))?;
+            let err = |reason: String| ScriptError {
+                line: i + 1,
+                reason,
+            };
+            let (tag, pattern) = line
+                .split_once('=')
+                .ok_or_else(|| err("expected <tag>=<regex>".into()))?;
             let tag: u32 = tag.parse().map_err(|_| err(format!("bad tag {tag:?}")))?;
             let re = Regex::new(&format!("^(?:{pattern})$"))
                 .map_err(|e| err(format!("bad pattern: {e}")))?;
@@ -170,12 +189,22 @@ fn substitute_time(value: &[u8], now: UtcTimestamp) -> Vec<u8> {
     let Some(start) = value.windows(5).position(|w| w == b"<TIME") else {
         return value.to_vec();
     };
-    let Some(end) = value[start..].iter().position(|&b| b == b'>').map(|e| start + e) else {
+    let Some(end) = value[start..]
+        .iter()
+        .position(|&b| b == b'>')
+        .map(|e| start + e)
+    else {
         return value.to_vec();
     };
     let shift: i64 = std::str::from_utf8(&value[start + 5..end])
         .ok()
-        .and_then(|s| if s.is_empty() { Some(0) } else { s.trim_start_matches('+').parse().ok() })
+        .and_then(|s| {
+            if s.is_empty() {
+                Some(0)
+            } else {
+                s.trim_start_matches('+').parse().ok()
+            }
+        })
         .unwrap_or(0);
     let t = UtcTimestamp::from_nanos(now.nanos + shift * NANOS_PER_SEC);
     let mut ms = [0u8; crate::time::MILLIS_LEN];
@@ -195,7 +224,11 @@ pub fn render(fields: &[(u32, Vec<u8>)], now: UtcTimestamp) -> Vec<u8> {
     let mut head = Vec::new();
     for (i, (tag, value)) in fields.iter().enumerate() {
         let value = substitute_time(value, now);
-        let target = if i == 0 && *tag == 8 { &mut head } else { &mut body };
+        let target = if i == 0 && *tag == 8 {
+            &mut head
+        } else {
+            &mut body
+        };
         if *tag == 10 {
             continue;
         }
@@ -257,18 +290,36 @@ pub fn check(
     if want.last().map(|f| f.0) != Some(10) && got.last().map(|f| f.0) == Some(10) {
         got.pop();
     }
-    let context = || format!("expected {}\n     got {}", show(expected), show(&actual_fields));
+    let context = || {
+        format!(
+            "expected {}\n     got {}",
+            show(expected),
+            show(&actual_fields)
+        )
+    };
     if want.len() != got.len() {
-        return Err(Mismatch(format!("field count differs\nexpected {}", context())));
+        return Err(Mismatch(format!(
+            "field count differs\nexpected {}",
+            context()
+        )));
     }
     for (w, g) in want.drain(..).zip(got) {
         if w.0 != g.0 {
-            return Err(Mismatch(format!("tag {} where {} expected\n{}", g.0, w.0, context())));
+            return Err(Mismatch(format!(
+                "tag {} where {} expected\n{}",
+                g.0,
+                w.0,
+                context()
+            )));
         }
         let ok = match formats.pattern(w.0) {
             Some(re) => re.is_match(&g.1) || w.1 == g.1,
             None => {
-                let w_value = if w.1.starts_with(b"<TIME") { None } else { Some(&w.1) };
+                let w_value = if w.1.starts_with(b"<TIME") {
+                    None
+                } else {
+                    Some(&w.1)
+                };
                 match w_value {
                     Some(v) => *v == g.1,
                     None => g.1.len() >= 17,
@@ -347,7 +398,10 @@ pub fn run(
     wait: Duration,
 ) -> Result<(), Failure> {
     for line in script {
-        let fail = |reason: String| Failure { line: line.number, reason };
+        let fail = |reason: String| Failure {
+            line: line.number,
+            reason,
+        };
         match &line.step {
             Step::Connect { conn } => peer.connect(*conn).map_err(fail)?,
             Step::Disconnect { conn } => peer.disconnect(*conn),
@@ -361,7 +415,9 @@ pub fn run(
                 Received::Disconnected => {
                     return Err(fail(format!("disconnected; expected {}", show(fields))))
                 }
-                Received::Timeout => return Err(fail(format!("timeout; expected {}", show(fields)))),
+                Received::Timeout => {
+                    return Err(fail(format!("timeout; expected {}", show(fields))))
+                }
             },
             Step::ExpectDisconnect { conn } => match peer.recv(*conn, wait) {
                 Received::Disconnected => {}
@@ -388,7 +444,8 @@ mod tests {
 
     #[test]
     fn parses_actions_and_connections() {
-        let script = soh("# c\n\niCONNECT\nI8=FIX.4.4|35=A|34=1|\ne2,DISCONNECT\nE1,8=FIX.4.4|10=0|\n");
+        let script =
+            soh("# c\n\niCONNECT\nI8=FIX.4.4|35=A|34=1|\ne2,DISCONNECT\nE1,8=FIX.4.4|10=0|\n");
         let lines = parse_script(&script).expect("valid");
         assert_eq!(lines.len(), 4);
         assert_eq!(lines[0].step, Step::Connect { conn: 1 });
@@ -409,7 +466,10 @@ mod tests {
         let fields = parse_fields(&soh("8=FIX.4.4|35=0|52=<TIME-1>|"), 1).expect("valid");
         let msg = render(&fields, now);
         assert_eq!(msg, soh("8=FIX.4.4|9=26|35=0|52=20260407-14:32:00|10=219|"));
-        let sum = msg[..msg.len() - 7].iter().fold(0u32, |s, &b| s + u32::from(b)) % 256;
+        let sum = msg[..msg.len() - 7]
+            .iter()
+            .fold(0u32, |s, &b| s + u32::from(b))
+            % 256;
         assert_eq!(sum, 219);
     }
 
@@ -417,12 +477,20 @@ mod tests {
     fn checks_with_patterns() {
         let formats = FieldFormats::parse("10=\\d{3}\n52=\\d{8}-\\d{2}:\\d{2}:\\d{2}[.]\\d{3}\n")
             .expect("valid");
-        let want = parse_fields(&soh("8=FIX.4.4|9=5|52=00000000-00:00:00.000|10=0|"), 1)
-            .expect("valid");
-        assert!(check(&want, &soh("8=FIX.4.4|9=5|52=20260407-14:32:00.123|10=201|"), &formats)
-            .is_ok());
-        assert!(check(&want, &soh("8=FIX.4.4|9=6|52=20260407-14:32:00.123|10=201|"), &formats)
-            .is_err());
+        let want =
+            parse_fields(&soh("8=FIX.4.4|9=5|52=00000000-00:00:00.000|10=0|"), 1).expect("valid");
+        assert!(check(
+            &want,
+            &soh("8=FIX.4.4|9=5|52=20260407-14:32:00.123|10=201|"),
+            &formats
+        )
+        .is_ok());
+        assert!(check(
+            &want,
+            &soh("8=FIX.4.4|9=6|52=20260407-14:32:00.123|10=201|"),
+            &formats
+        )
+        .is_err());
         assert!(check(&want, &soh("8=FIX.4.4|9=5|52=2026|10=201|"), &formats).is_err());
     }
 }

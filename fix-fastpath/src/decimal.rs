@@ -82,7 +82,10 @@ impl std::error::Error for DecimalError {}
 
 impl Decimal {
     /// Zero with no fractional digits.
-    pub const ZERO: Decimal = Decimal { mantissa: 0, scale: 0 };
+    pub const ZERO: Decimal = Decimal {
+        mantissa: 0,
+        scale: 0,
+    };
 
     /// Builds a decimal from its parts.
     ///
@@ -164,7 +167,10 @@ impl Decimal {
                 if self.mantissa % div != 0 {
                     Err(DecimalError::Inexact)
                 } else {
-                    Ok(Decimal { mantissa: self.mantissa / div, scale })
+                    Ok(Decimal {
+                        mantissa: self.mantissa / div,
+                        scale,
+                    })
                 }
             }
         }
@@ -303,11 +309,26 @@ mod tests {
 
     #[test]
     fn parses_fix_forms() {
-        assert_eq!(Decimal::parse(b"84000.1").map(|d| (d.mantissa, d.scale)), Ok((840001, 1)));
-        assert_eq!(Decimal::parse(b"0.00096506").map(|d| (d.mantissa, d.scale)), Ok((96506, 8)));
-        assert_eq!(Decimal::parse(b"-0.25").map(|d| (d.mantissa, d.scale)), Ok((-25, 2)));
-        assert_eq!(Decimal::parse(b"85000").map(|d| (d.mantissa, d.scale)), Ok((85000, 0)));
-        assert_eq!(Decimal::parse(b".5").map(|d| (d.mantissa, d.scale)), Ok((5, 1)));
+        assert_eq!(
+            Decimal::parse(b"84000.1").map(|d| (d.mantissa, d.scale)),
+            Ok((840001, 1))
+        );
+        assert_eq!(
+            Decimal::parse(b"0.00096506").map(|d| (d.mantissa, d.scale)),
+            Ok((96506, 8))
+        );
+        assert_eq!(
+            Decimal::parse(b"-0.25").map(|d| (d.mantissa, d.scale)),
+            Ok((-25, 2))
+        );
+        assert_eq!(
+            Decimal::parse(b"85000").map(|d| (d.mantissa, d.scale)),
+            Ok((85000, 0))
+        );
+        assert_eq!(
+            Decimal::parse(b".5").map(|d| (d.mantissa, d.scale)),
+            Ok((5, 1))
+        );
     }
 
     #[test]
@@ -315,11 +336,20 @@ mod tests {
         assert_eq!(Decimal::parse(b""), Err(DecimalError::Empty));
         assert_eq!(Decimal::parse(b"-"), Err(DecimalError::Empty));
         assert_eq!(Decimal::parse(b"."), Err(DecimalError::InvalidCharacter));
-        assert_eq!(Decimal::parse(b"1.2.3"), Err(DecimalError::InvalidCharacter));
+        assert_eq!(
+            Decimal::parse(b"1.2.3"),
+            Err(DecimalError::InvalidCharacter)
+        );
         assert_eq!(Decimal::parse(b"1e5"), Err(DecimalError::InvalidCharacter));
         assert_eq!(Decimal::parse(b"+1"), Err(DecimalError::InvalidCharacter));
-        assert_eq!(Decimal::parse(b"99999999999999999999"), Err(DecimalError::Overflow));
-        assert_eq!(Decimal::parse(b"0.0000000000000000001"), Err(DecimalError::Overflow));
+        assert_eq!(
+            Decimal::parse(b"99999999999999999999"),
+            Err(DecimalError::Overflow)
+        );
+        assert_eq!(
+            Decimal::parse(b"0.0000000000000000001"),
+            Err(DecimalError::Overflow)
+        );
     }
 
     #[test]
@@ -337,7 +367,10 @@ mod tests {
         assert_eq!(text(Decimal::new(0, 0)), "0");
         assert_eq!(text(Decimal::new(i64::MIN, 0)), "-9223372036854775808");
         let mut small = [0u8; 3];
-        assert_eq!(Decimal::new(12345, 2).write(&mut small), Err(DecimalError::Overflow));
+        assert_eq!(
+            Decimal::new(12345, 2).write(&mut small),
+            Err(DecimalError::Overflow)
+        );
     }
 
     #[test]
@@ -345,7 +378,10 @@ mod tests {
         assert_eq!(Decimal::new(15, 1).rescale(3).map(|d| d.mantissa), Ok(1500));
         assert_eq!(Decimal::new(1500, 3).rescale(1).map(|d| d.mantissa), Ok(15));
         assert_eq!(Decimal::new(1501, 3).rescale(1), Err(DecimalError::Inexact));
-        assert_eq!(Decimal::new(i64::MAX, 0).rescale(1), Err(DecimalError::Overflow));
+        assert_eq!(
+            Decimal::new(i64::MAX, 0).rescale(1),
+            Err(DecimalError::Overflow)
+        );
     }
 
     proptest::proptest! {

@@ -84,7 +84,11 @@ fn time_of_day(text: &[u8]) -> Result<i64, TimeError> {
     if text.len() < 8 || text[2] != b':' || text[5] != b':' {
         return Err(TimeError::Format);
     }
-    let (h, m, s) = (digits(&text[0..2])?, digits(&text[3..5])?, digits(&text[6..8])?);
+    let (h, m, s) = (
+        digits(&text[0..2])?,
+        digits(&text[3..5])?,
+        digits(&text[6..8])?,
+    );
     // 60 is a leap second, which FIX allows.
     if h > 23 || m > 59 || s > 60 {
         return Err(TimeError::Range);
@@ -116,7 +120,9 @@ impl UtcTimestamp {
     /// range of `i64` nanoseconds.
     #[inline]
     pub const fn from_millis(millis: i64) -> Self {
-        UtcTimestamp { nanos: millis * 1_000_000 }
+        UtcTimestamp {
+            nanos: millis * 1_000_000,
+        }
     }
 
     /// Milliseconds since the epoch, rounded down.
@@ -145,8 +151,11 @@ impl UtcTimestamp {
             return Err(TimeError::Range);
         }
         let days = days_from_civil(year, month, day);
-        let secs = days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second);
-        Ok(UtcTimestamp { nanos: secs * NANOS_PER_SEC + i64::from(nanos) })
+        let secs =
+            days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second);
+        Ok(UtcTimestamp {
+            nanos: secs * NANOS_PER_SEC + i64::from(nanos),
+        })
     }
 
     /// Reads a FIX UTCTimestamp: `YYYYMMDD-HH:MM:SS` with an optional `.` and 1 to 9 fraction
@@ -166,7 +175,9 @@ impl UtcTimestamp {
         }
         let tod = time_of_day(&text[9..])?;
         let days = days_from_civil(i64::from(year), month, day);
-        Ok(UtcTimestamp { nanos: days * NANOS_PER_DAY + tod })
+        Ok(UtcTimestamp {
+            nanos: days * NANOS_PER_DAY + tod,
+        })
     }
 
     /// Reads a time-only field (`HH:MM:SS.sss`, Kraken's L2 MDEntryTime) and places it on the
@@ -179,7 +190,9 @@ impl UtcTimestamp {
             return Self::parse(text);
         }
         let midnight = day.nanos.div_euclid(NANOS_PER_DAY) * NANOS_PER_DAY;
-        Ok(UtcTimestamp { nanos: midnight + time_of_day(text)? })
+        Ok(UtcTimestamp {
+            nanos: midnight + time_of_day(text)?,
+        })
     }
 
     /// Writes `YYYYMMDD-HH:MM:SS.sss` (21 bytes) into `out`.
@@ -206,7 +219,9 @@ impl UtcTimestamp {
     /// The start of the UTC day this timestamp falls on.
     #[inline]
     pub const fn utc_midnight(self) -> UtcTimestamp {
-        UtcTimestamp { nanos: self.nanos.div_euclid(NANOS_PER_DAY) * NANOS_PER_DAY }
+        UtcTimestamp {
+            nanos: self.nanos.div_euclid(NANOS_PER_DAY) * NANOS_PER_DAY,
+        }
     }
 }
 
@@ -258,12 +273,30 @@ mod tests {
 
     #[test]
     fn rejects_bad_layouts_and_ranges() {
-        assert_eq!(UtcTimestamp::parse(b"2026-04-07T14:32:01"), Err(TimeError::Format));
-        assert_eq!(UtcTimestamp::parse(b"20261307-14:32:01"), Err(TimeError::Range));
-        assert_eq!(UtcTimestamp::parse(b"20260230-14:32:01"), Err(TimeError::Range));
-        assert_eq!(UtcTimestamp::parse(b"20260407-24:32:01"), Err(TimeError::Range));
-        assert_eq!(UtcTimestamp::parse(b"20260407-14:32:01."), Err(TimeError::Format));
-        assert_eq!(UtcTimestamp::parse(b"20260407-14:32:01.1234567890"), Err(TimeError::Format));
+        assert_eq!(
+            UtcTimestamp::parse(b"2026-04-07T14:32:01"),
+            Err(TimeError::Format)
+        );
+        assert_eq!(
+            UtcTimestamp::parse(b"20261307-14:32:01"),
+            Err(TimeError::Range)
+        );
+        assert_eq!(
+            UtcTimestamp::parse(b"20260230-14:32:01"),
+            Err(TimeError::Range)
+        );
+        assert_eq!(
+            UtcTimestamp::parse(b"20260407-24:32:01"),
+            Err(TimeError::Range)
+        );
+        assert_eq!(
+            UtcTimestamp::parse(b"20260407-14:32:01."),
+            Err(TimeError::Format)
+        );
+        assert_eq!(
+            UtcTimestamp::parse(b"20260407-14:32:01.1234567890"),
+            Err(TimeError::Format)
+        );
         assert_eq!(UtcTimestamp::parse(b""), Err(TimeError::Format));
     }
 
@@ -271,7 +304,10 @@ mod tests {
     fn time_only_lands_on_the_given_day() {
         let day = UtcTimestamp::parse(b"20260407-00:00:00").expect("valid");
         let t = UtcTimestamp::parse_time_only(b"14:32:01.870", day).expect("valid");
-        assert_eq!(t, UtcTimestamp::parse(b"20260407-14:32:01.870").expect("valid"));
+        assert_eq!(
+            t,
+            UtcTimestamp::parse(b"20260407-14:32:01.870").expect("valid")
+        );
     }
 
     proptest::proptest! {
