@@ -1,6 +1,6 @@
 //! Runner for QuickFIX-style acceptance scripts (`*.def`), transport-agnostic.
 //!
-//! Layer: test tooling (feature `conformance`). It reads a script, renders the messages it sends
+//! Layer: test tooling. It reads a script, renders the messages it sends
 //! (BodyLength, CheckSum and `<TIME±N>` filled in) and checks what the acceptor under test sends
 //! back against the script's expectations, using the per-tag patterns of `fields.fmt`. The
 //! acceptor is reached through [`Peer`], so the same script runs against an in-memory session, a
@@ -38,15 +38,13 @@ pub enum Step {
     ExpectConnect { conn: u8 },
     /// Expect the acceptor to close connection `conn`.
     ExpectDisconnect { conn: u8 },
-    /// Send a message; `fields` may hold `<TIME>` placeholders.
-    Send {
-        conn: u8,
-        fields: Vec<(u32, Vec<u8>)>,
-    },
+    /// Send a message as written (it may be deliberately garbled); `<TIME>` placeholders,
+    /// BodyLength and CheckSum are filled in at send time.
+    Send { conn: u8, raw: Vec<u8> },
     /// Expect the next message on `conn` to match.
     Expect {
         conn: u8,
-        fields: Vec<(u32, Vec<u8>)>,
+        fields: Vec<(i64, Vec<u8>)>,
     },
 }
 
@@ -83,7 +81,7 @@ fn split_conn(rest: &[u8]) -> (u8, &[u8]) {
     }
 }
 
-fn parse_fields(body: &[u8], line: usize) -> Result<Vec<(u32, Vec<u8>)>, ScriptError> {
+fn parse_fields(body: &[u8], line: usize) -> Result<Vec<(i64, Vec<u8>)>, ScriptError> {
     let mut fields = Vec::new();
     for part in body.split(|&b| b == SOH).filter(|p| !p.is_empty()) {
         let eq = part
@@ -95,7 +93,7 @@ fn parse_fields(body: &[u8], line: usize) -> Result<Vec<(u32, Vec<u8>)>, ScriptE
             })?;
         let tag = std::str::from_utf8(&part[..eq])
             .ok()
-            .and_then(|t| t.parse::<u32>().ok())
+            .and_then(|t| t.parse::<i64>().ok())
             .ok_or_else(|| ScriptError {
                 line,
                 reason: format!("bad tag in {:?}", String::from_utf8_lossy(part)),
@@ -127,7 +125,7 @@ pub fn parse_script(text: &[u8]) -> Result<Vec<Line>, ScriptError> {
             (b'e', b"DISCONNECT") => Step::ExpectDisconnect { conn },
             (b'I', body) => Step::Send {
                 conn,
-                fields: parse_fields(body, number)?,
+                raw: body.to_vec(),
             },
             (b'E', body) => Step::Expect {
                 conn,
@@ -146,7 +144,7 @@ pub fn parse_script(text: &[u8]) -> Result<Vec<Line>, ScriptError> {
 }
 
 /// Per-tag value patterns (`fields.fmt`): expected values of these tags are not compared; the
-/// actual value must match the pattern instead.
+/// actual value must start with a match of the pattern instead.
 #[derive(Debug, Clone, Default)]
 pub struct FieldFormats {
     patterns: HashMap<u32, Regex>,
@@ -172,15 +170,17 @@ impl FieldFormats {
                 .split_once('=')
                 .ok_or_else(|| err("expected <tag>=<regex>".into()))?;
             let tag: u32 = tag.parse().map_err(|_| err(format!("bad tag {tag:?}")))?;
-            let re = Regex::new(&format!("^(?:{pattern})$"))
+            // Anchored at the start only: QuickFIX's runner accepts a value that begins with a
+            // match (a millisecond timestamp matches the seconds pattern of 122).
+            let re = Regex::new(&format!("^(?:{pattern})"))
                 .map_err(|e| err(format!("bad pattern: {e}")))?;
             patterns.insert(tag, re);
         }
         Ok(FieldFormats { patterns })
     }
 
-    fn pattern(&self, tag: u32) -> Option<&Regex> {
-        self.patterns.get(&tag)
+    fn pattern(&self, tag: i64) -> Option<&Regex> {
+        u32::try_from(tag).ok().and_then(|t| self.patterns.get(&t))
     }
 }
 
@@ -215,40 +215,32 @@ fn substitute_time(value: &[u8], now: UtcTimestamp) -> Vec<u8> {
     out
 }
 
-/// Renders a script message: substitutes times, inserts BodyLength after BeginString when the
-/// script has none, and appends a correct CheckSum when it has none.
-pub fn render(fields: &[(u32, Vec<u8>)], now: UtcTimestamp) -> Vec<u8> {
-    let has_len = fields.iter().any(|(t, _)| *t == 9);
-    let has_sum = fields.iter().any(|(t, _)| *t == 10);
+/// Renders a script message: substitutes `<TIME±N>`, inserts BodyLength after the first field
+/// when the script has none, and appends a correct CheckSum when it has none. Fields are not
+/// interpreted otherwise, so garbled test messages stay garbled.
+pub fn render(raw: &[u8], now: UtcTimestamp) -> Vec<u8> {
+    let mut text = raw.to_vec();
+    while text.windows(5).any(|w| w == b"<TIME") {
+        text = substitute_time(&text, now);
+    }
+    let parts: Vec<&[u8]> = text
+        .split(|&b| b == SOH)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let has_len = parts.iter().any(|p| p.starts_with(b"9="));
+    let has_sum = parts.iter().any(|p| p.starts_with(b"10="));
+    let mut msg = Vec::with_capacity(text.len() + 16);
     let mut body = Vec::new();
-    let mut head = Vec::new();
-    for (i, (tag, value)) in fields.iter().enumerate() {
-        let value = substitute_time(value, now);
-        let target = if i == 0 && *tag == 8 {
-            &mut head
-        } else {
-            &mut body
-        };
-        if *tag == 10 {
-            continue;
-        }
-        target.extend_from_slice(format!("{tag}=").as_bytes());
-        target.extend_from_slice(&value);
+    for (i, p) in parts.iter().enumerate() {
+        let target = if i == 0 { &mut msg } else { &mut body };
+        target.extend_from_slice(p);
         target.push(SOH);
     }
-    let mut msg = head;
     if !has_len {
         msg.extend_from_slice(format!("9={}\x01", body.len()).as_bytes());
     }
     msg.extend_from_slice(&body);
-    if has_sum {
-        // Keep the script's own (possibly wrong) checksum: scripts use it to test rejection.
-        if let Some((_, v)) = fields.iter().find(|(t, _)| *t == 10) {
-            msg.extend_from_slice(b"10=");
-            msg.extend_from_slice(v);
-            msg.push(SOH);
-        }
-    } else {
+    if !has_sum {
         let sum = msg.iter().fold(0u32, |s, &b| s + u32::from(b)) % 256;
         msg.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
     }
@@ -265,7 +257,7 @@ impl fmt::Display for Mismatch {
     }
 }
 
-fn show(fields: &[(u32, Vec<u8>)]) -> String {
+fn show(fields: &[(i64, Vec<u8>)]) -> String {
     fields
         .iter()
         .map(|(t, v)| format!("{t}={}", String::from_utf8_lossy(v)))
@@ -280,15 +272,18 @@ fn show(fields: &[(u32, Vec<u8>)]) -> String {
 /// # Errors
 /// [`Mismatch`] describing the first difference.
 pub fn check(
-    expected: &[(u32, Vec<u8>)],
+    expected: &[(i64, Vec<u8>)],
     actual: &[u8],
     formats: &FieldFormats,
 ) -> Result<(), Mismatch> {
     let actual_fields = parse_fields(actual, 0).map_err(|e| Mismatch(e.reason))?;
-    let mut want: Vec<&(u32, Vec<u8>)> = expected.iter().collect();
-    let mut got: Vec<&(u32, Vec<u8>)> = actual_fields.iter().collect();
+    let mut want: Vec<&(i64, Vec<u8>)> = expected.iter().collect();
+    let mut got: Vec<&(i64, Vec<u8>)> = actual_fields.iter().collect();
     if want.last().map(|f| f.0) != Some(10) && got.last().map(|f| f.0) == Some(10) {
         got.pop();
+    }
+    if !want.iter().any(|f| f.0 == 9) {
+        got.retain(|f| f.0 != 9);
     }
     let context = || {
         format!(
@@ -406,9 +401,9 @@ pub fn run(
             Step::Connect { conn } => peer.connect(*conn).map_err(fail)?,
             Step::Disconnect { conn } => peer.disconnect(*conn),
             Step::ExpectConnect { .. } => {}
-            Step::Send { conn, fields } => {
+            Step::Send { conn, raw } => {
                 let now = peer.now();
-                peer.send(*conn, &render(fields, now)).map_err(fail)?;
+                peer.send(*conn, &render(raw, now)).map_err(fail)?;
             }
             Step::Expect { conn, fields } => match peer.recv(*conn, wait) {
                 Received::Message(m) => check(fields, &m, formats).map_err(|e| fail(e.0))?,
@@ -463,8 +458,7 @@ mod tests {
     #[test]
     fn renders_length_checksum_and_time() {
         let now = UtcTimestamp::parse(b"20260407-14:32:01").expect("valid");
-        let fields = parse_fields(&soh("8=FIX.4.4|35=0|52=<TIME-1>|"), 1).expect("valid");
-        let msg = render(&fields, now);
+        let msg = render(&soh("8=FIX.4.4|35=0|52=<TIME-1>|"), now);
         assert_eq!(msg, soh("8=FIX.4.4|9=26|35=0|52=20260407-14:32:00|10=219|"));
         let sum = msg[..msg.len() - 7]
             .iter()

@@ -13,11 +13,12 @@
 //! - [`time`]: FIX UTC timestamps.
 #![forbid(unsafe_code)]
 
-#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod decimal;
+pub mod dict;
 pub mod encode;
 pub mod message;
+pub mod session;
 pub mod time;
 
 pub use decimal::Decimal;

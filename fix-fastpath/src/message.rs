@@ -180,8 +180,6 @@ pub fn resync(stream: &[u8]) -> usize {
 pub enum ParseError {
     /// A field without `=`, or with a tag that is not a positive number.
     InvalidTag { offset: u32 },
-    /// A field has `=` but no value.
-    EmptyValue { tag: u32 },
     /// More fields than the index holds.
     TooManyFields { capacity: u16 },
     /// The message does not end with SOH.
@@ -204,8 +202,7 @@ impl ParseError {
     /// The tag the error is about, when there is one.
     pub fn tag(self) -> Option<u32> {
         match self {
-            Self::EmptyValue { tag }
-            | Self::Missing { tag }
+            Self::Missing { tag }
             | Self::BadInt { tag }
             | Self::BadDecimal { tag, .. }
             | Self::BadTimestamp { tag, .. }
@@ -220,7 +217,6 @@ impl core::fmt::Display for ParseError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::InvalidTag { offset } => write!(f, "invalid tag at byte {offset}"),
-            Self::EmptyValue { tag } => write!(f, "tag {tag} has no value"),
             Self::TooManyFields { capacity } => write!(f, "more than {capacity} fields"),
             Self::Unterminated => f.write_str("message does not end with SOH"),
             Self::Missing { tag } => write!(f, "required tag {tag} missing"),
@@ -279,20 +275,27 @@ pub struct Message<'a> {
 }
 
 /// How a field is looked up when a tag repeats: FIX allows repeats only inside groups.
+/// Reads a tag number. `0`, negative and over-long numbers are syntactically tags but not valid
+/// ones: they read as [`INVALID_TAG`] so that validation can reject them with
+/// SessionRejectReason 0 (the text is still available through [`Message::tag_text`]).
 #[inline]
 fn parse_tag(bytes: &[u8]) -> Option<u32> {
-    if bytes.is_empty() || bytes.len() > 9 || bytes[0] == b'0' {
+    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let mut v = 0u32;
-    for &b in bytes {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + u32::from(b - b'0');
+    if bytes[0] == b'-' || digits.len() > 9 || digits.iter().all(|&b| b == b'0') {
+        return Some(INVALID_TAG);
     }
-    Some(v)
+    Some(
+        digits
+            .iter()
+            .fold(0u32, |v, &b| v * 10 + u32::from(b - b'0')),
+    )
 }
+
+/// Tag number given to fields whose tag is `0`, negative or too large.
+pub const INVALID_TAG: u32 = 0;
 
 impl<'a> Message<'a> {
     /// Indexes the fields of one message (as delimited by [`frame`]).
@@ -317,10 +320,8 @@ impl<'a> Message<'a> {
             let tag =
                 parse_tag(&rest[..eq]).ok_or(ParseError::InvalidTag { offset: pos as u32 })?;
             let value_start = pos + eq + 1;
+            // An empty value is kept (validation answers it with SessionRejectReason 4).
             let value_len = position(&bytes[value_start..], SOH).unwrap_or(0);
-            if value_len == 0 {
-                return Err(ParseError::EmptyValue { tag });
-            }
             if count == N {
                 return Err(ParseError::TooManyFields { capacity: N as u16 });
             }
@@ -348,6 +349,16 @@ impl<'a> Message<'a> {
     #[inline]
     pub fn fields(&self) -> &'a [FieldRef] {
         self.fields
+    }
+
+    /// The tag as written on the wire (for reporting invalid tags such as `-1`).
+    pub fn tag_text(&self, f: FieldRef) -> &'a [u8] {
+        let eq = (f.start as usize).saturating_sub(1);
+        let start = self.bytes[..eq]
+            .iter()
+            .rposition(|&b| b == SOH)
+            .map_or(0, |p| p + 1);
+        &self.bytes[start..eq]
     }
 
     /// The value bytes of a field reference.
@@ -653,10 +664,12 @@ mod tests {
             Err(ParseError::InvalidTag { .. })
         ));
         let mut idx = FieldIndex::<8>::new();
-        assert_eq!(
-            Message::parse(&soh("8=FIX|58=|"), &mut idx).map(|_| ()),
-            Err(ParseError::EmptyValue { tag: 58 })
-        );
+        let raw = soh("8=FIX|58=|-1=x|");
+        let m = Message::parse(&raw, &mut idx)
+            .expect("empty value and bad tag are indexed for validation");
+        assert_eq!(m.field(58), Some(&b""[..]));
+        assert_eq!(m.fields()[2].tag, INVALID_TAG);
+        assert_eq!(m.tag_text(m.fields()[2]), b"-1");
         let mut idx = FieldIndex::<8>::new();
         assert_eq!(
             Message::parse(b"8=FIX", &mut idx).map(|_| ()),
