@@ -17,6 +17,7 @@ pub mod conformance;
 pub mod decimal;
 pub mod dict;
 pub mod encode;
+pub mod kraken;
 pub mod message;
 pub mod session;
 pub mod time;
