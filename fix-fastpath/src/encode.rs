@@ -193,12 +193,26 @@ impl<'a> Encoder<'a> {
         self
     }
 
+    /// Bytes written so far (BodyLength still at its reserved width).
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
     /// Writes BodyLength and CheckSum; returns the message length.
     ///
     /// # Errors
     /// [`EncodeError::BufferTooSmall`] with the size needed, [`EncodeError::NotStarted`], or
     /// [`EncodeError::ValueContainsSoh`].
     pub fn finish(&mut self) -> Result<usize, EncodeError> {
+        self.finish_shifted().map(|(len, _)| len)
+    }
+
+    /// As [`Encoder::finish`], also returning by how many bytes everything after BodyLength
+    /// moved left (offsets taken with [`Encoder::position`] must be reduced by it).
+    ///
+    /// # Errors
+    /// As [`Encoder::finish`].
+    pub fn finish_shifted(&mut self) -> Result<(usize, usize), EncodeError> {
         if !self.started {
             if self.overflow > usize::MAX / 2 {
                 return Err(EncodeError::ValueContainsSoh {
@@ -229,7 +243,7 @@ impl<'a> Encoder<'a> {
         self.buf[self.pos + 3..self.pos + 6].copy_from_slice(&cs);
         self.buf[self.pos + 6] = SOH;
         self.started = false;
-        Ok(self.pos + 7)
+        Ok((self.pos + 7, shift))
     }
 }
 

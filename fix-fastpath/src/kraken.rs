@@ -62,11 +62,16 @@ impl Credentials {
     /// # Errors
     /// [`AuthError`] if the secret is not base64 or empty.
     pub fn new(api_key: &str, secret_b64: &str) -> Result<Credentials, AuthError> {
-        let secret = STANDARD.decode(secret_b64.trim()).map_err(|_| AuthError::SecretNotBase64)?;
+        let secret = STANDARD
+            .decode(secret_b64.trim())
+            .map_err(|_| AuthError::SecretNotBase64)?;
         if secret.is_empty() {
             return Err(AuthError::EmptySecret);
         }
-        Ok(Credentials { api_key: api_key.to_owned(), secret })
+        Ok(Credentials {
+            api_key: api_key.to_owned(),
+            secret,
+        })
     }
 
     /// The API key (tag 553).
@@ -75,20 +80,56 @@ impl Credentials {
     }
 
     /// The Logon password (tag 554) for this logon's MsgSeqNum, CompIDs and nonce.
-    pub fn password(&self, seq: u64, sender: &[u8], target: &[u8], nonce_ms: u64) -> [u8; PASSWORD_LEN] {
-        password_with_key(&self.secret, seq, sender, target, self.api_key.as_bytes(), nonce_ms)
+    pub fn password(
+        &self,
+        seq: u64,
+        sender: &[u8],
+        target: &[u8],
+        nonce_ms: u64,
+    ) -> [u8; PASSWORD_LEN] {
+        password_with_key(
+            &self.secret,
+            seq,
+            sender,
+            target,
+            self.api_key.as_bytes(),
+            nonce_ms,
+        )
     }
 
     /// Checks a received password (the venue side), in constant time.
-    pub fn verify(&self, seq: u64, sender: &[u8], target: &[u8], nonce_ms: u64, password: &[u8]) -> bool {
-        let Ok(received) = STANDARD.decode(password) else { return false };
-        let mut mac = hmac_over(&self.secret, seq, sender, target, self.api_key.as_bytes(), nonce_ms);
+    pub fn verify(
+        &self,
+        seq: u64,
+        sender: &[u8],
+        target: &[u8],
+        nonce_ms: u64,
+        password: &[u8],
+    ) -> bool {
+        let Ok(received) = STANDARD.decode(password) else {
+            return false;
+        };
+        let mut mac = hmac_over(
+            &self.secret,
+            seq,
+            sender,
+            target,
+            self.api_key.as_bytes(),
+            nonce_ms,
+        );
         mac.update(&[]);
         mac.verify_slice(&received).is_ok()
     }
 }
 
-fn hmac_over(key: &[u8], seq: u64, sender: &[u8], target: &[u8], api_key: &[u8], nonce_ms: u64) -> Hmac<Sha512> {
+fn hmac_over(
+    key: &[u8],
+    seq: u64,
+    sender: &[u8],
+    target: &[u8],
+    api_key: &[u8],
+    nonce_ms: u64,
+) -> Hmac<Sha512> {
     let mut sha = Sha256::new();
     let mut num = [0u8; 20];
     sha.update(b"35=A\x0134=");
@@ -119,7 +160,9 @@ fn password_with_key(
     api_key: &[u8],
     nonce_ms: u64,
 ) -> [u8; PASSWORD_LEN] {
-    let tag = hmac_over(key, seq, sender, target, api_key, nonce_ms).finalize().into_bytes();
+    let tag = hmac_over(key, seq, sender, target, api_key, nonce_ms)
+        .finalize()
+        .into_bytes();
     let mut out = [0u8; PASSWORD_LEN];
     // 64 bytes always encode to exactly 88 base64 characters.
     let _ = STANDARD.encode_slice(tag, &mut out);
@@ -202,7 +245,12 @@ pub fn comb_uuid(now: UtcTimestamp, random: u128) -> [u8; 36] {
 
 /// The time encoded in a COMB UUID's first 48 bits, or `None` if `uuid` is not a UUID.
 pub fn comb_uuid_time(uuid: &[u8]) -> Option<UtcTimestamp> {
-    if uuid.len() != 36 || uuid[8] != b'-' || uuid[13] != b'-' || uuid[18] != b'-' || uuid[23] != b'-' {
+    if uuid.len() != 36
+        || uuid[8] != b'-'
+        || uuid[13] != b'-'
+        || uuid[18] != b'-'
+        || uuid[23] != b'-'
+    {
         return None;
     }
     let mut ticks: u64 = 0;
@@ -234,7 +282,9 @@ impl UuidRandom {
     /// Seeded generator; any seed works (zero is remapped).
     pub fn new(seed: u64) -> UuidRandom {
         let a = seed ^ 0x9E37_79B9_7F4A_7C15;
-        UuidRandom { s: [a | 1, a.rotate_left(32) ^ 0xD1B5_4A32_D192_ED03] }
+        UuidRandom {
+            s: [a | 1, a.rotate_left(32) ^ 0xD1B5_4A32_D192_ED03],
+        }
     }
 
     /// The next 128 random bits.
@@ -262,8 +312,15 @@ mod tests {
     #[test]
     fn spec_vector_a_and_derivatives_variants() {
         let pw = |sender, target| {
-            logon_password(1, sender, target, "FIXTESTKEY123", SECRET_A, 1_775_572_321_000)
-                .expect("valid secret")
+            logon_password(
+                1,
+                sender,
+                target,
+                "FIXTESTKEY123",
+                SECRET_A,
+                1_775_572_321_000,
+            )
+            .expect("valid secret")
         };
         assert_eq!(
             pw("TESTCLIENT", "KRAKEN-TRD"),
@@ -295,15 +352,27 @@ mod tests {
         assert!(c.verify(1, b"TESTCLIENT", b"KRAKEN-TRD", 1_775_572_321_000, &pw));
         assert!(!c.verify(2, b"TESTCLIENT", b"KRAKEN-TRD", 1_775_572_321_000, &pw));
         assert!(!c.verify(1, b"TESTCLIENT", b"KRAKEN-TRD", 1_775_572_321_001, &pw));
-        assert!(!c.verify(1, b"TESTCLIENT", b"KRAKEN-TRD", 1_775_572_321_000, b"not base64!"));
+        assert!(!c.verify(
+            1,
+            b"TESTCLIENT",
+            b"KRAKEN-TRD",
+            1_775_572_321_000,
+            b"not base64!"
+        ));
     }
 
     #[test]
     fn secrets_are_redacted_and_validated() {
         let c = Credentials::new("K", SECRET_A).expect("valid");
         assert!(!format!("{c:?}").contains("AAEC"));
-        assert_eq!(Credentials::new("K", "***").map(|_| ()), Err(AuthError::SecretNotBase64));
-        assert_eq!(Credentials::new("K", "").map(|_| ()), Err(AuthError::EmptySecret));
+        assert_eq!(
+            Credentials::new("K", "***").map(|_| ()),
+            Err(AuthError::SecretNotBase64)
+        );
+        assert_eq!(
+            Credentials::new("K", "").map(|_| ()),
+            Err(AuthError::EmptySecret)
+        );
     }
 
     #[test]
@@ -311,9 +380,17 @@ mod tests {
         let t = UtcTimestamp::parse(b"20260407-14:32:05.000").expect("valid");
         let mut g = SpotClOrdId::new(0);
         assert_eq!(g.next(t), Some(1_775_572_325_000_000));
-        assert_eq!(g.next(t), Some(1_775_572_325_000_001), "same microsecond still increases");
+        assert_eq!(
+            g.next(t),
+            Some(1_775_572_325_000_001),
+            "same microsecond still increases"
+        );
         let mut restarted = SpotClOrdId::new(1_775_572_325_000_005);
-        assert_eq!(restarted.next(t), Some(1_775_572_325_000_006), "never below the journal's mark");
+        assert_eq!(
+            restarted.next(t),
+            Some(1_775_572_325_000_006),
+            "never below the journal's mark"
+        );
         let mut full = SpotClOrdId::new(SPOT_CLORDID_MAX);
         assert_eq!(full.next(t), None);
     }
@@ -322,16 +399,25 @@ mod tests {
     fn comb_uuid_matches_spec_m16() {
         let t = comb_uuid_time(b"a17cc3c5-3d20-4a1b-8c2d-3e4f5a6b7c8d").expect("uuid");
         assert_eq!(t.nanos / 10_000, 177_557_232_500_000);
-        assert_eq!(t, UtcTimestamp::parse(b"20260407-14:32:05.000").expect("valid"));
+        assert_eq!(
+            t,
+            UtcTimestamp::parse(b"20260407-14:32:05.000").expect("valid")
+        );
         let u = comb_uuid(t, UuidRandom::new(7).next_u128());
         assert!(u.starts_with(b"a17cc3c5-3d20-4"));
         assert_eq!(comb_uuid_time(&u), Some(t));
-        assert!(matches!(u[19], b'8' | b'9' | b'a' | b'b'), "RFC 4122 variant");
+        assert!(
+            matches!(u[19], b'8' | b'9' | b'a' | b'b'),
+            "RFC 4122 variant"
+        );
         assert_eq!(u[14], b'4', "version 4");
         // SPEC §8 item 33: the documented a17d49af-1186 is 177559479193990 ticks.
         let doc = comb_uuid_time(b"a17d49af-1186-4000-8000-000000000000").expect("uuid");
         assert_eq!(doc.nanos / 10_000, 177_559_479_193_990);
         assert_eq!(comb_uuid_time(b"1775572325000000"), None);
-        assert_eq!(comb_uuid_time(b"a17cc3c5-3d20-4a1b-8c2d-3e4f5a6b7cZZ"), None);
+        assert_eq!(
+            comb_uuid_time(b"a17cc3c5-3d20-4a1b-8c2d-3e4f5a6b7cZZ"),
+            None
+        );
     }
 }

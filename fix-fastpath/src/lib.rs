@@ -19,7 +19,9 @@ pub mod dict;
 pub mod encode;
 pub mod kraken;
 pub mod message;
+pub mod outbound;
 pub mod session;
+pub mod template;
 pub mod time;
 
 pub use decimal::Decimal;

@@ -57,7 +57,9 @@ impl MemPeer {
 
     /// Moves what the session produced into the connection's inbox; applies the echo app.
     fn pump(&mut self, conn: usize) {
-        let Some(c) = self.conns[conn].as_mut() else { return };
+        let Some(c) = self.conns[conn].as_mut() else {
+            return;
+        };
         let pending = c.session.pending_transmit();
         let mut used = 0;
         while let Ok(Some(n)) = frame(&pending[used..], FrameLimits::default()) {
