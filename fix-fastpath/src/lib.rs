@@ -23,6 +23,7 @@ pub mod outbound;
 pub mod session;
 pub mod template;
 pub mod time;
+pub mod views;
 
 pub use decimal::Decimal;
 pub use time::UtcTimestamp;

@@ -1,0 +1,784 @@
+//! Typed, zero-copy views of the messages a Kraken client receives.
+//!
+//! A view is checked once at construction (`new_checked`: right MsgType, required fields present
+//! and well-formed) and then reads fields without further checks that could fail, except those
+//! whose absence Kraken allows (returned as `Option`). Enumerations keep unknown values in an
+//! `Other` variant: Kraken documents a narrower set than FIX allows (SPEC §4.2) and may send more.
+//!
+//! ```text
+//! Message ──► ExecutionReport::new_checked(&msg)? ──► .exec_type(), .cum_qty(), .last_px() …
+//! ```
+
+use crate::decimal::Decimal;
+use crate::message::{Entry, Group, Message, ParseError};
+use crate::time::UtcTimestamp;
+
+/// Why a message does not fit a view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewError {
+    /// MsgType is not the view's.
+    WrongMsgType,
+    /// A required field is missing or malformed.
+    Field(ParseError),
+}
+
+impl From<ParseError> for ViewError {
+    fn from(e: ParseError) -> Self {
+        ViewError::Field(e)
+    }
+}
+
+impl core::fmt::Display for ViewError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::WrongMsgType => f.write_str("unexpected MsgType"),
+            Self::Field(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ViewError {}
+
+macro_rules! char_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $code:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vm])* $variant,)*
+            /// A value outside the documented set.
+            Other(u8),
+        }
+
+        impl $name {
+            /// From the wire character.
+            pub fn from_code(c: u8) -> Self {
+                match c {
+                    $($code => Self::$variant,)*
+                    other => Self::Other(other),
+                }
+            }
+        }
+    };
+}
+
+char_enum!(
+    /// ExecType (150).
+    ExecType {
+        /// 0
+        New = b'0',
+        /// 4
+        Canceled = b'4',
+        /// 5
+        Replaced = b'5',
+        /// 8
+        Rejected = b'8',
+        /// A
+        PendingNew = b'A',
+        /// C
+        Expired = b'C',
+        /// D
+        Restated = b'D',
+        /// F
+        Trade = b'F',
+        /// I
+        OrderStatus = b'I',
+    }
+);
+
+char_enum!(
+    /// OrdStatus (39).
+    OrdStatus {
+        /// 0
+        New = b'0',
+        /// 1
+        PartiallyFilled = b'1',
+        /// 2
+        Filled = b'2',
+        /// 4
+        Canceled = b'4',
+        /// 5
+        Replaced = b'5',
+        /// 8
+        Rejected = b'8',
+        /// A
+        PendingNew = b'A',
+        /// C
+        Expired = b'C',
+        /// E
+        PendingReplace = b'E',
+    }
+);
+
+impl OrdStatus {
+    /// True when the order can no longer trade.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Self::Filled | Self::Canceled | Self::Rejected | Self::Expired
+        )
+    }
+}
+
+char_enum!(
+    /// Side (54) as received.
+    Side {
+        /// 1
+        Buy = b'1',
+        /// 2
+        Sell = b'2',
+    }
+);
+
+char_enum!(
+    /// MDEntryType (269).
+    EntryType {
+        /// 0
+        Bid = b'0',
+        /// 1
+        Offer = b'1',
+        /// 2
+        Trade = b'2',
+    }
+);
+
+char_enum!(
+    /// MDUpdateAction (279).
+    UpdateAction {
+        /// 0
+        New = b'0',
+        /// 1
+        Change = b'1',
+        /// 2
+        Delete = b'2',
+    }
+);
+
+fn expect_type(msg: &Message<'_>, ty: &[u8]) -> Result<(), ViewError> {
+    if msg.msg_type() == ty {
+        Ok(())
+    } else {
+        Err(ViewError::WrongMsgType)
+    }
+}
+
+fn optional_decimal(msg: &Message<'_>, tag: u32) -> Result<Option<Decimal>, ViewError> {
+    match msg.field(tag) {
+        None => Ok(None),
+        Some(_) => Ok(Some(msg.decimal(tag)?)),
+    }
+}
+
+/// ExecutionReport (35=8).
+#[derive(Debug, Clone, Copy)]
+pub struct ExecutionReport<'a> {
+    msg: Message<'a>,
+    exec_type: ExecType,
+    ord_status: OrdStatus,
+    side: Side,
+    cum_qty: Decimal,
+    leaves_qty: Decimal,
+    avg_px: Decimal,
+}
+
+impl<'a> ExecutionReport<'a> {
+    /// Checks MsgType and the fields every report carries (37, 17, 150, 39, 54, 55, 14, 151, 6).
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
+        expect_type(msg, b"8")?;
+        msg.required(37)?;
+        msg.required(17)?;
+        msg.required(55)?;
+        Ok(ExecutionReport {
+            msg: *msg,
+            exec_type: ExecType::from_code(msg.char(150)?),
+            ord_status: OrdStatus::from_code(msg.char(39)?),
+            side: Side::from_code(msg.char(54)?),
+            cum_qty: msg.decimal(14)?,
+            leaves_qty: msg.decimal(151)?,
+            avg_px: msg.decimal(6)?,
+        })
+    }
+
+    /// The underlying message.
+    pub fn message(&self) -> &Message<'a> {
+        &self.msg
+    }
+    /// ExecType (150).
+    pub fn exec_type(&self) -> ExecType {
+        self.exec_type
+    }
+    /// OrdStatus (39).
+    pub fn ord_status(&self) -> OrdStatus {
+        self.ord_status
+    }
+    /// Side (54).
+    pub fn side(&self) -> Side {
+        self.side
+    }
+    /// CumQty (14).
+    pub fn cum_qty(&self) -> Decimal {
+        self.cum_qty
+    }
+    /// LeavesQty (151).
+    pub fn leaves_qty(&self) -> Decimal {
+        self.leaves_qty
+    }
+    /// AvgPx (6).
+    pub fn avg_px(&self) -> Decimal {
+        self.avg_px
+    }
+    /// OrderID (37).
+    pub fn order_id(&self) -> &'a [u8] {
+        self.msg.field(37).unwrap_or_default()
+    }
+    /// ExecID (17).
+    pub fn exec_id(&self) -> &'a [u8] {
+        self.msg.field(17).unwrap_or_default()
+    }
+    /// Symbol (55).
+    pub fn symbol(&self) -> &'a [u8] {
+        self.msg.field(55).unwrap_or_default()
+    }
+    /// ClOrdID (11).
+    pub fn cl_ord_id(&self) -> Option<&'a [u8]> {
+        self.msg.field(11)
+    }
+    /// OrigClOrdID (41).
+    pub fn orig_cl_ord_id(&self) -> Option<&'a [u8]> {
+        self.msg.field(41)
+    }
+    /// OrderQty (38).
+    ///
+    /// # Errors
+    /// Malformed value.
+    pub fn order_qty(&self) -> Result<Option<Decimal>, ViewError> {
+        optional_decimal(&self.msg, 38)
+    }
+    /// Price (44).
+    ///
+    /// # Errors
+    /// Malformed value.
+    pub fn price(&self) -> Result<Option<Decimal>, ViewError> {
+        optional_decimal(&self.msg, 44)
+    }
+    /// LastPx (31), on fills.
+    ///
+    /// # Errors
+    /// Malformed value.
+    pub fn last_px(&self) -> Result<Option<Decimal>, ViewError> {
+        optional_decimal(&self.msg, 31)
+    }
+    /// LastQty (32), on fills.
+    ///
+    /// # Errors
+    /// Malformed value.
+    pub fn last_qty(&self) -> Result<Option<Decimal>, ViewError> {
+        optional_decimal(&self.msg, 32)
+    }
+    /// Cumulative fee MiscFeeAmt (137) of the first fee entry.
+    ///
+    /// # Errors
+    /// Malformed value.
+    pub fn fee(&self) -> Result<Option<Decimal>, ViewError> {
+        optional_decimal(&self.msg, 137)
+    }
+    /// Fee currency (138).
+    pub fn fee_currency(&self) -> Option<&'a [u8]> {
+        self.msg.field(138)
+    }
+    /// TradeID (1003).
+    pub fn trade_id(&self) -> Option<&'a [u8]> {
+        self.msg.field(1003)
+    }
+    /// LiquidityInd (5050): true when maker.
+    pub fn is_maker(&self) -> Option<bool> {
+        self.msg.field(5050).map(|v| v == b"0")
+    }
+    /// Text (58).
+    pub fn text(&self) -> Option<&'a [u8]> {
+        self.msg.field(58)
+    }
+    /// TransactTime (60).
+    ///
+    /// # Errors
+    /// Missing or malformed.
+    pub fn transact_time(&self) -> Result<UtcTimestamp, ViewError> {
+        Ok(self.msg.timestamp(60)?)
+    }
+}
+
+/// BusinessMessageReject (35=j).
+#[derive(Debug, Clone, Copy)]
+pub struct BusinessMessageReject<'a> {
+    msg: Message<'a>,
+    reason: u64,
+}
+
+impl<'a> BusinessMessageReject<'a> {
+    /// Checks MsgType, 372 and 380.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
+        expect_type(msg, b"j")?;
+        msg.required(372)?;
+        Ok(BusinessMessageReject {
+            msg: *msg,
+            reason: msg.uint(380)?,
+        })
+    }
+    /// BusinessRejectReason (380).
+    pub fn reason(&self) -> u64 {
+        self.reason
+    }
+    /// RefMsgType (372).
+    pub fn ref_msg_type(&self) -> &'a [u8] {
+        self.msg.field(372).unwrap_or_default()
+    }
+    /// BusinessRejectRefID (379): the rejected ClOrdID.
+    pub fn ref_id(&self) -> Option<&'a [u8]> {
+        self.msg.field(379)
+    }
+    /// RefSeqNum (45); Kraken may send 0 (SPEC §8 item 31).
+    pub fn ref_seq(&self) -> Option<u64> {
+        self.msg.uint(45).ok()
+    }
+    /// Text (58).
+    pub fn text(&self) -> Option<&'a [u8]> {
+        self.msg.field(58)
+    }
+}
+
+/// Session-level Reject (35=3).
+#[derive(Debug, Clone, Copy)]
+pub struct Reject<'a> {
+    msg: Message<'a>,
+    ref_seq: u64,
+}
+
+impl<'a> Reject<'a> {
+    /// Checks MsgType and RefSeqNum.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
+        expect_type(msg, b"3")?;
+        Ok(Reject {
+            msg: *msg,
+            ref_seq: msg.uint(45)?,
+        })
+    }
+    /// RefSeqNum (45).
+    pub fn ref_seq(&self) -> u64 {
+        self.ref_seq
+    }
+    /// RefTagID (371).
+    pub fn ref_tag(&self) -> Option<u64> {
+        self.msg.uint(371).ok()
+    }
+    /// SessionRejectReason (373).
+    pub fn reason(&self) -> Option<u64> {
+        self.msg.uint(373).ok()
+    }
+    /// Text (58).
+    pub fn text(&self) -> Option<&'a [u8]> {
+        self.msg.field(58)
+    }
+}
+
+/// Members of the MDEntries group in W and X messages.
+pub const MD_ENTRY_TAGS: &[u32] = &[
+    279, 269, 278, 280, 55, 270, 271, 272, 273, 290, 346, 40, 2446, 5060, 5273,
+];
+
+/// One typed market-data entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MdEntry<'a> {
+    /// MDUpdateAction (279); snapshots report `New`.
+    pub action: UpdateAction,
+    /// MDEntryType (269).
+    pub entry_type: EntryType,
+    /// MDEntryID (278).
+    pub entry_id: &'a [u8],
+    /// MDEntryPx (270).
+    pub price: Decimal,
+    /// MDEntrySize (271).
+    pub size: Decimal,
+    /// MDEntryTime (273) as sent.
+    pub time: &'a [u8],
+    /// AggressorSide (2446), trades.
+    pub aggressor: Option<Side>,
+}
+
+fn md_entry<'a>(e: &Entry<'a>, snapshot: bool) -> Result<MdEntry<'a>, ViewError> {
+    let action = if snapshot {
+        UpdateAction::New
+    } else {
+        UpdateAction::from_code(e.char(279)?)
+    };
+    Ok(MdEntry {
+        action,
+        entry_type: EntryType::from_code(e.char(269)?),
+        entry_id: e.field(278).unwrap_or_default(),
+        price: e.decimal(270)?,
+        size: e.decimal(271)?,
+        time: e.field(273).unwrap_or_default(),
+        aggressor: e
+            .field(2446)
+            .and_then(|v| v.first())
+            .map(|&c| Side::from_code(c)),
+    })
+}
+
+/// Iterator over typed MD entries.
+#[derive(Debug, Clone)]
+pub struct MdEntries<'a> {
+    group: Group<'a>,
+    snapshot: bool,
+}
+
+impl<'a> Iterator for MdEntries<'a> {
+    type Item = Result<MdEntry<'a>, ViewError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.group.next().map(|e| md_entry(&e, self.snapshot))
+    }
+}
+
+/// MarketDataSnapshotFullRefresh (35=W) or MarketDataIncrementalRefresh (35=X).
+#[derive(Debug, Clone, Copy)]
+pub struct MarketData<'a> {
+    msg: Message<'a>,
+    snapshot: bool,
+    count: u64,
+}
+
+impl<'a> MarketData<'a> {
+    /// Checks MsgType W or X and the entry count.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
+        let snapshot = match msg.msg_type() {
+            b"W" => true,
+            b"X" => false,
+            _ => return Err(ViewError::WrongMsgType),
+        };
+        Ok(MarketData {
+            msg: *msg,
+            snapshot,
+            count: msg.uint(268)?,
+        })
+    }
+    /// True for a full refresh.
+    pub fn is_snapshot(&self) -> bool {
+        self.snapshot
+    }
+    /// MDReqID (262).
+    pub fn request_id(&self) -> Option<&'a [u8]> {
+        self.msg.field(262)
+    }
+    /// Symbol (55) of the message (first one).
+    pub fn symbol(&self) -> Option<&'a [u8]> {
+        self.msg.field(55)
+    }
+    /// NoMDEntries (268).
+    pub fn entry_count(&self) -> u64 {
+        self.count
+    }
+    /// The entries, in order.
+    pub fn entries(&self) -> MdEntries<'a> {
+        let delimiter = if self.snapshot { 269 } else { 279 };
+        MdEntries {
+            group: self.msg.group(268, delimiter, MD_ENTRY_TAGS),
+            snapshot: self.snapshot,
+        }
+    }
+    /// ChecksumOrderBook (5041), on book updates.
+    pub fn book_checksum(&self) -> Option<u32> {
+        self.msg.uint(5041).ok().and_then(|v| u32::try_from(v).ok())
+    }
+}
+
+/// MarketDataRequestReject (35=Y).
+#[derive(Debug, Clone, Copy)]
+pub struct MarketDataRequestReject<'a> {
+    msg: Message<'a>,
+}
+
+impl<'a> MarketDataRequestReject<'a> {
+    /// Checks MsgType and MDReqID.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
+        expect_type(msg, b"Y")?;
+        msg.required(262)?;
+        Ok(MarketDataRequestReject { msg: *msg })
+    }
+    /// MDReqID (262).
+    pub fn request_id(&self) -> &'a [u8] {
+        self.msg.field(262).unwrap_or_default()
+    }
+    /// MDReqRejReason (281).
+    pub fn reason(&self) -> Option<u8> {
+        self.msg.char(281).ok()
+    }
+    /// Text (58).
+    pub fn text(&self) -> Option<&'a [u8]> {
+        self.msg.field(58)
+    }
+}
+
+/// One instrument of an InstrumentList.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Instrument<'a> {
+    /// Symbol (55).
+    pub symbol: &'a [u8],
+    /// MinTradeVol (562): lot step.
+    pub lot_step: Decimal,
+    /// QtyPrecision (5010).
+    pub qty_precision: u8,
+    /// QtyMin (5011).
+    pub qty_min: Decimal,
+    /// QtyMax (5012).
+    pub qty_max: Option<Decimal>,
+    /// MinimumCost (5013).
+    pub min_cost: Option<Decimal>,
+    /// PricePrecision (2349).
+    pub price_precision: u8,
+    /// MDPricePrecision (5052).
+    pub md_price_precision: Option<u8>,
+    /// TickSize (5022).
+    pub tick_size: Decimal,
+    /// AssetPairStatus (5032).
+    pub status: u8,
+}
+
+/// InstrumentList (35=y).
+#[derive(Debug, Clone, Copy)]
+pub struct InstrumentList<'a> {
+    msg: Message<'a>,
+}
+
+const INSTRUMENT_TAGS: &[u32] = &[
+    55, 562, 5010, 5011, 5012, 5013, 2349, 5052, 5022, 5032, 167, 15,
+];
+
+fn small(e: &Entry<'_>, tag: u32) -> Result<u8, ViewError> {
+    let v = e.field(tag).ok_or(ParseError::Missing { tag })?;
+    crate::message::parse_uint(v)
+        .and_then(|n| u8::try_from(n).ok())
+        .ok_or(ViewError::Field(ParseError::BadInt { tag }))
+}
+
+fn opt_decimal(e: &Entry<'_>, tag: u32) -> Result<Option<Decimal>, ViewError> {
+    match e.field(tag) {
+        None => Ok(None),
+        Some(_) => Ok(Some(e.decimal(tag)?)),
+    }
+}
+
+impl<'a> InstrumentList<'a> {
+    /// Checks MsgType and the request result.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
+        expect_type(msg, b"y")?;
+        msg.required(320)?;
+        msg.uint(560)?;
+        Ok(InstrumentList { msg: *msg })
+    }
+    /// InstrumentRequestResult (560): 0 valid.
+    pub fn result(&self) -> u64 {
+        self.msg.uint(560).unwrap_or(0)
+    }
+    /// The instruments, in order.
+    pub fn instruments(&self) -> impl Iterator<Item = Result<Instrument<'a>, ViewError>> + 'a {
+        self.msg.group(146, 55, INSTRUMENT_TAGS).map(|e| {
+            Ok(Instrument {
+                symbol: e.field(55).unwrap_or_default(),
+                lot_step: e.decimal(562)?,
+                qty_precision: small(&e, 5010)?,
+                qty_min: e.decimal(5011)?,
+                qty_max: opt_decimal(&e, 5012)?,
+                min_cost: opt_decimal(&e, 5013)?,
+                price_precision: small(&e, 2349)?,
+                md_price_precision: if e.field(5052).is_some() {
+                    Some(small(&e, 5052)?)
+                } else {
+                    None
+                },
+                tick_size: e.decimal(5022)?,
+                status: small(&e, 5032)?,
+            })
+        })
+    }
+}
+
+/// TradingSessionStatus (35=h).
+#[derive(Debug, Clone, Copy)]
+pub struct TradingSessionStatus<'a> {
+    msg: Message<'a>,
+    status: u64,
+}
+
+impl<'a> TradingSessionStatus<'a> {
+    /// Checks MsgType and TradSesStatus.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
+        expect_type(msg, b"h")?;
+        Ok(TradingSessionStatus {
+            msg: *msg,
+            status: msg.uint(340)?,
+        })
+    }
+    /// TradSesStatus (340): 2 online, 1 maintenance, 101 cancel-only, 102 post-only.
+    pub fn status(&self) -> u64 {
+        self.status
+    }
+    /// TradingSessionID (336).
+    pub fn session_id(&self) -> Option<&'a [u8]> {
+        self.msg.field(336)
+    }
+}
+
+/// Logon (35=A) as received.
+#[derive(Debug, Clone, Copy)]
+pub struct Logon<'a> {
+    msg: Message<'a>,
+    heartbeat_interval_s: u64,
+}
+
+impl<'a> Logon<'a> {
+    /// Checks MsgType and HeartBtInt.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
+        expect_type(msg, b"A")?;
+        Ok(Logon {
+            msg: *msg,
+            heartbeat_interval_s: msg.uint(108)?,
+        })
+    }
+    /// HeartBtInt (108).
+    pub fn heartbeat_interval_s(&self) -> u64 {
+        self.heartbeat_interval_s
+    }
+    /// ResetSeqNumFlag (141).
+    pub fn reset_seq_num(&self) -> bool {
+        self.msg.field(141) == Some(b"Y")
+    }
+    /// Username (553): the API key on trading sessions.
+    pub fn api_key(&self) -> Option<&'a [u8]> {
+        self.msg.field(553)
+    }
+    /// Password (554).
+    pub fn password(&self) -> Option<&'a [u8]> {
+        self.msg.field(554)
+    }
+    /// Nonce (5025).
+    pub fn nonce(&self) -> Option<u64> {
+        self.msg.uint(5025).ok()
+    }
+    /// CancelOrdersOnDisconnect (8674): `true` when orders are cancelled (0, the default).
+    pub fn cancel_on_disconnect(&self) -> bool {
+        self.msg.field(8674) != Some(b"1")
+    }
+}
+
+/// Logout (35=5).
+#[derive(Debug, Clone, Copy)]
+pub struct Logout<'a> {
+    msg: Message<'a>,
+}
+
+impl<'a> Logout<'a> {
+    /// Checks MsgType.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
+        expect_type(msg, b"5")?;
+        Ok(Logout { msg: *msg })
+    }
+    /// Text (58): the reason, e.g. `Logon failed: invalid credentials`.
+    pub fn text(&self) -> Option<&'a [u8]> {
+        self.msg.field(58)
+    }
+}
+
+/// TestRequest (35=1) or Heartbeat (35=0), with the TestReqID.
+#[derive(Debug, Clone, Copy)]
+pub struct TestRequestId<'a> {
+    /// TestReqID (112), if present.
+    pub id: Option<&'a [u8]>,
+}
+
+impl<'a> TestRequestId<'a> {
+    /// From a TestRequest (112 required) or a Heartbeat (112 optional).
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
+        match msg.msg_type() {
+            b"1" => Ok(TestRequestId {
+                id: Some(msg.required(112)?),
+            }),
+            b"0" => Ok(TestRequestId { id: msg.field(112) }),
+            _ => Err(ViewError::WrongMsgType),
+        }
+    }
+}
+
+/// ResendRequest (35=2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResendRequest {
+    /// BeginSeqNo (7).
+    pub begin: u64,
+    /// EndSeqNo (16); 0 means "to the latest".
+    pub end: u64,
+}
+
+impl ResendRequest {
+    /// Reads 7 and 16.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub fn new_checked(msg: &Message<'_>) -> Result<Self, ViewError> {
+        expect_type(msg, b"2")?;
+        Ok(ResendRequest {
+            begin: msg.uint(7)?,
+            end: msg.uint(16)?,
+        })
+    }
+}
+
+/// SequenceReset (35=4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SequenceReset {
+    /// NewSeqNo (36).
+    pub new_seq: u64,
+    /// GapFillFlag (123=Y).
+    pub gap_fill: bool,
+}
+
+impl SequenceReset {
+    /// Reads 36 and 123.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub fn new_checked(msg: &Message<'_>) -> Result<Self, ViewError> {
+        expect_type(msg, b"4")?;
+        Ok(SequenceReset {
+            new_seq: msg.uint(36)?,
+            gap_fill: msg.boolean_or(123, false)?,
+        })
+    }
+}
