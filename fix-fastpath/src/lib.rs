@@ -11,7 +11,8 @@
 //! Modules:
 //! - [`decimal`]: fixed-point prices and quantities (never `f64`).
 //! - [`time`]: FIX UTC timestamps.
-#![forbid(unsafe_code)]
+// Only `store::mapping` (the memory-mapped journal) may use `unsafe`.
+#![deny(unsafe_code)]
 
 pub mod conformance;
 pub mod decimal;
@@ -21,6 +22,7 @@ pub mod kraken;
 pub mod message;
 pub mod outbound;
 pub mod session;
+pub mod store;
 pub mod template;
 pub mod time;
 pub mod views;

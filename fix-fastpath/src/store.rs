@@ -1,0 +1,456 @@
+//! A crash-safe message and sequence store for one FIX session, in a memory-mapped file.
+//!
+//! ```text
+//! file: [ header 4 KiB: magic, capacity, counters slot A, counters slot B ][ record log … ]
+//! record: len u32 | crc32 u32 | seq u64 | message bytes
+//! counters: generation, next sender seq, next target seq, ClOrdID high-water, log tail, crc32
+//! ```
+//!
+//! Writes go to a `MAP_SHARED` mapping, so they are in the kernel's page cache the moment they
+//! are made: a killed process (`kill -9`, abort, panic) loses nothing it had written. Only a host
+//! crash needs the pages on disk; [`FlushPolicy`] decides when `msync` runs (a syscall, so by
+//! default never on the hot path: call [`Store::flush`] from a housekeeping thread).
+//!
+//! Ordering makes torn writes harmless: a record is written in full before the counters that
+//! commit it, and counters alternate between two checksummed slots, so recovery always finds
+//! the last complete state. On open, every committed record's CRC is verified and the log is
+//! truncated at the first bad one.
+//!
+//! Appends never allocate: the per-sequence index is sized at open.
+
+use std::fs::OpenOptions;
+use std::path::Path;
+use std::sync::atomic::{fence, Ordering};
+
+use memmap2::MmapMut;
+
+use crate::session::{Journal, JournalError};
+
+const MAGIC: &[u8; 8] = b"TWSTORE1";
+const HEADER_LEN: usize = 4096;
+const SLOT_A: usize = 64;
+const SLOT_B: usize = 128;
+const SLOT_LEN: usize = 44;
+const RECORD_HEAD: usize = 16;
+const NO_RECORD: u32 = u32::MAX;
+
+/// When the store asks the kernel to write its pages to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushPolicy {
+    /// Never from the write path (process crashes lose nothing; call [`Store::flush`]).
+    Never,
+    /// After every `n` appended messages.
+    Every(u32),
+}
+
+/// Why a store could not be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    /// The file could not be created, sized or mapped.
+    Io(std::io::Error),
+    /// The file exists but is not a tickwire store.
+    NotAStore,
+    /// The file was created with another capacity.
+    CapacityMismatch { file: u64, requested: u64 },
+    /// Neither counter slot is valid.
+    Corrupt,
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "store I/O: {e}"),
+            Self::NotAStore => f.write_str("file is not a tickwire store"),
+            Self::CapacityMismatch { file, requested } => {
+                write!(f, "store holds {file} bytes of log, {requested} requested")
+            }
+            Self::Corrupt => f.write_str("store counters are corrupt"),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+impl From<std::io::Error> for OpenError {
+    fn from(e: std::io::Error) -> Self {
+        OpenError::Io(e)
+    }
+}
+
+/// Sizes fixed when the store is created.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreConfig {
+    /// Bytes of message log.
+    pub log_bytes: u64,
+    /// Sequence numbers the resend index covers per epoch.
+    pub index_entries: usize,
+    /// When to `msync`.
+    pub flush: FlushPolicy,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            log_bytes: 64 << 20,
+            index_entries: 1 << 20,
+            flush: FlushPolicy::Never,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Counters {
+    generation: u64,
+    next_sender: u64,
+    next_target: u64,
+    clordid_high_water: u64,
+    tail: u64,
+}
+
+impl Counters {
+    fn encode(&self, out: &mut [u8]) {
+        out[0..8].copy_from_slice(&self.generation.to_le_bytes());
+        out[8..16].copy_from_slice(&self.next_sender.to_le_bytes());
+        out[16..24].copy_from_slice(&self.next_target.to_le_bytes());
+        out[24..32].copy_from_slice(&self.clordid_high_water.to_le_bytes());
+        out[32..40].copy_from_slice(&self.tail.to_le_bytes());
+        let crc = crc32fast::hash(&out[0..40]);
+        out[40..44].copy_from_slice(&crc.to_le_bytes());
+    }
+
+    fn decode(b: &[u8]) -> Option<Counters> {
+        let u = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+        let crc = u32::from_le_bytes(b[40..44].try_into().unwrap_or([0; 4]));
+        if crc32fast::hash(&b[0..40]) != crc {
+            return None;
+        }
+        Some(Counters {
+            generation: u(0),
+            next_sender: u(8),
+            next_target: u(16),
+            clordid_high_water: u(24),
+            tail: u(32),
+        })
+    }
+}
+
+/// One stored message, as the offline reader reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// MsgSeqNum it was sent with.
+    pub seq: u64,
+    /// The message.
+    pub bytes: Vec<u8>,
+}
+
+/// The journal of one FIX session.
+#[derive(Debug)]
+pub struct Store {
+    map: MmapMut,
+    counters: Counters,
+    index: Vec<u32>,
+    index_base: u64,
+    log_bytes: u64,
+    flush: FlushPolicy,
+    since_flush: u32,
+    recovered_truncation: Option<u64>,
+}
+
+impl Store {
+    /// Opens `path`, creating it with `cfg`'s sizes if absent, and recovers its state.
+    ///
+    /// # Errors
+    /// [`OpenError`].
+    pub fn open(path: &Path, cfg: StoreConfig) -> Result<Store, OpenError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        let want = HEADER_LEN as u64 + cfg.log_bytes;
+        let len = file.metadata()?.len();
+        let fresh = len == 0;
+        if fresh {
+            file.set_len(want)?;
+        } else if len < HEADER_LEN as u64 {
+            return Err(OpenError::NotAStore);
+        }
+        let mut map = mapping::map(&file)?;
+        if fresh {
+            map[0..8].copy_from_slice(MAGIC);
+            map[8..16].copy_from_slice(&cfg.log_bytes.to_le_bytes());
+            let c = Counters {
+                generation: 1,
+                next_sender: 1,
+                next_target: 1,
+                clordid_high_water: 0,
+                tail: 0,
+            };
+            c.encode(&mut map[SLOT_A..SLOT_A + SLOT_LEN]);
+        }
+        if &map[0..8] != MAGIC {
+            return Err(OpenError::NotAStore);
+        }
+        let file_log = u64::from_le_bytes(map[8..16].try_into().unwrap_or([0; 8]));
+        if file_log != cfg.log_bytes || map.len() as u64 != HEADER_LEN as u64 + file_log {
+            return Err(OpenError::CapacityMismatch {
+                file: file_log,
+                requested: cfg.log_bytes,
+            });
+        }
+        let a = Counters::decode(&map[SLOT_A..SLOT_A + SLOT_LEN]);
+        let b = Counters::decode(&map[SLOT_B..SLOT_B + SLOT_LEN]);
+        let counters = match (a, b) {
+            (Some(a), Some(b)) => {
+                if a.generation >= b.generation {
+                    a
+                } else {
+                    b
+                }
+            }
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => return Err(OpenError::Corrupt),
+        };
+        let mut store = Store {
+            map,
+            counters,
+            index: vec![NO_RECORD; cfg.index_entries.max(1)],
+            index_base: 0,
+            log_bytes: cfg.log_bytes,
+            flush: cfg.flush,
+            since_flush: 0,
+            recovered_truncation: None,
+        };
+        store.recover();
+        Ok(store)
+    }
+
+    /// Verifies committed records, rebuilds the index, truncates at the first bad record.
+    fn recover(&mut self) {
+        let mut pos = 0u64;
+        let tail = self.counters.tail.min(self.log_bytes);
+        let mut first = true;
+        while pos + RECORD_HEAD as u64 <= tail {
+            let Some((seq, len)) = self.record_at(pos) else {
+                break;
+            };
+            if pos + RECORD_HEAD as u64 + len as u64 > tail {
+                break;
+            }
+            if first {
+                self.index_base = seq;
+                first = false;
+            }
+            if let Some(slot) = seq
+                .checked_sub(self.index_base)
+                .and_then(|i| self.index.get_mut(i as usize))
+            {
+                *slot = pos as u32;
+            }
+            pos += RECORD_HEAD as u64 + len as u64;
+        }
+        if pos != self.counters.tail {
+            self.recovered_truncation = Some(self.counters.tail - pos);
+            let mut c = self.counters;
+            c.tail = pos;
+            self.commit(c);
+        }
+    }
+
+    /// Bytes dropped at open because the log ended in a torn or corrupt record.
+    pub fn recovered_truncation(&self) -> Option<u64> {
+        self.recovered_truncation
+    }
+
+    fn record_at(&self, pos: u64) -> Option<(u64, usize)> {
+        let p = HEADER_LEN + pos as usize;
+        let head = self.map.get(p..p + RECORD_HEAD)?;
+        let len = u32::from_le_bytes(head[0..4].try_into().ok()?) as usize;
+        let crc = u32::from_le_bytes(head[4..8].try_into().ok()?);
+        let seq = u64::from_le_bytes(head[8..16].try_into().ok()?);
+        let body = self.map.get(p + RECORD_HEAD..p + RECORD_HEAD + len)?;
+        let mut h = crc32fast::Hasher::new();
+        h.update(&head[8..16]);
+        h.update(body);
+        (h.finalize() == crc && len > 0).then_some((seq, len))
+    }
+
+    fn commit(&mut self, mut c: Counters) {
+        c.generation = self.counters.generation + 1;
+        let slot = if c.generation % 2 == 0 {
+            SLOT_B
+        } else {
+            SLOT_A
+        };
+        // The record (if any) must be complete before the counters that commit it.
+        fence(Ordering::Release);
+        c.encode(&mut self.map[slot..slot + SLOT_LEN]);
+        self.counters = c;
+    }
+
+    /// The ClOrdID high-water mark (last ClOrdID used), for [`crate::kraken::SpotClOrdId`].
+    pub fn clordid_high_water(&self) -> u64 {
+        self.counters.clordid_high_water
+    }
+
+    /// Records the last ClOrdID used. Call before the order leaves.
+    pub fn set_clordid_high_water(&mut self, value: u64) {
+        if value > self.counters.clordid_high_water {
+            let mut c = self.counters;
+            c.clordid_high_water = value;
+            self.commit(c);
+        }
+    }
+
+    /// Asks the kernel to write the mapping to disk (a syscall: not for the hot path).
+    ///
+    /// # Errors
+    /// The `msync` failure.
+    pub fn flush(&self) -> std::io::Result<()> {
+        self.map.flush()
+    }
+
+    /// Every committed record of the file at `path`, without modifying it (offline reader).
+    ///
+    /// # Errors
+    /// [`OpenError`].
+    pub fn read_records(path: &Path) -> Result<(u64, u64, u64, Vec<Record>), OpenError> {
+        let data = std::fs::read(path)?;
+        if data.len() < HEADER_LEN || &data[0..8] != MAGIC {
+            return Err(OpenError::NotAStore);
+        }
+        let a = Counters::decode(&data[SLOT_A..SLOT_A + SLOT_LEN]);
+        let b = Counters::decode(&data[SLOT_B..SLOT_B + SLOT_LEN]);
+        let c = match (a, b) {
+            (Some(a), Some(b)) => {
+                if a.generation >= b.generation {
+                    a
+                } else {
+                    b
+                }
+            }
+            (Some(x), None) | (None, Some(x)) => x,
+            (None, None) => return Err(OpenError::Corrupt),
+        };
+        let mut out = Vec::new();
+        let mut pos = HEADER_LEN;
+        let end = HEADER_LEN + c.tail as usize;
+        while pos + RECORD_HEAD <= end.min(data.len()) {
+            let len = u32::from_le_bytes(data[pos..pos + 4].try_into().unwrap_or([0; 4])) as usize;
+            let seq = u64::from_le_bytes(data[pos + 8..pos + 16].try_into().unwrap_or([0; 8]));
+            let Some(body) = data.get(pos + RECORD_HEAD..pos + RECORD_HEAD + len) else {
+                break;
+            };
+            out.push(Record {
+                seq,
+                bytes: body.to_vec(),
+            });
+            pos += RECORD_HEAD + len;
+        }
+        Ok((c.next_sender, c.next_target, c.clordid_high_water, out))
+    }
+}
+
+/// The one `unsafe` operation of this crate: mapping the store file.
+#[allow(unsafe_code)]
+mod mapping {
+    /// Maps `file` read-write and shared.
+    pub(super) fn map(file: &std::fs::File) -> std::io::Result<memmap2::MmapMut> {
+        // SAFETY: `MmapMut::map_mut` is unsafe because another process (or this one through
+        // another handle) could truncate or modify the file while it is mapped, which would
+        // make our slices change under us or fault. A store file belongs to exactly one
+        // session of one process for its whole life (documented on `Store`); we never shrink
+        // it, and the length was set before mapping.
+        unsafe { memmap2::MmapMut::map_mut(file) }
+    }
+}
+
+impl Journal for Store {
+    fn next_sender_seq(&self) -> u64 {
+        self.counters.next_sender
+    }
+
+    fn next_target_seq(&self) -> u64 {
+        self.counters.next_target
+    }
+
+    fn set_next_sender_seq(&mut self, seq: u64) {
+        let mut c = self.counters;
+        c.next_sender = seq;
+        self.commit(c);
+    }
+
+    fn set_next_target_seq(&mut self, seq: u64) {
+        let mut c = self.counters;
+        c.next_target = seq;
+        self.commit(c);
+    }
+
+    fn record_sent(&mut self, seq: u64, bytes: &[u8]) -> Result<(), JournalError> {
+        let need = (RECORD_HEAD + bytes.len()) as u64;
+        let tail = self.counters.tail;
+        if tail + need > self.log_bytes || bytes.is_empty() {
+            return Err(JournalError::Full {
+                capacity: self.log_bytes as usize,
+            });
+        }
+        if tail == 0 {
+            self.index_base = seq;
+            self.index.iter_mut().for_each(|s| *s = NO_RECORD);
+        }
+        let Some(slot) = seq
+            .checked_sub(self.index_base)
+            .filter(|&i| (i as usize) < self.index.len())
+        else {
+            return Err(JournalError::Full {
+                capacity: self.index.len(),
+            });
+        };
+        let p = HEADER_LEN + tail as usize;
+        let seq_bytes = seq.to_le_bytes();
+        let mut h = crc32fast::Hasher::new();
+        h.update(&seq_bytes);
+        h.update(bytes);
+        let crc = h.finalize();
+        self.map[p..p + 4].copy_from_slice(&(bytes.len() as u32).to_le_bytes());
+        self.map[p + 4..p + 8].copy_from_slice(&crc.to_le_bytes());
+        self.map[p + 8..p + 16].copy_from_slice(&seq_bytes);
+        self.map[p + RECORD_HEAD..p + RECORD_HEAD + bytes.len()].copy_from_slice(bytes);
+        self.index[slot as usize] = tail as u32;
+        let mut c = self.counters;
+        c.tail = tail + need;
+        self.commit(c);
+        if let FlushPolicy::Every(n) = self.flush {
+            self.since_flush += 1;
+            if self.since_flush >= n {
+                self.since_flush = 0;
+                self.flush().map_err(|_| JournalError::Io)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn sent(&self, seq: u64) -> Option<&[u8]> {
+        let i = seq.checked_sub(self.index_base)? as usize;
+        let off = *self.index.get(i)?;
+        if off == NO_RECORD || u64::from(off) >= self.counters.tail {
+            return None;
+        }
+        let p = HEADER_LEN + off as usize;
+        let len = u32::from_le_bytes(self.map[p..p + 4].try_into().ok()?) as usize;
+        let stored_seq = u64::from_le_bytes(self.map[p + 8..p + 16].try_into().ok()?);
+        (stored_seq == seq).then(|| &self.map[p + RECORD_HEAD..p + RECORD_HEAD + len])
+    }
+
+    fn reset(&mut self) {
+        let mut c = self.counters;
+        c.next_sender = 1;
+        c.next_target = 1;
+        c.tail = 0;
+        self.commit(c);
+        self.index.iter_mut().for_each(|s| *s = NO_RECORD);
+        self.index_base = 0;
+    }
+}

@@ -1,0 +1,158 @@
+//! The memory-mapped store: resume after reopen, after `abort()` in a child process, after a
+//! torn record; refuse when full; offline reading.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use tickwire_fix::session::{Journal, JournalError};
+use tickwire_fix::store::{FlushPolicy, OpenError, Store, StoreConfig};
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tickwire-store-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_file(&dir);
+    dir
+}
+
+fn cfg() -> StoreConfig {
+    StoreConfig {
+        log_bytes: 1 << 20,
+        index_entries: 4096,
+        flush: FlushPolicy::Never,
+    }
+}
+
+fn msg(seq: u64) -> Vec<u8> {
+    format!("8=FIX.4.4\x019=5\x0135=D\x0134={seq}\x0111=ORDER-{seq}\x0110=000\x01").into_bytes()
+}
+
+#[test]
+fn resumes_after_reopen() {
+    let path = temp("reopen");
+    {
+        let mut s = Store::open(&path, cfg()).unwrap();
+        for seq in 1..=100 {
+            s.record_sent(seq, &msg(seq)).unwrap();
+            s.set_next_sender_seq(seq + 1);
+        }
+        s.set_next_target_seq(42);
+        s.set_clordid_high_water(1_775_572_325_000_100);
+    }
+    let s = Store::open(&path, cfg()).unwrap();
+    assert_eq!(s.next_sender_seq(), 101);
+    assert_eq!(s.next_target_seq(), 42);
+    assert_eq!(s.clordid_high_water(), 1_775_572_325_000_100);
+    for seq in 1..=100 {
+        assert_eq!(s.sent(seq), Some(msg(seq).as_slice()), "seq {seq}");
+    }
+    assert_eq!(s.sent(101), None);
+    let (next_sender, _, _, records) = Store::read_records(&path).unwrap();
+    assert_eq!((next_sender, records.len()), (101, 100));
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn survives_abort_in_a_child_process() {
+    // The child re-runs this test binary with TICKWIRE_STORE_CHILD set, appends, and aborts.
+    if let Ok(path) = std::env::var("TICKWIRE_STORE_CHILD") {
+        let mut s = Store::open(std::path::Path::new(&path), cfg()).unwrap();
+        for seq in 1..=500 {
+            s.record_sent(seq, &msg(seq)).unwrap();
+            s.set_next_sender_seq(seq + 1);
+            s.set_clordid_high_water(seq * 10);
+        }
+        std::process::abort();
+    }
+    let path = temp("abort");
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "survives_abort_in_a_child_process",
+            "--nocapture",
+        ])
+        .env("TICKWIRE_STORE_CHILD", &path)
+        .status()
+        .unwrap();
+    assert!(!status.success(), "child must have aborted");
+    let s = Store::open(&path, cfg()).unwrap();
+    assert_eq!(s.next_sender_seq(), 501, "no sequence number lost");
+    assert_eq!(s.clordid_high_water(), 5000, "no ClOrdID reusable");
+    for seq in 1..=500 {
+        assert_eq!(s.sent(seq), Some(msg(seq).as_slice()));
+    }
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn torn_last_record_is_dropped_and_the_rest_kept() {
+    let path = temp("torn");
+    {
+        let mut s = Store::open(&path, cfg()).unwrap();
+        for seq in 1..=10 {
+            s.record_sent(seq, &msg(seq)).unwrap();
+        }
+    }
+    // Corrupt one byte of the last record's message body.
+    let mut data = std::fs::read(&path).unwrap();
+    let needle = b"ORDER-10";
+    let at = data
+        .windows(needle.len())
+        .rposition(|w| w == needle)
+        .unwrap();
+    data[at] ^= 0xFF;
+    std::fs::write(&path, &data).unwrap();
+    let s = Store::open(&path, cfg()).unwrap();
+    assert!(s.recovered_truncation().is_some());
+    assert_eq!(s.sent(10), None);
+    assert_eq!(s.sent(9), Some(msg(9).as_slice()));
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn full_store_and_foreign_files_are_typed_errors() {
+    let path = temp("full");
+    let small = StoreConfig {
+        log_bytes: 256,
+        index_entries: 16,
+        flush: FlushPolicy::Every(1),
+    };
+    let mut s = Store::open(&path, small).unwrap();
+    let mut seq = 1;
+    let err = loop {
+        match s.record_sent(seq, &msg(seq)) {
+            Ok(()) => seq += 1,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err, JournalError::Full { capacity: 256 });
+    assert!(seq > 1);
+    drop(s);
+    assert!(matches!(
+        Store::open(&path, cfg()),
+        Err(OpenError::CapacityMismatch {
+            file: 256,
+            requested: 1_048_576
+        })
+    ));
+    std::fs::write(&path, vec![7u8; 8192]).unwrap();
+    assert!(matches!(
+        Store::open(&path, cfg()),
+        Err(OpenError::NotAStore)
+    ));
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn reset_starts_a_new_epoch_but_keeps_the_clordid_mark() {
+    let path = temp("reset");
+    let mut s = Store::open(&path, cfg()).unwrap();
+    s.record_sent(5, &msg(5)).unwrap();
+    s.set_next_sender_seq(6);
+    s.set_clordid_high_water(77);
+    s.reset();
+    assert_eq!((s.next_sender_seq(), s.next_target_seq()), (1, 1));
+    assert_eq!(s.sent(5), None);
+    assert_eq!(s.clordid_high_water(), 77);
+    s.record_sent(1, &msg(1)).unwrap();
+    assert_eq!(s.sent(1), Some(msg(1).as_slice()));
+    std::fs::remove_file(&path).unwrap();
+}
