@@ -14,6 +14,7 @@
 // Only `store::mapping` (the memory-mapped journal) may use `unsafe`.
 #![deny(unsafe_code)]
 
+pub mod book;
 pub mod conformance;
 pub mod decimal;
 pub mod dict;

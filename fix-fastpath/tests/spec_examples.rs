@@ -249,3 +249,45 @@ fn views_refuse_the_wrong_message() {
         ));
     });
 }
+
+#[test]
+fn m18_snapshot_then_m19_incremental_matches_the_spec_book_and_checksum() {
+    use tickwire_fix::book::{Book, BookSide, State};
+    let all: BTreeMap<String, Vec<u8>> = examples().into_iter().collect();
+    let mut book = Book::new(10, 1, 8);
+    with(all.get("M18").unwrap(), |m| {
+        book.apply_message(&MarketData::new_checked(m).unwrap(), m.uint(34).unwrap())
+            .unwrap();
+    });
+    with(all.get("M19").unwrap(), |m| {
+        book.apply_message(&MarketData::new_checked(m).unwrap(), m.uint(34).unwrap())
+            .unwrap();
+    });
+    assert_eq!(book.state(), State::Live, "5041=1617386200 verified");
+    let asks: Vec<_> = book.levels(BookSide::Ask).collect();
+    let bids: Vec<_> = book.levels(BookSide::Bid).collect();
+    assert_eq!(
+        asks,
+        vec![
+            (840003, 25_000_000),
+            (840005, 125_000_000),
+            (840010, 200_000)
+        ]
+    );
+    assert_eq!(
+        bids,
+        vec![
+            (840000, 50_000_000),
+            (839999, 200_000_000),
+            (839995, 10_000_000)
+        ]
+    );
+    assert_eq!(book.checksum(), 1_617_386_200);
+    // M20 is a trade: last trade moves, book does not.
+    with(all.get("M20").unwrap(), |m| {
+        book.apply_message(&MarketData::new_checked(m).unwrap(), m.uint(34).unwrap())
+            .unwrap();
+    });
+    assert_eq!(book.last_trade(), Some((840001, 50_000_000)));
+    assert_eq!(book.state(), State::Live);
+}
