@@ -421,3 +421,146 @@ mod tests {
         );
     }
 }
+
+/// Why a ClOrdID was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClOrdIdError {
+    /// Already used in this session (SPEC §3.7).
+    Duplicate,
+    /// A numeric Spot ClOrdID not above the previous one.
+    NotIncreasing { last: u64 },
+    /// The registry is full (sized at start-up).
+    Full,
+}
+
+impl core::fmt::Display for ClOrdIdError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Duplicate => f.write_str("duplicate ClOrdID"),
+            Self::NotIncreasing { last } => write!(f, "ClOrdID not above the previous {last}"),
+            Self::Full => f.write_str("ClOrdID registry full"),
+        }
+    }
+}
+
+impl std::error::Error for ClOrdIdError {}
+
+/// ClOrdIDs used in one session: an open-addressing set of their 64-bit hashes (fixed
+/// capacity, no allocation after construction), plus the high-water mark of numeric ids.
+/// Used by the client to refuse sending a duplicate and by the venue to reject one.
+#[derive(Debug, Clone)]
+pub struct ClOrdIdRegistry {
+    slots: Vec<u64>,
+    used: usize,
+    numeric_high_water: u64,
+    require_increasing: bool,
+}
+
+impl ClOrdIdRegistry {
+    /// Room for `capacity` ids; `require_increasing` enforces Kraken's Spot rule for numeric ids.
+    pub fn new(capacity: usize, require_increasing: bool) -> ClOrdIdRegistry {
+        let size = (capacity.max(8) * 2).next_power_of_two();
+        ClOrdIdRegistry {
+            slots: vec![0; size],
+            used: 0,
+            numeric_high_water: 0,
+            require_increasing,
+        }
+    }
+
+    fn hash(id: &[u8]) -> u64 {
+        // FNV-1a, then never 0 (0 marks an empty slot).
+        let h = id.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        h | 1
+    }
+
+    /// Registers `id`, or says why it may not be used.
+    ///
+    /// # Errors
+    /// [`ClOrdIdError`].
+    pub fn insert(&mut self, id: &[u8]) -> Result<(), ClOrdIdError> {
+        if self.require_increasing {
+            if let Some(n) = crate::message::parse_uint(id) {
+                if n <= self.numeric_high_water {
+                    return Err(if self.contains(id) {
+                        ClOrdIdError::Duplicate
+                    } else {
+                        ClOrdIdError::NotIncreasing {
+                            last: self.numeric_high_water,
+                        }
+                    });
+                }
+            }
+        }
+        if self.used * 2 >= self.slots.len() {
+            return Err(ClOrdIdError::Full);
+        }
+        let h = Self::hash(id);
+        let mask = self.slots.len() - 1;
+        let mut i = (h as usize) & mask;
+        loop {
+            match self.slots[i] {
+                0 => {
+                    self.slots[i] = h;
+                    self.used += 1;
+                    if let Some(n) = crate::message::parse_uint(id) {
+                        self.numeric_high_water = self.numeric_high_water.max(n);
+                    }
+                    return Ok(());
+                }
+                x if x == h => return Err(ClOrdIdError::Duplicate),
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// True if `id` was registered (by hash: a 64-bit collision would read as a duplicate).
+    pub fn contains(&self, id: &[u8]) -> bool {
+        let h = Self::hash(id);
+        let mask = self.slots.len() - 1;
+        let mut i = (h as usize) & mask;
+        loop {
+            match self.slots[i] {
+                0 => return false,
+                x if x == h => return true,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// Forgets everything (daily rollover, or 5030=Y).
+    pub fn reset(&mut self) {
+        self.slots.iter_mut().for_each(|s| *s = 0);
+        self.used = 0;
+        self.numeric_high_water = 0;
+    }
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_and_decreasing_ids_are_refused() {
+        let mut r = ClOrdIdRegistry::new(4, true);
+        assert_eq!(r.insert(b"100"), Ok(()));
+        assert_eq!(r.insert(b"100"), Err(ClOrdIdError::Duplicate));
+        assert_eq!(
+            r.insert(b"99"),
+            Err(ClOrdIdError::NotIncreasing { last: 100 })
+        );
+        assert_eq!(r.insert(b"a17cc3c5-3d20-4a1b-8c2d-3e4f5a6b7c8d"), Ok(()));
+        assert_eq!(
+            r.insert(b"a17cc3c5-3d20-4a1b-8c2d-3e4f5a6b7c8d"),
+            Err(ClOrdIdError::Duplicate)
+        );
+        for i in 0..6 {
+            let _ = r.insert(format!("x{i}").as_bytes());
+        }
+        assert_eq!(r.insert(b"one-too-many"), Err(ClOrdIdError::Full));
+        r.reset();
+        assert_eq!(r.insert(b"99"), Ok(()));
+    }
+}

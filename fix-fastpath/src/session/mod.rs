@@ -126,6 +126,11 @@ pub enum Event {
     ResendRequested { begin: u64, end: u64 },
     /// The daily rollover passed: sequence numbers restart on the next logon.
     RolledOver,
+    /// We gap-filled over application messages of ours in `begin..=end` instead of replaying
+    /// them ([`ResendPolicy::GapFillAll`]): the peer will never process those orders, even
+    /// ones it had received ahead of the gap. Reconcile (OrderStatusRequest) before trusting
+    /// their state.
+    ApplicationGapFilled { begin: u64, end: u64 },
 }
 
 /// Why an application message was not sent.
@@ -1217,6 +1222,11 @@ impl<J: Journal> Session<J> {
         self.push_event(Event::ResendRequested { begin, end });
         if begin == 0 || begin > end {
             return;
+        }
+        if self.cfg.resend_policy == ResendPolicy::GapFillAll
+            && (begin..=end).any(|seq| self.journal.sent(seq).is_some())
+        {
+            self.push_event(Event::ApplicationGapFilled { begin, end });
         }
         let mut gap_start: Option<u64> = None;
         for seq in begin..=end {
