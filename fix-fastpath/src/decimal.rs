@@ -223,30 +223,36 @@ impl Decimal {
     /// [`DecimalError::Overflow`] if `out` is shorter than [`Decimal::text_len`]; nothing is
     /// truncated.
     pub fn write(self, out: &mut [u8]) -> Result<usize, DecimalError> {
-        let len = self.text_len();
-        if out.len() < len {
-            return Err(DecimalError::Overflow);
-        }
+        // Digits are produced right to left into a scratch buffer in one pass.
+        let mut tmp = [0u8; 48];
+        let mut i = tmp.len();
         let mut m = self.mantissa.unsigned_abs();
-        let mut pos = len;
-        let mut frac = self.scale;
-        while pos > usize::from(self.mantissa < 0) {
-            pos -= 1;
-            if self.scale > 0 && frac == 0 {
-                out[pos] = b'.';
-                frac = u8::MAX; // point written; only integer digits remain
-                continue;
-            }
-            out[pos] = b'0' + (m % 10) as u8;
+        for _ in 0..self.scale {
+            i -= 1;
+            tmp[i] = b'0' + (m % 10) as u8;
             m /= 10;
-            if frac != u8::MAX && frac > 0 {
-                frac -= 1;
+        }
+        if self.scale > 0 {
+            i -= 1;
+            tmp[i] = b'.';
+        }
+        loop {
+            i -= 1;
+            tmp[i] = b'0' + (m % 10) as u8;
+            m /= 10;
+            if m == 0 {
+                break;
             }
         }
         if self.mantissa < 0 {
-            out[0] = b'-';
+            i -= 1;
+            tmp[i] = b'-';
         }
-        Ok(len)
+        let n = tmp.len() - i;
+        out.get_mut(..n)
+            .ok_or(DecimalError::Overflow)?
+            .copy_from_slice(&tmp[i..]);
+        Ok(n)
     }
 
     fn cmp_value(self, other: Decimal) -> Ordering {

@@ -108,6 +108,10 @@ pub struct Template {
     slots: [Slot; MAX_SLOTS],
     nslots: usize,
     sum: u32,
+    /// The last whole second `set_timestamp` wrote and its text: within one second only the
+    /// milliseconds need formatting.
+    ts_second: i64,
+    ts_text: [u8; MILLIS_LEN],
 }
 
 /// Adds fields and slots to a template being built.
@@ -227,6 +231,8 @@ impl Template {
             slots,
             nslots,
             sum: 0,
+            ts_second: i64::MIN,
+            ts_text: [0; MILLIS_LEN],
         };
         t.resum();
         Ok(t)
@@ -363,9 +369,18 @@ impl Template {
         slot: SlotId,
         value: UtcTimestamp,
     ) -> Result<(), TemplateError> {
-        let mut tmp = [0u8; MILLIS_LEN];
-        value.write_millis(&mut tmp);
-        self.set(slot, &tmp)
+        let second = value.nanos.div_euclid(1_000_000_000);
+        if second == self.ts_second {
+            let ms = (value.nanos.rem_euclid(1_000_000_000) / 1_000_000) as u16;
+            self.ts_text[18] = b'0' + (ms / 100) as u8;
+            self.ts_text[19] = b'0' + ((ms / 10) % 10) as u8;
+            self.ts_text[20] = b'0' + (ms % 10) as u8;
+        } else {
+            value.write_millis(&mut self.ts_text);
+            self.ts_second = second;
+        }
+        let text = self.ts_text;
+        self.set(slot, &text)
     }
 
     /// Patches MsgSeqNum and SendingTime: what every send does.

@@ -161,17 +161,46 @@ fn expect_type(msg: &Message<'_>, ty: &[u8]) -> Result<(), ViewError> {
     }
 }
 
-fn optional_decimal(msg: &Message<'_>, tag: u32) -> Result<Option<Decimal>, ViewError> {
-    match msg.field(tag) {
-        None => Ok(None),
-        Some(_) => Ok(Some(msg.decimal(tag)?)),
+
+/// Tags an ExecutionReport view reads, in slot order.
+const ER_TAGS: [u32; 24] = [
+    11, 37, 17, 150, 39, 54, 55, 14, 151, 6, 41, 38, 44, 31, 32, 137, 138, 1003, 5050, 58, 60, 40,
+    59, 99,
+];
+
+const fn er_table() -> [u8; 1024] {
+    let mut t = [u8::MAX; 1024];
+    let mut k = 0;
+    while k < ER_TAGS.len() {
+        if ER_TAGS[k] < 1024 {
+            t[ER_TAGS[k] as usize] = k as u8;
+        }
+        k += 1;
     }
+    t
 }
 
-/// ExecutionReport (35=8).
+/// Tag → slot of [`ER_TAGS`] for tags below 1024: one load per field instead of a compare chain.
+static ER_SLOT: [u8; 1024] = er_table();
+
+#[inline]
+fn er_slot(tag: u32) -> Option<usize> {
+    let k = match ER_SLOT.get(tag as usize) {
+        Some(&k) => k,
+        None => match tag {
+            1003 => 17,
+            5050 => 18,
+            _ => u8::MAX,
+        },
+    };
+    (k != u8::MAX).then_some(usize::from(k))
+}
+
+/// ExecutionReport (35=8). Indexed in one pass at construction; accessors are O(1).
 #[derive(Debug, Clone, Copy)]
 pub struct ExecutionReport<'a> {
     msg: Message<'a>,
+    at: [u16; ER_TAGS.len()],
     exec_type: ExecType,
     ord_status: OrdStatus,
     side: Side,
@@ -180,6 +209,8 @@ pub struct ExecutionReport<'a> {
     avg_px: Decimal,
 }
 
+const ABSENT: u16 = u16::MAX;
+
 impl<'a> ExecutionReport<'a> {
     /// Checks MsgType and the fields every report carries (37, 17, 150, 39, 54, 55, 14, 151, 6).
     ///
@@ -187,18 +218,68 @@ impl<'a> ExecutionReport<'a> {
     /// [`ViewError`].
     pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
         expect_type(msg, b"8")?;
-        msg.required(37)?;
-        msg.required(17)?;
-        msg.required(55)?;
+        let mut at = [ABSENT; ER_TAGS.len()];
+        for (i, f) in msg.fields().iter().enumerate() {
+            if let Some(k) = er_slot(f.tag) {
+                if at[k] == ABSENT {
+                    at[k] = i as u16;
+                }
+            }
+        }
+        let value = |k: usize| -> Result<&'a [u8], ViewError> {
+            match at[k] {
+                ABSENT => Err(ViewError::Field(ParseError::Missing { tag: ER_TAGS[k] })),
+                i => Ok(msg.value(msg.fields()[usize::from(i)])),
+            }
+        };
+        let ch = |k: usize| -> Result<u8, ViewError> {
+            match value(k)? {
+                [c] => Ok(*c),
+                _ => Err(ViewError::Field(ParseError::BadChar { tag: ER_TAGS[k] })),
+            }
+        };
+        let dec = |k: usize| -> Result<Decimal, ViewError> {
+            Decimal::parse(value(k)?).map_err(|error| {
+                ViewError::Field(ParseError::BadDecimal {
+                    tag: ER_TAGS[k],
+                    error,
+                })
+            })
+        };
+        value(1)?;
+        value(2)?;
+        value(6)?;
         Ok(ExecutionReport {
             msg: *msg,
-            exec_type: ExecType::from_code(msg.char(150)?),
-            ord_status: OrdStatus::from_code(msg.char(39)?),
-            side: Side::from_code(msg.char(54)?),
-            cum_qty: msg.decimal(14)?,
-            leaves_qty: msg.decimal(151)?,
-            avg_px: msg.decimal(6)?,
+            at,
+            exec_type: ExecType::from_code(ch(3)?),
+            ord_status: OrdStatus::from_code(ch(4)?),
+            side: Side::from_code(ch(5)?),
+            cum_qty: dec(7)?,
+            leaves_qty: dec(8)?,
+            avg_px: dec(9)?,
         })
+    }
+
+    #[inline]
+    fn get(&self, k: usize) -> Option<&'a [u8]> {
+        match self.at[k] {
+            ABSENT => None,
+            i => Some(self.msg.value(self.msg.fields()[usize::from(i)])),
+        }
+    }
+
+    #[inline]
+    fn decimal(&self, k: usize) -> Result<Option<Decimal>, ViewError> {
+        match self.get(k) {
+            None => Ok(None),
+            Some(v) => Decimal::parse(v).map(Some).map_err(|error| {
+                ViewError::Field(ParseError::BadDecimal {
+                    tag: ER_TAGS[k],
+                    error,
+                })
+            }),
+        }
     }
 
     /// The underlying message.
@@ -231,81 +312,100 @@ impl<'a> ExecutionReport<'a> {
     }
     /// OrderID (37).
     pub fn order_id(&self) -> &'a [u8] {
-        self.msg.field(37).unwrap_or_default()
+        self.get(1).unwrap_or_default()
     }
     /// ExecID (17).
     pub fn exec_id(&self) -> &'a [u8] {
-        self.msg.field(17).unwrap_or_default()
+        self.get(2).unwrap_or_default()
     }
     /// Symbol (55).
     pub fn symbol(&self) -> &'a [u8] {
-        self.msg.field(55).unwrap_or_default()
+        self.get(6).unwrap_or_default()
     }
     /// ClOrdID (11).
     pub fn cl_ord_id(&self) -> Option<&'a [u8]> {
-        self.msg.field(11)
+        self.get(0)
     }
     /// OrigClOrdID (41).
     pub fn orig_cl_ord_id(&self) -> Option<&'a [u8]> {
-        self.msg.field(41)
+        self.get(10)
     }
     /// OrderQty (38).
     ///
     /// # Errors
     /// Malformed value.
     pub fn order_qty(&self) -> Result<Option<Decimal>, ViewError> {
-        optional_decimal(&self.msg, 38)
+        self.decimal(11)
     }
     /// Price (44).
     ///
     /// # Errors
     /// Malformed value.
     pub fn price(&self) -> Result<Option<Decimal>, ViewError> {
-        optional_decimal(&self.msg, 44)
+        self.decimal(12)
+    }
+    /// StopPx (99).
+    ///
+    /// # Errors
+    /// Malformed value.
+    pub fn stop_px(&self) -> Result<Option<Decimal>, ViewError> {
+        self.decimal(23)
     }
     /// LastPx (31), on fills.
     ///
     /// # Errors
     /// Malformed value.
     pub fn last_px(&self) -> Result<Option<Decimal>, ViewError> {
-        optional_decimal(&self.msg, 31)
+        self.decimal(13)
     }
     /// LastQty (32), on fills.
     ///
     /// # Errors
     /// Malformed value.
     pub fn last_qty(&self) -> Result<Option<Decimal>, ViewError> {
-        optional_decimal(&self.msg, 32)
+        self.decimal(14)
     }
     /// Cumulative fee MiscFeeAmt (137) of the first fee entry.
     ///
     /// # Errors
     /// Malformed value.
     pub fn fee(&self) -> Result<Option<Decimal>, ViewError> {
-        optional_decimal(&self.msg, 137)
+        self.decimal(15)
     }
     /// Fee currency (138).
     pub fn fee_currency(&self) -> Option<&'a [u8]> {
-        self.msg.field(138)
+        self.get(16)
     }
     /// TradeID (1003).
     pub fn trade_id(&self) -> Option<&'a [u8]> {
-        self.msg.field(1003)
+        self.get(17)
     }
     /// LiquidityInd (5050): true when maker.
     pub fn is_maker(&self) -> Option<bool> {
-        self.msg.field(5050).map(|v| v == b"0")
+        self.get(18).map(|v| v == b"0")
     }
     /// Text (58).
     pub fn text(&self) -> Option<&'a [u8]> {
-        self.msg.field(58)
+        self.get(19)
+    }
+    /// OrdType (40) as sent (after a trigger it becomes 1 or 2).
+    pub fn ord_type(&self) -> Option<u8> {
+        self.get(21).and_then(|v| v.first().copied())
+    }
+    /// TimeInForce (59).
+    pub fn time_in_force(&self) -> Option<u8> {
+        self.get(22).and_then(|v| v.first().copied())
     }
     /// TransactTime (60).
     ///
     /// # Errors
     /// Missing or malformed.
     pub fn transact_time(&self) -> Result<UtcTimestamp, ViewError> {
-        Ok(self.msg.timestamp(60)?)
+        let v = self
+            .get(20)
+            .ok_or(ViewError::Field(ParseError::Missing { tag: 60 }))?;
+        UtcTimestamp::parse(v)
+            .map_err(|error| ViewError::Field(ParseError::BadTimestamp { tag: 60, error }))
     }
 }
 
@@ -412,30 +512,59 @@ pub struct MdEntry<'a> {
     pub aggressor: Option<Side>,
 }
 
-fn md_entry<'a>(e: &Entry<'a>, snapshot: bool) -> Result<MdEntry<'a>, ViewError> {
-    let action = if snapshot {
-        UpdateAction::New
-    } else {
-        UpdateAction::from_code(e.char(279)?)
+fn md_entry<'a>(
+    e: &Entry<'a>,
+    msg: &Message<'a>,
+    snapshot: bool,
+) -> Result<MdEntry<'a>, ViewError> {
+    let mut action = if snapshot { Some(b'0') } else { None };
+    let (mut entry_type, mut entry_id, mut price, mut size, mut time, mut aggressor) =
+        (None, &b""[..], None, None, &b""[..], None);
+    for f in e.fields() {
+        let v = msg.value(*f);
+        match f.tag {
+            279 => action = v.first().copied(),
+            269 => entry_type = v.first().copied(),
+            278 => entry_id = v,
+            270 => price = Some(v),
+            271 => size = Some(v),
+            273 => time = v,
+            2446 => aggressor = v.first().map(|&c| Side::from_code(c)),
+            _ => {}
+        }
+    }
+    let dec = |v: Option<&[u8]>, tag: u32| -> Result<Decimal, ViewError> {
+        let v = v.ok_or(ViewError::Field(ParseError::Missing { tag }))?;
+        Decimal::parse(v).map_err(|error| ViewError::Field(ParseError::BadDecimal { tag, error }))
     };
     Ok(MdEntry {
-        action,
-        entry_type: EntryType::from_code(e.char(269)?),
-        entry_id: e.field(278).unwrap_or_default(),
-        price: e.decimal(270)?,
-        size: e.decimal(271)?,
-        time: e.field(273).unwrap_or_default(),
-        aggressor: e
-            .field(2446)
-            .and_then(|v| v.first())
-            .map(|&c| Side::from_code(c)),
+        action: UpdateAction::from_code(
+            action.ok_or(ViewError::Field(ParseError::Missing { tag: 279 }))?,
+        ),
+        entry_type: EntryType::from_code(
+            entry_type.ok_or(ViewError::Field(ParseError::Missing { tag: 269 }))?,
+        ),
+        entry_id,
+        price: dec(price, 270)?,
+        size: dec(size, 271)?,
+        time,
+        aggressor,
     })
+}
+
+#[inline]
+fn is_md_entry_tag(tag: u32) -> bool {
+    matches!(
+        tag,
+        279 | 269 | 278 | 280 | 55 | 270 | 271 | 272 | 273 | 290 | 346 | 40 | 2446 | 5060 | 5273
+    )
 }
 
 /// Iterator over typed MD entries.
 #[derive(Debug, Clone)]
 pub struct MdEntries<'a> {
     group: Group<'a>,
+    msg: Message<'a>,
     snapshot: bool,
 }
 
@@ -443,7 +572,9 @@ impl<'a> Iterator for MdEntries<'a> {
     type Item = Result<MdEntry<'a>, ViewError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.group.next().map(|e| md_entry(&e, self.snapshot))
+        self.group
+            .next()
+            .map(|e| md_entry(&e, &self.msg, self.snapshot))
     }
 }
 
@@ -492,7 +623,8 @@ impl<'a> MarketData<'a> {
     pub fn entries(&self) -> MdEntries<'a> {
         let delimiter = if self.snapshot { 269 } else { 279 };
         MdEntries {
-            group: self.msg.group(268, delimiter, MD_ENTRY_TAGS),
+            group: self.msg.group_with(268, delimiter, is_md_entry_tag),
+            msg: self.msg,
             snapshot: self.snapshot,
         }
     }

@@ -1,0 +1,262 @@
+//! FIX fast path vs. what a hand-written client does, in one run:
+//! - emit: patch + emit a NewOrderSingle from a precompiled template, vs. a `format!` encoder;
+//! - parse_er: frame + index + typed view + 15 fields of a 354-byte ExecutionReport (SPEC M07),
+//!   vs. a `HashMap<u32, &str>` tag map with `f64` parsing;
+//! - md_apply: parse a 4-entry MarketDataIncrementalRefresh and apply it to the L2 book, vs. a
+//!   tag-by-tag `Vec` parse into a `BTreeMap` book.
+//!
+//! After criterion has measured, the medians are read back from `target/criterion` and printed
+//! as ratios (naive / tickwire). Run: `cargo bench -p tickwire-fix --bench fastpath`.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::Criterion;
+use tickwire_fix::book::Book;
+use tickwire_fix::decimal::Decimal;
+use tickwire_fix::message::{frame, FieldIndex, FrameLimits, Message};
+use tickwire_fix::outbound::{self, OrderShape, Side};
+use tickwire_fix::template::Header;
+use tickwire_fix::time::UtcTimestamp;
+use tickwire_fix::views::{ExecutionReport, MarketData};
+
+const ER: &str = "8=FIX.4.4|9=354|35=8|34=3|49=KRAKEN-TRD|56=TESTCLIENT|52=20260407-14:32:07.250|6=84000.0|11=1775572325000000|14=0.004|17=SIMX0000002:TRD001|31=84000.0|32=0.004|37=O3KQ7T-XH2LM-ZP4WUA|38=0.01|39=1|40=2|44=84000.0|54=1|55=BTC/USD|59=1|60=20260407-14:32:07.249|118=336.0|136=1|137=0.5376|138=USD|139=4|150=F|151=0.006|381=336.0|527=78211235|1003=THVRQM-33VKH-UCI7BS|5050=0|10=014|";
+
+fn md_message() -> Vec<u8> {
+    let body = "35=X|34=1|49=KRAKEN-MD|56=TESTCLIENT|52=20260407-14:32:03.120|55=BTC/USD|262=MD-1|268=4|279=0|269=1|278=O84000.3|270=84000.3|271=0.25|273=14:32:03.101|279=0|269=0|278=B84000.0|270=84000.0|271=0.5|273=14:32:03.104|279=0|269=1|278=O84000.5|270=84000.5|271=1.25|273=14:32:03.104|279=0|269=0|278=B83999.9|270=83999.9|271=2.0|273=14:32:03.104|"
+        .replace('|', "\x01");
+    let head = format!("8=FIX.4.4\x019={}\x01", body.len());
+    let mut m = format!("{head}{body}").into_bytes();
+    let sum = m.iter().map(|&b| u32::from(b)).sum::<u32>() % 256;
+    m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+    m
+}
+
+/// What a hand-written client does: build the whole message with `format!` each time.
+fn naive_emit(seq: u64, now: &str, id: u64, px: f64, qty: f64) -> String {
+    let body = format!(
+        "35=D\x0134={seq}\x0149=TESTCLIENT\x0156=KRAKEN-TRD\x0152={now}\x0111={id}\x0155=BTC/USD\x0154=1\x0140=2\x0144={px:.1}\x0138={qty}\x0159=1\x0160={now}\x01"
+    );
+    let head = format!("8=FIX.4.4\x019={}\x01", body.len());
+    let sum = head.bytes().chain(body.bytes()).map(u32::from).sum::<u32>() % 256;
+    format!("{head}{body}10={sum:03}\x01")
+}
+
+/// What a hand-written client does: split into a tag map, parse floats.
+fn naive_parse_er(raw: &str) -> (f64, f64, f64, usize) {
+    let map: HashMap<u32, &str> = raw
+        .split('\x01')
+        .filter(|f| !f.is_empty())
+        .filter_map(|f| f.split_once('='))
+        .filter_map(|(t, v)| t.parse().ok().map(|t| (t, v)))
+        .collect();
+    let last_px: f64 = map[&31].parse().unwrap();
+    let cum: f64 = map[&14].parse().unwrap();
+    let leaves: f64 = map[&151].parse().unwrap();
+    let n = map[&11].len()
+        + map[&37].len()
+        + map[&17].len()
+        + map[&150].len()
+        + map[&39].len()
+        + map[&55].len();
+    let _: f64 = map[&32].parse().unwrap();
+    let _: f64 = map[&6].parse().unwrap();
+    let _: f64 = map[&137].parse().unwrap();
+    let _: f64 = map[&38].parse().unwrap();
+    let _: f64 = map[&44].parse().unwrap();
+    (
+        last_px,
+        cum,
+        leaves,
+        n + map[&54].len() + map[&138].len() + map[&1003].len(),
+    )
+}
+
+/// What a hand-written client does for market data: tag vector, f64 prices, BTreeMap book.
+fn naive_md(raw: &str, bids: &mut BTreeMap<i64, f64>, asks: &mut BTreeMap<i64, f64>) {
+    let fields: Vec<(u32, &str)> = raw
+        .split('\x01')
+        .filter(|f| !f.is_empty())
+        .filter_map(|f| {
+            f.split_once('=')
+                .and_then(|(t, v)| t.parse().ok().map(|t| (t, v)))
+        })
+        .collect();
+    let mut action = "0";
+    let mut side = "0";
+    let mut px = 0.0f64;
+    for (tag, v) in fields {
+        match tag {
+            279 => action = v,
+            269 => side = v,
+            270 => px = v.parse().unwrap(),
+            271 => {
+                let size: f64 = v.parse().unwrap();
+                let key = (px * 10.0).round() as i64;
+                let book = if side == "0" { &mut *bids } else { &mut *asks };
+                if action == "2" {
+                    book.remove(&key);
+                } else {
+                    book.insert(key, size);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let header = Header {
+        begin_string: b"FIX.4.4",
+        sender: b"TESTCLIENT",
+        target: b"KRAKEN-TRD",
+        time_after_target: true,
+    };
+    let mut order =
+        outbound::new_order_single(header, &OrderShape::limit(b"BTC/USD", Side::Buy)).unwrap();
+    let mut now = UtcTimestamp::parse(b"20260407-14:32:05.000").unwrap();
+    let mut seq = 1_000u64;
+    let mut id = *b"1775572325000000";
+
+    let mut g = c.benchmark_group("emit");
+    g.bench_function("tickwire", |b| {
+        b.iter(|| {
+            seq += 1;
+            now.nanos += 1_000;
+            id[15] = b'0' + (seq % 10) as u8;
+            let bytes = order
+                .patch(
+                    seq,
+                    now,
+                    &id,
+                    Some(Decimal::new(840_000 + (seq % 5) as i64, 1)),
+                    Decimal::new(1, 2),
+                )
+                .unwrap();
+            black_box(bytes.len())
+        })
+    });
+    g.bench_function("naive", |b| {
+        let now_s = "20260407-14:32:05.000";
+        b.iter(|| {
+            seq += 1;
+            black_box(
+                naive_emit(
+                    seq,
+                    now_s,
+                    1_775_572_325_000_000 + seq,
+                    84000.0 + (seq % 5) as f64 / 10.0,
+                    0.01,
+                )
+                .len(),
+            )
+        })
+    });
+    g.finish();
+
+    let er = ER.replace('|', "\x01");
+    let er_bytes = er.as_bytes();
+    let mut g = c.benchmark_group("parse_er");
+    g.bench_function("tickwire", |b| {
+        b.iter(|| {
+            let raw = black_box(er_bytes);
+            let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
+            let mut idx = FieldIndex::<64>::new();
+            let msg = Message::parse(&raw[..n], &mut idx).unwrap();
+            let er = ExecutionReport::new_checked(&msg).unwrap();
+            let px = er.last_px().unwrap().unwrap();
+            let qty = er.last_qty().unwrap().unwrap();
+            let fee = er.fee().unwrap().unwrap();
+            let q = er.order_qty().unwrap().unwrap();
+            let p = er.price().unwrap().unwrap();
+            let len = er.cl_ord_id().unwrap().len()
+                + er.order_id().len()
+                + er.exec_id().len()
+                + er.symbol().len()
+                + er.fee_currency().unwrap().len()
+                + er.trade_id().unwrap().len();
+            black_box((
+                px,
+                qty,
+                fee,
+                q,
+                p,
+                er.cum_qty(),
+                er.leaves_qty(),
+                er.avg_px(),
+                er.exec_type(),
+                er.ord_status(),
+                er.side(),
+                len,
+            ))
+        })
+    });
+    g.bench_function("naive", |b| {
+        b.iter(|| black_box(naive_parse_er(black_box(&er))))
+    });
+    g.finish();
+
+    let md = md_message();
+    let md_str = String::from_utf8(md.clone()).unwrap();
+    let mut book = Book::new(10, 1, 8);
+    book.begin_snapshot(0);
+    book.finish_snapshot();
+    let mut md_seq = 1u64;
+    let mut g = c.benchmark_group("md_apply");
+    g.bench_function("tickwire", |b| {
+        b.iter(|| {
+            let raw = black_box(md.as_slice());
+            let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
+            let mut idx = FieldIndex::<64>::new();
+            let msg = Message::parse(&raw[..n], &mut idx).unwrap();
+            let view = MarketData::new_checked(&msg).unwrap();
+            book.apply_message(&view, md_seq).unwrap();
+            md_seq += 1;
+            black_box(book.best_bid())
+        })
+    });
+    let (mut bids, mut asks) = (BTreeMap::new(), BTreeMap::new());
+    g.bench_function("naive", |b| {
+        b.iter(|| {
+            naive_md(black_box(&md_str), &mut bids, &mut asks);
+            black_box(bids.iter().next_back().map(|(p, s)| (*p, *s)))
+        })
+    });
+    g.finish();
+}
+
+fn median_ns(group: &str, name: &str) -> Option<f64> {
+    let dir = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").into());
+    let text =
+        std::fs::read_to_string(format!("{dir}/criterion/{group}/{name}/new/estimates.json"))
+            .ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["median"]["point_estimate"].as_f64()
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args();
+    benches(&mut c);
+    c.final_summary();
+    println!(
+        "\n{:<10} {:>14} {:>14} {:>8}  target",
+        "stage", "tickwire (ns)", "naive (ns)", "ratio"
+    );
+    for (group, target) in [("emit", 30.0), ("parse_er", 100.0), ("md_apply", 150.0)] {
+        match (median_ns(group, "tickwire"), median_ns(group, "naive")) {
+            (Some(t), Some(n)) => println!(
+                "{group:<10} {t:>14.1} {n:>14.1} {:>7.1}x  median ≤ {target} ns: {}; ≥ 5x: {}",
+                n / t,
+                if t <= target { "met" } else { "MISSED" },
+                if n / t >= 5.0 { "met" } else { "MISSED" },
+            ),
+            _ => println!("{group:<10} (no estimates: run without --test/--list)"),
+        }
+    }
+}
