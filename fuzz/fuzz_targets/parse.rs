@@ -1,0 +1,56 @@
+//! Arbitrary bytes through the framer, the indexer, dictionary validation and every typed view.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use tickwire_fix::book::Book;
+use tickwire_fix::message::{frame, resync, FieldIndex, FrameLimits, Message};
+use tickwire_fix::views::*;
+
+fuzz_target!(|data: &[u8]| {
+    let mut pos = 0;
+    let mut book = Book::new(10, 1, 8);
+    while pos < data.len() {
+        match frame(&data[pos..], FrameLimits::default()) {
+            Ok(Some(n)) => {
+                inspect(&data[pos..pos + n], &mut book);
+                pos += n;
+            }
+            Ok(None) => break,
+            Err(_) => pos += resync(&data[pos..]),
+        }
+    }
+    // Also index unframed input directly: the parser must not trust the framer.
+    inspect(data, &mut book);
+});
+
+fn inspect(bytes: &[u8], book: &mut Book) {
+    let mut idx = FieldIndex::<256>::new();
+    let Ok(msg) = Message::parse(bytes, &mut idx) else { return };
+    let _ = tickwire_fix::dict::validate_fix44(&msg);
+    for f in msg.fields() {
+        let _ = msg.tag_text(*f);
+    }
+    if let Ok(er) = ExecutionReport::new_checked(&msg) {
+        let _ = (er.last_px(), er.last_qty(), er.fee(), er.order_qty(), er.price(), er.transact_time());
+    }
+    let _ = BusinessMessageReject::new_checked(&msg);
+    let _ = Reject::new_checked(&msg);
+    if let Ok(md) = MarketData::new_checked(&msg) {
+        for e in md.entries() {
+            let _ = e;
+        }
+        let _ = book.apply_message(&md, msg.uint(34).unwrap_or(0));
+        let _ = book.checksum();
+    }
+    if let Ok(il) = InstrumentList::new_checked(&msg) {
+        for i in il.instruments() {
+            let _ = i;
+        }
+    }
+    let _ = Logon::new_checked(&msg);
+    let _ = ResendRequest::new_checked(&msg);
+    let _ = SequenceReset::new_checked(&msg);
+    let _ = TestRequestId::new_checked(&msg);
+    let _ = TradingSessionStatus::new_checked(&msg);
+    let _ = MarketDataRequestReject::new_checked(&msg);
+}
