@@ -1,0 +1,91 @@
+//! The `tickwire` binary: demo in a short mode, store inspection, and bad input.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+fn tickwire(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn demo_short_mode_fills_orders_and_reports_percentiles() {
+    let (code, out, err) = tickwire(&["demo", "--ticks", "20000"]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("logged on"));
+    let sent: u64 = out
+        .lines()
+        .find(|l| l.contains("orders sent"))
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let filled: u64 = out
+        .lines()
+        .find(|l| l.contains("orders filled"))
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(sent > 1000, "about one tick in eight fires: {sent}");
+    assert_eq!(sent, filled);
+    for q in ["p50", "p99", "p99.9", "max"] {
+        assert!(
+            out.lines().any(|l| l.trim_start().starts_with(q)),
+            "{q} missing:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn bad_arguments_fail_with_a_message() {
+    let (code, _, err) = tickwire(&["demo", "--ticks", "0"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--ticks must be at least 1"), "{err}");
+    let (code, _, err) = tickwire(&["demo", "--ticks", "many"]);
+    assert_eq!(code, 2, "clap usage error");
+    assert!(err.contains("invalid value"), "{err}");
+    let (code, _, err) = tickwire(&["fix", "store", "show", "/nonexistent/store"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("reading store /nonexistent/store"), "{err}");
+    let junk = std::env::temp_dir().join(format!("tickwire-junk-{}", std::process::id()));
+    std::fs::write(&junk, b"not a store").unwrap();
+    let (code, _, err) = tickwire(&["fix", "store", "show", junk.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not a tickwire store"), "{err}");
+    std::fs::remove_file(junk).unwrap();
+}
+
+#[test]
+fn store_show_lists_journaled_messages() {
+    use tickwire_fix::session::Journal;
+    let path = std::env::temp_dir().join(format!("tickwire-cli-store-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    {
+        let cfg = tickwire_fix::store::StoreConfig {
+            log_bytes: 1 << 16,
+            index_entries: 64,
+            flush: tickwire_fix::store::FlushPolicy::Never,
+        };
+        let mut s = tickwire_fix::store::Store::open(&path, cfg).unwrap();
+        s.record_sent(2, b"8=FIX.4.4\x019=5\x0135=D\x0110=000\x01")
+            .unwrap();
+        s.set_next_sender_seq(3);
+    }
+    let (code, out, err) = tickwire(&["fix", "store", "show", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("next sender seq  3"), "{out}");
+    assert!(out.contains("35=D"), "{out}");
+    std::fs::remove_file(path).unwrap();
+}
