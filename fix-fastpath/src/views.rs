@@ -161,7 +161,6 @@ fn expect_type(msg: &Message<'_>, ty: &[u8]) -> Result<(), ViewError> {
     }
 }
 
-
 /// Tags an ExecutionReport view reads, in slot order.
 const ER_TAGS: [u32; 24] = [
     11, 37, 17, 150, 39, 54, 55, 14, 151, 6, 41, 38, 44, 31, 32, 137, 138, 1003, 5050, 58, 60, 40,
