@@ -1,0 +1,458 @@
+//! The sans-IO TLS session over rustls' unbuffered connections.
+
+use rustls::client::UnbufferedClientConnection;
+use rustls::server::UnbufferedServerConnection;
+use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, UnbufferedStatus};
+
+use crate::config::{server_name, ClientConfig, ServerConfig};
+use crate::error::Error;
+
+/// Buffer sizes, fixed at construction.
+#[derive(Debug, Clone, Copy)]
+pub struct Capacities {
+    /// Received ciphertext not yet processed (at least one full record: 16 KiB + overhead).
+    pub ciphertext_in: usize,
+    /// Ciphertext waiting for the transport.
+    pub ciphertext_out: usize,
+    /// Decrypted bytes not yet consumed by the application.
+    pub plaintext_in: usize,
+}
+
+impl Default for Capacities {
+    fn default() -> Self {
+        Capacities {
+            ciphertext_in: 64 * 1024,
+            ciphertext_out: 64 * 1024,
+            plaintext_in: 64 * 1024,
+        }
+    }
+}
+
+/// Something the caller should know about the session's configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Warning {
+    /// Certificate verification is off (UAT-only switch).
+    VerificationDisabled,
+}
+
+/// What [`Session::poll`] achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Still handshaking; send `pending_ciphertext` and feed more input.
+    Handshaking,
+    /// Established; application data may flow.
+    Established,
+    /// The peer sent close_notify: no more data will arrive.
+    PeerClosed,
+    /// Both sides closed.
+    Closed,
+}
+
+enum Conn {
+    Client(UnbufferedClientConnection),
+    Server(UnbufferedServerConnection),
+}
+
+/// A TLS client or server session.
+pub struct Session {
+    conn: Conn,
+    rx: Vec<u8>,
+    rx_len: usize,
+    tx: Vec<u8>,
+    tx_start: usize,
+    tx_len: usize,
+    plain: Vec<u8>,
+    plain_start: usize,
+    plain_len: usize,
+    established: bool,
+    peer_closed: bool,
+    closed: bool,
+    failed: Option<Error>,
+    warnings: Option<Warning>,
+}
+
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("established", &self.established)
+            .field("peer_closed", &self.peer_closed)
+            .field("closed", &self.closed)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Drives one step of a connection; the caller matches on what it needs.
+macro_rules! status {
+    ($conn:expr, $rx:expr) => {
+        match $conn {
+            Conn::Client(c) => Step::Client(c.process_tls_records($rx)),
+            Conn::Server(s) => Step::Server(s.process_tls_records($rx)),
+        }
+    };
+}
+
+enum Step<'c, 'i> {
+    Client(UnbufferedStatus<'c, 'i, rustls::client::ClientConnectionData>),
+    Server(UnbufferedStatus<'c, 'i, rustls::server::ServerConnectionData>),
+}
+
+/// What one state-machine step did, with the borrows released.
+enum Outcome {
+    Continue,
+    NeedInput,
+    Writable,
+}
+
+impl Session {
+    fn with(conn: Conn, caps: Capacities, warnings: Option<Warning>) -> Session {
+        Session {
+            conn,
+            rx: vec![0; caps.ciphertext_in],
+            rx_len: 0,
+            tx: vec![0; caps.ciphertext_out],
+            tx_start: 0,
+            tx_len: 0,
+            plain: vec![0; caps.plaintext_in],
+            plain_start: 0,
+            plain_len: 0,
+            established: false,
+            peer_closed: false,
+            closed: false,
+            failed: None,
+            warnings,
+        }
+    }
+
+    /// A client for `server` (DNS name or IP: used for SNI and verification).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unusable configuration or name.
+    pub fn client(cfg: &ClientConfig, server: &str, caps: Capacities) -> Result<Session, Error> {
+        let conn = UnbufferedClientConnection::new(cfg.build()?, server_name(server)?)?;
+        let warning = cfg
+            .dangerous_skip_verification_uat_only
+            .then_some(Warning::VerificationDisabled);
+        let mut s = Session::with(Conn::Client(conn), caps, warning);
+        s.poll()?;
+        Ok(s)
+    }
+
+    /// A server.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unusable certificate or key.
+    pub fn server(cfg: &ServerConfig, caps: Capacities) -> Result<Session, Error> {
+        let conn = UnbufferedServerConnection::new(cfg.build()?)?;
+        Ok(Session::with(Conn::Server(conn), caps, None))
+    }
+
+    /// Configuration warnings (log them loudly).
+    pub fn warnings(&self) -> Option<Warning> {
+        self.warnings
+    }
+
+    /// True once application data may flow.
+    pub fn is_established(&self) -> bool {
+        self.established
+    }
+
+    /// True once the peer sent close_notify.
+    pub fn is_peer_closed(&self) -> bool {
+        self.peer_closed
+    }
+
+    /// Appends ciphertext received from the transport; returns how many bytes were taken
+    /// (less than offered when the input buffer is full: call [`Session::poll`] and retry).
+    pub fn handle_ciphertext(&mut self, data: &[u8]) -> usize {
+        let n = data.len().min(self.rx.len() - self.rx_len);
+        self.rx[self.rx_len..self.rx_len + n].copy_from_slice(&data[..n]);
+        self.rx_len += n;
+        n
+    }
+
+    /// The transport reached end of stream.
+    ///
+    /// # Errors
+    /// [`Error::TruncatedRecord`] if a record was cut, [`Error::UnexpectedEof`] if the peer
+    /// never sent close_notify.
+    pub fn handle_transport_closed(&mut self) -> Result<(), Error> {
+        if self.rx_len > 0 {
+            return Err(self.fail(Error::TruncatedRecord));
+        }
+        if !self.peer_closed && !self.closed {
+            return Err(self.fail(Error::UnexpectedEof));
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, e: Error) -> Error {
+        self.failed = Some(e);
+        e
+    }
+
+    /// Ciphertext to send.
+    pub fn pending_ciphertext(&self) -> &[u8] {
+        &self.tx[self.tx_start..self.tx_len]
+    }
+
+    /// Marks `n` bytes of [`Session::pending_ciphertext`] as sent.
+    pub fn consume_ciphertext(&mut self, n: usize) {
+        self.tx_start = (self.tx_start + n).min(self.tx_len);
+        if self.tx_start == self.tx_len {
+            self.tx_start = 0;
+            self.tx_len = 0;
+        }
+    }
+
+    /// Decrypted application data.
+    pub fn plaintext(&self) -> &[u8] {
+        &self.plain[self.plain_start..self.plain_start + self.plain_len]
+    }
+
+    /// Marks `n` bytes of [`Session::plaintext`] as consumed.
+    pub fn consume_plaintext(&mut self, n: usize) {
+        let n = n.min(self.plain_len);
+        self.plain_start += n;
+        self.plain_len -= n;
+        if self.plain_len == 0 {
+            self.plain_start = 0;
+        }
+    }
+
+    fn compact_tx(&mut self) {
+        if self.tx_start > 0 {
+            self.tx.copy_within(self.tx_start..self.tx_len, 0);
+            self.tx_len -= self.tx_start;
+            self.tx_start = 0;
+        }
+    }
+
+    /// Runs the state machine as far as the buffered input allows.
+    ///
+    /// # Errors
+    /// The session's [`Error`]; after an error every call returns it again.
+    pub fn poll(&mut self) -> Result<Progress, Error> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        while let (Outcome::Continue, _) = self.step(None)? {}
+        Ok(if self.closed {
+            Progress::Closed
+        } else if self.peer_closed {
+            Progress::PeerClosed
+        } else if self.established {
+            Progress::Established
+        } else {
+            Progress::Handshaking
+        })
+    }
+
+    /// Encrypts `data` as application data into the outgoing buffer.
+    ///
+    /// # Errors
+    /// [`Error::NotEstablished`] before the handshake ends, [`Error::InsufficientSize`] when
+    /// the outgoing buffer cannot hold the record (send pending ciphertext first).
+    pub fn write_plaintext(&mut self, data: &[u8]) -> Result<(), Error> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        if !self.established {
+            return Err(Error::NotEstablished);
+        }
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        self.compact_tx();
+        loop {
+            match self.step(Some(Write::Data(data)))? {
+                (Outcome::Writable, true) => return Ok(()),
+                (Outcome::Continue, _) => {}
+                (Outcome::NeedInput, _) | (Outcome::Writable, false) => {
+                    return Err(Error::NotEstablished)
+                }
+            }
+        }
+    }
+
+    /// Queues close_notify.
+    ///
+    /// # Errors
+    /// As [`Session::write_plaintext`].
+    pub fn close(&mut self) -> Result<(), Error> {
+        if !self.established || self.closed {
+            return Ok(());
+        }
+        self.compact_tx();
+        loop {
+            match self.step(Some(Write::CloseNotify))? {
+                (Outcome::Writable, true) => {
+                    self.closed = self.peer_closed;
+                    return Ok(());
+                }
+                (Outcome::Continue, _) => {}
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// One call of `process_tls_records`, its state handled. Returns what happened and whether
+    /// the requested write was done.
+    fn step(&mut self, write: Option<Write<'_>>) -> Result<(Outcome, bool), Error> {
+        let Session {
+            conn,
+            rx,
+            rx_len,
+            tx,
+            tx_len,
+            plain,
+            plain_start,
+            plain_len,
+            ..
+        } = self;
+        let mut wrote = false;
+        let mut extra_discard = 0usize;
+        let mut peer_closed = false;
+        let mut closed = false;
+        let mut established = false;
+        let failure = std::cell::Cell::new(None);
+        let self_fail = |e: Error| {
+            failure.set(Some(e));
+            e
+        };
+        let step = status!(conn, &mut rx[..*rx_len]);
+        macro_rules! handle {
+            ($status:expr) => {{
+                let UnbufferedStatus { discard, state } = $status;
+                let state = match state {
+                    Ok(s) => s,
+                    Err(e) => return Err(self_fail(e.into())),
+                };
+                let outcome = match state {
+                    ConnectionState::ReadTraffic(mut r) => {
+                        while let Some(rec) = r.next_record() {
+                            let rec = rec.map_err(|e| self_fail(e.into()))?;
+                            let end = *plain_start + *plain_len;
+                            if rec.payload.len() > plain.len() - end {
+                                if *plain_start > 0 && rec.payload.len() <= plain.len() - *plain_len
+                                {
+                                    plain.copy_within(*plain_start..end, 0);
+                                    *plain_start = 0;
+                                } else {
+                                    return Err(Error::InsufficientSize {
+                                        required: rec.payload.len(),
+                                    });
+                                }
+                            }
+                            let end = *plain_start + *plain_len;
+                            plain[end..end + rec.payload.len()].copy_from_slice(rec.payload);
+                            *plain_len += rec.payload.len();
+                            extra_discard += rec.discard;
+                        }
+                        Outcome::Continue
+                    }
+                    ConnectionState::EncodeTlsData(mut e) => match e.encode(&mut tx[*tx_len..]) {
+                        Ok(n) => {
+                            *tx_len += n;
+                            Outcome::Continue
+                        }
+                        Err(EncodeError::InsufficientSize(s)) => {
+                            return Err(Error::InsufficientSize {
+                                required: s.required_size,
+                            })
+                        }
+                        Err(_) => return Err(Error::Other),
+                    },
+                    ConnectionState::TransmitTlsData(t) => {
+                        // Our outgoing buffer already holds the bytes; the caller sends them.
+                        t.done();
+                        Outcome::Continue
+                    }
+                    ConnectionState::BlockedHandshake => Outcome::NeedInput,
+                    ConnectionState::WriteTraffic(mut w) => {
+                        established = true;
+                        match write {
+                            Some(Write::Data(data)) => match w.encrypt(data, &mut tx[*tx_len..]) {
+                                Ok(n) => {
+                                    *tx_len += n;
+                                    wrote = true;
+                                }
+                                Err(EncryptError::InsufficientSize(s)) => {
+                                    return Err(Error::InsufficientSize {
+                                        required: s.required_size,
+                                    })
+                                }
+                                Err(_) => return Err(Error::Other),
+                            },
+                            Some(Write::CloseNotify) => {
+                                match w.queue_close_notify(&mut tx[*tx_len..]) {
+                                    Ok(n) => {
+                                        *tx_len += n;
+                                        wrote = true;
+                                    }
+                                    Err(EncryptError::InsufficientSize(s)) => {
+                                        return Err(Error::InsufficientSize {
+                                            required: s.required_size,
+                                        })
+                                    }
+                                    Err(_) => return Err(Error::Other),
+                                }
+                            }
+                            None => {}
+                        }
+                        if discard == 0 {
+                            Outcome::Writable
+                        } else {
+                            Outcome::Continue
+                        }
+                    }
+                    ConnectionState::PeerClosed => {
+                        peer_closed = true;
+                        Outcome::Continue
+                    }
+                    ConnectionState::Closed => {
+                        closed = true;
+                        Outcome::NeedInput
+                    }
+                    _ => Outcome::NeedInput,
+                };
+                (discard, outcome)
+            }};
+        }
+        let result: Result<(usize, Outcome), Error> = (|| {
+            Ok(match step {
+                Step::Client(st) => handle!(st),
+                Step::Server(st) => handle!(st),
+            })
+        })();
+        let (discard, outcome) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(f) = failure.get() {
+                    self.failed = Some(f);
+                }
+                return Err(e);
+            }
+        };
+        let discard = discard + extra_discard;
+        if discard > 0 {
+            self.rx.copy_within(discard..self.rx_len, 0);
+            self.rx_len -= discard;
+        }
+        self.established |= established;
+        self.peer_closed |= peer_closed;
+        self.closed |= closed;
+        // After the peer closed, rustls reports nothing new until we write: stop looping.
+        let outcome = match outcome {
+            Outcome::Continue if discard == 0 && !wrote && peer_closed => Outcome::NeedInput,
+            o => o,
+        };
+        Ok((outcome, wrote))
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Write<'a> {
+    Data(&'a [u8]),
+    CloseNotify,
+}

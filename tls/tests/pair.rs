@@ -1,0 +1,284 @@
+//! TLS client ↔ server over an in-memory byte pipe: handshake, data both ways with every byte
+//! checked, records split at arbitrary boundaries, and every refusal as a typed error.
+#![allow(clippy::unwrap_used)]
+
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use tickwire_tls::{
+    spki_sha256, Alert, Capacities, CertError, ClientConfig, Error, Identity, Progress, RootSource,
+    ServerConfig, Session,
+};
+
+struct Pki {
+    ca_der: Vec<u8>,
+    leaf_der: Vec<u8>,
+    leaf_key: Vec<u8>,
+}
+
+fn pki(names: &[&str]) -> Pki {
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    let id = std::sync::atomic::AtomicU64::new(0);
+    let n = id.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + std::process::id() as u64;
+    ca.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        format!("tickwire test CA {n} {:p}", &ca),
+    );
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let leaf =
+        CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+    Pki {
+        ca_der: ca_cert.der().to_vec(),
+        leaf_der: leaf_cert.der().to_vec(),
+        leaf_key: leaf_key.serialize_der(),
+    }
+}
+
+fn server(p: &Pki) -> Session {
+    let cfg = ServerConfig::new(Identity::Der {
+        chain: vec![p.leaf_der.clone()],
+        pkcs8_key: p.leaf_key.clone(),
+    });
+    Session::server(&cfg, Capacities::default()).unwrap()
+}
+
+fn client_cfg(p: &Pki) -> ClientConfig {
+    ClientConfig::new(RootSource::Der(vec![p.ca_der.clone()]))
+}
+
+/// Moves ciphertext from one side to the other (in chunks of `chunk` bytes); true if any moved.
+fn transfer(from: &mut Session, to: &mut Session, chunk: usize) -> Result<bool, Error> {
+    let mut moved = false;
+    while !from.pending_ciphertext().is_empty() {
+        let out = from.pending_ciphertext();
+        let n = out.len().min(chunk);
+        let taken = to.handle_ciphertext(&out[..n]);
+        from.consume_ciphertext(taken);
+        to.poll()?;
+        moved |= taken > 0;
+        if taken == 0 {
+            break;
+        }
+    }
+    Ok(moved)
+}
+
+/// Moves ciphertext both ways until neither side has output.
+fn pump(a: &mut Session, b: &mut Session, chunk: usize) -> Result<(), Error> {
+    for _ in 0..10_000 {
+        let ab = transfer(a, b, chunk)?;
+        let ba = transfer(b, a, chunk)?;
+        if !ab && !ba {
+            return Ok(());
+        }
+    }
+    panic!("no quiescence");
+}
+
+fn established_pair(chunk: usize) -> (Session, Session) {
+    let p = pki(&["venue.test"]);
+    let mut c = Session::client(&client_cfg(&p), "venue.test", Capacities::default()).unwrap();
+    let mut s = server(&p);
+    pump(&mut c, &mut s, chunk).unwrap();
+    assert!(c.is_established() && s.is_established());
+    (c, s)
+}
+
+#[test]
+fn handshake_and_100k_messages_each_way() {
+    for chunk in [1 << 20, 7] {
+        let (mut c, mut s) = established_pair(chunk);
+        let n = if chunk == 7 { 2_000 } else { 100_000 };
+        let mut got_s = Vec::new();
+        let mut got_c = Vec::new();
+        for i in 0..n {
+            let msg = format!("8=FIX.4.4|34={i}|58=client->server {i:08}|");
+            c.write_plaintext(msg.as_bytes()).unwrap();
+            let reply = format!("8=FIX.4.4|34={i}|58=server->client {i:08}|");
+            s.write_plaintext(reply.as_bytes()).unwrap();
+            pump(&mut c, &mut s, chunk).unwrap();
+            got_s.extend_from_slice(s.plaintext());
+            let k = s.plaintext().len();
+            s.consume_plaintext(k);
+            got_c.extend_from_slice(c.plaintext());
+            let k = c.plaintext().len();
+            c.consume_plaintext(k);
+        }
+        let want_s: Vec<u8> = (0..n)
+            .flat_map(|i| format!("8=FIX.4.4|34={i}|58=client->server {i:08}|").into_bytes())
+            .collect();
+        let want_c: Vec<u8> = (0..n)
+            .flat_map(|i| format!("8=FIX.4.4|34={i}|58=server->client {i:08}|").into_bytes())
+            .collect();
+        assert_eq!(got_s, want_s, "chunk {chunk}");
+        assert_eq!(got_c, want_c, "chunk {chunk}");
+    }
+}
+
+#[test]
+fn close_notify_ends_cleanly() {
+    let (mut c, mut s) = established_pair(1 << 20);
+    c.write_plaintext(b"bye").unwrap();
+    c.close().unwrap();
+    pump(&mut c, &mut s, 1 << 20).unwrap();
+    assert_eq!(s.plaintext(), b"bye");
+    assert!(s.is_peer_closed());
+    assert_eq!(s.poll(), Ok(Progress::PeerClosed));
+    assert_eq!(s.handle_transport_closed(), Ok(()));
+}
+
+fn handshake_error(cfg: ClientConfig, name: &str, p: &Pki) -> (Error, Option<Error>) {
+    let mut c = Session::client(&cfg, name, Capacities::default()).unwrap();
+    let mut s = server(p);
+    let mut server_err = None;
+    let err = loop {
+        match pump(&mut c, &mut s, 1 << 20) {
+            Err(e) => break e,
+            Ok(()) => {
+                if let Err(e) = s.poll() {
+                    server_err = Some(e);
+                }
+                match c.poll() {
+                    Err(e) => break e,
+                    Ok(_) if c.is_established() => panic!("handshake must fail"),
+                    Ok(_) => {}
+                }
+            }
+        }
+    };
+    assert!(!c.is_established() || c.write_plaintext(b"x").is_err());
+    (err, server_err)
+}
+
+#[test]
+fn wrong_ca_is_refused() {
+    let p = pki(&["venue.test"]);
+    let other = pki(&["venue.test"]);
+    let (e, _) = handshake_error(client_cfg(&other), "venue.test", &p);
+    assert_eq!(e, Error::Certificate(CertError::UnknownIssuer));
+}
+
+#[test]
+fn hostname_mismatch_is_refused() {
+    let p = pki(&["venue.test"]);
+    let (e, _) = handshake_error(client_cfg(&p), "colo-london.vip-fix.kraken.com", &p);
+    assert_eq!(e, Error::Certificate(CertError::NotValidForName));
+}
+
+#[test]
+fn pin_mismatch_is_refused_and_the_right_pin_accepted() {
+    let p = pki(&["venue.test"]);
+    let mut cfg = client_cfg(&p);
+    cfg.pin_spki_sha256 = Some([0u8; 32]);
+    let (e, _) = handshake_error(cfg, "venue.test", &p);
+    assert_eq!(e, Error::Certificate(CertError::PinMismatch));
+    let mut cfg = client_cfg(&p);
+    cfg.pin_spki_sha256 = Some(spki_sha256(&p.leaf_der).unwrap());
+    let mut c = Session::client(&cfg, "venue.test", Capacities::default()).unwrap();
+    let mut s = server(&p);
+    pump(&mut c, &mut s, 1 << 20).unwrap();
+    assert!(c.is_established());
+}
+
+#[test]
+fn tls12_only_server_is_refused_by_a_tls13_client() {
+    let p = pki(&["venue.test"]);
+    let mut scfg = ServerConfig::new(Identity::Der {
+        chain: vec![p.leaf_der.clone()],
+        pkcs8_key: p.leaf_key.clone(),
+    });
+    scfg.tls12_only = true;
+    let mut s = Session::server(&scfg, Capacities::default()).unwrap();
+    let mut c = Session::client(&client_cfg(&p), "venue.test", Capacities::default()).unwrap();
+    let r = pump(&mut c, &mut s, 1 << 20);
+    let client_view = c.poll();
+    assert!(
+        matches!(r, Err(Error::ProtocolVersion))
+            || matches!(client_view, Err(Error::ProtocolVersion)),
+        "{r:?} / {client_view:?}"
+    );
+    assert!(!c.is_established());
+}
+
+#[test]
+fn flipped_byte_is_a_bad_mac() {
+    let (mut c, mut s) = established_pair(1 << 20);
+    c.write_plaintext(b"8=FIX.4.4|35=D|").unwrap();
+    let mut wire = c.pending_ciphertext().to_vec();
+    let n = wire.len();
+    c.consume_ciphertext(n);
+    wire[n - 3] ^= 0x40;
+    s.handle_ciphertext(&wire);
+    assert_eq!(s.poll(), Err(Error::BadRecordMac));
+    assert!(
+        s.plaintext().is_empty(),
+        "nothing from the tampered record is delivered"
+    );
+    assert_eq!(s.poll(), Err(Error::BadRecordMac), "the error sticks");
+}
+
+#[test]
+fn truncated_record_is_reported_at_end_of_stream() {
+    let (mut c, mut s) = established_pair(1 << 20);
+    c.write_plaintext(b"8=FIX.4.4|35=D|").unwrap();
+    let wire = c.pending_ciphertext().to_vec();
+    s.handle_ciphertext(&wire[..wire.len() - 5]);
+    assert_eq!(s.poll(), Ok(Progress::Established));
+    assert!(s.plaintext().is_empty());
+    assert_eq!(s.handle_transport_closed(), Err(Error::TruncatedRecord));
+}
+
+#[test]
+fn eof_without_close_notify_is_an_error() {
+    let (_c, mut s) = established_pair(1 << 20);
+    assert_eq!(s.handle_transport_closed(), Err(Error::UnexpectedEof));
+}
+
+#[test]
+fn peer_alert_is_reported() {
+    // A plaintext fatal alert (handshake_failure) instead of a ServerHello.
+    let p = pki(&["venue.test"]);
+    let mut c = Session::client(&client_cfg(&p), "venue.test", Capacities::default()).unwrap();
+    let hello = c.pending_ciphertext().len();
+    c.consume_ciphertext(hello);
+    c.handle_ciphertext(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 40]);
+    assert_eq!(c.poll(), Err(Error::PeerAlert(Alert::HandshakeFailure)));
+}
+
+#[test]
+fn garbage_from_the_peer_is_an_error_not_a_panic() {
+    let p = pki(&["venue.test"]);
+    let mut s = server(&p);
+    s.handle_ciphertext(b"8=FIX.4.4\x019=5\x0135=A\x0110=000\x01 plain FIX is not TLS");
+    assert!(
+        matches!(s.poll(), Err(Error::PeerMisbehaved | Error::Other)),
+        "{:?}",
+        s.poll()
+    );
+}
+
+#[test]
+fn data_before_handshake_and_bad_config_are_refused() {
+    let p = pki(&["venue.test"]);
+    let mut c = Session::client(&client_cfg(&p), "venue.test", Capacities::default()).unwrap();
+    assert_eq!(c.write_plaintext(b"too early"), Err(Error::NotEstablished));
+    let bad = ClientConfig::new(RootSource::Pem(b"not pem".to_vec()));
+    assert_eq!(
+        Session::client(&bad, "venue.test", Capacities::default()).err(),
+        Some(Error::Config)
+    );
+    assert_eq!(
+        Session::client(&client_cfg(&p), "not a valid name!", Capacities::default()).err(),
+        Some(Error::Config)
+    );
+    let mut uat = client_cfg(&p);
+    uat.dangerous_skip_verification_uat_only = true;
+    let c = Session::client(&uat, "wrong.name", Capacities::default()).unwrap();
+    assert_eq!(
+        c.warnings(),
+        Some(tickwire_tls::Warning::VerificationDisabled)
+    );
+}
