@@ -60,7 +60,7 @@ fn allocations_per_record_after_the_handshake() {
         Capacities::default(),
     )
     .unwrap();
-    let mut move_bytes = |from: &mut Session, to: &mut Session| {
+    let move_bytes = |from: &mut Session, to: &mut Session| {
         let n = from.pending_ciphertext().len();
         let taken = to.handle_ciphertext(from.pending_ciphertext());
         assert_eq!(taken, n);
@@ -73,7 +73,7 @@ fn allocations_per_record_after_the_handshake() {
     }
     assert!(c.is_established() && s.is_established());
     let msg = [b'x'; 200];
-    let mut round = |c: &mut Session, s: &mut Session| {
+    let round = |c: &mut Session, s: &mut Session| {
         c.write_plaintext(&msg).unwrap();
         move_bytes(c, s);
         let k = s.plaintext().len();
