@@ -1,1 +1,19 @@
-//! Poll-mode dataplane (placeholder until the dataplane issue lands).
+//! # tickwire-dataplane — NICs and the userspace TCP/IP stack
+//!
+//! Layer: the dataplane's network side. A [`nic::Nic`] hands out frames in its own memory; the
+//! [`allowlist`] drops frames from sources that are not venue addresses before the
+//! [`stack`] (smoltcp) sees them; the stack's TCP connections carry TLS, which carries FIX.
+//!
+//! ```text
+//! mem::MemNic ─┐
+//! (af_packet, tap, dpdk: later) ─► Nic ─► Allowlist ─► smoltcp ─► ConnId (send / recv_with)
+//! ```
+//!
+//! Everything is polled: nothing here blocks, sleeps or spawns threads, and time is passed in.
+//! Buffers are allocated at construction.
+#![forbid(unsafe_code)]
+
+pub mod allowlist;
+pub mod mem;
+pub mod nic;
+pub mod stack;

@@ -1,0 +1,30 @@
+//! The NIC seam: a burst-oriented, zero-copy frame interface every backend implements.
+//!
+//! ```text
+//! rx: rx_peek() ─► &[u8] in NIC memory ─► rx_release()      (one frame at a time, in order)
+//! tx: tx_alloc(len) ─► &mut [u8] in NIC memory ─► tx_commit(len) ─► tx_flush() ─► count sent
+//! ```
+//!
+//! Frames are never copied by the seam itself: a backend hands out its own buffers (ring slots,
+//! DPDK mbufs). A full transmit ring is reported to the caller (`tx_alloc` returns `None`,
+//! counted as `tx_ring_full`): nothing is dropped silently.
+
+/// A network interface as the dataplane sees it.
+pub trait Nic {
+    /// Our MAC address.
+    fn mac(&self) -> [u8; 6];
+    /// The next received frame, if any, still owned by the NIC.
+    fn rx_peek(&mut self) -> Option<&[u8]>;
+    /// Returns the frame from [`Nic::rx_peek`] to the NIC.
+    fn rx_release(&mut self);
+    /// A transmit buffer of `len` bytes, or `None` when the ring is full.
+    fn tx_alloc(&mut self, len: usize) -> Option<&mut [u8]>;
+    /// Queues the buffer from [`Nic::tx_alloc`], trimmed to `len` bytes.
+    fn tx_commit(&mut self, len: usize);
+    /// Hands queued frames to the wire (a doorbell / syscall on real NICs); returns how many.
+    fn tx_flush(&mut self) -> usize;
+    /// Largest frame (without FCS).
+    fn mtu(&self) -> usize {
+        1514
+    }
+}

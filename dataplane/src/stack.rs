@@ -1,0 +1,449 @@
+//! The userspace TCP/IP stack: smoltcp over any [`Nic`], behind the allowlist.
+//!
+//! ```text
+//! Nic::rx_peek ─► Allowlist::classify ─► (drop + count) | smoltcp Interface::poll ─► TCP sockets
+//! TCP sockets ─► smoltcp ─► Nic::tx_alloc / tx_commit (frame built in NIC memory) ─► tx_flush
+//! ```
+//!
+//! Sockets are created up front (capacity fixed at construction), with Nagle off and no delayed
+//! ACK: a FIX order leaves in the segment that carries it. Time comes in as an argument.
+//! One copy happens at the smoltcp boundary on receive (the frame is copied into the port's
+//! buffer so that smoltcp may transmit a reply while reading it); transmit frames are built
+//! in NIC memory directly.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::phy::{Device, DeviceCapabilities, Medium};
+use smoltcp::socket::tcp;
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Cidr};
+
+use crate::allowlist::{DropCounts, Live, Verdict};
+use crate::nic::Nic;
+
+/// Frame counters of one port.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortCounters {
+    /// Frames handed to the stack.
+    pub rx_frames: u64,
+    /// Frames sent.
+    pub tx_frames: u64,
+    /// Frames the NIC refused because its ring was full.
+    pub tx_ring_full: u64,
+    /// Frames dropped before the stack, by reason.
+    pub drops: DropCounts,
+}
+
+/// A [`Nic`] as a smoltcp device, with the allowlist in front.
+#[derive(Debug)]
+pub struct Port<N: Nic> {
+    nic: N,
+    allow: Live,
+    rx_buf: Vec<u8>,
+    rx_len: usize,
+    counters: PortCounters,
+}
+
+impl<N: Nic> Port<N> {
+    fn new(nic: N, allow: Live) -> Port<N> {
+        let mtu = nic.mtu();
+        Port {
+            nic,
+            allow,
+            rx_buf: vec![0; mtu.max(1514)],
+            rx_len: 0,
+            counters: PortCounters::default(),
+        }
+    }
+}
+
+/// Receive token: a frame copied out of the NIC.
+#[derive(Debug)]
+pub struct RxTok<'a> {
+    frame: &'a [u8],
+}
+
+/// Transmit token: builds the frame in NIC memory.
+pub struct TxTok<'a, N: Nic> {
+    nic: &'a mut N,
+    counters: &'a mut PortCounters,
+}
+
+impl<N: Nic> core::fmt::Debug for TxTok<'_, N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("TxTok")
+    }
+}
+
+impl smoltcp::phy::RxToken for RxTok<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(self.frame)
+    }
+}
+
+impl<N: Nic> smoltcp::phy::TxToken for TxTok<'_, N> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        match self.nic.tx_alloc(len) {
+            Some(buf) => {
+                let r = f(buf);
+                self.nic.tx_commit(len);
+                self.counters.tx_frames += 1;
+                r
+            }
+            None => {
+                // Ring full: build into a scratch frame and drop it here, counted; TCP
+                // retransmits. (smoltcp's token API cannot refuse after `transmit` said yes.)
+                self.counters.tx_ring_full += 1;
+                let mut scratch = [0u8; 1514];
+                f(&mut scratch[..len.min(1514)])
+            }
+        }
+    }
+}
+
+impl<N: Nic> Device for Port<N> {
+    type RxToken<'a>
+        = RxTok<'a>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = TxTok<'a, N>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, _now: Instant) -> Option<(RxTok<'_>, TxTok<'_, N>)> {
+        loop {
+            let frame = self.nic.rx_peek()?;
+            let verdict = self.allow.table().classify(frame);
+            if verdict == Verdict::Pass {
+                let n = frame.len().min(self.rx_buf.len());
+                self.rx_buf[..n].copy_from_slice(&frame[..n]);
+                self.rx_len = n;
+                self.nic.rx_release();
+                break;
+            }
+            self.counters.drops.count(verdict);
+            self.nic.rx_release();
+        }
+        self.counters.rx_frames += 1;
+        let Port {
+            nic,
+            rx_buf,
+            rx_len,
+            counters,
+            ..
+        } = self;
+        Some((
+            RxTok {
+                frame: &rx_buf[..*rx_len],
+            },
+            TxTok { nic, counters },
+        ))
+    }
+
+    fn transmit(&mut self, _now: Instant) -> Option<TxTok<'_, N>> {
+        Some(TxTok {
+            nic: &mut self.nic,
+            counters: &mut self.counters,
+        })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ethernet;
+        caps.max_transmission_unit = self.nic.mtu();
+        caps.max_burst_size = Some(32);
+        caps
+    }
+}
+
+/// Stack configuration, fixed at start-up.
+#[derive(Debug, Clone, Copy)]
+pub struct StackConfig {
+    /// Our address and prefix.
+    pub address: Ipv4Addr,
+    /// Prefix length.
+    pub prefix_len: u8,
+    /// Default gateway.
+    pub gateway: Option<Ipv4Addr>,
+    /// Number of TCP connections (market data + trading sessions).
+    pub connections: usize,
+    /// Receive buffer per connection.
+    pub rx_buffer: usize,
+    /// Transmit buffer per connection.
+    pub tx_buffer: usize,
+    /// TCP keepalive interval.
+    pub keepalive: Option<core::time::Duration>,
+}
+
+impl Default for StackConfig {
+    fn default() -> Self {
+        StackConfig {
+            address: Ipv4Addr::new(10, 0, 0, 1),
+            prefix_len: 24,
+            gateway: None,
+            connections: 4,
+            rx_buffer: 256 * 1024,
+            tx_buffer: 256 * 1024,
+            keepalive: Some(core::time::Duration::from_secs(10)),
+        }
+    }
+}
+
+/// A TCP connection of the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnId(usize);
+
+/// Why a stack operation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StackError {
+    /// All connections configured at start-up are in use.
+    NoFreeConnection,
+    /// smoltcp refused to connect (bad address, port in use).
+    Connect,
+    /// smoltcp refused to listen.
+    Listen,
+    /// The connection is not open for this operation.
+    NotConnected,
+}
+
+impl core::fmt::Display for StackError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::NoFreeConnection => "no free TCP connection slot",
+            Self::Connect => "TCP connect refused by the stack",
+            Self::Listen => "TCP listen refused by the stack",
+            Self::NotConnected => "TCP connection not open",
+        })
+    }
+}
+
+impl std::error::Error for StackError {}
+
+/// Connection state, as the session glue needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnState {
+    /// Not open.
+    Closed,
+    /// SYN sent / listening.
+    Connecting,
+    /// Data may flow.
+    Established,
+    /// The peer closed its side (FIN received).
+    PeerClosed,
+    /// Closing.
+    Closing,
+}
+
+/// The userspace TCP/IP stack over one NIC.
+pub struct Stack<N: Nic> {
+    port: Port<N>,
+    iface: Interface,
+    sockets: SocketSet<'static>,
+    handles: Vec<SocketHandle>,
+    in_use: Vec<bool>,
+    keepalive: Option<core::time::Duration>,
+    next_port: u16,
+}
+
+impl<N: Nic> core::fmt::Debug for Stack<N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Stack")
+            .field("connections", &self.handles.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn instant(now_ns: i64) -> Instant {
+    Instant::from_micros(now_ns / 1000)
+}
+
+impl<N: Nic> Stack<N> {
+    /// A stack on `nic`, with every connection's buffers allocated now.
+    pub fn new(nic: N, allow: Live, cfg: StackConfig, now_ns: i64) -> Stack<N> {
+        let mac = nic.mac();
+        let mut port = Port::new(nic, allow);
+        let mut icfg = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
+        icfg.random_seed =
+            u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0x5a, 0xa5]);
+        let mut iface = Interface::new(icfg, &mut port, instant(now_ns));
+        iface.update_ip_addrs(|addrs| {
+            let _ = addrs.push(IpCidr::Ipv4(Ipv4Cidr::new(cfg.address, cfg.prefix_len)));
+        });
+        if let Some(gw) = cfg.gateway {
+            let _ = iface.routes_mut().add_default_ipv4_route(gw);
+        }
+        let mut sockets = SocketSet::new(Vec::with_capacity(cfg.connections));
+        let mut handles = Vec::with_capacity(cfg.connections);
+        for _ in 0..cfg.connections {
+            let mut s = tcp::Socket::new(
+                tcp::SocketBuffer::new(vec![0; cfg.rx_buffer]),
+                tcp::SocketBuffer::new(vec![0; cfg.tx_buffer]),
+            );
+            s.set_nagle_enabled(false);
+            s.set_ack_delay(None);
+            handles.push(sockets.add(s));
+        }
+        let n = handles.len();
+        Stack {
+            port,
+            iface,
+            sockets,
+            handles,
+            in_use: vec![false; n],
+            keepalive: cfg.keepalive,
+            next_port: 49152,
+        }
+    }
+
+    /// Frame counters (drops by reason included).
+    pub fn counters(&self) -> PortCounters {
+        self.port.counters
+    }
+
+    /// Applies allowlist updates published by the control plane (wait-free).
+    pub fn refresh_allowlist(&mut self) {
+        self.port.allow.refresh();
+    }
+
+    /// The NIC (for its own counters).
+    pub fn nic(&self) -> &N {
+        &self.port.nic
+    }
+
+    /// The NIC, mutably (fault injection in tests).
+    pub fn nic_mut(&mut self) -> &mut N {
+        &mut self.port.nic
+    }
+
+    /// Processes received frames and timers, sends what is due; bounded by the NIC's burst.
+    /// Returns true if any socket changed state.
+    pub fn poll(&mut self, now_ns: i64) -> bool {
+        let changed = self
+            .iface
+            .poll(instant(now_ns), &mut self.port, &mut self.sockets)
+            == smoltcp::iface::PollResult::SocketStateChanged;
+        self.port.nic.tx_flush();
+        changed
+    }
+
+    fn free_slot(&mut self) -> Result<usize, StackError> {
+        let i = self
+            .in_use
+            .iter()
+            .position(|u| !u)
+            .ok_or(StackError::NoFreeConnection)?;
+        self.in_use[i] = true;
+        Ok(i)
+    }
+
+    fn socket(&mut self, id: ConnId) -> &mut tcp::Socket<'static> {
+        self.sockets
+            .get_mut::<tcp::Socket<'static>>(self.handles[id.0])
+    }
+
+    /// Opens a connection to `remote`.
+    ///
+    /// # Errors
+    /// [`StackError`].
+    pub fn connect(&mut self, remote: SocketAddrV4) -> Result<ConnId, StackError> {
+        let i = self.free_slot()?;
+        self.next_port = if self.next_port >= 65000 {
+            49152
+        } else {
+            self.next_port + 1
+        };
+        let local = self.next_port;
+        let keepalive = self
+            .keepalive
+            .map(|d| Duration::from_micros(d.as_micros() as u64));
+        let handle = self.handles[i];
+        let cx = self.iface.context();
+        let s = self.sockets.get_mut::<tcp::Socket<'static>>(handle);
+        s.set_keep_alive(keepalive);
+        let r = s.connect(cx, (IpAddress::Ipv4(*remote.ip()), remote.port()), local);
+        if r.is_err() {
+            self.in_use[i] = false;
+            return Err(StackError::Connect);
+        }
+        Ok(ConnId(i))
+    }
+
+    /// Listens on `port` (the venue side of in-process tests and benchmarks).
+    ///
+    /// # Errors
+    /// [`StackError`].
+    pub fn listen(&mut self, port: u16) -> Result<ConnId, StackError> {
+        let i = self.free_slot()?;
+        let r = self.socket(ConnId(i)).listen(port);
+        if r.is_err() {
+            self.in_use[i] = false;
+            return Err(StackError::Listen);
+        }
+        Ok(ConnId(i))
+    }
+
+    /// Connection state.
+    pub fn state(&mut self, id: ConnId) -> ConnState {
+        use tcp::State as S;
+        match self.socket(id).state() {
+            S::Closed | S::TimeWait => ConnState::Closed,
+            S::Listen | S::SynSent | S::SynReceived => ConnState::Connecting,
+            S::Established => ConnState::Established,
+            S::CloseWait => ConnState::PeerClosed,
+            _ => ConnState::Closing,
+        }
+    }
+
+    /// Queues bytes; returns how many fit in the send buffer.
+    ///
+    /// # Errors
+    /// [`StackError::NotConnected`].
+    pub fn send(&mut self, id: ConnId, data: &[u8]) -> Result<usize, StackError> {
+        self.socket(id)
+            .send_slice(data)
+            .map_err(|_| StackError::NotConnected)
+    }
+
+    /// Received bytes, without copying: `f` sees the contiguous readable bytes and returns how
+    /// many it consumed.
+    ///
+    /// # Errors
+    /// [`StackError::NotConnected`].
+    pub fn recv_with(
+        &mut self,
+        id: ConnId,
+        f: impl FnOnce(&[u8]) -> usize,
+    ) -> Result<usize, StackError> {
+        let s = self.socket(id);
+        if !s.can_recv() {
+            return if s.may_recv() {
+                Ok(0)
+            } else {
+                Err(StackError::NotConnected)
+            };
+        }
+        s.recv(|buf| {
+            let n = f(buf).min(buf.len());
+            (n, n)
+        })
+        .map_err(|_| StackError::NotConnected)
+    }
+
+    /// Closes gracefully (FIN).
+    pub fn close(&mut self, id: ConnId) {
+        self.socket(id).close();
+    }
+
+    /// Aborts (RST) and frees the slot.
+    pub fn abort(&mut self, id: ConnId) {
+        self.socket(id).abort();
+        self.in_use[id.0] = false;
+    }
+
+    /// Frees the slot of a closed connection.
+    pub fn release(&mut self, id: ConnId) {
+        self.in_use[id.0] = false;
+    }
+}
