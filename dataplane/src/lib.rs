@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod allowlist;
+pub mod link;
 pub mod mem;
 pub mod nic;
 pub mod stack;
