@@ -1,1 +1,13 @@
+//! # tickwire-bench — tick-to-trade harnesses
+//!
+//! [`inmem::run`] runs the appliance's full software path in one process: the venue side
+//! publishes BTC/USD book updates on a market-data FIX session; they cross the in-memory NIC
+//! pair, the client's userspace TCP, TLS 1.3 and FIX parser, update the L2 book, fire an armed
+//! order through a precompiled template, and leave through TLS, TCP and the NIC. Each
+//! tick-to-trade interval (client cycle that received the tick → order frame handed to the NIC)
+//! goes into an HDR histogram. The venue side is a minimal responder (it fills every order);
+//! the full venue simulator is a separate crate.
 #![forbid(unsafe_code)]
+
+pub mod inmem;
+pub mod pki;

@@ -19,7 +19,7 @@ fn tickwire(args: &[&str]) -> (i32, String, String) {
 fn demo_short_mode_fills_orders_and_reports_percentiles() {
     let (code, out, err) = tickwire(&["demo", "--ticks", "20000"]);
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
-    assert!(out.contains("logged on"));
+    assert!(out.contains("armed:"), "{out}");
     let sent: u64 = out
         .lines()
         .find(|l| l.contains("orders sent"))
@@ -39,6 +39,7 @@ fn demo_short_mode_fills_orders_and_reports_percentiles() {
         .parse()
         .unwrap();
     assert!(sent > 1000, "about one tick in eight fires: {sent}");
+    assert!(out.contains("frames dropped    0"), "{out}");
     assert_eq!(sent, filled);
     for q in ["p50", "p99", "p99.9", "max"] {
         assert!(
