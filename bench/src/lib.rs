@@ -10,4 +10,5 @@
 #![forbid(unsafe_code)]
 
 pub mod inmem;
+pub mod kernel;
 pub mod pki;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench_cmd;
 mod demo;
 
 /// Kernel-bypass tick-to-trade appliance for Kraken FIX.
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Run the embedded demo: a client and a venue session in one process, ticks in, orders out.
     Demo(demo::Args),
+    /// Tick-to-trade through tickwire and the kernel baselines, in one run.
+    Bench(bench_cmd::Args),
     /// FIX tools.
     Fix {
         #[command(subcommand)]
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
+        Command::Bench(args) => bench_cmd::run(&args),
         Command::Fix {
             command:
                 FixCommand::Store {

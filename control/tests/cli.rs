@@ -90,3 +90,40 @@ fn store_show_lists_journaled_messages() {
     assert!(out.contains("35=D"), "{out}");
     std::fs::remove_file(path).unwrap();
 }
+
+#[test]
+fn bench_runs_every_topology_and_writes_histograms() {
+    let out = std::env::temp_dir().join(format!("tickwire-bench-{}", std::process::id()));
+    let (code, stdout, err) = tickwire(&[
+        "bench",
+        "--ticks",
+        "3000",
+        "--blocking-ticks",
+        "300",
+        "--output",
+        "json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    for r in runs {
+        assert!(r["orders"].as_u64().unwrap() > 0, "{r}");
+        assert!(r["ns"]["p50"].as_u64().unwrap() > 0, "{r}");
+        assert!(r["ns"]["max"].as_u64().unwrap() >= r["ns"]["p99"].as_u64().unwrap());
+    }
+    for f in [
+        "tickwire-inmem.hgrm",
+        "kernel-polling.hgrm",
+        "kernel-blocking.hgrm",
+        "report.json",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    std::fs::remove_dir_all(out).unwrap();
+    let (code, _, err) = tickwire(&["bench", "--ticks", "0"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("must be at least 1"), "{err}");
+}
