@@ -1,0 +1,84 @@
+//! Steady-state cost of the full in-memory path (both the appliance and the venue side run in
+//! this process): heap allocations and minor page faults per tick, measured as the difference
+//! between a long and a short run so that start-up cancels out.
+//!
+//! Every allocation left comes from rustls' record layer, which allocates once per sealed and
+//! once per opened record (tls/tests/alloc_count.rs pins that at 2 per round trip). Per tick the
+//! process seals and opens the MD record (2) and, on one tick in eight, the order and its fill
+//! (4 more, both sides counted): about 2.5 per tick. The bound below is that figure; anything
+//! else allocating on the path would exceed it.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use nix::sys::resource::{getrusage, UsageWho};
+use tickwire_bench::inmem::{run, Params};
+
+struct Counting;
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator; only counts calls.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn measure(ticks: u64) -> (u64, i64, u64) {
+    let a0 = ALLOCATIONS.load(Ordering::Relaxed);
+    let f0 = getrusage(UsageWho::RUSAGE_THREAD)
+        .unwrap()
+        .minor_page_faults();
+    let report = run(
+        Params {
+            ticks,
+            progress_every: 0,
+        },
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(report.orders, report.fills);
+    let f1 = getrusage(UsageWho::RUSAGE_THREAD)
+        .unwrap()
+        .minor_page_faults();
+    (
+        ALLOCATIONS.load(Ordering::Relaxed) - a0,
+        f1 - f0,
+        report.orders,
+    )
+}
+
+#[test]
+fn allocations_and_page_faults_per_tick() {
+    let _warm = measure(2_000);
+    let (a_short, f_short, _) = measure(20_000);
+    let (a_long, f_long, orders) = measure(120_000);
+    let ticks = 100_000f64;
+    let per_tick = (a_long as f64 - a_short as f64) / ticks;
+    let faults_per_tick = (f_long - f_short) as f64 / ticks;
+    println!("steady state: {per_tick:.3} allocations per tick (all from rustls records), {faults_per_tick:.5} minor faults per tick, {orders} orders in the long run");
+    assert!(
+        per_tick <= 2.6,
+        "{per_tick} allocations per tick: more than rustls' record layer accounts for"
+    );
+    assert!(
+        faults_per_tick < 0.001,
+        "{faults_per_tick} minor page faults per tick in steady state"
+    );
+}
