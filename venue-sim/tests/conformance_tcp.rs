@@ -236,3 +236,58 @@ fn quickfix_scripts_over_tls13() {
         .to_vec()]));
     run_all(Some(server), Some(client), false);
 }
+
+#[test]
+fn quickfix_itself_logs_on_over_tls13_and_gets_its_orders_echoed() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import quickfix"])
+        .output();
+    assert!(
+        probe.as_ref().is_ok_and(|o| o.status.success()),
+        "needs python3 with PyPI quickfix-tls==1.16.0.1rc1 (scripts/setup-host installs it)"
+    );
+    let work = std::env::temp_dir().join(format!("tickwire-qf-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "venue quickfix CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    std::fs::write(work.join("ca.pem"), ca_cert.pem()).unwrap();
+    let server = Server::start(
+        "127.0.0.1:0",
+        Some(tickwire_tls::ServerConfig::new(
+            tickwire_tls::Identity::Der {
+                chain: vec![leaf.der().to_vec()],
+                pkcs8_key: key.serialize_der(),
+            },
+        )),
+    )
+    .unwrap();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/quickfix/initiator.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(server.addr().port().to_string())
+        .arg(work.join("ca.pem"))
+        .arg(&work)
+        .arg("1000")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "quickfix initiator failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("sent 1000, echoed 1000"), "{stdout}");
+    server.stop();
+    std::fs::remove_dir_all(work).unwrap();
+}
