@@ -176,12 +176,13 @@ impl ServerConfig {
                     PrivateKeyDer::Pkcs8(pkcs8_key.clone().into()),
                 ),
             };
-        let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(versions)
             .map_err(|_| Error::Config)?
             .with_no_client_auth()
             .with_single_cert(chain, key)
             .map_err(|_| Error::Config)?;
+        cfg.enable_secret_extraction = true;
         Ok(Arc::new(cfg))
     }
 }

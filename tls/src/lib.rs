@@ -21,12 +21,16 @@
 //! by SPKI SHA-256; turning verification off needs the loudly named
 //! [`ClientConfig::dangerous_skip_verification_uat_only`], and [`Session::warnings`] reports it.
 //!
-//! Allocation: buffers are sized at construction. rustls itself allocates while sealing and
-//! opening records (see DESIGN §7); `tests/alloc_count.rs` measures how often.
+//! Allocation: buffers are sized at construction. rustls allocates while sealing and opening
+//! records (DESIGN §7), so once a TLS 1.3 handshake is done the session takes the traffic
+//! secrets (`dangerous_into_kernel_connection`) and protects records itself with aws-lc-rs,
+//! in place, without allocating; rustls keeps deriving keys on KeyUpdate and storing session
+//! tickets. TLS 1.2 stays on rustls' record layer. `tests/alloc_count.rs` proves the count.
 #![forbid(unsafe_code)]
 
 mod config;
 mod error;
+mod record;
 mod session;
 
 pub use config::{spki_sha256, ClientConfig, Identity, RootSource, ServerConfig};

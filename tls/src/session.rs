@@ -5,7 +5,8 @@ use rustls::server::UnbufferedServerConnection;
 use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, UnbufferedStatus};
 
 use crate::config::{server_name, ClientConfig, ServerConfig};
-use crate::error::Error;
+use crate::error::{Alert, Error};
+use crate::record::{RecordKey, ALERT, APPLICATION_DATA, HANDSHAKE, MAX_PLAINTEXT};
 
 /// Buffer sizes, fixed at construction.
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +52,45 @@ pub enum Progress {
 enum Conn {
     Client(UnbufferedClientConnection),
     Server(UnbufferedServerConnection),
+    /// After the handshake: our own record layer, rustls only for key updates and tickets.
+    Kernel(Box<KernelState>),
+    /// Transient, while converting.
+    Converting,
+}
+
+enum KernelConn {
+    Client(rustls::kernel::KernelConnection<rustls::client::ClientConnectionData>),
+    Server(rustls::kernel::KernelConnection<rustls::server::ServerConnectionData>),
+}
+
+struct KernelState {
+    tx: RecordKey,
+    rx: RecordKey,
+    conn: KernelConn,
+}
+
+impl KernelConn {
+    fn update_rx(&mut self) -> Result<(u64, rustls::ConnectionTrafficSecrets), rustls::Error> {
+        match self {
+            KernelConn::Client(c) => c.update_rx_secret(),
+            KernelConn::Server(c) => c.update_rx_secret(),
+        }
+    }
+
+    fn update_tx(&mut self) -> Result<(u64, rustls::ConnectionTrafficSecrets), rustls::Error> {
+        match self {
+            KernelConn::Client(c) => c.update_tx_secret(),
+            KernelConn::Server(c) => c.update_tx_secret(),
+        }
+    }
+
+    fn ticket(&mut self, body: &[u8]) -> Result<(), rustls::Error> {
+        match self {
+            KernelConn::Client(c) => c.handle_new_session_ticket(body),
+            // Clients do not send tickets; a server ignores one.
+            KernelConn::Server(_) => Ok(()),
+        }
+    }
 }
 
 /// A TLS client or server session.
@@ -88,6 +128,7 @@ macro_rules! status {
         match $conn {
             Conn::Client(c) => Step::Client(c.process_tls_records($rx)),
             Conn::Server(s) => Step::Server(s.process_tls_records($rx)),
+            Conn::Kernel(_) | Conn::Converting => return Ok((Outcome::NeedInput, false)),
         }
     };
 }
@@ -236,7 +277,17 @@ impl Session {
         if let Some(e) = self.failed {
             return Err(e);
         }
-        while let (Outcome::Continue, _) = self.step(None)? {}
+        if matches!(self.conn, Conn::Kernel(_)) {
+            self.kernel_rx()?;
+        } else {
+            while let (Outcome::Continue, _) = self.step(None)? {}
+            if self.established {
+                self.enter_kernel_mode()?;
+                if matches!(self.conn, Conn::Kernel(_)) {
+                    self.kernel_rx()?;
+                }
+            }
+        }
         Ok(if self.closed {
             Progress::Closed
         } else if self.peer_closed {
@@ -264,6 +315,14 @@ impl Session {
             return Err(Error::Closed);
         }
         self.compact_tx();
+        if let Conn::Kernel(k) = &mut self.conn {
+            for chunk in data.chunks(MAX_PLAINTEXT) {
+                let n =
+                    k.tx.seal(APPLICATION_DATA, chunk, &mut self.tx[self.tx_len..])?;
+                self.tx_len += n;
+            }
+            return Ok(());
+        }
         loop {
             match self.step(Some(Write::Data(data)))? {
                 (Outcome::Writable, true) => return Ok(()),
@@ -284,6 +343,12 @@ impl Session {
             return Ok(());
         }
         self.compact_tx();
+        if let Conn::Kernel(k) = &mut self.conn {
+            let n = k.tx.seal(ALERT, &[1, 0], &mut self.tx[self.tx_len..])?;
+            self.tx_len += n;
+            self.closed = self.peer_closed;
+            return Ok(());
+        }
         loop {
             match self.step(Some(Write::CloseNotify))? {
                 (Outcome::Writable, true) => {
@@ -293,6 +358,141 @@ impl Session {
                 (Outcome::Continue, _) => {}
                 _ => return Ok(()),
             }
+        }
+    }
+
+    /// True when records are protected by our own zero-allocation layer (TLS 1.3, after the
+    /// handshake).
+    pub fn is_zero_alloc(&self) -> bool {
+        matches!(self.conn, Conn::Kernel(_))
+    }
+
+    /// Hands record protection over from rustls to [`RecordKey`]s (TLS 1.3 only).
+    fn enter_kernel_mode(&mut self) -> Result<(), Error> {
+        let tls13 =
+            |v: Option<rustls::ProtocolVersion>| v == Some(rustls::ProtocolVersion::TLSv1_3);
+        let eligible = match &self.conn {
+            Conn::Client(c) => tls13(c.protocol_version()),
+            Conn::Server(c) => tls13(c.protocol_version()),
+            _ => false,
+        };
+        if !eligible {
+            return Ok(());
+        }
+        let (secrets, conn) = match core::mem::replace(&mut self.conn, Conn::Converting) {
+            Conn::Client(c) => {
+                let (s, k) = c
+                    .dangerous_into_kernel_connection()
+                    .map_err(|e| self.fail(e.into()))?;
+                (s, KernelConn::Client(k))
+            }
+            Conn::Server(c) => {
+                let (s, k) = c
+                    .dangerous_into_kernel_connection()
+                    .map_err(|e| self.fail(e.into()))?;
+                (s, KernelConn::Server(k))
+            }
+            other => {
+                self.conn = other;
+                return Ok(());
+            }
+        };
+        let tx = RecordKey::new(secrets.tx.0, &secrets.tx.1)?;
+        let rx = RecordKey::new(secrets.rx.0, &secrets.rx.1)?;
+        self.conn = Conn::Kernel(Box::new(KernelState { tx, rx, conn }));
+        Ok(())
+    }
+
+    /// Opens every complete record in the input buffer with our own record layer.
+    fn kernel_rx(&mut self) -> Result<(), Error> {
+        let Conn::Kernel(k) = &mut self.conn else {
+            return Ok(());
+        };
+        loop {
+            let opened = match k.rx.open(&mut self.rx[..self.rx_len]) {
+                Ok(Some(r)) => r,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    self.failed = Some(e);
+                    return Err(e);
+                }
+            };
+            let (len, kind, range) = opened;
+            match kind {
+                APPLICATION_DATA => {
+                    let payload = range.len();
+                    if self.plain_start + self.plain_len + payload > self.plain.len() {
+                        if self.plain_len + payload > self.plain.len() {
+                            return Err(Error::InsufficientSize { required: payload });
+                        }
+                        self.plain
+                            .copy_within(self.plain_start..self.plain_start + self.plain_len, 0);
+                        self.plain_start = 0;
+                    }
+                    let end = self.plain_start + self.plain_len;
+                    self.plain[end..end + payload].copy_from_slice(&self.rx[range]);
+                    self.plain_len += payload;
+                }
+                HANDSHAKE => {
+                    let mut at = range.start;
+                    while at + 4 <= range.end {
+                        let typ = self.rx[at];
+                        let l = usize::from(self.rx[at + 1]) << 16
+                            | usize::from(self.rx[at + 2]) << 8
+                            | usize::from(self.rx[at + 3]);
+                        let body = at + 4..(at + 4 + l).min(range.end);
+                        match typ {
+                            4 => {
+                                let _ = k.conn.ticket(&self.rx[body.clone()]);
+                            }
+                            24 => {
+                                let requested = self.rx.get(body.start) == Some(&1);
+                                let (seq, secrets) = k.conn.update_rx().map_err(Error::from)?;
+                                k.rx = RecordKey::new(seq, &secrets)?;
+                                if requested {
+                                    // Answer with our own KeyUpdate(update_not_requested), then
+                                    // switch our sending key.
+                                    let n = k.tx.seal(
+                                        HANDSHAKE,
+                                        &[24, 0, 0, 1, 0],
+                                        &mut self.tx[self.tx_len..],
+                                    )?;
+                                    self.tx_len += n;
+                                    let (seq, secrets) = k.conn.update_tx().map_err(Error::from)?;
+                                    k.tx = RecordKey::new(seq, &secrets)?;
+                                }
+                            }
+                            _ => {
+                                self.failed = Some(Error::PeerMisbehaved);
+                                return Err(Error::PeerMisbehaved);
+                            }
+                        }
+                        at = body.end;
+                    }
+                }
+                ALERT => {
+                    let desc = self.rx.get(range.start + 1).copied().unwrap_or(0);
+                    if desc == 0 {
+                        self.peer_closed = true;
+                    } else {
+                        let e = match desc {
+                            70 => Error::ProtocolVersion,
+                            40 => Error::PeerAlert(Alert::HandshakeFailure),
+                            51 => Error::PeerAlert(Alert::DecryptError),
+                            80 => Error::PeerAlert(Alert::InternalError),
+                            d => Error::PeerAlert(Alert::Other(d)),
+                        };
+                        self.failed = Some(e);
+                        return Err(e);
+                    }
+                }
+                _ => {
+                    self.failed = Some(Error::PeerMisbehaved);
+                    return Err(Error::PeerMisbehaved);
+                }
+            }
+            self.rx.copy_within(len..self.rx_len, 0);
+            self.rx_len -= len;
         }
     }
 
