@@ -278,7 +278,10 @@ impl Strategy {
 }
 
 fn connect(blocking: bool) -> Result<(KLink, KLink), String> {
-    let pki = crate::pki::generate("fix.venue.test")?;
+    let mut pki = crate::pki::generate("fix.venue.test")?;
+    // What a user would build: rustls' own record layer (it allocates per record).
+    pki.client.rustls_record_layer = true;
+    pki.server.rustls_record_layer = true;
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let client_tcp = TcpStream::connect(addr).map_err(|e| e.to_string())?;

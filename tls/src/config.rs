@@ -40,6 +40,9 @@ pub struct ClientConfig {
     pub dangerous_skip_verification_uat_only: bool,
     /// Write session secrets to `$SSLKEYLOGFILE` (for Wireshark). Off by default.
     pub key_log: bool,
+    /// Keep rustls' own record layer after the handshake (it allocates per record). For
+    /// baselines that show what plain rustls costs; off by default.
+    pub rustls_record_layer: bool,
 }
 
 impl ClientConfig {
@@ -51,6 +54,7 @@ impl ClientConfig {
             allow_tls12: false,
             dangerous_skip_verification_uat_only: false,
             key_log: false,
+            rustls_record_layer: false,
         }
     }
 
@@ -137,6 +141,8 @@ pub struct ServerConfig {
     pub allow_tls12: bool,
     /// Serve only TLS 1.2 (for testing clients against old servers).
     pub tls12_only: bool,
+    /// Keep rustls' own record layer after the handshake (see [`ClientConfig`]).
+    pub rustls_record_layer: bool,
 }
 
 impl ServerConfig {
@@ -146,6 +152,7 @@ impl ServerConfig {
             identity,
             allow_tls12: false,
             tls12_only: false,
+            rustls_record_layer: false,
         }
     }
 

@@ -109,6 +109,7 @@ pub struct Session {
     closed: bool,
     failed: Option<Error>,
     warnings: Option<Warning>,
+    own_records: bool,
 }
 
 impl core::fmt::Debug for Session {
@@ -146,7 +147,7 @@ enum Outcome {
 }
 
 impl Session {
-    fn with(conn: Conn, caps: Capacities, warnings: Option<Warning>) -> Session {
+    fn with(conn: Conn, caps: Capacities, warnings: Option<Warning>, own_records: bool) -> Session {
         Session {
             conn,
             rx: vec![0; caps.ciphertext_in],
@@ -162,6 +163,7 @@ impl Session {
             closed: false,
             failed: None,
             warnings,
+            own_records,
         }
     }
 
@@ -174,7 +176,7 @@ impl Session {
         let warning = cfg
             .dangerous_skip_verification_uat_only
             .then_some(Warning::VerificationDisabled);
-        let mut s = Session::with(Conn::Client(conn), caps, warning);
+        let mut s = Session::with(Conn::Client(conn), caps, warning, !cfg.rustls_record_layer);
         s.poll()?;
         Ok(s)
     }
@@ -185,7 +187,12 @@ impl Session {
     /// [`Error::Config`] for an unusable certificate or key.
     pub fn server(cfg: &ServerConfig, caps: Capacities) -> Result<Session, Error> {
         let conn = UnbufferedServerConnection::new(cfg.build()?)?;
-        Ok(Session::with(Conn::Server(conn), caps, None))
+        Ok(Session::with(
+            Conn::Server(conn),
+            caps,
+            None,
+            !cfg.rustls_record_layer,
+        ))
     }
 
     /// Configuration warnings (log them loudly).
@@ -281,7 +288,7 @@ impl Session {
             self.kernel_rx()?;
         } else {
             while let (Outcome::Continue, _) = self.step(None)? {}
-            if self.established {
+            if self.established && self.own_records {
                 self.enter_kernel_mode()?;
                 if matches!(self.conn, Conn::Kernel(_)) {
                     self.kernel_rx()?;
