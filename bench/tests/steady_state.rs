@@ -70,9 +70,11 @@ fn allocations_and_page_faults_per_tick() {
     let per_tick = (a_long as f64 - a_short as f64) / ticks;
     let faults_per_tick = (f_long - f_short) as f64 / ticks;
     println!("steady state: {per_tick:.3} allocations per tick, {faults_per_tick:.5} minor faults per tick, {orders} orders in the long run");
-    assert_eq!(
-        per_tick, 0.0,
-        "{per_tick} allocations per tick in steady state"
+    // Start-up varies by a handful of allocations between runs; 100k more ticks add none.
+    let extra = a_long as i64 - a_short as i64;
+    assert!(
+        extra.abs() <= 16,
+        "{extra} allocations over 100k extra ticks ({per_tick} per tick)"
     );
     assert!(
         faults_per_tick < 0.001,
