@@ -19,4 +19,5 @@ pub mod allowlist;
 pub mod link;
 pub mod mem;
 pub mod nic;
+pub mod pcap;
 pub mod stack;

@@ -243,3 +243,61 @@ fn connection_slots_are_bounded() {
         Some(tickwire_dataplane::stack::StackError::NoFreeConnection)
     );
 }
+
+#[test]
+fn capture_wrapper_records_both_directions_as_pcap() {
+    use tickwire_dataplane::pcap::Capture;
+    let path = std::env::temp_dir().join(format!("tickwire-capture-{}.pcap", std::process::id()));
+    let (a, b) = mem::pair(256, [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+    let cfg = |address| StackConfig {
+        address,
+        connections: 2,
+        rx_buffer: 8192,
+        tx_buffer: 8192,
+        ..StackConfig::default()
+    };
+    let mut client = Stack::new(
+        Capture::new(a, &path).unwrap(),
+        allowlist::live(Allowlist::allow_all()).1,
+        cfg(CLIENT),
+        0,
+    );
+    let mut venue = Stack::new(b, allowlist::live(Allowlist::allow_all()).1, cfg(VENUE), 0);
+    let v = venue.listen(4001).unwrap();
+    let c = client.connect(SocketAddrV4::new(VENUE, 4001)).unwrap();
+    let mut now = 0;
+    for i in 0..2000 {
+        now += 100_000;
+        if i == 500 {
+            client.send(c, b"8=FIX.4.4|35=D|").unwrap();
+        }
+        client.poll(now);
+        venue.poll(now);
+    }
+    let mut got = Vec::new();
+    venue
+        .recv_with(v, |b| {
+            got.extend_from_slice(b);
+            b.len()
+        })
+        .unwrap();
+    assert_eq!(got, b"8=FIX.4.4|35=D|");
+    let mut reader = pcap_file::pcap::PcapReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+    let (mut frames, mut from_client, mut with_payload) = (0, 0, 0);
+    while let Some(p) = reader.next_packet() {
+        let p = p.unwrap();
+        frames += 1;
+        if p.data[6..12] == [2, 0, 0, 0, 0, 1] {
+            from_client += 1;
+        }
+        if p.data.windows(9).any(|w| w == b"8=FIX.4.4") {
+            with_payload += 1;
+        }
+    }
+    assert!(
+        frames >= 5 && from_client >= 3 && frames > from_client,
+        "ARP, handshake, data and ACKs both ways: {frames}/{from_client}"
+    );
+    assert_eq!(with_payload, 1, "the FIX bytes were captured once");
+    std::fs::remove_file(path).unwrap();
+}
