@@ -6,12 +6,13 @@
 //!
 //! ```text
 //! mem::MemNic ─┐
-//! af_packet::AfPacket (mmap rings) / (tap, dpdk: later) ─► Nic ─► Allowlist ─► smoltcp ─► ConnId (send / recv_with)
+//! af_packet::AfPacket (mmap rings) / tap::Tap / (dpdk: later) ─► Nic ─► Allowlist ─► smoltcp ─► ConnId (send / recv_with)
 //! ```
 //!
 //! Everything is polled: nothing here blocks, sleeps or spawns threads, and time is passed in.
 //! Buffers are allocated at construction.
-// `unsafe` is allowed only in `af_packet` (socket and ring mapping), each block with a SAFETY note.
+// `unsafe` is allowed only in `af_packet` (socket and ring mapping) and `tap` (the TUNSETIFF
+// ioctl), each block with a SAFETY note.
 #![deny(unsafe_code)]
 
 pub mod af_packet;
@@ -21,3 +22,4 @@ pub mod mem;
 pub mod nic;
 pub mod pcap;
 pub mod stack;
+pub mod tap;

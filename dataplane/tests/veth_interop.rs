@@ -129,6 +129,19 @@ fn tls13_fix_lines_with_openssl_in_another_namespace() {
     std::thread::sleep(Duration::from_millis(300));
 
     let nic = AfPacket::open(&topo.host_if, 256).unwrap();
+    exchange(nic, ours, theirs, &pki.0, 100_000);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// TLS 1.3 client on the userspace stack over `nic`, against `openssl s_server -rev` at
+/// `theirs:4443`: `n` FIX lines out, each back reversed, every byte checked.
+fn exchange<N: tickwire_dataplane::nic::Nic>(
+    nic: N,
+    ours: Ipv4Addr,
+    theirs: Ipv4Addr,
+    ca_pem: &[u8],
+    n: usize,
+) {
     let cfg = StackConfig {
         address: ours,
         connections: 1,
@@ -143,12 +156,11 @@ fn tls13_fix_lines_with_openssl_in_another_namespace() {
         now(),
     );
     let conn = stack.connect(SocketAddrV4::new(theirs, 4443)).unwrap();
-    let tls_cfg = tickwire_tls::ClientConfig::new(tickwire_tls::RootSource::Pem(pki.0.clone()));
+    let tls_cfg = tickwire_tls::ClientConfig::new(tickwire_tls::RootSource::Pem(ca_pem.to_vec()));
     let mut tls =
         tickwire_tls::Session::client(&tls_cfg, "venue.test", tickwire_tls::Capacities::default())
             .unwrap();
 
-    let n = 100_000usize;
     let line = |i: usize| {
         format!(
             "8=FIX.4.4|35=D|34={i}|11={:016}|55=BTC/USD|54=1|38=0.01|",
@@ -195,6 +207,46 @@ fn tls13_fix_lines_with_openssl_in_another_namespace() {
     }
     assert!(got == want, "every byte came back reversed line by line");
     assert_eq!(stack.counters().drops.not_allowed, 0);
+}
+
+#[test]
+fn tls13_fix_lines_through_a_tap_device_to_linux_tcp() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test needs root for TAP devices (CI runs it as root)"
+    );
+    let id = std::process::id() % 10_000;
+    let subnet = (id % 200) as u8 + 20;
+    let name = format!("tw{id}t");
+    let ours = Ipv4Addr::new(10, 78, subnet, 1);
+    let theirs = Ipv4Addr::new(10, 78, subnet, 2);
+    let tap = tickwire_dataplane::tap::Tap::open(&name, [2, 0, 0, 0, 0x77, 1]).unwrap();
+    sh(&["ip", "addr", "add", &format!("{theirs}/24"), "dev", &name]);
+    sh(&["ip", "link", "set", &name, "up"]);
+    let _ = Command::new("ethtool")
+        .args(["-K", &name, "tx", "off"])
+        .output();
+    let pki = tickwire_bench_pki();
+    let dir = std::env::temp_dir().join(format!("tickwire-tap-{id}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cert.pem"), &pki.1).unwrap();
+    std::fs::write(dir.join("key.pem"), &pki.2).unwrap();
+    let _server = Server(
+        Command::new("openssl")
+            .args(["s_server", "-tls1_3", "-rev", "-quiet", "-naccept", "1"])
+            .args(["-accept", &format!("{theirs}:4443")])
+            .arg("-cert")
+            .arg(dir.join("cert.pem"))
+            .arg("-key")
+            .arg(dir.join("key.pem"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    exchange(tap, ours, theirs, &pki.0, 100_000);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
