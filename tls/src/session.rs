@@ -368,6 +368,24 @@ impl Session {
         }
     }
 
+    /// Sends a KeyUpdate asking the peer to update too, and switches our sending key (TLS 1.3,
+    /// our record layer). Long-lived sessions call it before a cipher's confidentiality limit.
+    ///
+    /// # Errors
+    /// [`Error::NotEstablished`] outside our record layer; [`Error::InsufficientSize`].
+    pub fn update_keys(&mut self) -> Result<(), Error> {
+        self.compact_tx();
+        let Conn::Kernel(k) = &mut self.conn else {
+            return Err(Error::NotEstablished);
+        };
+        let n =
+            k.tx.seal(HANDSHAKE, &[24, 0, 0, 1, 1], &mut self.tx[self.tx_len..])?;
+        self.tx_len += n;
+        let (seq, secrets) = k.conn.update_tx().map_err(Error::from)?;
+        k.tx = RecordKey::new(seq, &secrets)?;
+        Ok(())
+    }
+
     /// True when records are protected by our own zero-allocation layer (TLS 1.3, after the
     /// handshake).
     pub fn is_zero_alloc(&self) -> bool {

@@ -282,3 +282,36 @@ fn data_before_handshake_and_bad_config_are_refused() {
         Some(tickwire_tls::Warning::VerificationDisabled)
     );
 }
+
+#[test]
+fn key_updates_both_ways_keep_the_data_flowing() {
+    let (mut c, mut s) = established_pair(1 << 20);
+    assert!(c.is_zero_alloc() && s.is_zero_alloc());
+    let mut got_s = Vec::new();
+    let mut got_c = Vec::new();
+    for round in 0..50u32 {
+        if round % 10 == 3 {
+            c.update_keys().unwrap();
+        }
+        if round % 10 == 7 {
+            s.update_keys().unwrap();
+        }
+        c.write_plaintext(format!("c{round};").as_bytes()).unwrap();
+        s.write_plaintext(format!("s{round};").as_bytes()).unwrap();
+        pump(&mut c, &mut s, 1 << 20).unwrap();
+        got_s.extend_from_slice(s.plaintext());
+        let k = s.plaintext().len();
+        s.consume_plaintext(k);
+        got_c.extend_from_slice(c.plaintext());
+        let k = c.plaintext().len();
+        c.consume_plaintext(k);
+    }
+    let want = |p: &str| {
+        (0..50)
+            .map(|r| format!("{p}{r};"))
+            .collect::<String>()
+            .into_bytes()
+    };
+    assert_eq!(got_s, want("c"));
+    assert_eq!(got_c, want("s"));
+}
