@@ -1,0 +1,363 @@
+//! Round-trip time of a 200-byte message, in one run:
+//! userspace TCP and TLS 1.3 on the in-memory NIC pair (two stacks, one thread), next to the
+//! AES-GCM work TLS must do (two seals, two opens), kernel loopback TCP (one thread polling two
+//! non-blocking sockets; and two blocking threads), and kernel TCP + plain rustls (polling).
+//! HDR percentiles per variant and ratios to tickwire's TLS RTT.
+//!
+//! Run: `cargo bench -p tickwire-bench --bench rtt` (ROUNDS=… to change the sample count).
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
+use std::time::Instant;
+
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM};
+use hdrhistogram::Histogram;
+use tickwire_dataplane::allowlist::{self, Allowlist};
+use tickwire_dataplane::mem::{self, MemNic};
+use tickwire_dataplane::stack::{ConnId, ConnState, Stack, StackConfig};
+
+const MSG: usize = 200;
+
+fn hist() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 10_000_000_000, 3).unwrap()
+}
+
+fn stacks() -> (Stack<MemNic>, Stack<MemNic>, ConnId, ConnId) {
+    let (a, b) = mem::pair(256, [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+    let cfg = |address| StackConfig {
+        address,
+        connections: 1,
+        rx_buffer: 65536,
+        tx_buffer: 65536,
+        ..StackConfig::default()
+    };
+    let mut c = Stack::new(
+        a,
+        allowlist::live(Allowlist::allow_all()).1,
+        cfg(Ipv4Addr::new(10, 0, 0, 1)),
+        0,
+    );
+    let mut v = Stack::new(
+        b,
+        allowlist::live(Allowlist::allow_all()).1,
+        cfg(Ipv4Addr::new(10, 0, 0, 2)),
+        0,
+    );
+    let vc = v.listen(4001).unwrap();
+    let cc = c
+        .connect(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 4001))
+        .unwrap();
+    let mut t = 0;
+    while c.state(cc) != ConnState::Established || v.state(vc) != ConnState::Established {
+        t += 100_000;
+        c.poll(t);
+        v.poll(t);
+    }
+    (c, v, cc, vc)
+}
+
+fn userspace_tcp(rounds: usize) -> Histogram<u64> {
+    let (mut c, mut v, cc, vc) = stacks();
+    let base = Instant::now();
+    let now = || base.elapsed().as_nanos() as i64;
+    let msg = [b'x'; MSG];
+    let mut h = hist();
+    for i in 0..rounds + 1000 {
+        let t0 = Instant::now();
+        c.send(cc, &msg).unwrap();
+        c.poll(now());
+        let mut got = 0;
+        while got < MSG {
+            v.poll(now());
+            v.recv_with(vc, |b| {
+                got += b.len();
+                b.len()
+            })
+            .unwrap();
+        }
+        v.send(vc, &msg).unwrap();
+        v.poll(now());
+        let mut back = 0;
+        while back < MSG {
+            c.poll(now());
+            c.recv_with(cc, |b| {
+                back += b.len();
+                b.len()
+            })
+            .unwrap();
+        }
+        if i >= 1000 {
+            h.record(t0.elapsed().as_nanos() as u64).unwrap();
+        }
+    }
+    h
+}
+
+fn userspace_tls(rounds: usize) -> Histogram<u64> {
+    let (mut c, mut v, cc, vc) = stacks();
+    let pki = tickwire_bench::pki::generate("venue.test").unwrap();
+    let mut ct = tickwire_tls::Session::client(
+        &pki.client,
+        "venue.test",
+        tickwire_tls::Capacities::default(),
+    )
+    .unwrap();
+    let mut vt =
+        tickwire_tls::Session::server(&pki.server, tickwire_tls::Capacities::default()).unwrap();
+    let base = Instant::now();
+    let now = || base.elapsed().as_nanos() as i64;
+    let step = |stack: &mut Stack<MemNic>, id: ConnId, tls: &mut tickwire_tls::Session| {
+        stack.poll(now());
+        stack.recv_with(id, |b| tls.handle_ciphertext(b)).unwrap();
+        tls.poll().unwrap();
+        let out = tls.pending_ciphertext();
+        if !out.is_empty() {
+            let n = stack.send(id, out).unwrap();
+            tls.consume_ciphertext(n);
+            stack.poll(now());
+        }
+    };
+    while !ct.is_established() || !vt.is_established() {
+        step(&mut c, cc, &mut ct);
+        step(&mut v, vc, &mut vt);
+    }
+    let msg = [b'x'; MSG];
+    let mut h = hist();
+    for i in 0..rounds + 1000 {
+        let t0 = Instant::now();
+        ct.write_plaintext(&msg).unwrap();
+        step(&mut c, cc, &mut ct);
+        while vt.plaintext().len() < MSG {
+            step(&mut v, vc, &mut vt);
+        }
+        vt.consume_plaintext(MSG);
+        vt.write_plaintext(&msg).unwrap();
+        step(&mut v, vc, &mut vt);
+        while ct.plaintext().len() < MSG {
+            step(&mut c, cc, &mut ct);
+        }
+        ct.consume_plaintext(MSG);
+        if i >= 1000 {
+            h.record(t0.elapsed().as_nanos() as u64).unwrap();
+        }
+    }
+    assert!(ct.is_zero_alloc());
+    h
+}
+
+fn aes_gcm_four_ops(rounds: usize) -> Histogram<u64> {
+    let key = LessSafeKey::new(UnboundKey::new(&AES_128_GCM, &[7u8; 16]).unwrap());
+    let mut buf = [b'x'; MSG + 1];
+    let mut h = hist();
+    let mut seq = 0u64;
+    let mut nonce = || {
+        seq += 1;
+        let mut n = [0u8; 12];
+        n[4..].copy_from_slice(&seq.to_be_bytes());
+        Nonce::assume_unique_for_key(n)
+    };
+    for i in 0..rounds + 1000 {
+        let t0 = Instant::now();
+        for _ in 0..2 {
+            let n1 = nonce();
+            let mut n2 = [0u8; 12];
+            n2.copy_from_slice(n1.as_ref());
+            let tag = key
+                .seal_in_place_separate_tag(n1, Aad::from([23u8, 3, 3, 0, 217]), &mut buf)
+                .unwrap();
+            let mut sealed = [0u8; MSG + 1 + 16];
+            sealed[..MSG + 1].copy_from_slice(&buf);
+            sealed[MSG + 1..].copy_from_slice(tag.as_ref());
+            let plain = key
+                .open_in_place(
+                    Nonce::assume_unique_for_key(n2),
+                    Aad::from([23u8, 3, 3, 0, 217]),
+                    &mut sealed,
+                )
+                .unwrap();
+            std::hint::black_box(plain.len());
+        }
+        if i >= 1000 {
+            h.record(t0.elapsed().as_nanos() as u64).unwrap();
+        }
+    }
+    h
+}
+
+fn kernel_pair() -> (TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (v, _) = l.accept().unwrap();
+    c.set_nodelay(true).unwrap();
+    v.set_nodelay(true).unwrap();
+    (c, v)
+}
+
+fn read_exact_polling(s: &mut TcpStream, buf: &mut [u8]) {
+    let mut got = 0;
+    while got < buf.len() {
+        match s.read(&mut buf[got..]) {
+            Ok(n) => got += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+fn kernel_tcp_polling(rounds: usize) -> Histogram<u64> {
+    let (mut c, mut v) = kernel_pair();
+    c.set_nonblocking(true).unwrap();
+    v.set_nonblocking(true).unwrap();
+    let msg = [b'x'; MSG];
+    let mut buf = [0u8; MSG];
+    let mut h = hist();
+    for i in 0..rounds + 1000 {
+        let t0 = Instant::now();
+        c.write_all(&msg).unwrap();
+        read_exact_polling(&mut v, &mut buf);
+        v.write_all(&buf).unwrap();
+        read_exact_polling(&mut c, &mut buf);
+        if i >= 1000 {
+            h.record(t0.elapsed().as_nanos() as u64).unwrap();
+        }
+    }
+    h
+}
+
+fn kernel_tcp_blocking(rounds: usize) -> Histogram<u64> {
+    let (mut c, mut v) = kernel_pair();
+    let total = rounds + 1000;
+    let echo = std::thread::spawn(move || {
+        let mut buf = [0u8; MSG];
+        for _ in 0..total {
+            v.read_exact(&mut buf).unwrap();
+            v.write_all(&buf).unwrap();
+        }
+    });
+    let msg = [b'x'; MSG];
+    let mut buf = [0u8; MSG];
+    let mut h = hist();
+    for i in 0..total {
+        let t0 = Instant::now();
+        c.write_all(&msg).unwrap();
+        c.read_exact(&mut buf).unwrap();
+        if i >= 1000 {
+            h.record(t0.elapsed().as_nanos() as u64).unwrap();
+        }
+    }
+    echo.join().unwrap();
+    h
+}
+
+fn kernel_tls_polling(rounds: usize) -> Histogram<u64> {
+    let (mut c, mut v) = kernel_pair();
+    c.set_nonblocking(true).unwrap();
+    v.set_nonblocking(true).unwrap();
+    let mut pki = tickwire_bench::pki::generate("venue.test").unwrap();
+    pki.client.rustls_record_layer = true;
+    pki.server.rustls_record_layer = true;
+    let mut ct = tickwire_tls::Session::client(
+        &pki.client,
+        "venue.test",
+        tickwire_tls::Capacities::default(),
+    )
+    .unwrap();
+    let mut vt =
+        tickwire_tls::Session::server(&pki.server, tickwire_tls::Capacities::default()).unwrap();
+    let mut buf = vec![0u8; 65536];
+    let mut step = |s: &mut TcpStream, tls: &mut tickwire_tls::Session| {
+        let out = tls.pending_ciphertext();
+        if !out.is_empty() {
+            s.write_all(out).unwrap();
+            let n = out.len();
+            tls.consume_ciphertext(n);
+        }
+        match s.read(&mut buf) {
+            Ok(n) => {
+                let mut off = 0;
+                while off < n {
+                    off += tls.handle_ciphertext(&buf[off..n]);
+                    tls.poll().unwrap();
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) => panic!("{e}"),
+        }
+    };
+    while !ct.is_established() || !vt.is_established() {
+        step(&mut c, &mut ct);
+        step(&mut v, &mut vt);
+    }
+    let msg = [b'x'; MSG];
+    let mut h = hist();
+    for i in 0..rounds + 1000 {
+        let t0 = Instant::now();
+        ct.write_plaintext(&msg).unwrap();
+        step(&mut c, &mut ct);
+        while vt.plaintext().len() < MSG {
+            step(&mut v, &mut vt);
+        }
+        vt.consume_plaintext(MSG);
+        vt.write_plaintext(&msg).unwrap();
+        step(&mut v, &mut vt);
+        while ct.plaintext().len() < MSG {
+            step(&mut c, &mut ct);
+        }
+        ct.consume_plaintext(MSG);
+        if i >= 1000 {
+            h.record(t0.elapsed().as_nanos() as u64).unwrap();
+        }
+    }
+    h
+}
+
+fn main() {
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(100_000);
+    let runs: Vec<(&str, Histogram<u64>)> = vec![
+        (
+            "AES-128-GCM: 2 seals + 2 opens of 200 B (the TLS floor)",
+            aes_gcm_four_ops(rounds),
+        ),
+        (
+            "tickwire userspace TCP (smoltcp, mem NIC pair)",
+            userspace_tcp(rounds),
+        ),
+        ("tickwire userspace TCP + TLS 1.3", userspace_tls(rounds)),
+        (
+            "kernel loopback TCP, one thread polling",
+            kernel_tcp_polling(rounds),
+        ),
+        (
+            "kernel TCP + rustls, one thread polling",
+            kernel_tls_polling(rounds),
+        ),
+        (
+            "kernel loopback TCP, two blocking threads",
+            kernel_tcp_blocking(rounds / 10),
+        ),
+    ];
+    let ours = runs[2].1.value_at_quantile(0.5) as f64;
+    println!(
+        "200-byte round trip, {rounds} rounds (blocking: {}), ns",
+        rounds / 10
+    );
+    println!(
+        "{:<58} {:>8} {:>8} {:>9} {:>9}  {:>12}",
+        "variant", "p50", "p99", "p99.9", "max", "p50 / ours"
+    );
+    for (name, h) in &runs {
+        println!(
+            "{:<58} {:>8} {:>8} {:>9} {:>9}  {:>11.2}x",
+            name,
+            h.value_at_quantile(0.5),
+            h.value_at_quantile(0.99),
+            h.value_at_quantile(0.999),
+            h.max(),
+            h.value_at_quantile(0.5) as f64 / ours
+        );
+    }
+}
