@@ -7,7 +7,7 @@
 
 use crate::decimal::Decimal;
 use crate::kraken::PASSWORD_LEN;
-use crate::template::{Header, SlotId, Template, TemplateError};
+use crate::template::{Header, Layout, SlotId, Template, TemplateError};
 
 /// Buffer size of every template: far above any message a client sends.
 pub const TEMPLATE_CAPACITY: usize = 1024;
@@ -192,11 +192,47 @@ pub const CLORDID_MAX: u16 = 36;
 /// Widest price or quantity text.
 pub const DECIMAL_MAX: u16 = 24;
 
-/// Builds a NewOrderSingle (35=D) template.
+/// Widths of the numeric order slots in [`Layout::Fixed`] (ignored by [`Layout::Exact`], where
+/// [`DECIMAL_MAX`] bounds them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NumericWidths {
+    /// Price (44), StopPx (99).
+    pub price: u16,
+    /// OrderQty (38), DisplayQty (1138).
+    pub qty: u16,
+}
+
+impl Default for NumericWidths {
+    /// 16 bytes each: `84000.00000000` or `1000000.00000000` fit.
+    fn default() -> Self {
+        NumericWidths { price: 16, qty: 16 }
+    }
+}
+
+/// Builds a NewOrderSingle (35=D) template in [`Layout::Exact`] (canonical, byte-identical to
+/// SPEC §7 when patched with the example's values).
 ///
 /// # Errors
 /// [`TemplateError`] if the constant fields do not fit.
 pub fn new_order_single(h: Header<'_>, shape: &OrderShape<'_>) -> Result<NewOrder, TemplateError> {
+    new_order_single_with(h, shape, Layout::Exact, NumericWidths::default())
+}
+
+/// Builds a NewOrderSingle (35=D) template in `layout`; in [`Layout::Fixed`] BodyLength never
+/// changes and every patch touches only its slot's bytes and the checksum.
+///
+/// # Errors
+/// [`TemplateError`] if the constant fields do not fit or a width is out of range.
+pub fn new_order_single_with(
+    h: Header<'_>,
+    shape: &OrderShape<'_>,
+    layout: Layout,
+    widths: NumericWidths,
+) -> Result<NewOrder, TemplateError> {
+    let (pw, qw) = match layout {
+        Layout::Exact => (DECIMAL_MAX, DECIMAL_MAX),
+        Layout::Fixed { .. } => (widths.price, widths.qty),
+    };
     let mut slots = (
         SlotId::SEQ,
         None,
@@ -208,20 +244,20 @@ pub fn new_order_single(h: Header<'_>, shape: &OrderShape<'_>) -> Result<NewOrde
         None,
         SlotId::SEQ,
     );
-    let t = Template::build(TEMPLATE_CAPACITY, h, b"D", |b| {
+    let t = Template::build_with(TEMPLATE_CAPACITY, h, b"D", layout, |b| {
         slots.0 = b.slot(11, b"0", CLORDID_MAX);
         b.field(55, shape.symbol)
             .field(54, shape.side.code())
             .field(40, shape.ord_type.code());
         if shape.ord_type.has_price() {
-            slots.1 = Some(b.slot(44, b"0", DECIMAL_MAX));
+            slots.1 = Some(b.numeric_slot(44, pw));
         }
         if shape.ord_type.has_stop() {
-            slots.2 = Some(b.slot(99, b"0", DECIMAL_MAX));
+            slots.2 = Some(b.numeric_slot(99, pw));
         }
-        slots.3 = b.slot(38, b"0", DECIMAL_MAX);
+        slots.3 = b.numeric_slot(38, qw);
         if shape.iceberg {
-            slots.4 = Some(b.slot(1138, b"0", DECIMAL_MAX));
+            slots.4 = Some(b.numeric_slot(1138, qw));
         }
         b.field(59, shape.tif.code());
         if shape.expire_time || shape.tif == TimeInForce::GoodTillDate {
@@ -266,7 +302,7 @@ pub fn new_order_single(h: Header<'_>, shape: &OrderShape<'_>) -> Result<NewOrde
 
 impl NewOrder {
     /// Patches the per-order values: ClOrdID, price (if the type has one), quantity and
-    /// TransactTime, plus the header stamp.
+    /// TransactTime, plus the header stamp. Returns the message to send.
     ///
     /// # Errors
     /// [`TemplateError`] for a value that does not fit its slot.

@@ -9,13 +9,29 @@
 //!                       ▲ slot                ▲ slot       ▲ slot                     ▲ slot      ▲ patched
 //! ```
 //!
-//! The fast path: a value as wide as the slot's current content is copied over it and the
-//! checksum is corrected by the difference of the two byte sums — no other byte is touched.
-//! A value of a different width (the sequence number gaining a digit, a price with more digits)
-//! moves the tail of the message, rewrites BodyLength and recomputes the checksum: still no
-//! allocation, a few tens of nanoseconds, and the output is always canonical FIX with no padding.
-//! Values longer than a slot's declared maximum are refused with [`TemplateError::SlotOverflow`],
-//! never truncated.
+//! Two layouts, chosen per template when it is built ([`Layout`]):
+//!
+//! - **Fixed** (the hot path): every numeric slot (MsgSeqNum, Price, OrderQty, StopPx …) has a
+//!   fixed width and a value narrower than it is right-aligned and zero-padded on the left
+//!   (`34=000000002`, `44=0000084000.0`). FIX 4.4 says `int` and `float` values "may contain
+//!   leading zeros" (Vol. 1, data types), QuickFIX and Kraken parse them as numbers, so the
+//!   message means the same. BodyLength never changes; a patch copies the slot bytes and corrects
+//!   the running checksum by the difference of the slot's old and new byte sums — no other byte
+//!   is read or written. SendingTime/TransactTime slots are always 21 bytes.
+//! - **Exact** (canonical FIX, byte-identical to hand-written examples such as SPEC §7): slots
+//!   take the width of their value. A value as wide as the slot's current content takes the same
+//!   fast path; a value of another width moves the tail of the message, rewrites BodyLength and
+//!   recomputes the checksum (no allocation, a few tens of nanoseconds).
+//!
+//! Text slots (ClOrdID, OrderID, TestReqID …) cannot be padded — a string with leading zeros is
+//! another string — so they behave as in the exact layout under both: a Spot ClOrdID from a
+//! microsecond clock is always 16 digits and a COMB UUID always 36, so in steady state they keep
+//! their width. In either layout a value longer than the slot's width (numeric) or maximum (text)
+//! is refused with [`TemplateError::SlotOverflow`], never truncated.
+//!
+//! Call order: [`Template::build`] / [`Template::build_with`] once at logon (allocates the
+//! buffer), then per send [`Template::stamp`] + `set_*` for the order's values, then
+//! [`Template::bytes`] or [`Template::copy_to`]. Nothing after the build allocates.
 
 use crate::decimal::Decimal;
 use crate::encode::{write_checksum, write_u64, EncodeError, Encoder, SOH};
@@ -38,8 +54,9 @@ impl SlotId {
 /// Why a template could not be built or patched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TemplateError {
-    /// The value is longer than the slot allows.
-    SlotOverflow { tag: u32, max: u16, needed: u16 },
+    /// The value is longer than the slot allows (`width`: the fixed width of a numeric slot or
+    /// the maximum of a text slot; `needed`: the value's length).
+    SlotOverflow { tag: u32, width: u16, needed: u16 },
     /// The value is empty or contains SOH.
     InvalidValue { tag: u32 },
     /// The message would not fit the template's buffer.
@@ -53,13 +70,16 @@ pub enum TemplateError {
 impl core::fmt::Display for TemplateError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::SlotOverflow { tag, max, needed } => {
+            Self::SlotOverflow { tag, width, needed } => {
                 write!(
                     f,
-                    "value for tag {tag} needs {needed} bytes, slot allows {max}"
+                    "value for tag {tag} needs {needed} bytes, slot allows {width}"
                 )
             }
-            Self::InvalidValue { tag } => write!(f, "value for tag {tag} is empty or contains SOH"),
+            Self::InvalidValue { tag } => write!(
+                f,
+                "value for tag {tag} is empty, contains SOH, or is not numeric in a padded slot"
+            ),
             Self::BufferTooSmall { required } => write!(f, "template needs {required} bytes"),
             Self::TooManySlots => write!(f, "more than {MAX_SLOTS} slots"),
             Self::Encode(e) => write!(f, "{e}"),
@@ -82,6 +102,28 @@ struct Slot {
     len: u16,
     max: u16,
     sum: u32,
+    /// Numeric slot of constant width: narrower values are zero-padded on the left.
+    padded: bool,
+}
+
+/// Widest zero-padded numeric slot.
+pub const MAX_PADDED_WIDTH: u16 = 32;
+
+/// How a template sizes its numeric slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Numeric slots take the width of their value (canonical FIX, no padding).
+    Exact,
+    /// Numeric slots have fixed widths and zero-padded values; BodyLength is constant.
+    Fixed {
+        /// Digits of the MsgSeqNum slot (9 covers a billion messages a day).
+        seq_width: u16,
+    },
+}
+
+impl Layout {
+    /// The usual hot-path layout: MsgSeqNum in 9 digits.
+    pub const FIXED: Layout = Layout::Fixed { seq_width: 9 };
 }
 
 /// The header fields every template starts with.
@@ -121,6 +163,7 @@ pub struct Builder<'a> {
     slots: [Slot; MAX_SLOTS],
     nslots: usize,
     error: Option<TemplateError>,
+    layout: Layout,
 }
 
 impl Builder<'_> {
@@ -142,6 +185,39 @@ impl Builder<'_> {
         self
     }
 
+    /// The layout this template is built with.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// A numeric slot (int or float): in [`Layout::Fixed`] exactly `width` bytes, zero-padded
+    /// (`width` at most [`MAX_PADDED_WIDTH`]); in [`Layout::Exact`] a text-like slot of at most
+    /// `width` bytes starting as `0`.
+    pub fn numeric_slot(&mut self, tag: u32, width: u16) -> SlotId {
+        match self.layout {
+            Layout::Exact => self.slot(tag, b"0", width),
+            Layout::Fixed { .. } => self.padded_slot(tag, width),
+        }
+    }
+
+    /// A numeric slot of constant `width`, zero-padded, whatever the layout.
+    pub fn padded_slot(&mut self, tag: u32, width: u16) -> SlotId {
+        if width == 0 || width > MAX_PADDED_WIDTH {
+            self.error = Some(TemplateError::SlotOverflow {
+                tag,
+                width: MAX_PADDED_WIDTH,
+                needed: width,
+            });
+            return SlotId(0);
+        }
+        let zeros = [b'0'; MAX_PADDED_WIDTH as usize];
+        let id = self.slot(tag, &zeros[..usize::from(width)], width);
+        if let Some(s) = self.slots.get_mut(usize::from(id.0)) {
+            s.padded = true;
+        }
+        id
+    }
+
     /// A patchable field with an initial value and a maximum width.
     pub fn slot(&mut self, tag: u32, initial: &[u8], max: u16) -> SlotId {
         if self.nslots == MAX_SLOTS {
@@ -151,7 +227,7 @@ impl Builder<'_> {
         if initial.len() > usize::from(max) {
             self.error = Some(TemplateError::SlotOverflow {
                 tag,
-                max,
+                width: max,
                 needed: initial.len() as u16,
             });
         }
@@ -165,6 +241,7 @@ impl Builder<'_> {
             len: initial.len() as u16,
             max,
             sum: 0,
+            padded: false,
         };
         self.nslots += 1;
         id
@@ -176,8 +253,8 @@ impl Builder<'_> {
 }
 
 impl Template {
-    /// Builds a template: header with MsgSeqNum and SendingTime slots, then what `body` adds.
-    /// `capacity` bounds the message size for its whole life.
+    /// Builds a template in [`Layout::Exact`]: header with MsgSeqNum and SendingTime slots,
+    /// then what `body` adds. `capacity` bounds the message size for its whole life.
     ///
     /// # Errors
     /// [`TemplateError`] if the message does not fit or a slot is misdeclared.
@@ -187,15 +264,33 @@ impl Template {
         msg_type: &[u8],
         body: impl FnOnce(&mut Builder<'_>),
     ) -> Result<Template, TemplateError> {
+        Self::build_with(capacity, header, msg_type, Layout::Exact, body)
+    }
+
+    /// Builds a template in the given layout.
+    ///
+    /// # Errors
+    /// [`TemplateError`] if the message does not fit or a slot is misdeclared.
+    pub fn build_with(
+        capacity: usize,
+        header: Header<'_>,
+        msg_type: &[u8],
+        layout: Layout,
+        body: impl FnOnce(&mut Builder<'_>),
+    ) -> Result<Template, TemplateError> {
         let mut buf = vec![0u8; capacity];
         let mut b = Builder {
             enc: Encoder::new(&mut buf),
             slots: [Slot::default(); MAX_SLOTS],
             nslots: 0,
             error: None,
+            layout,
         };
         b.enc.begin(header.begin_string, msg_type);
-        b.slot(34, b"1", 20);
+        match layout {
+            Layout::Exact => b.slot(34, b"1", 20),
+            Layout::Fixed { seq_width } => b.padded_slot(34, seq_width),
+        };
         let zero_time = [b'0'; MILLIS_LEN];
         b.enc.field(49, header.sender);
         if header.time_after_target {
@@ -273,23 +368,57 @@ impl Template {
         if value.len() > usize::from(s.max) {
             return Err(TemplateError::SlotOverflow {
                 tag: s.tag,
-                max: s.max,
+                width: s.max,
                 needed: value.len() as u16,
             });
         }
         if value.is_empty() || value.contains(&SOH) {
             return Err(TemplateError::InvalidValue { tag: s.tag });
         }
-        let start = usize::from(s.offset);
+        if s.padded {
+            return self.set_padded(i, value);
+        }
         if value.len() == usize::from(s.len) {
-            let new_sum: u32 = value.iter().map(|&b| u32::from(b)).sum();
-            self.buf[start..start + value.len()].copy_from_slice(value);
-            self.sum = self.sum - s.sum + new_sum;
-            self.slots[i].sum = new_sum;
-            self.write_checksum();
+            self.overwrite(i, value);
             return Ok(());
         }
         self.relayout(i, value)
+    }
+
+    /// Copies a value of the slot's current width and corrects the checksum by the delta.
+    #[inline]
+    fn overwrite(&mut self, i: usize, value: &[u8]) {
+        let s = self.slots[i];
+        let start = usize::from(s.offset);
+        let new_sum: u32 = value.iter().map(|&b| u32::from(b)).sum();
+        self.buf[start..start + value.len()].copy_from_slice(value);
+        self.sum = self.sum - s.sum + new_sum;
+        self.slots[i].sum = new_sum;
+        self.write_checksum();
+    }
+
+    /// Right-aligns a numeric value in a padded slot: `[-]000digits`.
+    #[inline]
+    fn set_padded(&mut self, i: usize, value: &[u8]) -> Result<(), TemplateError> {
+        let s = self.slots[i];
+        let (negative, digits) = match value.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            _ => (false, value),
+        };
+        let numeric = !digits.is_empty()
+            && digits.iter().all(|&c| c.is_ascii_digit() || c == b'.')
+            && digits.iter().filter(|&&c| c == b'.').count() <= 1;
+        if !numeric {
+            return Err(TemplateError::InvalidValue { tag: s.tag });
+        }
+        let width = usize::from(s.len);
+        let mut tmp = [b'0'; MAX_PADDED_WIDTH as usize];
+        if negative {
+            tmp[0] = b'-';
+        }
+        tmp[width - digits.len()..width].copy_from_slice(digits);
+        self.overwrite(i, &tmp[..width]);
+        Ok(())
     }
 
     /// The slow path: the value changes width.
@@ -479,7 +608,7 @@ mod tests {
             t.set(id, b"12345"),
             Err(TemplateError::SlotOverflow {
                 tag: 11,
-                max: 4,
+                width: 4,
                 needed: 5
             })
         );
@@ -496,5 +625,50 @@ mod tests {
             small,
             Err(TemplateError::Encode(EncodeError::BufferTooSmall { .. }))
         ));
+    }
+
+    #[test]
+    fn fixed_layout_keeps_body_length_and_pads_numbers() {
+        let mut px = SlotId(0);
+        let mut t = Template::build_with(512, header(), b"D", Layout::FIXED, |b| {
+            px = b.numeric_slot(44, 10);
+            b.field(55, b"BTC/USD");
+        })
+        .expect("builds");
+        let len = t.bytes().len();
+        for (seq, price) in [(2u64, "84000.0"), (10, "85000"), (999_999_999, "-1.5")] {
+            t.stamp(seq, UtcTimestamp::from_millis(1_775_572_325_000))
+                .expect("fits");
+            t.set_decimal(px, Decimal::parse(price.as_bytes()).expect("valid"))
+                .expect("fits");
+            valid(&t);
+            assert_eq!(t.bytes().len(), len, "BodyLength is constant");
+        }
+        assert!(text(&t).contains("|34=999999999|"), "{}", text(&t));
+        assert!(text(&t).contains("|44=-0000001.5|"), "{}", text(&t));
+        t.set_uint(SlotId::SEQ, 2).expect("fits");
+        assert!(text(&t).contains("|34=000000002|"), "{}", text(&t));
+        assert_eq!(
+            t.set_uint(SlotId::SEQ, 1_000_000_000),
+            Err(TemplateError::SlotOverflow {
+                tag: 34,
+                width: 9,
+                needed: 10
+            })
+        );
+        assert_eq!(
+            t.set_decimal(px, Decimal::new(12_345_678_901, 0)),
+            Err(TemplateError::SlotOverflow {
+                tag: 44,
+                width: 10,
+                needed: 11
+            })
+        );
+        assert_eq!(
+            t.set(px, b"12a"),
+            Err(TemplateError::InvalidValue { tag: 44 })
+        );
+        valid(&t);
+        assert_eq!(t.bytes().len(), len);
     }
 }
