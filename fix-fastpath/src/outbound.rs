@@ -5,6 +5,8 @@
 //! example byte for byte. Build them at logon (they allocate their buffer once); patch and send
 //! them on the hot path (no allocation).
 
+pub mod venue;
+
 use crate::decimal::Decimal;
 use crate::kraken::PASSWORD_LEN;
 use crate::template::{Header, Layout, SlotId, Template, TemplateError};
@@ -192,20 +194,38 @@ pub const CLORDID_MAX: u16 = 36;
 /// Widest price or quantity text.
 pub const DECIMAL_MAX: u16 = 24;
 
-/// Widths of the numeric order slots in [`Layout::Fixed`] (ignored by [`Layout::Exact`], where
-/// [`DECIMAL_MAX`] bounds them).
+/// Slot widths of an order template in [`Layout::Fixed`] (ignored by [`Layout::Exact`], where
+/// [`DECIMAL_MAX`] and [`CLORDID_MAX`] bound them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NumericWidths {
-    /// Price (44), StopPx (99).
+pub struct SlotWidths {
+    /// Price (44), StopPx (99): zero-padded to this width.
     pub price: u16,
-    /// OrderQty (38), DisplayQty (1138).
+    /// OrderQty (38), DisplayQty (1138): zero-padded to this width.
     pub qty: u16,
+    /// ClOrdID (11): the width ids will have (16 for Spot microsecond ids, 36 for COMB UUIDs).
+    /// A text slot: an id of another width (up to [`CLORDID_MAX`]) is accepted but moves the
+    /// tail of the message once.
+    pub cl_ord_id: u16,
 }
 
-impl Default for NumericWidths {
-    /// 16 bytes each: `84000.00000000` or `1000000.00000000` fit.
+impl SlotWidths {
+    /// Spot: 16-digit ClOrdIDs, 16-byte prices and quantities.
+    pub const SPOT: SlotWidths = SlotWidths {
+        price: 16,
+        qty: 16,
+        cl_ord_id: 16,
+    };
+    /// Derivatives: COMB UUID ClOrdIDs.
+    pub const DERIVATIVES: SlotWidths = SlotWidths {
+        cl_ord_id: 36,
+        ..SlotWidths::SPOT
+    };
+}
+
+impl Default for SlotWidths {
+    /// [`SlotWidths::SPOT`]: `84000.00000000` or `1000000.00000000` fit.
     fn default() -> Self {
-        NumericWidths { price: 16, qty: 16 }
+        SlotWidths::SPOT
     }
 }
 
@@ -215,7 +235,7 @@ impl Default for NumericWidths {
 /// # Errors
 /// [`TemplateError`] if the constant fields do not fit.
 pub fn new_order_single(h: Header<'_>, shape: &OrderShape<'_>) -> Result<NewOrder, TemplateError> {
-    new_order_single_with(h, shape, Layout::Exact, NumericWidths::default())
+    new_order_single_with(h, shape, Layout::Exact, SlotWidths::default())
 }
 
 /// Builds a NewOrderSingle (35=D) template in `layout`; in [`Layout::Fixed`] BodyLength never
@@ -227,12 +247,14 @@ pub fn new_order_single_with(
     h: Header<'_>,
     shape: &OrderShape<'_>,
     layout: Layout,
-    widths: NumericWidths,
+    widths: SlotWidths,
 ) -> Result<NewOrder, TemplateError> {
-    let (pw, qw) = match layout {
-        Layout::Exact => (DECIMAL_MAX, DECIMAL_MAX),
-        Layout::Fixed { .. } => (widths.price, widths.qty),
+    let (pw, qw, idw) = match layout {
+        Layout::Exact => (DECIMAL_MAX, DECIMAL_MAX, 1),
+        Layout::Fixed { .. } => (widths.price, widths.qty, widths.cl_ord_id),
     };
+    let zeros = [b'0'; CLORDID_MAX as usize];
+    let id0 = zeros.get(..usize::from(idw)).unwrap_or(&zeros);
     let mut slots = (
         SlotId::SEQ,
         None,
@@ -245,7 +267,7 @@ pub fn new_order_single_with(
         SlotId::SEQ,
     );
     let t = Template::build_with(TEMPLATE_CAPACITY, h, b"D", layout, |b| {
-        slots.0 = b.slot(11, b"0", CLORDID_MAX);
+        slots.0 = b.slot(11, id0, CLORDID_MAX);
         b.field(55, shape.symbol)
             .field(54, shape.side.code())
             .field(40, shape.ord_type.code());
