@@ -13,19 +13,17 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+
+use crate::feed::{ArmedOrder, Feed, TRIGGER};
 use tickwire_dataplane::allowlist::{self, Allowlist};
 use tickwire_dataplane::link::Link;
 use tickwire_dataplane::mem::{self, MemNic};
 use tickwire_dataplane::stack::{Stack, StackConfig};
 use tickwire_fix::book::Book;
-use tickwire_fix::decimal::Decimal;
-use tickwire_fix::encode::EncodeError;
 use tickwire_fix::message::Message;
-use tickwire_fix::outbound::{self, OrderShape, Side, TimeInForce};
 use tickwire_fix::session::{
     Capacities, Config, MemoryJournal, ResendPolicy, Role, Session, State,
 };
-use tickwire_fix::template::Header;
 use tickwire_fix::time::UtcTimestamp;
 use tickwire_fix::views::{ExecutionReport, MarketData, OrdStatus};
 
@@ -197,73 +195,20 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
         }
     }
 
-    let header = Header {
-        begin_string: b"FIX.4.4",
-        sender: b"TESTCLIENT",
-        target: b"KRAKEN-TRD",
-        time_after_target: true,
-    };
-    let shape = OrderShape {
-        tif: TimeInForce::ImmediateOrCancel,
-        ..OrderShape::limit(b"BTC/USD", Side::Buy)
-    };
-    let mut order = outbound::new_order_single(header, &shape).map_err(|e| e.to_string())?;
-    let mut ids = tickwire_fix::kraken::SpotClOrdId::new(0);
+    let mut armed = ArmedOrder::new()?;
+    let mut feed = Feed::default();
     let mut book = Book::new(10, 1, 8);
-    let trigger = 840_000i64;
     let mut hist =
         Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).map_err(|e| e.to_string())?;
     let (mut orders, mut fills) = (0u64, 0u64);
-    let mut prev: Option<(i64, i64)> = None;
-    let mut rng = 0x2545_f491_4f6c_dd1du64;
     let mut md_error: Option<String> = None;
     let started = Instant::now();
 
     for tick in 1..=params.ticks {
         // --- venue publishes one book update ---
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let ask = trigger + (rng % 8) as i64;
-        let bid = ask - 2;
         let ns = now_ns();
-        let last = prev.replace((ask, bid));
-        let sent = match last {
-            // The first message is a full snapshot (35=W), then incrementals (35=X).
-            None => venue.md.fix.send_app(utc(ns), b"W", |e| {
-                e.field(55, b"BTC/USD")
-                    .field(262, b"MD-BTCUSD-1")
-                    .uint(268, 2);
-                e.field(269, b"1")
-                    .decimal(270, Decimal::new(ask, 1))
-                    .field(271, b"0.5");
-                e.field(269, b"0")
-                    .decimal(270, Decimal::new(bid, 1))
-                    .field(271, b"0.75");
-            }),
-            Some((oa, ob)) => venue.md.fix.send_app(utc(ns), b"X", |e| {
-                e.field(55, b"BTC/USD")
-                    .field(262, b"MD-BTCUSD-1")
-                    .uint(268, 4);
-                e.field(279, b"2")
-                    .field(269, b"1")
-                    .decimal(270, Decimal::new(oa, 1))
-                    .field(271, b"0");
-                e.field(279, b"2")
-                    .field(269, b"0")
-                    .decimal(270, Decimal::new(ob, 1))
-                    .field(271, b"0");
-                e.field(279, b"0")
-                    .field(269, b"1")
-                    .decimal(270, Decimal::new(ask, 1))
-                    .field(271, b"0.5");
-                e.field(279, b"0")
-                    .field(269, b"0")
-                    .decimal(270, Decimal::new(bid, 1))
-                    .field(271, b"0.75");
-            }),
-        };
-        sent.map_err(|e| e.to_string())?;
+        feed.publish(&mut venue.md.fix, utc(ns))
+            .map_err(|e| e.to_string())?;
         venue
             .md
             .flush(&mut venue.stack, utc(ns))
@@ -292,32 +237,8 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
             })
             .map_err(|e| e.to_string())?;
         let fired = match book.best_ask() {
-            Some((best, _)) if best <= trigger => {
-                let id = ids.next(now).ok_or("ClOrdID space exhausted")?;
-                let mut text = [0u8; 20];
-                let w = tickwire_fix::encode::write_u64(&mut text, id).unwrap_or(0);
-                client
-                    .trd
-                    .fix
-                    .send_raw(now, |seq, out| {
-                        let bytes = order
-                            .patch(
-                                seq,
-                                now,
-                                &text[..w],
-                                Some(Decimal::new(trigger, 1)),
-                                Decimal::new(1, 2),
-                            )
-                            .map_err(|_| EncodeError::BufferTooSmall { required: 0 })?;
-                        let dst =
-                            out.get_mut(..bytes.len())
-                                .ok_or(EncodeError::BufferTooSmall {
-                                    required: bytes.len(),
-                                })?;
-                        dst.copy_from_slice(bytes);
-                        Ok(bytes.len())
-                    })
-                    .map_err(|e| e.to_string())?;
+            Some((best, _)) if best <= TRIGGER => {
+                armed.fire(&mut client.trd.fix, now)?;
                 client
                     .trd
                     .flush(&mut client.stack, now)

@@ -15,17 +15,14 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use tickwire_fix::book::Book;
-use tickwire_fix::decimal::Decimal;
-use tickwire_fix::encode::EncodeError;
 use tickwire_fix::message::Message;
-use tickwire_fix::outbound::{self, NewOrder, OrderShape, Side, TimeInForce};
 use tickwire_fix::session::{
     Capacities, Config, MemoryJournal, ResendPolicy, Role, Session, State,
 };
-use tickwire_fix::template::Header;
 use tickwire_fix::time::UtcTimestamp;
 use tickwire_fix::views::MarketData;
 
+use crate::feed::{ArmedOrder, Feed, TRIGGER};
 use crate::inmem::Report;
 
 /// Which kernel baseline.
@@ -143,52 +140,10 @@ fn utc() -> UtcTimestamp {
     UtcTimestamp::from_nanos(d.as_nanos() as i64)
 }
 
-/// The venue's side: publish tick `i` (a snapshot first, then incrementals).
-fn publish(
-    venue: &mut KLink,
-    i: u64,
-    rng: &mut u64,
-    prev: &mut Option<(i64, i64)>,
-) -> Result<(), String> {
-    *rng ^= *rng << 13;
-    *rng ^= *rng >> 7;
-    *rng ^= *rng << 17;
-    let ask = 840_000 + (*rng % 8) as i64;
-    let bid = ask - 2;
-    let last = prev.replace((ask, bid));
-    let now = utc();
-    let r = match last {
-        None => venue.fix.send_app(now, b"W", |e| {
-            e.field(55, b"BTC/USD").field(262, b"MD-1").uint(268, 2);
-            e.field(269, b"1")
-                .decimal(270, Decimal::new(ask, 1))
-                .field(271, b"0.5");
-            e.field(269, b"0")
-                .decimal(270, Decimal::new(bid, 1))
-                .field(271, b"0.75");
-        }),
-        Some((oa, ob)) => venue.fix.send_app(now, b"X", |e| {
-            e.field(55, b"BTC/USD").field(262, b"MD-1").uint(268, 4);
-            e.field(279, b"2")
-                .field(269, b"1")
-                .decimal(270, Decimal::new(oa, 1))
-                .field(271, b"0");
-            e.field(279, b"2")
-                .field(269, b"0")
-                .decimal(270, Decimal::new(ob, 1))
-                .field(271, b"0");
-            e.field(279, b"0")
-                .field(269, b"1")
-                .decimal(270, Decimal::new(ask, 1))
-                .field(271, b"0.5");
-            e.field(279, b"0")
-                .field(269, b"0")
-                .decimal(270, Decimal::new(bid, 1))
-                .field(271, b"0.75");
-        }),
-    };
-    r.map_err(|e| e.to_string())?;
-    let _ = i;
+/// The venue's side: publish the next tick and send it.
+fn publish(venue: &mut KLink, feed: &mut Feed) -> Result<(), String> {
+    feed.publish(&mut venue.fix, utc())
+        .map_err(|e| e.to_string())?;
     venue.flush()
 }
 
@@ -197,27 +152,15 @@ struct Strategy {
     book: Book,
     /// Market-data messages processed.
     ticks_seen: u64,
-    order: NewOrder,
-    ids: tickwire_fix::kraken::SpotClOrdId,
+    armed: ArmedOrder,
 }
 
 impl Strategy {
     fn new() -> Result<Strategy, String> {
-        let header = Header {
-            begin_string: b"FIX.4.4",
-            sender: b"TESTCLIENT",
-            target: b"KRAKEN-TRD",
-            time_after_target: true,
-        };
-        let shape = OrderShape {
-            tif: TimeInForce::ImmediateOrCancel,
-            ..OrderShape::limit(b"BTC/USD", Side::Buy)
-        };
         Ok(Strategy {
             book: Book::new(10, 1, 8),
             ticks_seen: 0,
-            order: outbound::new_order_single(header, &shape).map_err(|e| e.to_string())?,
-            ids: tickwire_fix::kraken::SpotClOrdId::new(0),
+            armed: ArmedOrder::new()?,
         })
     }
 
@@ -243,32 +186,8 @@ impl Strategy {
             return Ok(None);
         }
         match self.book.best_ask() {
-            Some((best, _)) if best <= 840_000 => {
-                let id = self.ids.next(now).ok_or("ClOrdID space exhausted")?;
-                let mut text = [0u8; 20];
-                let w = tickwire_fix::encode::write_u64(&mut text, id).unwrap_or(0);
-                let order = &mut self.order;
-                client
-                    .fix
-                    .send_raw(now, |seq, out| {
-                        let bytes = order
-                            .patch(
-                                seq,
-                                now,
-                                &text[..w],
-                                Some(Decimal::new(840_000, 1)),
-                                Decimal::new(1, 2),
-                            )
-                            .map_err(|_| EncodeError::BufferTooSmall { required: 0 })?;
-                        let dst =
-                            out.get_mut(..bytes.len())
-                                .ok_or(EncodeError::BufferTooSmall {
-                                    required: bytes.len(),
-                                })?;
-                        dst.copy_from_slice(bytes);
-                        Ok(bytes.len())
-                    })
-                    .map_err(|e| e.to_string())?;
+            Some((best, _)) if best <= TRIGGER => {
+                self.armed.fire(&mut client.fix, now)?;
                 client.flush()?;
                 Ok(Some(client.read_at))
             }
@@ -343,9 +262,9 @@ pub fn run(mode: Mode, ticks: u64) -> Result<Report, String> {
     let started = Instant::now();
     match mode {
         Mode::Polling => {
-            let (mut rng, mut prev) = (0x2545_f491_4f6c_dd1du64, None);
+            let mut feed = Feed::default();
             for i in 1..=ticks {
-                publish(&mut venue, i, &mut rng, &mut prev)?;
+                publish(&mut venue, &mut feed)?;
                 // Poll until the client has processed this tick.
                 while strategy.ticks_seen < i {
                     if let Some(t0) = strategy.on_tick(&mut client)? {
@@ -359,10 +278,10 @@ pub fn run(mode: Mode, ticks: u64) -> Result<Report, String> {
         }
         Mode::Blocking => {
             let venue_thread = std::thread::spawn(move || -> Result<(), String> {
-                let (mut rng, mut prev) = (0x2545_f491_4f6c_dd1du64, None);
+                let mut feed = Feed::default();
                 venue.tcp.set_nonblocking(true).map_err(|e| e.to_string())?;
-                for i in 1..=ticks {
-                    publish(&mut venue, i, &mut rng, &mut prev)?;
+                for _ in 1..=ticks {
+                    publish(&mut venue, &mut feed)?;
                     // Pace like a feed (one tick per 50 µs), draining the orders meanwhile.
                     let until = Instant::now() + Duration::from_micros(50);
                     while Instant::now() < until {

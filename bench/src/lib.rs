@@ -9,6 +9,7 @@
 //! the full venue simulator is a separate crate.
 #![forbid(unsafe_code)]
 
+pub mod feed;
 pub mod inmem;
 pub mod kernel;
 pub mod pki;

@@ -478,23 +478,6 @@ impl<J: Journal> Session<J> {
 
     // ----- outbound --------------------------------------------------------------------------
 
-    fn write_header(&self, e: &mut Encoder<'_>, msg_type: &[u8], seq: u64, now: UtcTimestamp) {
-        e.begin(self.cfg.begin_string.as_bytes(), msg_type);
-        e.uint(34, seq);
-        match self.cfg.header_order {
-            HeaderOrder::Kraken => {
-                e.field(49, self.cfg.sender_comp_id.as_bytes())
-                    .field(56, self.cfg.target_comp_id.as_bytes())
-                    .timestamp(52, now);
-            }
-            HeaderOrder::QuickFix => {
-                e.field(49, self.cfg.sender_comp_id.as_bytes())
-                    .timestamp(52, now)
-                    .field(56, self.cfg.target_comp_id.as_bytes());
-            }
-        }
-    }
-
     /// Queues an admin message with the next MsgSeqNum; not journaled (resends gap-fill it).
     fn send_admin(
         &mut self,
@@ -505,21 +488,7 @@ impl<J: Journal> Session<J> {
         let seq = self.journal.next_sender_seq();
         let space = self.tx.space(1024);
         let mut e = Encoder::new(space);
-        // write_header needs &self while space borrows self.tx: encode the header by hand.
-        e.begin(self.cfg.begin_string.as_bytes(), msg_type);
-        e.uint(34, seq);
-        match self.cfg.header_order {
-            HeaderOrder::Kraken => {
-                e.field(49, self.cfg.sender_comp_id.as_bytes())
-                    .field(56, self.cfg.target_comp_id.as_bytes())
-                    .timestamp(52, now);
-            }
-            HeaderOrder::QuickFix => {
-                e.field(49, self.cfg.sender_comp_id.as_bytes())
-                    .timestamp(52, now)
-                    .field(56, self.cfg.target_comp_id.as_bytes());
-            }
-        }
+        write_header(&self.cfg, &mut e, msg_type, seq, now);
         body(seq, &mut e);
         let n = e.finish()?;
         self.tx.commit(n);
@@ -548,7 +517,7 @@ impl<J: Journal> Session<J> {
         let mut buf = core::mem::take(&mut self.scratch);
         let result = (|| {
             let mut e = Encoder::new(&mut buf);
-            self.write_header(&mut e, msg_type, seq, now);
+            write_header(&self.cfg, &mut e, msg_type, seq, now);
             body(&mut e);
             let n = e.finish().map_err(SendError::Encode)?;
             self.commit_app(now, seq, &buf[..n])
@@ -1317,6 +1286,24 @@ impl<J: Journal> Session<J> {
             self.tx.commit(n);
             self.last_sent_ns = now.nanos;
             self.stats.resent += 1;
+        }
+    }
+}
+
+/// Starts a message with the standard header in the configured order.
+fn write_header(cfg: &Config, e: &mut Encoder<'_>, msg_type: &[u8], seq: u64, now: UtcTimestamp) {
+    e.begin(cfg.begin_string.as_bytes(), msg_type);
+    e.uint(34, seq);
+    match cfg.header_order {
+        HeaderOrder::Kraken => {
+            e.field(49, cfg.sender_comp_id.as_bytes())
+                .field(56, cfg.target_comp_id.as_bytes())
+                .timestamp(52, now);
+        }
+        HeaderOrder::QuickFix => {
+            e.field(49, cfg.sender_comp_id.as_bytes())
+                .timestamp(52, now)
+                .field(56, cfg.target_comp_id.as_bytes());
         }
     }
 }
