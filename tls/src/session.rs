@@ -110,6 +110,7 @@ pub struct Session {
     failed: Option<Error>,
     warnings: Option<Warning>,
     own_records: bool,
+    tickets: u32,
 }
 
 impl core::fmt::Debug for Session {
@@ -164,6 +165,7 @@ impl Session {
             failed: None,
             warnings,
             own_records,
+            tickets: 0,
         }
     }
 
@@ -386,6 +388,11 @@ impl Session {
         Ok(())
     }
 
+    /// NewSessionTicket messages received through our record layer and stored by rustls.
+    pub fn tickets_received(&self) -> u32 {
+        self.tickets
+    }
+
     /// True when records are protected by our own zero-allocation layer (TLS 1.3, after the
     /// handshake).
     pub fn is_zero_alloc(&self) -> bool {
@@ -468,7 +475,11 @@ impl Session {
                         let body = at + 4..(at + 4 + l).min(range.end);
                         match typ {
                             4 => {
-                                let _ = k.conn.ticket(&self.rx[body.clone()]);
+                                // A ticket rustls cannot parse only costs resumption; the
+                                // data path goes on.
+                                if k.conn.ticket(&self.rx[body.clone()]).is_ok() {
+                                    self.tickets = self.tickets.saturating_add(1);
+                                }
                             }
                             24 => {
                                 let requested = self.rx.get(body.start) == Some(&1);

@@ -315,3 +315,80 @@ fn key_updates_both_ways_keep_the_data_flowing() {
     assert_eq!(got_s, want("c"));
     assert_eq!(got_c, want("s"));
 }
+
+/// Delivers all of `from`'s pending ciphertext to `to` in pseudo-random slices (1..=max bytes),
+/// polling after each slice, so records arrive split at arbitrary boundaries and several at once.
+fn deliver_randomly(from: &mut Session, to: &mut Session, rng: &mut u64, max: usize) {
+    while !from.pending_ciphertext().is_empty() {
+        *rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let want = 1 + (*rng >> 33) as usize % max;
+        let out = from.pending_ciphertext();
+        let n = want.min(out.len());
+        let taken = to.handle_ciphertext(&out[..n]);
+        from.consume_ciphertext(taken);
+        to.poll().unwrap();
+        assert!(taken > 0, "receiver input buffer stuck");
+    }
+}
+
+#[test]
+fn records_split_at_random_boundaries_and_batched_100k_each_way() {
+    let (mut c, mut s) = established_pair(1 << 20);
+    assert!(c.is_zero_alloc() && s.is_zero_alloc());
+    let mut rng = 0x5eed_u64;
+    let (mut got_s, mut got_c) = (Vec::new(), Vec::new());
+    let (mut want_s, mut want_c) = (Vec::new(), Vec::new());
+    let mut i = 0u32;
+    while i < 100_000 {
+        // A batch of records of varying length sits in one buffer before delivery.
+        for _ in 0..40 {
+            let len = (i as usize * 37) % 300;
+            let m: Vec<u8> = (0..len).map(|k| (i as usize + k) as u8).collect();
+            c.write_plaintext(&m).unwrap();
+            want_s.extend_from_slice(&m);
+            let r: Vec<u8> = (0..len + 1).map(|k| (i as usize ^ k) as u8).collect();
+            s.write_plaintext(&r).unwrap();
+            want_c.extend_from_slice(&r);
+            i += 1;
+        }
+        deliver_randomly(&mut c, &mut s, &mut rng, 700);
+        deliver_randomly(&mut s, &mut c, &mut rng, 700);
+        got_s.extend_from_slice(s.plaintext());
+        s.consume_plaintext(usize::MAX);
+        got_c.extend_from_slice(c.plaintext());
+        c.consume_plaintext(usize::MAX);
+    }
+    assert_eq!(got_s.len(), want_s.len());
+    assert!(got_s == want_s, "client->server bytes differ");
+    assert!(got_c == want_c, "server->client bytes differ");
+}
+
+#[test]
+fn new_session_tickets_after_the_handshake_do_not_disturb_data() {
+    let p = pki(&["venue.test"]);
+    let mut c = Session::client(&client_cfg(&p), "venue.test", Capacities::default()).unwrap();
+    let mut s = server(&p);
+    // Handshake until the client is established, then send data before the server's tickets
+    // (which travel in the same flight as its first records) reach the client.
+    while !c.is_established() {
+        transfer(&mut c, &mut s, 1 << 20).unwrap();
+        transfer(&mut s, &mut c, 1 << 20).unwrap();
+        transfer(&mut c, &mut s, 1 << 20).unwrap();
+    }
+    assert!(c.is_zero_alloc());
+    s.write_plaintext(b"first").unwrap();
+    c.write_plaintext(b"hello").unwrap();
+    pump(&mut c, &mut s, 1 << 20).unwrap();
+    assert!(
+        c.tickets_received() >= 1,
+        "rustls servers send tickets by default; none arrived"
+    );
+    assert_eq!(c.plaintext(), b"first");
+    assert_eq!(s.plaintext(), b"hello");
+    c.consume_plaintext(5);
+    s.write_plaintext(b"second").unwrap();
+    pump(&mut c, &mut s, 1 << 20).unwrap();
+    assert_eq!(c.plaintext(), b"second");
+}
