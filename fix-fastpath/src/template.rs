@@ -390,34 +390,43 @@ impl Template {
     fn overwrite(&mut self, i: usize, value: &[u8]) {
         let s = self.slots[i];
         let start = usize::from(s.offset);
-        let new_sum: u32 = value.iter().map(|&b| u32::from(b)).sum();
+        let new_sum = byte_sum(value);
         self.buf[start..start + value.len()].copy_from_slice(value);
         self.sum = self.sum - s.sum + new_sum;
         self.slots[i].sum = new_sum;
         self.write_checksum();
     }
 
-    /// Right-aligns a numeric value in a padded slot: `[-]000digits`.
+    /// Right-aligns a numeric value in a padded slot: `[-]000digits`, written straight into
+    /// the message. The new byte sum is the value's plus one `'0'` per pad byte, so only the
+    /// (short) value is summed.
     #[inline]
     fn set_padded(&mut self, i: usize, value: &[u8]) -> Result<(), TemplateError> {
         let s = self.slots[i];
-        let (negative, digits) = match value.split_first() {
-            Some((b'-', rest)) => (true, rest),
-            _ => (false, value),
+        let (sign, digits): (&[u8], &[u8]) = match value.split_first() {
+            Some((b'-', rest)) => (b"-", rest),
+            _ => (b"", value),
         };
-        let numeric = !digits.is_empty()
-            && digits.iter().all(|&c| c.is_ascii_digit() || c == b'.')
-            && digits.iter().filter(|&&c| c == b'.').count() <= 1;
-        if !numeric {
+        let mut dots = 0u32;
+        let mut numeric = !digits.is_empty();
+        for &c in digits {
+            dots += u32::from(c == b'.');
+            numeric &= c.is_ascii_digit() || c == b'.';
+        }
+        if !numeric || dots > 1 {
             return Err(TemplateError::InvalidValue { tag: s.tag });
         }
+        let start = usize::from(s.offset);
         let width = usize::from(s.len);
-        let mut tmp = [b'0'; MAX_PADDED_WIDTH as usize];
-        if negative {
-            tmp[0] = b'-';
-        }
-        tmp[width - digits.len()..width].copy_from_slice(digits);
-        self.overwrite(i, &tmp[..width]);
+        let pad = width - value.len();
+        let dst = &mut self.buf[start..start + width];
+        dst[..sign.len()].copy_from_slice(sign);
+        dst[sign.len()..sign.len() + pad].fill(b'0');
+        dst[sign.len() + pad..].copy_from_slice(digits);
+        let new_sum = byte_sum(value) + pad as u32 * u32::from(b'0');
+        self.sum = self.sum - s.sum + new_sum;
+        self.slots[i].sum = new_sum;
+        self.write_checksum();
         Ok(())
     }
 
@@ -540,6 +549,22 @@ impl Template {
         dst.copy_from_slice(&self.buf[..self.len]);
         Ok(self.len)
     }
+}
+
+/// Sum of a short value's bytes. Values were usually just formatted byte by byte on the stack;
+/// a scalar loop reads them back through store forwarding, where a vectorised sum would stall
+/// on the freshly written bytes (measured: ~2x slower patch in the fixed layout).
+#[inline]
+fn byte_sum(value: &[u8]) -> u32 {
+    let mut sum = 0u32;
+    let mut i = 0;
+    while i < value.len() {
+        sum += u32::from(value[i]);
+        i += 1;
+        // Keeps the loop scalar (see above).
+        core::hint::black_box(());
+    }
+    sum
 }
 
 #[cfg(test)]
