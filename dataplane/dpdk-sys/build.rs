@@ -82,5 +82,8 @@ fn pkg_config_cflags() -> Vec<String> {
         .output()
         .expect("tickwire-dpdk-sys: cannot run pkg-config");
     assert!(out.status.success(), "pkg-config --cflags libdpdk failed");
-    String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_owned).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
 }

@@ -17,6 +17,8 @@
 
 pub mod af_packet;
 pub mod allowlist;
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
 pub mod link;
 pub mod mem;
 pub mod nic;

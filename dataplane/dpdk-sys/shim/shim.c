@@ -41,3 +41,7 @@ void tw_mbuf_tx_cksum_ipv4_tcp(struct rte_mbuf *m, uint16_t l2_len, uint16_t l3_
 
 unsigned tw_lcore_id(void) { return rte_lcore_id(); }
 const char *tw_version(void) { return rte_version(); }
+
+uint64_t tw_tx_offload_ipv4_cksum(void) { return RTE_ETH_TX_OFFLOAD_IPV4_CKSUM; }
+uint64_t tw_tx_offload_tcp_cksum(void) { return RTE_ETH_TX_OFFLOAD_TCP_CKSUM; }
+uint64_t tw_rx_offload_timestamp(void) { return RTE_ETH_RX_OFFLOAD_TIMESTAMP; }

@@ -39,4 +39,10 @@ void tw_mbuf_tx_cksum_ipv4_tcp(struct rte_mbuf *m, uint16_t l2_len, uint16_t l3_
 unsigned tw_lcore_id(void);
 const char *tw_version(void);
 
+
+
+/* Offload bits defined with RTE_BIT64 (bindgen cannot evaluate those macros). */
+uint64_t tw_tx_offload_ipv4_cksum(void);
+uint64_t tw_tx_offload_tcp_cksum(void);
+uint64_t tw_rx_offload_timestamp(void);
 #endif

@@ -1,0 +1,144 @@
+//! EAL (Environment Abstraction Layer) start-up, once per process.
+//!
+//! [`init`] takes DPDK's argument vector (without the program name) and runs `rte_eal_init`.
+//! Failures carry `rte_errno`, DPDK's text for it and a hint for the usual causes (no
+//! hugepages, a bad `--vdev`, a second EAL with the same `--file-prefix`).
+
+use std::ffi::CString;
+use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use super::{errno, strerror, sys};
+
+const UNINIT: u8 = 0;
+const RUNNING: u8 = 1;
+const DONE: u8 = 2;
+const FAILED: u8 = 3;
+static STATE: AtomicU8 = AtomicU8::new(UNINIT);
+
+/// Why EAL did not start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EalError {
+    /// EAL already ran (or failed) in this process; DPDK allows one `rte_eal_init` per process.
+    AlreadyInitialised,
+    /// An argument contains a NUL byte.
+    BadArgument(String),
+    /// `rte_eal_init` failed.
+    Init {
+        /// `rte_errno` after the call.
+        errno: i32,
+        /// `rte_strerror(errno)`.
+        reason: String,
+        /// What to try.
+        hint: &'static str,
+    },
+}
+
+impl fmt::Display for EalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AlreadyInitialised => {
+                f.write_str("DPDK EAL already initialised in this process (one init per process)")
+            }
+            Self::BadArgument(a) => write!(f, "EAL argument contains a NUL byte: {a:?}"),
+            Self::Init {
+                errno,
+                reason,
+                hint,
+            } => {
+                write!(
+                    f,
+                    "rte_eal_init failed: {reason} (rte_errno {errno}); {hint}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for EalError {}
+
+/// Runs `rte_eal_init` with `args` (DPDK spelling, program name excluded).
+///
+/// The argument strings are kept for the life of the process: EAL keeps pointers into them.
+///
+/// # Errors
+/// [`EalError::AlreadyInitialised`] on a second call, [`EalError::Init`] with DPDK's reason and
+/// a hint when EAL refuses the arguments or the host (hugepages, devices, file prefix).
+pub fn init<S: AsRef<str>>(args: &[S]) -> Result<(), EalError> {
+    if STATE
+        .compare_exchange(UNINIT, RUNNING, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        return Err(EalError::AlreadyInitialised);
+    }
+    let mut owned = Vec::with_capacity(args.len() + 1);
+    owned.push(CString::new("tickwire").map_err(|_| EalError::BadArgument(String::new()))?);
+    for a in args {
+        match CString::new(a.as_ref()) {
+            Ok(c) => owned.push(c),
+            Err(_) => {
+                STATE.store(UNINIT, Ordering::Release);
+                return Err(EalError::BadArgument(a.as_ref().to_owned()));
+            }
+        }
+    }
+    // EAL may keep and permute argv: leak both the strings and the pointer array (once per
+    // process, at start-up).
+    let owned: &'static mut [CString] = owned.leak();
+    let argv: &'static mut [*mut std::os::raw::c_char] = owned
+        .iter_mut()
+        .map(|c| c.as_ptr().cast_mut())
+        .collect::<Vec<_>>()
+        .leak();
+    let argc = i32::try_from(argv.len()).unwrap_or(i32::MAX);
+    // SAFETY: argv points at `argc` valid NUL-terminated strings that live for the rest of the
+    // process; STATE guarantees this runs at most once.
+    let rc = unsafe { sys::rte_eal_init(argc, argv.as_mut_ptr()) };
+    if rc < 0 {
+        STATE.store(FAILED, Ordering::Release);
+        let code = errno();
+        let joined = args.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(" ");
+        return Err(EalError::Init {
+            errno: code,
+            reason: strerror(code),
+            hint: hint(code, &joined),
+        });
+    }
+    STATE.store(DONE, Ordering::Release);
+    Ok(())
+}
+
+/// Whether [`init`] succeeded in this process.
+pub fn is_initialised() -> bool {
+    STATE.load(Ordering::Acquire) == DONE
+}
+
+fn hint(code: i32, args: &str) -> &'static str {
+    match code {
+        libc::ENOMEM if !args.contains("--no-huge") => {
+            "no hugepage memory: try --no-huge -m 64, or reserve hugepages: \
+             echo 64 > /proc/sys/vm/nr_hugepages (and mount hugetlbfs)"
+        }
+        libc::ENOMEM => "not enough memory for -m: raise -m or lower the mempool size",
+        libc::EACCES => "permission denied: EAL needs root (or CAP_SYS_ADMIN/CAP_NET_RAW) here",
+        libc::EALREADY => "EAL already initialised in this process",
+        libc::ENODEV | libc::ENOENT => {
+            "a device did not probe: check the --vdev/-a spelling and its arguments \
+             (e.g. net_tap0,iface=tw0; net_af_packet0,iface=<existing iface>) and that the \
+             PMD exists in the plugin directory"
+        }
+        libc::EBUSY | libc::EEXIST => {
+            "another DPDK process uses this --file-prefix: give each process a unique one \
+             or use --in-memory"
+        }
+        libc::EINVAL => "EAL rejected an argument: check -l/--lcores, -m and --vdev syntax",
+        _ => "see the EAL log above for the failing step",
+    }
+}
+
+/// The directory EAL loads poll-mode drivers from by default (`RTE_EAL_PMD_PATH`).
+pub fn pmd_dir() -> &'static str {
+    std::str::from_utf8(sys::RTE_EAL_PMD_PATH)
+        .unwrap_or("")
+        .trim_end_matches('\0')
+}
