@@ -1,6 +1,7 @@
 //! Interop with a real `openssl s_server -tls1_3` over kernel TCP on loopback: our client
 //! verifies its certificate (generated here with rcgen), completes TLS 1.3 and exchanges data
-//! with it (s_server's `-rev` mode answers every line reversed).
+//! with it (s_server's `-rev` mode answers every line reversed). Halfway through, our client
+//! sends a KeyUpdate asking openssl to update too, so both directions change keys mid-stream.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{Read, Write};
@@ -102,6 +103,11 @@ fn tls13_with_openssl_s_server() {
             received.len()
         );
         if tls.is_established() && sent < lines.len() {
+            if sent == lines.len() / 2 {
+                // KeyUpdate(update_requested) mid-stream: openssl must switch its receive key,
+                // answer with its own KeyUpdate and send the remaining replies under new keys.
+                tls.update_keys().unwrap();
+            }
             tls.write_plaintext(format!("{}\n", lines[sent]).as_bytes())
                 .unwrap();
             sent += 1;
