@@ -526,6 +526,97 @@ pub struct Logon {
     pub nonce: Option<SlotId>,
 }
 
+impl Logon {
+    /// Stamps the Logon and, for a trading session, signs it: 554 = Kraken's password over
+    /// this MsgSeqNum, the CompIDs and `nonce_ms`, and 5025 = the same nonce text (SPEC §2.2).
+    /// `sender`/`target` must be the template's CompIDs. Returns the message to send.
+    ///
+    /// # Errors
+    /// [`TemplateError`] if a value does not fit (a sequence number over 20 digits).
+    pub fn sign(
+        &mut self,
+        creds: &crate::kraken::Credentials,
+        sender: &[u8],
+        target: &[u8],
+        seq: u64,
+        now: crate::time::UtcTimestamp,
+        nonce_ms: u64,
+    ) -> Result<&[u8], TemplateError> {
+        self.template.stamp(seq, now)?;
+        if let (Some(pw), Some(nonce)) = (self.password, self.nonce) {
+            let password = creds.password(seq, sender, target, nonce_ms);
+            self.template.set(pw, &password)?;
+            self.template.set_uint(nonce, nonce_ms)?;
+        }
+        Ok(self.template.bytes())
+    }
+}
+
+/// ExecInst (18) flags, written space-separated in Kraken's order `E P v f q s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExecInst(u8);
+
+impl ExecInst {
+    /// `E`: reduce-only.
+    pub const REDUCE_ONLY: ExecInst = ExecInst(1);
+    /// `P`: post-only.
+    pub const POST_ONLY: ExecInst = ExecInst(2);
+    /// `v`: quantity in quote currency (Spot).
+    pub const QTY_IN_QUOTE: ExecInst = ExecInst(4);
+    /// `f`: fee in base currency (Spot).
+    pub const FEE_IN_BASE: ExecInst = ExecInst(8);
+    /// `q`: fee in quote currency (Spot).
+    pub const FEE_IN_QUOTE: ExecInst = ExecInst(16);
+    /// `s`: single fee — mandatory on Derivatives.
+    pub const SINGLE_FEE: ExecInst = ExecInst(32);
+
+    const LETTERS: [u8; 6] = [b'E', b'P', b'v', b'f', b'q', b's'];
+
+    /// Both sets of flags.
+    #[must_use]
+    pub const fn with(self, other: ExecInst) -> ExecInst {
+        ExecInst(self.0 | other.0)
+    }
+
+    /// True if every flag of `other` is set.
+    pub const fn contains(self, other: ExecInst) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// True if no flag is set (then tag 18 is left out).
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The wire text, e.g. `E P s`: a buffer and how many bytes of it are used.
+    pub fn text(self) -> ([u8; 11], usize) {
+        let mut out = [0u8; 11];
+        let mut n = 0;
+        for (bit, &letter) in Self::LETTERS.iter().enumerate() {
+            if self.0 & (1 << bit) != 0 {
+                if n > 0 {
+                    out[n] = b' ';
+                    n += 1;
+                }
+                out[n] = letter;
+                n += 1;
+            }
+        }
+        (out, n)
+    }
+
+    /// Reads the space-separated wire text; `None` for an unknown flag.
+    pub fn parse(text: &[u8]) -> Option<ExecInst> {
+        let mut flags = ExecInst::default();
+        for word in text.split(|&c| c == b' ').filter(|w| !w.is_empty()) {
+            let [letter] = word else { return None };
+            let bit = Self::LETTERS.iter().position(|l| l == letter)?;
+            flags.0 |= 1 << bit;
+        }
+        Some(flags)
+    }
+}
+
 /// Logon (35=A): `98 108 [141] [109] [553 554 5025] [8674] [5030]`.
 ///
 /// # Errors
@@ -756,4 +847,27 @@ pub fn trading_session_status_request(
             .field(336, b"SESSION")
             .field(263, if subscribe { b"1" } else { b"0" });
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_inst_text_and_parse() {
+        let f = ExecInst::SINGLE_FEE
+            .with(ExecInst::POST_ONLY)
+            .with(ExecInst::REDUCE_ONLY);
+        let (buf, n) = f.text();
+        assert_eq!(&buf[..n], b"E P s");
+        assert_eq!(ExecInst::parse(b"E P s"), Some(f));
+        assert_eq!(ExecInst::parse(b"s P  E"), Some(f));
+        assert!(f.contains(ExecInst::POST_ONLY) && !f.contains(ExecInst::FEE_IN_BASE));
+        let all = ExecInst(63);
+        let (buf, n) = all.text();
+        assert_eq!(&buf[..n], b"E P v f q s");
+        assert_eq!(ExecInst::parse(b"P x"), None);
+        assert_eq!(ExecInst::parse(b"PE"), None);
+        assert!(ExecInst::parse(b"").is_some_and(ExecInst::is_empty));
+    }
 }

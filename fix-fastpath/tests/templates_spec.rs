@@ -112,10 +112,15 @@ fn trading_logon(sender: &str, target: &str, spec: &str) {
     )
     .unwrap();
     let nonce = 1_775_572_321_000u64;
-    l.template.stamp(1, t("20260407-14:32:01.000")).unwrap();
-    let pw = creds.password(1, sender.as_bytes(), target.as_bytes(), nonce);
-    l.template.set(l.password.unwrap(), &pw).unwrap();
-    l.template.set_uint(l.nonce.unwrap(), nonce).unwrap();
+    l.sign(
+        &creds,
+        sender.as_bytes(),
+        target.as_bytes(),
+        1,
+        t("20260407-14:32:01.000"),
+        nonce,
+    )
+    .unwrap();
     assert_spec(&l.template, spec);
 }
 
