@@ -1,9 +1,18 @@
-//! Precompiled templates for every message a Kraken FIX client sends.
+//! Every message a Kraken FIX client sends, as precompiled templates; and, in [`venue`], the
+//! messages a Kraken-like venue sends, as one-pass encoders.
 //!
-//! Each builder returns a [`Template`] plus the slots the sender patches; field order follows
-//! Kraken's examples (SPEC §7), so a template patched with the example's values reproduces the
-//! example byte for byte. Build them at logon (they allocate their buffer once); patch and send
-//! them on the hot path (no allocation).
+//! Each client builder returns a [`Template`] plus the slots the sender patches; field order
+//! follows Kraken's examples (SPEC §7), so a template built in [`Layout::Exact`] and patched with
+//! an example's values reproduces the example byte for byte. The hot-path messages
+//! (NewOrderSingle, OrderCancelRequest, OrderCancelReplaceRequest) also come in a `_with`
+//! variant taking a [`Layout`] and [`SlotWidths`]: in [`Layout::Fixed`] their numeric slots are
+//! zero-padded to constant widths, so BodyLength never changes and a patch touches only the slot
+//! bytes and the checksum (see [`crate::template`]).
+//!
+//! Call order: build at logon (each template allocates its buffer once), then per send patch
+//! the slots — [`NewOrder::patch`], [`Logon::sign`], or [`Template::stamp`] + `set_*` — and hand
+//! [`Template::bytes`] to the transport. Patching never allocates; a value that does not fit its
+//! slot is a [`TemplateError::SlotOverflow`].
 
 pub mod venue;
 
@@ -368,7 +377,7 @@ pub struct OrderRequest {
     pub price: Option<SlotId>,
 }
 
-/// OrderCancelRequest (35=F): `11 37 41 54 55 60`.
+/// OrderCancelRequest (35=F): `11 37 41 54 55 60`, in [`Layout::Exact`].
 ///
 /// # Errors
 /// [`TemplateError`].
@@ -377,11 +386,27 @@ pub fn order_cancel_request(
     symbol: &[u8],
     side: Side,
 ) -> Result<OrderRequest, TemplateError> {
+    order_cancel_request_with(h, symbol, side, Layout::Exact, SlotWidths::SPOT)
+}
+
+/// OrderCancelRequest (35=F) in `layout`; in [`Layout::Fixed`] the ClOrdID/OrigClOrdID slots
+/// start at `widths.cl_ord_id` and the OrderID slot at 19 bytes (a Spot txid).
+///
+/// # Errors
+/// [`TemplateError`].
+pub fn order_cancel_request_with(
+    h: Header<'_>,
+    symbol: &[u8],
+    side: Side,
+    layout: Layout,
+    widths: SlotWidths,
+) -> Result<OrderRequest, TemplateError> {
     let mut s = (SlotId::SEQ, None, None, None);
-    let template = Template::build(TEMPLATE_CAPACITY, h, b"F", |b| {
-        s.0 = b.slot(11, b"0", CLORDID_MAX);
-        s.1 = Some(b.slot(37, b"0", 40));
-        s.2 = Some(b.slot(41, b"0", CLORDID_MAX));
+    let (id0, oid0) = initial_ids(layout, widths);
+    let template = Template::build_with(TEMPLATE_CAPACITY, h, b"F", layout, |b| {
+        s.0 = b.slot(11, id0, CLORDID_MAX);
+        s.1 = Some(b.slot(37, oid0, ORDER_ID_MAX));
+        s.2 = Some(b.slot(41, id0, CLORDID_MAX));
         b.field(54, side.code()).field(55, symbol);
         s.3 = Some(b.slot(60, TIME0, 21));
     })?;
@@ -396,7 +421,29 @@ pub fn order_cancel_request(
     })
 }
 
-/// OrderCancelReplaceRequest (35=G, Spot amend): `11 37 41 54 55 60 38 40 44 59 18`.
+/// Widest OrderID (37) slot.
+pub const ORDER_ID_MAX: u16 = 40;
+
+const ZEROS: [u8; CLORDID_MAX as usize] = [b'0'; CLORDID_MAX as usize];
+
+/// Initial ClOrdID and OrderID slot contents: one byte in the exact layout, the expected widths
+/// (so the first real value does not move the tail) in the fixed one.
+fn initial_ids(layout: Layout, widths: SlotWidths) -> (&'static [u8], &'static [u8]) {
+    match layout {
+        Layout::Exact => (b"0", b"0"),
+        Layout::Fixed { .. } => (
+            ZEROS.get(..usize::from(widths.cl_ord_id)).unwrap_or(&ZEROS),
+            if widths.cl_ord_id == 36 {
+                &ZEROS[..36]
+            } else {
+                &ZEROS[..19]
+            },
+        ),
+    }
+}
+
+/// OrderCancelReplaceRequest (35=G, Spot amend): `11 37 41 54 55 60 38 40 44 59 18`, in
+/// [`Layout::Exact`].
 ///
 /// # Errors
 /// [`TemplateError`].
@@ -404,17 +451,36 @@ pub fn order_cancel_replace_request(
     h: Header<'_>,
     shape: &OrderShape<'_>,
 ) -> Result<OrderRequest, TemplateError> {
+    order_cancel_replace_request_with(h, shape, Layout::Exact, SlotWidths::SPOT)
+}
+
+/// OrderCancelReplaceRequest (35=G) in `layout` (numeric slots as in
+/// [`new_order_single_with`], id slots as in [`order_cancel_request_with`]).
+///
+/// # Errors
+/// [`TemplateError`].
+pub fn order_cancel_replace_request_with(
+    h: Header<'_>,
+    shape: &OrderShape<'_>,
+    layout: Layout,
+    widths: SlotWidths,
+) -> Result<OrderRequest, TemplateError> {
     let mut s = (SlotId::SEQ, None, None, None, None, None);
-    let template = Template::build(TEMPLATE_CAPACITY, h, b"G", |b| {
-        s.0 = b.slot(11, b"0", CLORDID_MAX);
-        s.1 = Some(b.slot(37, b"0", 40));
-        s.2 = Some(b.slot(41, b"0", CLORDID_MAX));
+    let (id0, oid0) = initial_ids(layout, widths);
+    let (pw, qw) = match layout {
+        Layout::Exact => (DECIMAL_MAX, DECIMAL_MAX),
+        Layout::Fixed { .. } => (widths.price, widths.qty),
+    };
+    let template = Template::build_with(TEMPLATE_CAPACITY, h, b"G", layout, |b| {
+        s.0 = b.slot(11, id0, CLORDID_MAX);
+        s.1 = Some(b.slot(37, oid0, ORDER_ID_MAX));
+        s.2 = Some(b.slot(41, id0, CLORDID_MAX));
         b.field(54, shape.side.code()).field(55, shape.symbol);
         s.3 = Some(b.slot(60, TIME0, 21));
-        s.4 = Some(b.slot(38, b"0", DECIMAL_MAX));
+        s.4 = Some(b.numeric_slot(38, qw));
         b.field(40, shape.ord_type.code());
         if shape.ord_type.has_price() {
-            s.5 = Some(b.slot(44, b"0", DECIMAL_MAX));
+            s.5 = Some(b.numeric_slot(44, pw));
         }
         b.field(59, shape.tif.code());
         if let Some(ei) = shape.exec_inst {
@@ -440,7 +506,7 @@ pub fn order_status_request(h: Header<'_>, symbol: &[u8]) -> Result<OrderRequest
     let mut s = (SlotId::SEQ, None);
     let template = Template::build(TEMPLATE_CAPACITY, h, b"H", |b| {
         s.0 = b.slot(11, b"0", CLORDID_MAX);
-        s.1 = Some(b.slot(37, b"0", 40));
+        s.1 = Some(b.slot(37, b"0", ORDER_ID_MAX));
         b.field(55, symbol);
     })?;
     Ok(OrderRequest {

@@ -179,9 +179,12 @@ proptest! {
         price in decimal(),
         qty in decimal(),
         scope in 0u8..3,
+        fixed in any::<bool>(),
     ) {
-        let mut f = outbound::order_cancel_request(HDR, b"BTC/USD", Side::Sell).unwrap();
-        let mut g = outbound::order_cancel_replace_request(HDR, &OrderShape::limit(b"BTC/USD", Side::Sell)).unwrap();
+        let layout = if fixed { Layout::FIXED } else { Layout::Exact };
+        let mut f = outbound::order_cancel_request_with(HDR, b"BTC/USD", Side::Sell, layout, SlotWidths::SPOT).unwrap();
+        let mut g = outbound::order_cancel_replace_request_with(HDR, &OrderShape::limit(b"BTC/USD", Side::Sell), layout, SlotWidths::SPOT).unwrap();
+        let (f_len, g_len) = (f.template.bytes().len(), g.template.bytes().len());
         let mut h = outbound::order_status_request(HDR, b"BTC/USD").unwrap();
         let scope = [MassCancelScope::Symbol(b"BTC/USD"), MassCancelScope::Session, MassCancelScope::Account][usize::from(scope)];
         let mut q = outbound::order_mass_cancel_request(HDR, scope).unwrap();
@@ -203,6 +206,11 @@ proptest! {
             if r.transact_time.is_some() { prop_assert_eq!(m.timestamp(60).unwrap(), now); }
             if r.qty.is_some() { same_decimal(&m, 38, qty); }
             if r.price.is_some() { same_decimal(&m, 44, price); }
+        }
+        if fixed {
+            // Spot ids (16) and txids (19) are the widths the fixed templates start with.
+            prop_assert_eq!(f.template.bytes().len(), f_len);
+            prop_assert_eq!(g.template.bytes().len(), g_len);
         }
         let mut idx = FieldIndex::<128>::new();
         let m = parsed(q.template.bytes(), &mut idx);
