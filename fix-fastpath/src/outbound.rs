@@ -899,6 +899,24 @@ pub fn instrument_list_request(
     })
 }
 
+/// InstrumentListRequest (35=x) by SecurityType: `263=0 320 559=1 167` (`CASH`, `FUT`, `OPT`,
+/// `TS`).
+///
+/// # Errors
+/// [`TemplateError`].
+pub fn instrument_list_request_by_type(
+    h: Header<'_>,
+    request_id: &[u8],
+    security_type: &[u8],
+) -> Result<Template, TemplateError> {
+    Template::build(TEMPLATE_CAPACITY, h, b"x", |b| {
+        b.field(263, b"0")
+            .field(320, request_id)
+            .field(559, b"1")
+            .field(167, security_type);
+    })
+}
+
 /// TradingSessionStatusRequest (35=g): `335 336 263`.
 ///
 /// # Errors

@@ -310,6 +310,8 @@ fn every_other_kind_frames_correctly() {
         outbound::logout(h, Some(b"bye")).unwrap(),
         outbound::reject(h).unwrap().template,
         outbound::trading_session_status_request(h, b"TS-1", true).unwrap(),
+        outbound::instrument_list_request_by_type(h, b"IL-2", b"CASH").unwrap(),
+        outbound::instrument_list_request(h, b"IL-3", None).unwrap(),
     ];
     for kind in [
         OrdType::Market,
