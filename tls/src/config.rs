@@ -25,6 +25,39 @@ pub enum RootSource {
     System,
 }
 
+/// A TLS 1.3 cipher suite (all three run on our zero-allocation record layer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CipherSuite {
+    /// TLS_AES_128_GCM_SHA256
+    Aes128Gcm,
+    /// TLS_AES_256_GCM_SHA384
+    Aes256Gcm,
+    /// TLS_CHACHA20_POLY1305_SHA256
+    Chacha20Poly1305,
+}
+
+impl CipherSuite {
+    fn rustls(self) -> rustls::CipherSuite {
+        match self {
+            CipherSuite::Aes128Gcm => rustls::CipherSuite::TLS13_AES_128_GCM_SHA256,
+            CipherSuite::Aes256Gcm => rustls::CipherSuite::TLS13_AES_256_GCM_SHA384,
+            CipherSuite::Chacha20Poly1305 => rustls::CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
+        }
+    }
+}
+
+/// aws-lc-rs with its default groups (X25519, P-256, P-384; QuickFIX offers only P-256) and,
+/// when `tls13_suites` is not empty, only those TLS 1.3 suites (TLS 1.2 suites are kept).
+fn provider(tls13_suites: &[CipherSuite]) -> Arc<CryptoProvider> {
+    let mut p = rustls::crypto::aws_lc_rs::default_provider();
+    if !tls13_suites.is_empty() {
+        p.cipher_suites.retain(|s| {
+            s.tls13().is_none() || tls13_suites.iter().any(|w| w.rustls() == s.suite())
+        });
+    }
+    Arc::new(p)
+}
+
 /// How the client authenticates the server.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -43,6 +76,9 @@ pub struct ClientConfig {
     /// Keep rustls' own record layer after the handshake (it allocates per record). For
     /// baselines that show what plain rustls costs; off by default.
     pub rustls_record_layer: bool,
+    /// TLS 1.3 suites to offer (in aws-lc-rs' preference order); empty means its defaults
+    /// (AES-256-GCM, AES-128-GCM, ChaCha20-Poly1305).
+    pub cipher_suites: Vec<CipherSuite>,
 }
 
 impl ClientConfig {
@@ -55,11 +91,12 @@ impl ClientConfig {
             dangerous_skip_verification_uat_only: false,
             key_log: false,
             rustls_record_layer: false,
+            cipher_suites: Vec::new(),
         }
     }
 
     pub(crate) fn build(&self) -> Result<Arc<rustls::ClientConfig>, Error> {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = provider(&self.cipher_suites);
         let versions: &[&rustls::SupportedProtocolVersion] = if self.allow_tls12 {
             &[&rustls::version::TLS13, &rustls::version::TLS12]
         } else {

@@ -43,6 +43,6 @@ mod error;
 mod record;
 mod session;
 
-pub use config::{spki_sha256, ClientConfig, Identity, RootSource, ServerConfig};
+pub use config::{spki_sha256, CipherSuite, ClientConfig, Identity, RootSource, ServerConfig};
 pub use error::{Alert, CertError, Error};
 pub use session::{Capacities, Progress, Session, Warning};

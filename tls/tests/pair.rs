@@ -392,3 +392,41 @@ fn new_session_tickets_after_the_handshake_do_not_disturb_data() {
     pump(&mut c, &mut s, 1 << 20).unwrap();
     assert_eq!(c.plaintext(), b"second");
 }
+
+#[test]
+fn every_tls13_suite_runs_on_our_record_layer_with_key_updates() {
+    use tickwire_tls::CipherSuite;
+    for suite in [
+        CipherSuite::Aes128Gcm,
+        CipherSuite::Aes256Gcm,
+        CipherSuite::Chacha20Poly1305,
+    ] {
+        let p = pki(&["venue.test"]);
+        let mut cfg = client_cfg(&p);
+        cfg.cipher_suites = vec![suite];
+        let mut c = Session::client(&cfg, "venue.test", Capacities::default()).unwrap();
+        let mut s = server(&p);
+        pump(&mut c, &mut s, 1 << 20).unwrap();
+        assert!(c.is_zero_alloc() && s.is_zero_alloc(), "{suite:?}");
+        let (mut got_s, mut got_c) = (Vec::new(), Vec::new());
+        for i in 0..300u32 {
+            if i == 100 {
+                c.update_keys().unwrap();
+            }
+            if i == 200 {
+                s.update_keys().unwrap();
+            }
+            c.write_plaintext(&i.to_be_bytes()).unwrap();
+            s.write_plaintext(&(!i).to_be_bytes()).unwrap();
+            pump(&mut c, &mut s, 1 << 20).unwrap();
+            got_s.extend_from_slice(s.plaintext());
+            s.consume_plaintext(usize::MAX);
+            got_c.extend_from_slice(c.plaintext());
+            c.consume_plaintext(usize::MAX);
+        }
+        let want_s: Vec<u8> = (0..300u32).flat_map(|i| i.to_be_bytes()).collect();
+        let want_c: Vec<u8> = (0..300u32).flat_map(|i| (!i).to_be_bytes()).collect();
+        assert_eq!(got_s, want_s, "{suite:?}");
+        assert_eq!(got_c, want_c, "{suite:?}");
+    }
+}
