@@ -21,7 +21,8 @@ pub enum RootSource {
     Pem(Vec<u8>),
     /// DER certificates (e.g. a CA the venue simulator generated in-process).
     Der(Vec<Vec<u8>>),
-    /// The system's trust store (`/etc/ssl/certs/ca-certificates.crt`).
+    /// The platform's trust store (rustls-native-certs: `SSL_CERT_FILE`/`SSL_CERT_DIR`, or the
+    /// distribution's bundle).
     System,
 }
 
@@ -151,9 +152,15 @@ fn load_roots(source: &RootSource) -> Result<Vec<CertificateDer<'static>>, Error
             .iter()
             .map(|d| CertificateDer::from(d.clone()))
             .collect()),
-        RootSource::System => from_pem(
-            &std::fs::read("/etc/ssl/certs/ca-certificates.crt").map_err(|_| Error::Config)?,
-        ),
+        RootSource::System => {
+            // Certificates the platform store could not parse are skipped; an empty store is
+            // a configuration error.
+            let found = rustls_native_certs::load_native_certs();
+            if found.certs.is_empty() {
+                return Err(Error::Config);
+            }
+            Ok(found.certs)
+        }
     }
 }
 

@@ -430,3 +430,15 @@ fn every_tls13_suite_runs_on_our_record_layer_with_key_updates() {
         assert_eq!(got_c, want_c, "{suite:?}");
     }
 }
+
+#[test]
+fn system_roots_load_and_do_not_trust_a_private_ca() {
+    let cfg = ClientConfig::new(RootSource::System);
+    let mut c = Session::client(&cfg, "venue.test", Capacities::default()).expect(
+        "the platform trust store must be readable (install ca-certificates or set SSL_CERT_FILE)",
+    );
+    let p = pki(&["venue.test"]);
+    let mut s = server(&p);
+    let err = pump(&mut c, &mut s, 1 << 20).unwrap_err();
+    assert_eq!(err, Error::Certificate(CertError::UnknownIssuer));
+}
