@@ -88,7 +88,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-fn alert(a: rustls::AlertDescription) -> Alert {
+pub(crate) fn alert(a: rustls::AlertDescription) -> Alert {
     use rustls::AlertDescription as A;
     match a {
         A::HandshakeFailure => Alert::HandshakeFailure,

@@ -31,8 +31,8 @@
 //! ([`Session::tickets_received`] counts them), KeyUpdate switches the receive key and, when
 //! the peer asks, answers with our own KeyUpdate and switches the send key
 //! ([`Session::update_keys`] starts one). close_notify ends the stream cleanly; any other alert
-//! is [`Error::PeerAlert`]. Limitation: a post-handshake handshake message must fit in one
-//! record (true of every TLS stack we interoperate with; RFC 8446 allows splitting).
+//! is [`Error::PeerAlert`]. Post-handshake messages may span records (reassembled in a 16 KiB
+//! buffer allocated with the session; a longer run is [`Error::PeerMisbehaved`]).
 //!
 //! `benches/records.rs` compares a 200-byte seal + open through this layer with rustls' own
 //! unbuffered record path and with raw aws-lc-rs AES-128-GCM.

@@ -5,8 +5,11 @@ use rustls::server::UnbufferedServerConnection;
 use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, UnbufferedStatus};
 
 use crate::config::{server_name, ClientConfig, ServerConfig};
-use crate::error::{Alert, Error};
+use crate::error::Error;
 use crate::record::{RecordKey, ALERT, APPLICATION_DATA, HANDSHAKE, MAX_PLAINTEXT};
+
+/// Largest run of post-handshake handshake bytes we hold while a message is incomplete.
+const POST_HANDSHAKE_MAX: usize = 16 * 1024;
 
 /// Buffer sizes, fixed at construction.
 #[derive(Debug, Clone, Copy)]
@@ -111,6 +114,8 @@ pub struct Session {
     warnings: Option<Warning>,
     own_records: bool,
     tickets: u32,
+    /// Post-handshake handshake bytes awaiting a complete message (capacity fixed).
+    hs: Vec<u8>,
 }
 
 impl core::fmt::Debug for Session {
@@ -166,6 +171,7 @@ impl Session {
             warnings,
             own_records,
             tickets: 0,
+            hs: Vec::with_capacity(POST_HANDSHAKE_MAX),
         }
     }
 
@@ -466,23 +472,34 @@ impl Session {
                     self.plain_len += payload;
                 }
                 HANDSHAKE => {
-                    let mut at = range.start;
-                    while at + 4 <= range.end {
-                        let typ = self.rx[at];
-                        let l = usize::from(self.rx[at + 1]) << 16
-                            | usize::from(self.rx[at + 2]) << 8
-                            | usize::from(self.rx[at + 3]);
-                        let body = at + 4..(at + 4 + l).min(range.end);
+                    // Post-handshake messages may span records: collect them in `hs` (sized at
+                    // construction) and act on each complete one.
+                    let payload = &self.rx[range];
+                    if self.hs.len() + payload.len() > self.hs.capacity() {
+                        self.failed = Some(Error::PeerMisbehaved);
+                        return Err(Error::PeerMisbehaved);
+                    }
+                    self.hs.extend_from_slice(payload);
+                    let mut at = 0;
+                    while at + 4 <= self.hs.len() {
+                        let typ = self.hs[at];
+                        let l = usize::from(self.hs[at + 1]) << 16
+                            | usize::from(self.hs[at + 2]) << 8
+                            | usize::from(self.hs[at + 3]);
+                        let body = at + 4..at + 4 + l;
+                        if body.end > self.hs.len() {
+                            break;
+                        }
                         match typ {
                             4 => {
                                 // A ticket rustls cannot parse only costs resumption; the
                                 // data path goes on.
-                                if k.conn.ticket(&self.rx[body.clone()]).is_ok() {
+                                if k.conn.ticket(&self.hs[body.clone()]).is_ok() {
                                     self.tickets = self.tickets.saturating_add(1);
                                 }
                             }
                             24 => {
-                                let requested = self.rx.get(body.start) == Some(&1);
+                                let requested = self.hs.get(body.start) == Some(&1);
                                 let (seq, secrets) = k.conn.update_rx().map_err(Error::from)?;
                                 k.rx = RecordKey::new(seq, &secrets)?;
                                 if requested {
@@ -505,6 +522,7 @@ impl Session {
                         }
                         at = body.end;
                     }
+                    self.hs.drain(..at);
                 }
                 ALERT => {
                     let desc = self.rx.get(range.start + 1).copied().unwrap_or(0);
@@ -513,10 +531,7 @@ impl Session {
                     } else {
                         let e = match desc {
                             70 => Error::ProtocolVersion,
-                            40 => Error::PeerAlert(Alert::HandshakeFailure),
-                            51 => Error::PeerAlert(Alert::DecryptError),
-                            80 => Error::PeerAlert(Alert::InternalError),
-                            d => Error::PeerAlert(Alert::Other(d)),
+                            d => Error::PeerAlert(crate::error::alert(d.into())),
                         };
                         self.failed = Some(e);
                         return Err(e);
