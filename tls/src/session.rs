@@ -707,3 +707,84 @@ enum Write<'a> {
     Data(&'a [u8]),
     CloseNotify,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Identity, RootSource};
+
+    fn pair() -> (Session, Session) {
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca_key = rcgen::KeyPair::generate().expect("key");
+        let ca_cert = ca.self_signed(&ca_key).expect("ca");
+        let issuer = rcgen::Issuer::new(ca, ca_key);
+        let leaf_key = rcgen::KeyPair::generate().expect("key");
+        let leaf = rcgen::CertificateParams::new(vec!["venue.test".to_string()])
+            .expect("params")
+            .signed_by(&leaf_key, &issuer)
+            .expect("leaf");
+        let ccfg = ClientConfig::new(RootSource::Der(vec![ca_cert.der().to_vec()]));
+        let scfg = ServerConfig::new(Identity::Der {
+            chain: vec![leaf.der().to_vec()],
+            pkcs8_key: leaf_key.serialize_der(),
+        });
+        let mut c = Session::client(&ccfg, "venue.test", Capacities::default()).expect("client");
+        let mut s = Session::server(&scfg, Capacities::default()).expect("server");
+        for _ in 0..10 {
+            shuttle(&mut c, &mut s);
+            shuttle(&mut s, &mut c);
+        }
+        assert!(c.is_zero_alloc() && s.is_zero_alloc());
+        (c, s)
+    }
+
+    fn shuttle(from: &mut Session, to: &mut Session) {
+        let n = to.handle_ciphertext(from.pending_ciphertext());
+        from.consume_ciphertext(n);
+        to.poll().expect("poll");
+    }
+
+    /// Seals `payload` as one record of `kind` with `s`'s sending key, as if `s` had sent it.
+    fn inject(s: &mut Session, kind: u8, payload: &[u8]) {
+        let Conn::Kernel(k) = &mut s.conn else {
+            panic!("not on our record layer");
+        };
+        let n =
+            k.tx.seal(kind, payload, &mut s.tx[s.tx_len..])
+                .expect("fits");
+        s.tx_len += n;
+    }
+
+    #[test]
+    fn key_update_split_across_two_records_is_reassembled() {
+        let (mut c, mut s) = pair();
+        // KeyUpdate(update_requested) in two records: header, then body.
+        inject(&mut s, HANDSHAKE, &[24, 0, 0]);
+        inject(&mut s, HANDSHAKE, &[1, 1]);
+        let Conn::Kernel(k) = &mut s.conn else {
+            panic!("not on our record layer");
+        };
+        let (seq, secrets) = k.conn.update_tx().expect("update");
+        k.tx = RecordKey::new(seq, &secrets).expect("key");
+        s.write_plaintext(b"after").expect("write");
+        shuttle(&mut s, &mut c);
+        assert_eq!(c.plaintext(), b"after");
+        // The client answered with its own KeyUpdate; the server must follow it.
+        c.write_plaintext(b"reply").expect("write");
+        shuttle(&mut c, &mut s);
+        assert_eq!(s.plaintext(), b"reply");
+    }
+
+    #[test]
+    fn oversized_post_handshake_message_is_refused() {
+        let (mut c, mut s) = pair();
+        // Claims 16 MiB; the next full record overflows our 16 KiB reassembly buffer.
+        inject(&mut s, HANDSHAKE, &[4, 0xff, 0xff, 0xff]);
+        inject(&mut s, HANDSHAKE, &[0u8; MAX_PLAINTEXT]);
+        let n = c.handle_ciphertext(s.pending_ciphertext());
+        s.consume_ciphertext(n);
+        assert_eq!(c.poll(), Err(Error::PeerMisbehaved));
+        assert_eq!(c.write_plaintext(b"x"), Err(Error::PeerMisbehaved));
+    }
+}
