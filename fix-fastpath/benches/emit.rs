@@ -124,7 +124,7 @@ fn main() {
     c.final_summary();
     let naive = median_ns("naive");
     println!(
-        "\n{:<8} {:>12} {:>16}",
+        "\n{:<14} {:>12} {:>16}",
         "variant", "median (ns)", "naive / variant"
     );
     for name in [
