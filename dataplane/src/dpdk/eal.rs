@@ -23,6 +23,23 @@ pub enum EalError {
     AlreadyInitialised,
     /// An argument contains a NUL byte.
     BadArgument(String),
+    /// EAL started but a `--vdev`/`-a` device did not probe (DPDK logs the driver's reason;
+    /// [`probe`] returns it as a code instead). EAL stays initialised.
+    DeviceNotProbed {
+        /// The device name (`net_af_packet0`).
+        device: String,
+        /// What to try.
+        hint: &'static str,
+    },
+    /// `rte_dev_probe` refused a device after start-up.
+    Probe {
+        /// The device arguments given.
+        devargs: String,
+        /// The negative errno `rte_dev_probe` returned, made positive.
+        errno: i32,
+        /// DPDK's text for it.
+        reason: String,
+    },
     /// `rte_eal_init` failed.
     Init {
         /// `rte_errno` after the call.
@@ -41,6 +58,19 @@ impl fmt::Display for EalError {
                 f.write_str("DPDK EAL already initialised in this process (one init per process)")
             }
             Self::BadArgument(a) => write!(f, "EAL argument contains a NUL byte: {a:?}"),
+            Self::DeviceNotProbed { device, hint } => {
+                write!(
+                    f,
+                    "DPDK device {device} did not probe (see the EAL log); {hint}"
+                )
+            }
+            Self::Probe {
+                devargs,
+                errno,
+                reason,
+            } => {
+                write!(f, "rte_dev_probe({devargs}) failed: {reason} ({errno})")
+            }
             Self::Init {
                 errno,
                 reason,
@@ -105,7 +135,64 @@ pub fn init<S: AsRef<str>>(args: &[S]) -> Result<(), EalError> {
         });
     }
     STATE.store(DONE, Ordering::Release);
+    // A failed vdev probe is not fatal to rte_eal_init: check every named device exists.
+    for device in vdev_names(args) {
+        if !port_exists(&device) {
+            return Err(EalError::DeviceNotProbed {
+                device,
+                hint: hint(libc::ENODEV, ""),
+            });
+        }
+    }
     Ok(())
+}
+
+/// Hot-plugs a device after start-up (`rte_dev_probe`, e.g. `net_tap1,iface=tw1`), returning
+/// the driver's error code instead of a log line.
+///
+/// # Errors
+/// [`EalError::Probe`] with DPDK's reason; [`EalError::BadArgument`] for a NUL byte.
+pub fn probe(devargs: &str) -> Result<(), EalError> {
+    let c = CString::new(devargs).map_err(|_| EalError::BadArgument(devargs.to_owned()))?;
+    // SAFETY: EAL is up (checked by the caller's contract; rte_dev_probe fails cleanly if not)
+    // and c is a valid C string DPDK copies.
+    let rc = unsafe { sys::rte_dev_probe(c.as_ptr()) };
+    if rc < 0 {
+        let code = -rc;
+        return Err(EalError::Probe {
+            devargs: devargs.to_owned(),
+            errno: code,
+            reason: strerror(code),
+        });
+    }
+    Ok(())
+}
+
+fn vdev_names<S: AsRef<str>>(args: &[S]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut it = args.iter().map(AsRef::as_ref);
+    while let Some(a) = it.next() {
+        let spec = if let Some(v) = a.strip_prefix("--vdev=") {
+            Some(v)
+        } else if a == "--vdev" {
+            it.next()
+        } else {
+            None
+        };
+        if let Some(name) = spec.and_then(|v| v.split(',').next()) {
+            out.push(name.to_owned());
+        }
+    }
+    out
+}
+
+fn port_exists(name: &str) -> bool {
+    let Ok(c) = CString::new(name) else {
+        return false;
+    };
+    let mut id = 0u16;
+    // SAFETY: valid C string and out-pointer.
+    unsafe { sys::rte_eth_dev_get_port_by_name(c.as_ptr(), &mut id) == 0 }
 }
 
 /// Whether [`init`] succeeded in this process.

@@ -22,7 +22,7 @@ mod mbuf;
 mod nic;
 mod port;
 
-pub use eal::{init as eal_init, pmd_dir, EalError};
+pub use eal::{init as eal_init, pmd_dir, probe, EalError};
 pub use mbuf::{Mbuf, Mempool, MempoolError};
 pub use nic::{DpdkNic, DpdkNicCounters};
 pub use port::{LinkStatus, Port, PortError, PortOffloads, PortStats};
