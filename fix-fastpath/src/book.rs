@@ -62,6 +62,8 @@ pub enum StaleReason {
     Overflow,
     /// Change or delete of a level we do not have.
     UnknownLevel,
+    /// A new or changed level with a zero or negative size, or a non-positive price.
+    InvalidLevel,
 }
 
 /// Book state.
@@ -205,7 +207,7 @@ impl Book {
                 });
             }
         }
-        self.next_md_seq = Some(seq + 1);
+        self.next_md_seq = Some(seq.wrapping_add(1));
     }
 
     fn ticks(&self, price: Decimal, size: Decimal) -> Result<(i64, i64), StaleReason> {
@@ -215,6 +217,18 @@ impl Book {
         let s = size
             .to_scaled(self.qty_scale)
             .map_err(|_| StaleReason::Precision)?;
+        if p <= 0 || s < 0 {
+            return Err(StaleReason::InvalidLevel);
+        }
+        Ok((p, s))
+    }
+
+    /// Like [`Book::ticks`], for a level that must stay in the book (size > 0).
+    fn level_ticks(&self, price: Decimal, size: Decimal) -> Result<(i64, i64), StaleReason> {
+        let (p, s) = self.ticks(price, size)?;
+        if s == 0 {
+            return Err(StaleReason::InvalidLevel);
+        }
         Ok((p, s))
     }
 
@@ -224,12 +238,12 @@ impl Book {
         self.bids.len = 0;
         self.asks.len = 0;
         self.state = State::Live;
-        self.next_md_seq = Some(seq + 1);
+        self.next_md_seq = Some(seq.wrapping_add(1));
     }
 
     /// One level of a snapshot.
     pub fn apply_snapshot_level(&mut self, side: BookSide, price: Decimal, size: Decimal) {
-        let r = self.ticks(price, size).and_then(|(p, s)| match side {
+        let r = self.level_ticks(price, size).and_then(|(p, s)| match side {
             BookSide::Bid => self.bids.upsert(p, s),
             BookSide::Ask => self.asks.upsert(p, s),
         });
@@ -249,7 +263,11 @@ impl Book {
         if self.state != State::Live {
             return;
         }
-        let r = self.ticks(u.price, u.size).and_then(|(p, s)| {
+        let ticks = match u.action {
+            Action::Delete => self.ticks(u.price, u.size),
+            Action::New | Action::Change => self.level_ticks(u.price, u.size),
+        };
+        let r = ticks.and_then(|(p, s)| {
             let side = match u.side {
                 BookSide::Bid => &mut self.bids,
                 BookSide::Ask => &mut self.asks,
@@ -296,6 +314,13 @@ impl Book {
     pub fn best_ask(&self) -> Option<(i64, i64)> {
         (self.state == State::Live && self.asks.len > 0)
             .then(|| (self.asks.prices[0], self.asks.sizes[0]))
+    }
+
+    /// Best ask minus best bid in price ticks (negative when crossed), `None` when stale or
+    /// when a side is empty.
+    #[inline]
+    pub fn spread(&self) -> Option<i64> {
+        Some(self.best_ask()?.0 - self.best_bid()?.0)
     }
 
     /// Last trade (price, size) in ticks.
