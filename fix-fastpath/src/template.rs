@@ -416,18 +416,25 @@ impl Template {
         if !numeric || dots > 1 {
             return Err(TemplateError::InvalidValue { tag: s.tag });
         }
+        self.put_padded(i, sign, digits);
+        Ok(())
+    }
+
+    /// Writes `sign`, zeros, `digits` over a padded slot (the caller checked the width).
+    #[inline]
+    fn put_padded(&mut self, i: usize, sign: &[u8], digits: &[u8]) {
+        let s = self.slots[i];
         let start = usize::from(s.offset);
         let width = usize::from(s.len);
-        let pad = width - value.len();
+        let pad = width - sign.len() - digits.len();
         let dst = &mut self.buf[start..start + width];
         dst[..sign.len()].copy_from_slice(sign);
         dst[sign.len()..sign.len() + pad].fill(b'0');
         dst[sign.len() + pad..].copy_from_slice(digits);
-        let new_sum = byte_sum(value) + pad as u32 * u32::from(b'0');
+        let new_sum = byte_sum(sign) + byte_sum(digits) + pad as u32 * u32::from(b'0');
         self.sum = self.sum - s.sum + new_sum;
         self.slots[i].sum = new_sum;
         self.write_checksum();
-        Ok(())
     }
 
     /// The slow path: the value changes width.
@@ -483,7 +490,31 @@ impl Template {
     pub fn set_uint(&mut self, slot: SlotId, value: u64) -> Result<(), TemplateError> {
         let mut tmp = [0u8; 20];
         let n = write_u64(&mut tmp, value).unwrap_or(0);
-        self.set(slot, &tmp[..n])
+        self.set_numeric(slot, &tmp[..n])
+    }
+
+    /// [`Template::set`] for text known to be a well-formed number (our own formatting): a
+    /// padded slot skips the character checks.
+    #[inline]
+    fn set_numeric(&mut self, slot: SlotId, value: &[u8]) -> Result<(), TemplateError> {
+        let i = usize::from(slot.0);
+        let s = self.slots[i];
+        if !s.padded || value.is_empty() {
+            return self.set(slot, value);
+        }
+        if value.len() > usize::from(s.len) {
+            return Err(TemplateError::SlotOverflow {
+                tag: s.tag,
+                width: s.len,
+                needed: value.len() as u16,
+            });
+        }
+        let (sign, digits): (&[u8], &[u8]) = match value.split_first() {
+            Some((b'-', rest)) => (b"-", rest),
+            _ => (b"", value),
+        };
+        self.put_padded(i, sign, digits);
+        Ok(())
     }
 
     /// Writes a decimal into `slot` with its own scale.
@@ -494,7 +525,7 @@ impl Template {
     pub fn set_decimal(&mut self, slot: SlotId, value: Decimal) -> Result<(), TemplateError> {
         let mut tmp = [0u8; 48];
         let n = value.write(&mut tmp).unwrap_or(0);
-        self.set(slot, &tmp[..n])
+        self.set_numeric(slot, &tmp[..n])
     }
 
     /// Writes a millisecond UTCTimestamp into `slot`.
