@@ -13,7 +13,7 @@ pub const ROLE: &str = "TICKWIRE_DPDK_ROLE";
 /// Frames each exchange test moves (each checked byte for byte).
 pub const FRAMES: u32 = 10_000;
 /// Guard against a hang when a peer never answers (a failure, never a speed assertion).
-pub const STALL: Duration = Duration::from_secs(60);
+pub const STALL: Duration = Duration::from_secs(20);
 
 /// EAL arguments: main lcore `lcore` (the two ends of a pair use different cores, or they would
 /// share one CPU), no PCI, a per-process file prefix, `memory` (e.g. `--no-huge`) and the devices.
