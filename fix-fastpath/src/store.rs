@@ -290,6 +290,19 @@ impl Store {
         self.counters = c;
     }
 
+    /// The stored messages with MsgSeqNum in `from..=to`, in sequence order, for a resend
+    /// (35=2). Sequence numbers not held (admin messages, another epoch) are skipped: the caller
+    /// gap-fills them. `to` may be `u64::MAX`. Does not allocate.
+    pub fn sent_range(&self, from: u64, to: u64) -> impl Iterator<Item = (u64, &[u8])> + '_ {
+        // Bounded by the index, so `to = u64::MAX` (EndSeqNo 0, "infinity") is cheap.
+        let last = self
+            .index_base
+            .saturating_add(self.index.len() as u64)
+            .saturating_sub(1);
+        (from.max(self.index_base)..=to.min(last))
+            .filter_map(move |seq| self.sent(seq).map(|m| (seq, m)))
+    }
+
     /// The ClOrdID high-water mark (last ClOrdID used), for [`crate::kraken::SpotClOrdId`].
     pub fn clordid_high_water(&self) -> u64 {
         self.counters.clordid_high_water

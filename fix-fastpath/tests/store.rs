@@ -224,3 +224,25 @@ fn cfg_for_noalloc() -> StoreConfig {
         flush: FlushPolicy::Never,
     }
 }
+
+#[test]
+fn sent_range_serves_a_resend_in_order_and_skips_missing() {
+    let path = temp("range");
+    let mut store = Store::open(&path, cfg()).unwrap();
+    for seq in [1u64, 2, 4, 5] {
+        store.record_sent(seq, &msg(seq)).unwrap();
+    }
+    let got: Vec<_> = store
+        .sent_range(2, 9)
+        .map(|(s, m)| (s, m.to_vec()))
+        .collect();
+    assert_eq!(got, vec![(2, msg(2)), (4, msg(4)), (5, msg(5))]);
+    assert_eq!(store.sent_range(6, 9).count(), 0);
+    assert_eq!(store.sent_range(5, 1).count(), 0, "empty range");
+    assert_eq!(
+        store.sent_range(3, u64::MAX).count(),
+        2,
+        "EndSeqNo 0 = up to the last"
+    );
+    let _ = std::fs::remove_file(&path);
+}
