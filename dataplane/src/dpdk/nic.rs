@@ -81,6 +81,21 @@ impl DpdkNic {
         self.counters
     }
 
+    /// The hardware RX timestamp of the frame [`Nic::rx_peek`] returned, in the NIC's clock
+    /// units, when the port offers RX timestamps and the driver stamped this frame.
+    pub fn rx_timestamp(&self) -> Option<u64> {
+        let (offset, flag) = self.port.offloads().rx_timestamp?;
+        if self.rx_pos >= self.rx_len {
+            return None;
+        }
+        let m = self.rx[self.rx_pos];
+        // SAFETY: m is the current received mbuf; the dynamic field was registered at port
+        // open and lies inside every mbuf's dynfield area.
+        unsafe {
+            (sys::tw_mbuf_ol_flags(m) & flag != 0).then(|| sys::tw_mbuf_dynfield_u64(m, offset))
+        }
+    }
+
     /// Frames committed but not yet accepted by the driver.
     pub fn tx_pending(&self) -> usize {
         self.tx_len
