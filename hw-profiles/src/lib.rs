@@ -14,11 +14,15 @@
 //! bootloader (it prints the kernel command line a profile needs), never starts or stops
 //! services, and never parses the appliance's own configuration (that is `control`'s).
 
+pub mod apply;
 pub mod cpulist;
 pub mod eal;
 pub mod host;
+pub mod hugebuf;
 pub mod profile;
 pub mod shipped;
+pub mod show;
+pub mod verify;
 
 pub use cpulist::CpuList;
 pub use host::HostRoot;
