@@ -21,18 +21,6 @@ pub struct Args {
     /// Folder for `.hgrm` files and the JSON report.
     #[arg(long, default_value = "tickwire-out/bench")]
     pub out: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub output: Format,
-}
-
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// A table.
-    Text,
-    /// JSON on stdout.
-    Json,
 }
 
 const QUANTILES: [(&str, f64); 5] = [
@@ -69,12 +57,12 @@ fn hgrm(h: &Histogram<u64>) -> String {
 }
 
 #[allow(clippy::print_stdout)]
-pub fn run(args: &Args) -> anyhow::Result<()> {
+pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.ticks > 0 && args.blocking_ticks > 0,
         "--ticks and --blocking-ticks must be at least 1"
     );
-    let text = args.output == Format::Text;
+    let text = output == crate::cli::Output::Text;
     if text {
         println!("tickwire bench: tick-to-trade, same FIX/TLS/strategy code on every path");
         println!(

@@ -1,19 +1,33 @@
 //! `tickwire`: the appliance's command-line interface.
 //!
-//! Exit codes: 0 success, 1 a check or run failed, 2 usage or configuration error.
+//! A noun-verb CLI (`tickwire <noun> <verb> [options]`) built with clap's derive API; each
+//! noun lives in its own module under `cli/` (`cli::hw`, `cli::fix`, …) and returns an
+//! [`cli::Status`] or an `anyhow::Error`. `--output text|json` is global: every command prints
+//! either human-readable text or one JSON document on stdout. Diagnostics go to stderr.
+//!
+//! # Exit codes
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success (for checks: everything passed or was skipped with a reason) |
+//! | 1 | a check or verification failed, or a run failed |
+//! | 2 | usage or configuration error: bad arguments, unknown or invalid profile/config |
+//! | 3 | environment error: missing privileges (root), a host root or device that is not there |
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod bench_cmd;
+mod cli;
 mod demo;
 
 /// Kernel-bypass tick-to-trade appliance for Kraken FIX.
 #[derive(Debug, Parser)]
 #[command(name = "tickwire", version, about)]
 struct Cli {
+    /// Output format: human-readable text or one JSON document on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = cli::Output::Text)]
+    output: cli::Output,
     #[command(subcommand)]
     command: Command,
 }
@@ -27,69 +41,30 @@ enum Command {
     /// FIX tools.
     Fix {
         #[command(subcommand)]
-        command: FixCommand,
+        command: cli::fix::Command,
     },
-}
-
-#[derive(Debug, Subcommand)]
-enum FixCommand {
-    /// Show a session store: sequence numbers, ClOrdID mark and journaled messages.
-    Store {
+    /// Hardware profiles: verify, apply and show host tuning; EAL arguments.
+    Hw {
         #[command(subcommand)]
-        command: StoreCommand,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum StoreCommand {
-    /// Print the store's counters and messages (read-only).
-    Show {
-        /// The store file.
-        path: PathBuf,
-        /// Print at most this many messages (the latest).
-        #[arg(long, default_value_t = 20)]
-        last: usize,
+        command: cli::hw::Command,
     },
 }
 
 fn main() -> ExitCode {
+    // clap exits with 2 on usage errors and 0 for --help / --version.
     let cli = Cli::parse();
+    let output = cli.output;
     let result = match cli.command {
-        Command::Demo(args) => demo::run(&args),
-        Command::Bench(args) => bench_cmd::run(&args),
-        Command::Fix {
-            command:
-                FixCommand::Store {
-                    command: StoreCommand::Show { path, last },
-                },
-        } => store_show(&path, last),
+        Command::Demo(args) => demo::run(&args).map(|()| cli::Status::Ok),
+        Command::Bench(args) => bench_cmd::run(&args, output).map(|()| cli::Status::Ok),
+        Command::Fix { command } => cli::fix::run(command, output),
+        Command::Hw { command } => cli::hw::run(command, output),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(status.code()),
         Err(e) => {
             eprintln!("tickwire: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(cli::exit_code(&e))
         }
     }
-}
-
-#[allow(clippy::print_stdout)]
-fn store_show(path: &std::path::Path, last: usize) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    let (next_sender, next_target, clordid, records) =
-        tickwire_fix::store::Store::read_records(path)
-            .with_context(|| format!("reading store {}", path.display()))?;
-    println!("store            {}", path.display());
-    println!("next sender seq  {next_sender}");
-    println!("next target seq  {next_target}");
-    println!("ClOrdID mark     {clordid}");
-    println!("messages         {}", records.len());
-    for r in records.iter().rev().take(last).rev() {
-        println!(
-            "{:>8}  {}",
-            r.seq,
-            String::from_utf8_lossy(&r.bytes).replace('\x01', "|")
-        );
-    }
-    Ok(())
 }
