@@ -340,7 +340,15 @@ impl Profile {
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ProfileError> {
         let profile: Self = toml::from_str(text).map_err(|e| ProfileError::Toml {
             origin: origin.to_owned(),
-            message: e.to_string(),
+            message: match e.span().and_then(|s| key_path_at(text, s)) {
+                Some(key) => {
+                    let full = e.to_string();
+                    let at = full.lines().next().unwrap_or_default();
+                    let at = at.trim_start_matches("TOML parse error at ");
+                    format!("{key}: {} ({at})", e.message().trim_end())
+                }
+                None => e.to_string(),
+            },
         })?;
         profile.validate()?;
         Ok(profile)
@@ -576,6 +584,45 @@ impl Profile {
     pub fn pinned_cores(&self) -> CpuList {
         self.cores.dataplane.union(&self.cores.control)
     }
+}
+
+/// The dotted key (`cores.cpus`) at byte range `span` of a TOML text: the key there, behind
+/// the nearest `[table]` header above it. `None` when the span is not on a bare key.
+fn key_path_at(text: &str, span: std::ops::Range<usize>) -> Option<String> {
+    let bare = |k: &str| {
+        !k.is_empty()
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+    };
+    let line_start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
+    let before = text[line_start..span.start].trim();
+    if let Some(header) = text.get(span.clone())?.trim().strip_prefix('[') {
+        // A whole table (e.g. a missing field): name the table.
+        let name = header.split(']').next().unwrap_or_default().trim();
+        return bare(name).then(|| name.to_owned());
+    }
+    if before.starts_with('[') {
+        // An unknown table: the span is its name.
+        let name = text.get(span)?.trim();
+        return bare(name).then(|| name.to_owned());
+    }
+    // Either the span is the key itself, or it is the value after `key =`.
+    let key = match before.strip_suffix('=') {
+        Some(k) => k.trim(),
+        None if before.is_empty() => text.get(span)?.trim(),
+        None => return None,
+    };
+    if !bare(key) {
+        return None;
+    }
+    let table = text[..line_start].lines().rev().find_map(|l| {
+        let l = l.trim();
+        l.strip_prefix('[')?.split(']').next().map(str::trim)
+    });
+    Some(match table {
+        Some(t) if bare(t) => format!("{t}.{key}"),
+        _ => key.to_owned(),
+    })
 }
 
 /// Whether `s` is a full PCI address `DDDD:BB:DD.F` (hex digits, function 0-7).
