@@ -114,7 +114,9 @@ pub fn require_root(euid: u32) -> Result<(), ApplyError> {
     }
 }
 
-/// The kernel command line parameters `profile` needs at boot (none of them can be set later).
+/// The kernel command line parameters `profile` needs at boot: the ones that cannot be set at
+/// run time (CPU isolation, C-state limits, 1 GiB hugepages). THP and IRQ affinity are
+/// applied at run time instead.
 pub fn kernel_cmdline(profile: &Profile) -> Vec<String> {
     let k = &profile.kernel;
     let iso = &profile.cores.isolated;
@@ -131,12 +133,6 @@ pub fn kernel_cmdline(profile: &Profile) -> Vec<String> {
     if let Some(c) = k.max_cstate {
         v.push(format!("intel_idle.max_cstate={c}"));
         v.push(format!("processor.max_cstate={c}"));
-    }
-    if let Some(t) = k.thp {
-        v.push(format!("transparent_hugepage={}", t.as_str()));
-    }
-    if k.irqs_on_housekeeping {
-        v.push(format!("irqaffinity={}", profile.cores.housekeeping));
     }
     if let Some(h) = &profile.hugepages {
         // 1 GiB pages can rarely be found contiguous after boot.
