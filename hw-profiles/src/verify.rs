@@ -235,7 +235,11 @@ fn cores_numa(p: &Profile, h: &HostRoot) -> Outcome {
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                wrong.push(format!("cpu{cpu} has no node"))
+                wrong.push(if h.exists(format!("/sys/devices/system/cpu/cpu{cpu}")) {
+                    format!("cpu{cpu} has no node")
+                } else {
+                    format!("cpu{cpu} absent")
+                })
             }
             Err(e) => return unreadable(&e, format!("node{node}")),
         }
@@ -403,6 +407,12 @@ fn nic_numa(p: &Profile, h: &HostRoot) -> Outcome {
     let Some(node) = p.cores.numa_node else {
         return skip("profile sets no cores.numa_node");
     };
+    if !h.pci_exists(pci) {
+        return fail(
+            format!("no PCI device {pci}"),
+            format!("{pci} on node{node}"),
+        );
+    }
     match h.pci_numa_node(pci) {
         Ok(-1) => skip(format!("the platform reports no NUMA node for {pci}")),
         Ok(n) if n == node as i32 => pass(format!("{pci} on node{n}")),

@@ -114,6 +114,11 @@ fn cores_numa_node() {
     h.remove("sys/devices/system/cpu/cpu2/node0");
     h.mkdir("sys/devices/system/cpu/cpu2/node1");
     failed(&full(), &h, "cores.numa_node", "cpu2 on node1");
+    let wide = full_with(|t| {
+        t.replace("count = 4", "count = 8")
+            .replace("control = \"3\"", "control = \"6\"")
+    });
+    failed(&wide, &h, "cores.numa_node", "cpu6 absent");
     skipped(
         &Profile::load("virtio-loopback").unwrap(),
         &h,
@@ -255,6 +260,8 @@ fn nic_numa_node() {
     failed(&full(), &h, "nic.numa_node", "on node1");
     h.write(&format!("sys/bus/pci/devices/{PCI}/numa_node"), "-1\n");
     skipped(&full(), &h, "nic.numa_node", "reports no NUMA node");
+    h.remove(&format!("sys/bus/pci/devices/{PCI}"));
+    failed(&full(), &h, "nic.numa_node", "no PCI device");
     skipped(
         &Profile::load("virtio-loopback").unwrap(),
         &h,
