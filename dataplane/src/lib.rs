@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! mem::MemNic ─┐
-//! af_packet::AfPacket (mmap rings) / tap::Tap / (dpdk: later) ─► Nic ─► Allowlist ─► smoltcp ─► ConnId (send / recv_with)
+//! af_packet::AfPacket (mmap rings) / tap::Tap / dpdk::DpdkNic (feature dpdk) ─► Nic ─► Allowlist ─► smoltcp ─► ConnId (send / recv_with)
 //! ```
 //!
 //! Everything is polled: nothing here blocks, sleeps or spawns threads, and time is passed in.
