@@ -6,4 +6,5 @@
 #![forbid(unsafe_code)]
 
 pub mod conformance;
+pub mod engine;
 pub mod limits;
