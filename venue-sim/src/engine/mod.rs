@@ -601,6 +601,113 @@ impl Engine {
         Some(w.len)
     }
 
+    /// Checks the engine's internal consistency in O(orders + levels): every level's aggregate
+    /// equals the sum of its orders' visible quantities and its FIFO links are sound, levels are
+    /// sorted and the book is not crossed, resting orders are exactly the linked ones, visible
+    /// quantities are within (0, leaves], untriggered orders sit in their trigger set, and the
+    /// per-account open-order counts match. For tests and diagnostics (allocates its report).
+    ///
+    /// # Errors
+    /// A description of the first inconsistency found.
+    pub fn verify(&self) -> Result<(), String> {
+        let orders = &self.orders.orders;
+        let mut linked = vec![false; orders.len()];
+        for (i, inst) in self.instruments.iter().enumerate() {
+            for side in [Side::Buy, Side::Sell] {
+                let mut prev: Option<i64> = None;
+                for (price, l) in inst.book.levels(side) {
+                    if let Some(p) = prev {
+                        let better = match side {
+                            Side::Buy => p > price,
+                            Side::Sell => p < price,
+                        };
+                        if !better {
+                            return Err(format!("instrument {i}: levels out of order at {price}"));
+                        }
+                    }
+                    prev = Some(price);
+                    let level = inst.book.level(l);
+                    let (mut sum, mut n, mut s, mut back) = (0i64, 0u32, level.head, order::NIL);
+                    while s != order::NIL {
+                        let o = &orders[s as usize];
+                        if o.state != State::Resting || o.price != price || o.side != side {
+                            return Err(format!("order in slot {s} misfiled at {price}"));
+                        }
+                        if o.prev != back {
+                            return Err(format!("broken back link at slot {s}"));
+                        }
+                        if o.visible <= 0 || o.visible > o.leaves() {
+                            return Err(format!(
+                                "slot {s}: visible {} of leaves {}",
+                                o.visible,
+                                o.leaves()
+                            ));
+                        }
+                        linked[s as usize] = true;
+                        sum += o.visible;
+                        n += 1;
+                        back = s;
+                        s = o.next;
+                    }
+                    if level.tail != back || sum != level.visible || n != level.count || n == 0 {
+                        return Err(format!(
+                            "instrument {i} level {price}: aggregate {} count {} vs orders {sum} {n}",
+                            level.visible, level.count
+                        ));
+                    }
+                }
+            }
+            if let (Some((b, _)), Some((a, _))) =
+                (inst.book.best(Side::Buy), inst.book.best(Side::Sell))
+            {
+                if b >= a {
+                    return Err(format!("instrument {i}: crossed book {b} >= {a}"));
+                }
+            }
+        }
+        let mut open = vec![vec![0u32; self.instruments.len()]; self.accounts.len()];
+        for (s, o) in orders.iter().enumerate() {
+            if o.state == State::Free {
+                continue;
+            }
+            open[o.account.0 as usize][usize::from(o.instrument.0)] += 1;
+            match o.state {
+                State::Resting if !linked[s] => {
+                    return Err(format!("slot {s} resting but not in its level"))
+                }
+                State::Working => return Err(format!("slot {s} left in Working state")),
+                _ => {}
+            }
+            if o.cum < 0 || o.cum >= o.qty {
+                return Err(format!("slot {s}: cum {} of qty {}", o.cum, o.qty));
+            }
+        }
+        for (a, acct) in self.accounts.iter().enumerate() {
+            if acct.open != open[a] {
+                return Err(format!(
+                    "account {a}: open counts {:?} vs {:?}",
+                    acct.open, open[a]
+                ));
+            }
+        }
+        let untriggered = orders
+            .iter()
+            .filter(|o| o.state == State::Untriggered)
+            .count();
+        let in_sets: usize = self
+            .instruments
+            .iter()
+            .flat_map(|i| i.triggers.iter())
+            .map(|t| t.len())
+            .sum();
+        if untriggered != in_sets {
+            return Err(format!(
+                "{untriggered} untriggered orders but {in_sets} in trigger sets"
+            ));
+        }
+        Ok(())
+    }
+
     // ---- internal helpers shared by the request handlers ----
 
     fn next_seq(&mut self) -> u64 {

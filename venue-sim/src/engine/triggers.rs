@@ -53,7 +53,6 @@ impl Triggers {
         }
     }
 
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.rise.len() + self.fall.len() + self.trailing.len()
     }
