@@ -245,6 +245,18 @@ pub(crate) fn money(v: i128, scale: u32, min_scale: u32) -> Decimal {
     if v == 0 {
         return Decimal::ZERO;
     }
+    // Fast path: the value already fits an i64 (always, for realistic prices and sizes);
+    // i64 division by a constant is far cheaper than i128 division.
+    if scale <= 18 {
+        if let Ok(mut m) = i64::try_from(v) {
+            let mut scale = scale;
+            while scale > min_scale && m % 10 == 0 {
+                m /= 10;
+                scale -= 1;
+            }
+            return widen(m, scale, min_scale);
+        }
+    }
     let (mut v, mut scale) = (v, scale);
     while scale > 18 || i64::try_from(v).is_err() {
         if scale == 0 {
@@ -257,16 +269,21 @@ pub(crate) fn money(v: i128, scale: u32, min_scale: u32) -> Decimal {
         v /= 10;
         scale -= 1;
     }
+    widen(v as i64, scale, min_scale)
+}
+
+/// Adds trailing zeros up to `min_scale` decimals while the mantissa fits.
+fn widen(mut m: i64, mut scale: u32, min_scale: u32) -> Decimal {
     while scale < min_scale && scale < 18 {
-        match v.checked_mul(10) {
-            Some(x) if i64::try_from(x).is_ok() => {
-                v = x;
+        match m.checked_mul(10) {
+            Some(x) => {
+                m = x;
                 scale += 1;
             }
-            _ => break,
+            None => break,
         }
     }
-    Decimal::new(v as i64, scale as u8)
+    Decimal::new(m, scale as u8)
 }
 
 #[cfg(test)]

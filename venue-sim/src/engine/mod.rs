@@ -398,7 +398,13 @@ impl Engine {
 
     /// The next event, oldest first.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        if self.events.is_empty() {
+            // Restart the ring at its front so a drained queue keeps reusing the same
+            // (cache-warm) slots instead of walking the whole reserved buffer.
+            self.events.clear();
+        }
+        e
     }
 
     /// Events waiting to be polled.
