@@ -1073,6 +1073,26 @@ fn reduce_only_is_capped_by_the_position() {
     assert_eq!(h.e.position(h.accounts[0], id), Decimal::ZERO);
 }
 
+#[test]
+fn resting_reduce_only_is_cancelled_when_the_position_closes() {
+    let mut h = H::derivatives();
+    h.send(B, sell("0.01", "85000"));
+    h.send(A, buy("0.01", "85000"));
+    h.send(A, sell("0.01", "86000").reduce());
+    h.send(B, buy("0.01", "84000"));
+    h.trace();
+    assert_eq!(h.book(Side::Sell), ["86000:0.01"]);
+    // Closing the position another way leaves the reduce-only order nothing to reduce.
+    h.send(A, sell("0.01", "84000"));
+    h.expect_only(
+        &["A2", "BOOK S"],
+        &[
+            "A2 Canceled:Canceled 0/0 \"EOrder:Reduce only:Position is closed\"",
+            "BOOK S 86000 0",
+        ],
+    );
+}
+
 // ---- limits ----
 
 #[test]

@@ -68,7 +68,7 @@ impl Engine {
         if let Err(reason) = self.new_order(session, account, req, now) {
             self.reject(session, MsgKind::NewOrder, req.cl_ord_id, reason, now);
         }
-        self.flush_book_updates(now);
+        self.end_call(now);
         Ok(())
     }
 

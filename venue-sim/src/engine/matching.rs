@@ -158,7 +158,7 @@ impl Engine {
     }
 
     /// Position quantity a reduce-only order may still trade.
-    fn reducible(&self, o: &Order) -> i64 {
+    pub(super) fn reducible(&self, o: &Order) -> i64 {
         let pos = self.accounts[o.account.0 as usize].position[usize::from(o.instrument.0)];
         match o.side {
             Side::Sell => pos.max(0),
@@ -278,7 +278,13 @@ impl Engine {
                     Side::Buy => q,
                     Side::Sell => -q,
                 };
-                self.accounts[o.account.0 as usize].position[usize::from(id.0)] += delta;
+                let pos = &mut self.accounts[o.account.0 as usize].position[usize::from(id.0)];
+                let before = *pos;
+                *pos += delta;
+                let closed = before != 0 && (*pos == 0 || (before > 0) != (*pos > 0));
+                if closed && !self.flattened.contains(&(o.account, id)) {
+                    self.flattened.push((o.account, id));
+                }
             }
         }
         for (slot, f) in [(maker, maker_fill), (taker, taker_fill)] {

@@ -218,6 +218,8 @@ pub struct Engine {
     fired: Vec<(u64, u32, i64)>,
     scratch_fired: Vec<u32>,
     scratch: Vec<u32>,
+    /// (account, instrument) whose position closed or flipped during this call.
+    flattened: Vec<(AccountId, InstrumentId)>,
     seq: u64,
     exec_id: u64,
     trade_no: u64,
@@ -289,6 +291,7 @@ impl Engine {
             fired: Vec::with_capacity(cfg.max_trigger_orders * 6),
             scratch_fired: Vec::with_capacity(cfg.max_trigger_orders * 3),
             scratch: Vec::with_capacity(cfg.max_orders),
+            flattened: Vec::with_capacity(cfg.max_accounts * 2),
             seq: 0,
             exec_id: 0,
             trade_no: 0,
@@ -532,7 +535,7 @@ impl Engine {
         inst.index_price = Some(p);
         self.run_timers(now);
         self.process_triggers(id, now);
-        self.flush_book_updates(now);
+        self.end_call(now);
         Ok(())
     }
 
@@ -540,7 +543,7 @@ impl Engine {
     /// activation (Pending New → New).
     pub fn handle_time(&mut self, now: UtcTimestamp) {
         self.run_timers(now);
-        self.flush_book_updates(now);
+        self.end_call(now);
     }
 
     /// Counts an error the FIX layer produced on this session (a 35=3 it sent) toward the
@@ -848,6 +851,28 @@ impl Engine {
         if !self.touched.contains(&(inst, side, price)) {
             self.touched.push((inst, side, price));
         }
+    }
+
+    /// The end of every request: cancel reduce-only orders whose position closed, then one
+    /// book update per touched level.
+    fn end_call(&mut self, now: UtcTimestamp) {
+        while let Some((account, id)) = self.flattened.pop() {
+            for slot in 0..self.orders.high_water() {
+                let o = &self.orders.orders[slot];
+                if o.account == account
+                    && o.instrument == id
+                    && o.exec_inst.reduce_only
+                    && matches!(
+                        o.state,
+                        State::Resting | State::Untriggered | State::PendingNew
+                    )
+                    && self.reducible(o) == 0
+                {
+                    self.cancel_own(slot as u32, text::REDUCE_ONLY_CLOSED, now);
+                }
+            }
+        }
+        self.flush_book_updates(now);
     }
 
     fn flush_book_updates(&mut self, now: UtcTimestamp) {

@@ -54,7 +54,7 @@ impl Engine {
         if let Err(reason) = self.cancel(session, account, req, now) {
             self.reject(session, MsgKind::Cancel, req.cl_ord_id, reason, now);
         }
-        self.flush_book_updates(now);
+        self.end_call(now);
         Ok(())
     }
 
@@ -115,7 +115,7 @@ impl Engine {
         if let Err(reason) = self.amend(session, account, req, now) {
             self.reject(session, MsgKind::Amend, req.cl_ord_id, reason, now);
         }
-        self.flush_book_updates(now);
+        self.end_call(now);
         Ok(())
     }
 
@@ -446,7 +446,7 @@ impl Engine {
             }
             Err(reason) => self.reject(session, MsgKind::Status, req.cl_ord_id, reason, now),
         }
-        self.flush_book_updates(now);
+        self.end_call(now);
         Ok(())
     }
 
@@ -467,7 +467,7 @@ impl Engine {
         if let Err(reason) = self.mass_cancel(session, account, req, now) {
             self.reject(session, MsgKind::MassCancel, req.cl_ord_id, reason, now);
         }
-        self.flush_book_updates(now);
+        self.end_call(now);
         Ok(())
     }
 
@@ -586,7 +586,7 @@ impl Engine {
             self.cancel_batch(&list, session, text::CANCEL_ON_DISCONNECT, now);
             self.scratch = list;
         }
-        self.flush_book_updates(now);
+        self.end_call(now);
         Ok(())
     }
 }
