@@ -12,6 +12,11 @@ use super::types::{InstrumentStatus, TriggerRef};
 /// Fee rates are kept in units of 10^-8 (a basis point is 10^4 of them).
 const FEE_RATE_SCALE: u32 = 8;
 
+/// Largest price (in ticks of 10^-pp) an order may carry. With quantities capped at
+/// `i64::MAX / max_orders`, every sum the engine keeps (level sizes, notionals, fees) fits its
+/// integer type, so no peer value can overflow it.
+pub(crate) const MAX_PRICE_UNITS: i64 = 1_000_000_000_000_000;
+
 /// Why an instrument could not be set up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InstrumentError {
@@ -85,6 +90,7 @@ impl Instrument {
         spec: InstrumentSpec,
         max_levels: usize,
         max_triggers: usize,
+        max_orders: usize,
         first_trade_seq: u64,
     ) -> Result<Instrument, InstrumentError> {
         let sym = spec.symbol.clone();
@@ -112,9 +118,11 @@ impl Instrument {
             return Err(not_pos("lot_step"));
         }
         let min_qty = spec.min_qty.to_scaled(qp).map_err(|_| prec("min_qty"))?;
+        // No order may be so large that the level sums of `max_orders` of them overflow.
+        let cap = i64::MAX / (max_orders.max(1) as i64);
         let max_qty = match spec.max_qty {
-            Some(q) => q.to_scaled(qp).map_err(|_| prec("max_qty"))?,
-            None => i64::MAX,
+            Some(q) => q.to_scaled(qp).map_err(|_| prec("max_qty"))?.min(cap),
+            None => cap,
         };
         let min_cost = match spec.min_cost {
             Some(c) => {
@@ -191,7 +199,7 @@ impl Instrument {
 
     /// The fee of a fill of `notional` at `rate`, at the fee precision (rounded half up).
     pub(crate) fn fee_units(&self, notional: i128, rate: i64) -> i64 {
-        let num = notional * i128::from(rate);
+        let num = notional.saturating_mul(i128::from(rate));
         let from = u32::from(self.pp) + u32::from(self.qp) + FEE_RATE_SCALE;
         let to = u32::from(self.spec.fee_precision);
         let v = rescale_round(num, from, to);
@@ -217,7 +225,7 @@ impl Instrument {
             return Decimal::ZERO;
         }
         let extra = 4u32.min(18 - u32::from(self.pp));
-        let scaled = cum_notional * 10i128.pow(extra);
+        let scaled = cum_notional.saturating_mul(10i128.pow(extra));
         let q = i128::from(cum);
         let v = (scaled + q / 2) / q;
         money(v, u32::from(self.pp) + extra, u32::from(self.pp).max(1))
@@ -296,7 +304,7 @@ mod tests {
 
     #[test]
     fn spec_m07_values() {
-        let i = Instrument::new(InstrumentSpec::btc_usd(), 4, 4, 1).expect("valid");
+        let i = Instrument::new(InstrumentSpec::btc_usd(), 4, 4, 16, 1).expect("valid");
         let px = i.price_units(Decimal::new(840000, 1)).expect("fits");
         let q = i.qty_units(Decimal::new(4, 3)).expect("fits");
         let n = Instrument::notional(px, q);
@@ -312,7 +320,7 @@ mod tests {
 
     #[test]
     fn average_price_keeps_extra_digits() {
-        let i = Instrument::new(InstrumentSpec::btc_usd(), 4, 4, 1).expect("valid");
+        let i = Instrument::new(InstrumentSpec::btc_usd(), 4, 4, 16, 1).expect("valid");
         // 1 @ 100.0 and 2 @ 100.1 → 100.0666…
         let n = Instrument::notional(1000, 100_000_000) + Instrument::notional(1001, 200_000_000);
         assert_eq!(text(i.avg_px(n, 300_000_000)), "100.06667");
@@ -323,7 +331,7 @@ mod tests {
         let mut s = InstrumentSpec::btc_usd();
         s.tick_size = Decimal::new(1, 2);
         assert!(matches!(
-            Instrument::new(s, 4, 4, 1),
+            Instrument::new(s, 4, 4, 16, 1),
             Err(InstrumentError::Precision {
                 field: "tick_size",
                 ..
@@ -332,7 +340,7 @@ mod tests {
         let mut s = InstrumentSpec::btc_usd();
         s.lot_step = Decimal::ZERO;
         assert!(matches!(
-            Instrument::new(s, 4, 4, 1),
+            Instrument::new(s, 4, 4, 16, 1),
             Err(InstrumentError::NotPositive {
                 field: "lot_step",
                 ..

@@ -8,7 +8,7 @@ use tickwire_fix::kraken::{comb_uuid_time, ClOrdIdError};
 use tickwire_fix::time::UtcTimestamp;
 
 use super::book::Opposite;
-use super::instrument::{ref_index, Instrument};
+use super::instrument::{ref_index, Instrument, MAX_PRICE_UNITS};
 use super::order::{Order, State, NIL};
 use super::request::NewOrder;
 use super::types::{
@@ -295,7 +295,7 @@ impl Engine {
                 } else {
                     1
                 };
-                if p < min {
+                if p < min || p > MAX_PRICE_UNITS {
                     return Err(RejectReason::InvalidPrice);
                 }
                 if p % inst.tick != 0 {
@@ -308,7 +308,7 @@ impl Engine {
         let stop = match req.stop_px {
             Some(s) if Order::is_trigger_type(t) => {
                 let s = inst.price_units(s).map_err(price_error)?;
-                if s <= 0 {
+                if s <= 0 || s > MAX_PRICE_UNITS {
                     return Err(RejectReason::InvalidPrice);
                 }
                 if s % inst.tick != 0 {

@@ -269,7 +269,7 @@ impl Engine {
             let o = &mut self.orders.orders[slot as usize];
             o.cum += q;
             o.cum_notional += notional;
-            o.cum_fee += fee;
+            o.cum_fee = o.cum_fee.saturating_add(fee);
             if slot == maker {
                 o.visible -= q;
             }
@@ -280,7 +280,7 @@ impl Engine {
                 };
                 let pos = &mut self.accounts[o.account.0 as usize].position[usize::from(id.0)];
                 let before = *pos;
-                *pos += delta;
+                *pos = pos.saturating_add(delta);
                 let closed = before != 0 && (*pos == 0 || (before > 0) != (*pos > 0));
                 if closed && !self.flattened.contains(&(o.account, id)) {
                     self.flattened.push((o.account, id));

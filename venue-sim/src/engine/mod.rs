@@ -259,6 +259,7 @@ impl Engine {
                     spec,
                     cfg.max_levels,
                     cfg.max_trigger_orders,
+                    cfg.max_orders,
                     cfg.first_trade_seq,
                 )
                 .map_err(BuildError::Instrument)?,
@@ -518,7 +519,8 @@ impl Engine {
     ///
     /// # Errors
     /// [`RejectReason::TickSizeCheckFailed`] if the price does not fit the instrument's
-    /// precision, [`RejectReason::UnknownAssetPair`] for an unknown instrument.
+    /// precision, [`RejectReason::InvalidPrice`] if it is not positive or absurdly large,
+    /// [`RejectReason::UnknownAssetPair`] for an unknown instrument.
     pub fn set_index_price(
         &mut self,
         id: InstrumentId,
@@ -532,6 +534,9 @@ impl Engine {
         let p = inst
             .price_units(price)
             .map_err(|_| RejectReason::TickSizeCheckFailed)?;
+        if p <= 0 || p > instrument::MAX_PRICE_UNITS {
+            return Err(RejectReason::InvalidPrice);
+        }
         inst.index_price = Some(p);
         self.run_timers(now);
         self.process_triggers(id, now);

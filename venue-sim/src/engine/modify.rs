@@ -7,7 +7,7 @@
 
 use tickwire_fix::time::UtcTimestamp;
 
-use super::instrument::{ref_index, Instrument};
+use super::instrument::{ref_index, Instrument, MAX_PRICE_UNITS};
 use super::intake::BucketCost;
 use super::order::{Order, State};
 use super::request::{AmendRequest, CancelRequest, MassCancelRequest, StatusRequest};
@@ -211,7 +211,7 @@ impl Engine {
                     _ => RejectReason::InvalidPrice,
                 })?;
                 let offset = o.entered_type == OrdType::TrailingStopLimit && !triggered;
-                if p < i64::from(!offset) {
+                if p < i64::from(!offset) || p > MAX_PRICE_UNITS {
                     return Err(RejectReason::InvalidPrice);
                 }
                 if p % inst.tick != 0 {
@@ -226,7 +226,7 @@ impl Engine {
                 let s = inst
                     .price_units(s)
                     .map_err(|_| RejectReason::TickSizeCheckFailed)?;
-                if s <= 0 {
+                if s <= 0 || s > MAX_PRICE_UNITS {
                     return Err(RejectReason::InvalidPrice);
                 }
                 if s % inst.tick != 0 {
