@@ -628,3 +628,98 @@ fn sub_is_the_inverse_of_add() {
     let b = Decimal::new(25, 2);
     assert_eq!(sub(add(a, b), b), a);
 }
+
+/// Arbitrary field values a peer could send: any decimals, ids, types and flags.
+fn wild_new() -> impl Strategy<Value = (Vec<u8>, u8, u8, u8, i64, u8, i64, u8, i64, u8, u8)> {
+    (
+        prop::collection::vec(any::<u8>(), 0..40),
+        any::<u8>(),
+        0..8u8,
+        0..4u8,
+        any::<i64>(),
+        0..19u8,
+        any::<i64>(),
+        0..19u8,
+        any::<i64>(),
+        0..19u8,
+        any::<u8>(),
+    )
+}
+
+fn ord_type(n: u8) -> OrdType {
+    [
+        OrdType::Market,
+        OrdType::Limit,
+        OrdType::StopLoss,
+        OrdType::StopLossLimit,
+        OrdType::TakeProfit,
+        OrdType::TakeProfitLimit,
+        OrdType::TrailingStop,
+        OrdType::TrailingStopLimit,
+    ][usize::from(n % 8)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Garbage in any field is a reject or a legal order, never a panic or a broken book.
+    #[test]
+    fn arbitrary_field_values_never_panic(
+        reqs in prop::collection::vec(wild_new(), 1..60),
+        venue in prop::bool::ANY,
+    ) {
+        let venue = if venue { Venue::Spot } else { Venue::Derivatives };
+        let mut w = World::new(venue);
+        for (i, (cl, side, t, tif, qm, qs, pm, ps, sm, ss, flags)) in reqs.iter().enumerate() {
+            let s = w.sessions[i % 3];
+            let now = w.now();
+            let sym: &[u8] = if flags & 1 == 0 {
+                if venue == Venue::Spot { b"BTC/USD" } else { b"PF_XBTUSD" }
+            } else {
+                b"ETH/USD"
+            };
+            let req = NewOrder {
+                cl_ord_id: cl,
+                symbol: sym,
+                side: if side & 1 == 0 { Side::Buy } else { Side::Sell },
+                ord_type: ord_type(*t),
+                qty: Decimal::new(*qm, *qs),
+                price: (flags & 2 == 0).then(|| Decimal::new(*pm, *ps)),
+                stop_px: (flags & 4 == 0).then(|| Decimal::new(*sm, *ss)),
+                tif: [
+                    TimeInForce::GoodTillCancel,
+                    TimeInForce::ImmediateOrCancel,
+                    TimeInForce::FillOrKill,
+                    TimeInForce::GoodTillDate,
+                ][usize::from(*tif)],
+                expire_time: (flags & 8 == 0).then(|| UtcTimestamp::from_nanos(pm.wrapping_abs())),
+                effective_time: (flags & 16 == 0)
+                    .then(|| UtcTimestamp::from_nanos(now.nanos.wrapping_add(*sm % 10_000_000_000))),
+                valid_until: (flags & 32 == 0).then(|| UtcTimestamp::from_nanos(*qm)),
+                exec_inst: ExecInst {
+                    post_only: flags & 64 != 0,
+                    reduce_only: flags & 128 != 0,
+                    quote_qty: side & 2 != 0,
+                    single_fee: side & 4 == 0,
+                    ..ExecInst::default()
+                },
+                display_qty: (side & 8 != 0).then(|| Decimal::new(*sm, *qs)),
+                trigger_ref: if side & 16 != 0 { TriggerRef::Index } else { TriggerRef::Last },
+                leverage: side & 32 != 0,
+                stp: StpMode::from_code(u32::from(side >> 6)),
+            };
+            w.e.handle_new_order(s, &req, now).unwrap();
+            let cancel = CancelRequest {
+                cl_ord_id: cl,
+                order_id: Some(cl),
+                orig_cl_ord_id: Some(cl),
+                symbol: sym,
+                side: Side::Buy,
+            };
+            w.e.handle_cancel(s, &cancel, now).unwrap();
+            w.now_ms += 7;
+            Checker::drain(&mut w)?;
+            Checker::after_op(&w)?;
+        }
+    }
+}
