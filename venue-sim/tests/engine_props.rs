@@ -629,8 +629,11 @@ fn sub_is_the_inverse_of_add() {
     assert_eq!(sub(add(a, b), b), a);
 }
 
+/// ClOrdID, side/flag bits, type, TIF, qty (mantissa, scale), price, stop, more flag bits.
+type Wild = (Vec<u8>, u8, u8, u8, i64, u8, i64, u8, i64, u8, u8);
+
 /// Arbitrary field values a peer could send: any decimals, ids, types and flags.
-fn wild_new() -> impl Strategy<Value = (Vec<u8>, u8, u8, u8, i64, u8, i64, u8, i64, u8, u8)> {
+fn wild_new() -> impl Strategy<Value = Wild> {
     (
         prop::collection::vec(any::<u8>(), 0..40),
         any::<u8>(),
