@@ -8,9 +8,18 @@
 //! ```text
 //! Message ──► ExecutionReport::new_checked(&msg)? ──► .exec_type(), .cum_qty(), .last_px() …
 //! ```
+//!
+//! Views: [`ExecutionReport`] (8), [`BusinessMessageReject`] (j), [`Reject`] (3),
+//! [`MarketDataSnapshotFullRefresh`] (W) and [`MarketDataIncrementalRefresh`] (X) (both also as
+//! the combined [`MarketData`] the book consumes), [`MarketDataRequestReject`] (Y),
+//! [`InstrumentList`] (y), [`TradingSessionStatus`] (h), [`Logon`] (A), [`Logout`] (5),
+//! [`Heartbeat`] (0), [`TestRequest`] (1), [`ResendRequest`] (2), [`SequenceReset`] (4).
+//! None allocates; all are `Copy` and borrow the message.
 
 use crate::decimal::Decimal;
-use crate::message::{Entry, Group, Message, ParseError};
+use crate::dict::SessionRejectReason;
+use crate::parse::{Entry, Group, Message, ParseError};
+use crate::tags;
 use crate::time::UtcTimestamp;
 
 /// Why a message does not fit a view.
@@ -55,6 +64,14 @@ macro_rules! char_enum {
                 match c {
                     $($code => Self::$variant,)*
                     other => Self::Other(other),
+                }
+            }
+
+            /// The wire character.
+            pub fn code(self) -> u8 {
+                match self {
+                    $(Self::$variant => $code,)*
+                    Self::Other(c) => c,
                 }
             }
         }
@@ -126,6 +143,44 @@ char_enum!(
         Buy = b'1',
         /// 2
         Sell = b'2',
+    }
+);
+
+char_enum!(
+    /// OrdType (40) as Kraken uses it (SPEC §4.1).
+    OrdType {
+        /// 1
+        Market = b'1',
+        /// 2
+        Limit = b'2',
+        /// 3: stop-loss.
+        Stop = b'3',
+        /// 4: stop-loss-limit.
+        StopLimit = b'4',
+        /// R: take-profit (Kraken).
+        TakeProfit = b'R',
+        /// T: take-profit-limit (Kraken).
+        TakeProfitLimit = b'T',
+        /// U: trailing stop (Kraken).
+        TrailingStop = b'U',
+        /// V: trailing stop limit (Kraken, Spot).
+        TrailingStopLimit = b'V',
+    }
+);
+
+char_enum!(
+    /// TimeInForce (59) as Kraken uses it.
+    TimeInForce {
+        /// 0
+        Day = b'0',
+        /// 1
+        GoodTillCancel = b'1',
+        /// 3
+        ImmediateOrCancel = b'3',
+        /// 4
+        FillOrKill = b'4',
+        /// 6
+        GoodTillDate = b'6',
     }
 );
 
@@ -388,12 +443,75 @@ impl<'a> ExecutionReport<'a> {
         self.get(19)
     }
     /// OrdType (40) as sent (after a trigger it becomes 1 or 2).
-    pub fn ord_type(&self) -> Option<u8> {
-        self.get(21).and_then(|v| v.first().copied())
+    pub fn ord_type(&self) -> Option<OrdType> {
+        self.get(21)
+            .and_then(|v| v.first().map(|&c| OrdType::from_code(c)))
     }
     /// TimeInForce (59).
-    pub fn time_in_force(&self) -> Option<u8> {
-        self.get(22).and_then(|v| v.first().copied())
+    pub fn time_in_force(&self) -> Option<TimeInForce> {
+        self.get(22)
+            .and_then(|v| v.first().map(|&c| TimeInForce::from_code(c)))
+    }
+    /// TriggerPrice (1102): the price that triggered a stop/take-profit/trailing order.
+    ///
+    /// # Errors
+    /// Malformed value.
+    pub fn trigger_price(&self) -> Result<Option<Decimal>, ViewError> {
+        self.other_decimal(tags::TRIGGER_PRICE)
+    }
+    /// DisplayQty (1138) of an iceberg order.
+    ///
+    /// # Errors
+    /// Malformed value.
+    pub fn display_qty(&self) -> Result<Option<Decimal>, ViewError> {
+        self.other_decimal(tags::DISPLAY_QTY)
+    }
+    /// GrossTradeAmt (381): CumQty × AvgPx.
+    ///
+    /// # Errors
+    /// Malformed value.
+    pub fn gross_trade_amt(&self) -> Result<Option<Decimal>, ViewError> {
+        self.other_decimal(tags::GROSS_TRADE_AMT)
+    }
+    /// NetMoney (118): LastQty × LastPx of this fill.
+    ///
+    /// # Errors
+    /// Malformed value.
+    pub fn net_money(&self) -> Result<Option<Decimal>, ViewError> {
+        self.other_decimal(tags::NET_MONEY)
+    }
+    /// ExecInst (18) as sent (space-separated flags); Kraken may leave it out.
+    pub fn exec_inst(&self) -> Option<&'a [u8]> {
+        self.msg.field(tags::EXEC_INST)
+    }
+    /// SecondaryExecID (527): per-pair trade sequence on fills.
+    pub fn secondary_exec_id(&self) -> Option<&'a [u8]> {
+        self.msg.field(tags::SECONDARY_EXEC_ID)
+    }
+    /// ExecRestatementReason (378) on restatements.
+    pub fn restatement_reason(&self) -> Option<u64> {
+        self.msg.uint(tags::EXEC_RESTATEMENT_REASON).ok()
+    }
+    /// ExpireTime (126) of a GTD order.
+    ///
+    /// # Errors
+    /// Malformed value.
+    pub fn expire_time(&self) -> Result<Option<UtcTimestamp>, ViewError> {
+        match self.msg.field(tags::EXPIRE_TIME) {
+            None => Ok(None),
+            Some(_) => Ok(Some(self.msg.timestamp(tags::EXPIRE_TIME)?)),
+        }
+    }
+    /// MsgSeqNum (34) of the report.
+    pub fn seq_num(&self) -> Option<u64> {
+        self.msg.seq_num().ok()
+    }
+
+    fn other_decimal(&self, tag: u32) -> Result<Option<Decimal>, ViewError> {
+        match self.msg.field(tag) {
+            None => Ok(None),
+            Some(_) => Ok(Some(self.msg.decimal(tag)?)),
+        }
     }
     /// TransactTime (60).
     ///
@@ -481,6 +599,16 @@ impl<'a> Reject<'a> {
     pub fn reason(&self) -> Option<u64> {
         self.msg.uint(373).ok()
     }
+    /// SessionRejectReason (373), typed; `None` when absent or not a FIX 4.4 value.
+    pub fn session_reject_reason(&self) -> Option<SessionRejectReason> {
+        self.reason()
+            .and_then(|r| u32::try_from(r).ok())
+            .and_then(SessionRejectReason::from_code)
+    }
+    /// RefMsgType (372).
+    pub fn ref_msg_type(&self) -> Option<&'a [u8]> {
+        self.msg.field(tags::REF_MSG_TYPE)
+    }
     /// Text (58).
     pub fn text(&self) -> Option<&'a [u8]> {
         self.msg.field(58)
@@ -509,6 +637,28 @@ pub struct MdEntry<'a> {
     pub time: &'a [u8],
     /// AggressorSide (2446), trades.
     pub aggressor: Option<Side>,
+}
+
+impl MdEntry<'_> {
+    /// MDEntryTime as a timestamp: Kraken sends the time of day only (`HH:MM:SS.sss`) on L2
+    /// feeds, which is placed on the UTC day of `day` (use the message's SendingTime); a full
+    /// timestamp (L3) is taken as is.
+    ///
+    /// # Errors
+    /// [`ViewError::Field`] when MDEntryTime is absent or malformed.
+    pub fn timestamp(&self, day: UtcTimestamp) -> Result<UtcTimestamp, ViewError> {
+        if self.time.is_empty() {
+            return Err(ViewError::Field(ParseError::Missing {
+                tag: tags::MD_ENTRY_TIME,
+            }));
+        }
+        UtcTimestamp::parse_time_only(self.time, day).map_err(|error| {
+            ViewError::Field(ParseError::BadTimestamp {
+                tag: tags::MD_ENTRY_TIME,
+                error,
+            })
+        })
+    }
 }
 
 fn md_entry<'a>(
@@ -631,6 +781,98 @@ impl<'a> MarketData<'a> {
     pub fn book_checksum(&self) -> Option<u32> {
         self.msg.uint(5041).ok().and_then(|v| u32::try_from(v).ok())
     }
+    /// SendingTime (52): the day MDEntryTime values belong to.
+    ///
+    /// # Errors
+    /// Missing or malformed.
+    pub fn sending_time(&self) -> Result<UtcTimestamp, ViewError> {
+        Ok(self.msg.timestamp(tags::SENDING_TIME)?)
+    }
+    /// MsgSeqNum (34): the only sequence a FIX book has (SPEC §4.11).
+    ///
+    /// # Errors
+    /// Missing or malformed.
+    pub fn seq_num(&self) -> Result<u64, ViewError> {
+        Ok(self.msg.seq_num()?)
+    }
+    /// The underlying message.
+    pub fn message(&self) -> &Message<'a> {
+        &self.msg
+    }
+}
+
+/// MarketDataSnapshotFullRefresh (35=W): one symbol's book, entries with action `New`.
+#[derive(Debug, Clone, Copy)]
+pub struct MarketDataSnapshotFullRefresh<'a>(MarketData<'a>);
+
+impl<'a> MarketDataSnapshotFullRefresh<'a> {
+    /// Checks MsgType W and NoMDEntries.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
+        expect_type(msg, b"W")?;
+        Ok(Self(MarketData::new_checked(msg)?))
+    }
+    /// MDReqID (262).
+    pub fn request_id(&self) -> Option<&'a [u8]> {
+        self.0.request_id()
+    }
+    /// Symbol (55).
+    pub fn symbol(&self) -> Option<&'a [u8]> {
+        self.0.symbol()
+    }
+    /// NoMDEntries (268).
+    pub fn entry_count(&self) -> u64 {
+        self.0.entry_count()
+    }
+    /// The entries, in order.
+    pub fn entries(&self) -> MdEntries<'a> {
+        self.0.entries()
+    }
+    /// The combined view (what [`crate::book::Book`] applies).
+    pub fn as_market_data(&self) -> &MarketData<'a> {
+        &self.0
+    }
+}
+
+/// MarketDataIncrementalRefresh (35=X): entries to apply in order, then 5041 on book updates.
+#[derive(Debug, Clone, Copy)]
+pub struct MarketDataIncrementalRefresh<'a>(MarketData<'a>);
+
+impl<'a> MarketDataIncrementalRefresh<'a> {
+    /// Checks MsgType X and NoMDEntries.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
+        expect_type(msg, b"X")?;
+        Ok(Self(MarketData::new_checked(msg)?))
+    }
+    /// MDReqID (262).
+    pub fn request_id(&self) -> Option<&'a [u8]> {
+        self.0.request_id()
+    }
+    /// Symbol (55), at the top of the message in Kraken's dialect.
+    pub fn symbol(&self) -> Option<&'a [u8]> {
+        self.0.symbol()
+    }
+    /// NoMDEntries (268).
+    pub fn entry_count(&self) -> u64 {
+        self.0.entry_count()
+    }
+    /// The entries, in order.
+    pub fn entries(&self) -> MdEntries<'a> {
+        self.0.entries()
+    }
+    /// ChecksumOrderBook (5041); absent on trade-only messages.
+    pub fn book_checksum(&self) -> Option<u32> {
+        self.0.book_checksum()
+    }
+    /// The combined view (what [`crate::book::Book`] applies).
+    pub fn as_market_data(&self) -> &MarketData<'a> {
+        &self.0
+    }
 }
 
 /// MarketDataRequestReject (35=Y).
@@ -700,7 +942,7 @@ const INSTRUMENT_TAGS: &[u32] = &[
 
 fn small(e: &Entry<'_>, tag: u32) -> Result<u8, ViewError> {
     let v = e.field(tag).ok_or(ParseError::Missing { tag })?;
-    crate::message::parse_uint(v)
+    crate::parse::parse_uint(v)
         .and_then(|n| u8::try_from(n).ok())
         .ok_or(ViewError::Field(ParseError::BadInt { tag }))
 }
@@ -750,6 +992,23 @@ impl<'a> InstrumentList<'a> {
     }
 }
 
+/// Kraken's TradSesStatus (340) values (SPEC §4.14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VenueStatus {
+    /// 0
+    Unknown,
+    /// 1: no new orders, no cancels.
+    Maintenance,
+    /// 2
+    Online,
+    /// 101: cancels accepted, no new orders, no matching.
+    CancelOnly,
+    /// 102: only post-only limit orders and cancels, no matching.
+    PostOnly,
+    /// Anything else.
+    Other(u64),
+}
+
 /// TradingSessionStatus (35=h).
 #[derive(Debug, Clone, Copy)]
 pub struct TradingSessionStatus<'a> {
@@ -772,6 +1031,25 @@ impl<'a> TradingSessionStatus<'a> {
     /// TradSesStatus (340): 2 online, 1 maintenance, 101 cancel-only, 102 post-only.
     pub fn status(&self) -> u64 {
         self.status
+    }
+    /// TradSesStatus (340), typed with Kraken's meanings (SPEC §4.14).
+    pub fn venue_status(&self) -> VenueStatus {
+        match self.status {
+            0 => VenueStatus::Unknown,
+            1 => VenueStatus::Maintenance,
+            2 => VenueStatus::Online,
+            101 => VenueStatus::CancelOnly,
+            102 => VenueStatus::PostOnly,
+            other => VenueStatus::Other(other),
+        }
+    }
+    /// TradSesStatusRejReason (567) when the request was refused.
+    pub fn reject_reason(&self) -> Option<u64> {
+        self.msg.uint(tags::TRAD_SES_STATUS_REJ_REASON).ok()
+    }
+    /// TradSesReqID (335).
+    pub fn request_id(&self) -> Option<&'a [u8]> {
+        self.msg.field(tags::TRAD_SES_REQ_ID)
     }
     /// TradingSessionID (336).
     pub fn session_id(&self) -> Option<&'a [u8]> {
@@ -822,6 +1100,22 @@ impl<'a> Logon<'a> {
     pub fn cancel_on_disconnect(&self) -> bool {
         self.msg.field(8674) != Some(b"1")
     }
+    /// EncryptMethod (98): always 0 on Kraken.
+    pub fn encrypt_method(&self) -> Option<u64> {
+        self.msg.uint(tags::ENCRYPT_METHOD).ok()
+    }
+    /// ClientID (109): links a trading and an MD connection.
+    pub fn client_id(&self) -> Option<&'a [u8]> {
+        self.msg.field(tags::CLIENT_ID)
+    }
+    /// SenderCompID (49).
+    pub fn sender_comp_id(&self) -> Option<&'a [u8]> {
+        self.msg.field(tags::SENDER_COMP_ID)
+    }
+    /// TargetCompID (56).
+    pub fn target_comp_id(&self) -> Option<&'a [u8]> {
+        self.msg.field(tags::TARGET_COMP_ID)
+    }
 }
 
 /// Logout (35=5).
@@ -865,6 +1159,46 @@ impl<'a> TestRequestId<'a> {
             b"0" => Ok(TestRequestId { id: msg.field(112) }),
             _ => Err(ViewError::WrongMsgType),
         }
+    }
+}
+
+/// Heartbeat (35=0): an answer to a TestRequest carries its TestReqID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heartbeat<'a> {
+    /// TestReqID (112), if present.
+    pub test_req_id: Option<&'a [u8]>,
+}
+
+impl<'a> Heartbeat<'a> {
+    /// Checks MsgType.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
+        expect_type(msg, b"0")?;
+        Ok(Heartbeat {
+            test_req_id: msg.field(tags::TEST_REQ_ID),
+        })
+    }
+}
+
+/// TestRequest (35=1): to be answered by a Heartbeat echoing TestReqID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TestRequest<'a> {
+    /// TestReqID (112).
+    pub test_req_id: &'a [u8],
+}
+
+impl<'a> TestRequest<'a> {
+    /// Checks MsgType and TestReqID.
+    ///
+    /// # Errors
+    /// [`ViewError`].
+    pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
+        expect_type(msg, b"1")?;
+        Ok(TestRequest {
+            test_req_id: msg.required(tags::TEST_REQ_ID)?,
+        })
     }
 }
 
