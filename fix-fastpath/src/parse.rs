@@ -287,23 +287,26 @@ pub fn frame_with(stream: &[u8], cfg: &FrameConfig) -> Result<Option<usize>, Fra
     Ok(Some(total))
 }
 
-/// After a [`FrameError`], how many bytes to skip to reach the next plausible message start
-/// (`8=` right after SOH). Always at least 1 for a non-empty stream, so a loop
-/// `frame → error → skip resync(..)` always makes progress; a trailing SOH or `8` that may
-/// begin the next message is kept.
+/// After a [`FrameError`], how many bytes to skip to reach the next plausible message start:
+/// `8=FIX` anywhere, or `8=` right after SOH. Always at least 1 for a non-empty stream, so a loop
+/// `frame → error → skip resync(..)` always makes progress; a tail that may be the beginning of
+/// the next message (`8`, `8=`, `8=F`…) is kept.
 pub fn resync(stream: &[u8]) -> usize {
-    if stream.is_empty() {
-        return 0;
-    }
-    let mut i = 1;
-    while i + 1 < stream.len() {
-        if stream[i] == b'8' && stream[i + 1] == b'=' && stream[i - 1] == SOH {
+    const START: &[u8] = b"8=FIX";
+    for i in 1..stream.len() {
+        if stream[i] != b'8' {
+            continue;
+        }
+        let rest = &stream[i..];
+        let n = rest.len().min(START.len());
+        if rest[..n] == START[..n] {
             return i;
         }
-        i += 1;
+        if stream[i - 1] == SOH && rest.get(1) == Some(&b'=') {
+            return i;
+        }
     }
-    let keep = usize::from(stream.len() > 1 && matches!(stream.last(), Some(&SOH) | Some(&b'8')));
-    stream.len() - keep
+    stream.len()
 }
 
 // ───────────────────────────────────────── indexing ─────────────────────────────────────────
@@ -1088,8 +1091,13 @@ mod tests {
         assert_eq!(resync(&s), 5);
         assert_eq!(resync(b""), 0);
         assert_eq!(resync(b"x"), 1);
-        assert_eq!(resync(b"xx\x01"), 2, "keeps a trailing SOH");
-        assert_eq!(resync(b"xx\x018"), 3, "keeps a trailing SOH 8");
+        assert_eq!(resync(b"8"), 1, "progress even on a lone 8");
+        assert_eq!(resync(b"xx\x01"), 3);
+        assert_eq!(resync(b"xx8=F"), 2, "keeps what may start the next message");
+        assert_eq!(resync(b"xx8=FIX.4.4"), 2, "no SOH needed before 8=FIX");
+        assert_eq!(resync(b"x\x018=FIXT.1.1"), 2);
+        assert_eq!(resync(b"x\x018=X"), 2, "8= after SOH");
+        assert_eq!(resync(b"x8=X"), 4, "8= inside garbage is not a start");
     }
 
     #[test]
