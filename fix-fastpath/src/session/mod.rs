@@ -1216,31 +1216,15 @@ impl<J: Journal> Session<J> {
     }
 
     fn gap_fill(&mut self, now: UtcTimestamp, seq: u64, new_seq: u64) {
-        let order = self.cfg.header_order;
+        let mut orig = [0u8; crate::time::MILLIS_LEN];
+        now.write_millis(&mut orig);
         let space = self.tx.space(512);
         let mut e = Encoder::new(space);
-        e.begin(self.cfg.begin_string.as_bytes(), b"4");
-        e.uint(34, seq);
-        match order {
-            HeaderOrder::QuickFix => {
-                e.boolean(43, true)
-                    .field(49, self.cfg.sender_comp_id.as_bytes())
-                    .timestamp(52, now)
-                    .field(56, self.cfg.target_comp_id.as_bytes())
-                    .timestamp(122, now)
-                    .uint(36, new_seq)
-                    .boolean(123, true);
-            }
-            HeaderOrder::Kraken => {
-                e.field(49, self.cfg.sender_comp_id.as_bytes())
-                    .field(56, self.cfg.target_comp_id.as_bytes())
-                    .timestamp(52, now)
-                    .boolean(43, true)
-                    .timestamp(122, now)
-                    .boolean(123, true)
-                    .uint(36, new_seq);
-            }
-        }
+        write_resend_header(&self.cfg, &mut e, b"4", seq, now, &orig);
+        match self.cfg.header_order {
+            HeaderOrder::QuickFix => e.uint(36, new_seq).boolean(123, true),
+            HeaderOrder::Kraken => e.boolean(123, true).uint(36, new_seq),
+        };
         if let Ok(n) = e.finish() {
             self.tx.commit(n);
             self.last_sent_ns = now.nanos;
@@ -1259,24 +1243,7 @@ impl<J: Journal> Session<J> {
         };
         let orig_time = orig.field(52).unwrap_or(b"");
         let mut e = Encoder::new(self.tx.space(stored.len() + 128));
-        e.begin(self.cfg.begin_string.as_bytes(), orig.msg_type());
-        e.uint(34, seq);
-        match self.cfg.header_order {
-            HeaderOrder::QuickFix => {
-                e.boolean(43, true)
-                    .field(49, self.cfg.sender_comp_id.as_bytes())
-                    .timestamp(52, now)
-                    .field(56, self.cfg.target_comp_id.as_bytes())
-                    .field(122, orig_time);
-            }
-            HeaderOrder::Kraken => {
-                e.field(49, self.cfg.sender_comp_id.as_bytes())
-                    .field(56, self.cfg.target_comp_id.as_bytes())
-                    .timestamp(52, now)
-                    .boolean(43, true)
-                    .field(122, orig_time);
-            }
-        }
+        write_resend_header(&self.cfg, &mut e, orig.msg_type(), seq, now, orig_time);
         for f in orig.fields() {
             if !matches!(f.tag, 8 | 9 | 10 | 35 | 34 | 43 | 49 | 52 | 56 | 122) {
                 e.field(f.tag, orig.value(*f));
@@ -1304,6 +1271,36 @@ fn write_header(cfg: &Config, e: &mut Encoder<'_>, msg_type: &[u8], seq: u64, no
             e.field(49, cfg.sender_comp_id.as_bytes())
                 .timestamp(52, now)
                 .field(56, cfg.target_comp_id.as_bytes());
+        }
+    }
+}
+
+/// The header of a retransmission: PossDupFlag=Y and OrigSendingTime `orig` beside the standard
+/// fields, in the configured order (QuickFIX sorts by tag; Kraken's examples put 43/122 last).
+fn write_resend_header(
+    cfg: &Config,
+    e: &mut Encoder<'_>,
+    msg_type: &[u8],
+    seq: u64,
+    now: UtcTimestamp,
+    orig: &[u8],
+) {
+    e.begin(cfg.begin_string.as_bytes(), msg_type);
+    e.uint(34, seq);
+    match cfg.header_order {
+        HeaderOrder::QuickFix => {
+            e.boolean(43, true)
+                .field(49, cfg.sender_comp_id.as_bytes())
+                .timestamp(52, now)
+                .field(56, cfg.target_comp_id.as_bytes())
+                .field(122, orig);
+        }
+        HeaderOrder::Kraken => {
+            e.field(49, cfg.sender_comp_id.as_bytes())
+                .field(56, cfg.target_comp_id.as_bytes())
+                .timestamp(52, now)
+                .boolean(43, true)
+                .field(122, orig);
         }
     }
 }

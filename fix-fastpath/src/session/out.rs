@@ -1,10 +1,9 @@
-//! The session's outbound byte queue and the admin messages it writes.
+//! The session's outbound byte queue.
 //!
-//! Admin traffic (Logon, Heartbeat, TestRequest, ResendRequest, SequenceReset, Logout, Reject) is
-//! rare and written with the one-pass [`crate::encode::Encoder`]; application messages arrive
-//! already encoded (precompiled templates) and are only stamped and queued.
+//! Admin traffic is written into it with the one-pass [`crate::encode::Encoder`]; application
+//! messages arrive already encoded (precompiled templates) and are only queued.
 
-use crate::encode::{EncodeError, Encoder};
+use crate::encode::EncodeError;
 
 /// A fixed-capacity byte queue: what the session wants sent, in order.
 #[derive(Debug)]
@@ -73,22 +72,5 @@ impl TxQueue {
         space[..bytes.len()].copy_from_slice(bytes);
         self.commit(bytes.len());
         Ok(())
-    }
-
-    /// Encodes one message at the end of the queue with `f`.
-    ///
-    /// # Errors
-    /// Whatever the encoder reports; nothing is queued then.
-    pub fn encode_with(
-        &mut self,
-        reserve: usize,
-        f: impl FnOnce(&mut Encoder<'_>) -> Result<(), EncodeError>,
-    ) -> Result<usize, EncodeError> {
-        let space = self.space(reserve);
-        let mut enc = Encoder::new(space);
-        f(&mut enc)?;
-        let n = enc.finish()?;
-        self.commit(n);
-        Ok(n)
     }
 }
