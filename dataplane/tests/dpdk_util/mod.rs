@@ -2,6 +2,9 @@
 //! that re-runs the same test binary as the other endpoint, and a byte-checked frame exchange.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod fix;
+pub mod net;
+
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,156 @@
+//! Kernel-side plumbing for the DPDK session tests: shell commands that must succeed, a
+//! network namespace + veth pair removed on drop, and the venue as kernel TCP + TLS + FIX in a
+//! thread (inside the namespace when one is given).
+
+use std::net::{SocketAddrV4, TcpListener};
+use std::process::Command;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::fix::{run_acceptor, KernelEnd, Outcome, Pki, SESSION_LIMIT};
+
+/// Runs a command that must succeed; the panic says what failed and why.
+pub fn sh(args: &[&str]) {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{args:?}: {e} (install iproute2/ethtool: scripts/setup-host)"));
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Fails with the reason when not root (namespaces, AF_PACKET, TAP and DPDK need it).
+pub fn require_root() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test needs root (network namespaces, TAP/AF_PACKET, DPDK); CI runs it as root"
+    );
+}
+
+/// A network namespace with one end of a veth pair; both removed on drop, pass or fail.
+#[derive(Debug)]
+pub struct VethNs {
+    /// The namespace name.
+    pub ns: String,
+    /// The end left in our namespace (DPDK takes it).
+    pub host_if: String,
+    /// The end inside the namespace (kernel TCP).
+    pub ns_if: String,
+}
+
+impl VethNs {
+    /// Creates `ns`, the pair `host_if` ↔ `ns_if`, puts `ns_addr/24` on the inner end, brings
+    /// both up and switches TX checksum offload off (veth would hand AF_PACKET unfinished
+    /// checksums).
+    pub fn create(tag: &str, ns_addr: std::net::Ipv4Addr) -> VethNs {
+        let id = std::process::id() % 10_000;
+        let v = VethNs {
+            ns: format!("twh2{tag}{id}"),
+            host_if: format!("twh2{tag}{id}a"),
+            ns_if: format!("twh2{tag}{id}b"),
+        };
+        sh(&["ip", "netns", "add", &v.ns]);
+        sh(&[
+            "ip", "link", "add", &v.host_if, "type", "veth", "peer", "name", &v.ns_if,
+        ]);
+        sh(&["ip", "link", "set", &v.ns_if, "netns", &v.ns]);
+        sh(&["ip", "link", "set", &v.host_if, "up"]);
+        sh(&["ethtool", "-K", &v.host_if, "tx", "off"]);
+        v.exec(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{ns_addr}/24"),
+            "dev",
+            &v.ns_if,
+        ]);
+        v.exec(&["ip", "link", "set", &v.ns_if, "up"]);
+        v.exec(&["ip", "link", "set", "lo", "up"]);
+        v.exec(&["ethtool", "-K", &v.ns_if, "tx", "off"]);
+        v
+    }
+
+    /// Runs a command inside the namespace; it must succeed.
+    pub fn exec(&self, args: &[&str]) {
+        let mut full = vec!["ip", "netns", "exec", self.ns.as_str()];
+        full.extend_from_slice(args);
+        sh(&full);
+    }
+}
+
+impl Drop for VethNs {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .output();
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
+    }
+}
+
+/// Lets the calling thread run on every CPU again (EAL pinned the thread that initialised it,
+/// and threads inherit that mask: the venue must not share the DPDK poller's core).
+fn unpin() {
+    use nix::sched::{sched_setaffinity, CpuSet};
+    let mut set = CpuSet::new();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for c in 0..cpus.max(2) {
+        let _ = set.set(c);
+    }
+    let _ = sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+}
+
+/// Starts the venue: kernel TCP listening on `addr` (inside network namespace `netns` when
+/// given), TLS 1.3 server with `pki`'s leaf, FIX acceptor running [`run_acceptor`]. Returns once
+/// it listens; join the handle for what it saw.
+pub fn spawn_kernel_venue(
+    netns: Option<&str>,
+    addr: SocketAddrV4,
+    pki: &Pki,
+) -> JoinHandle<Outcome> {
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
+    let netns = netns.map(|n| format!("/run/netns/{n}"));
+    let pki = pki.clone();
+    let handle = std::thread::spawn(move || {
+        unpin();
+        if let Some(path) = &netns {
+            let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
+                .unwrap_or_else(|e| panic!("setns {path}: {e}"));
+        }
+        let listener = match TcpListener::bind(addr) {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = ready_tx.send(Err(format!("bind {addr}: {e}")));
+                panic!("bind {addr}: {e}");
+            }
+        };
+        listener.set_nonblocking(true).unwrap();
+        let _ = ready_tx.send(Ok(()));
+        let start = Instant::now();
+        let stream = loop {
+            match listener.accept() {
+                Ok((s, _)) => break s,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(
+                        start.elapsed() < SESSION_LIMIT,
+                        "venue: no connection on {addr}"
+                    );
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        stream.set_nonblocking(false).unwrap();
+        let mut end = KernelEnd::accepted(stream, &pki);
+        run_acceptor(&mut end)
+    });
+    match ready_rx.recv_timeout(Duration::from_secs(10)) {
+        Ok(Ok(())) => handle,
+        Ok(Err(e)) => panic!("kernel venue: {e}"),
+        Err(e) => panic!("kernel venue did not start: {e}"),
+    }
+}
