@@ -1,1 +1,7 @@
 #![forbid(unsafe_code)]
+//! # tickwire-control — the appliance daemon and its CLI
+//!
+//! Library side of the `tickwire` binary: the configuration file ([`config`]). The CLI
+//! itself lives in `src/main.rs` and `src/cli/`.
+
+pub mod config;

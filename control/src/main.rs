@@ -38,6 +38,11 @@ enum Command {
     Demo(demo::Args),
     /// Tick-to-trade through tickwire and the kernel baselines, in one run.
     Bench(bench_cmd::Args),
+    /// Configuration files: check, show, example.
+    Config {
+        #[command(subcommand)]
+        command: cli::config::Command,
+    },
     /// FIX tools.
     Fix {
         #[command(subcommand)]
@@ -57,6 +62,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args).map(|()| cli::Status::Ok),
         Command::Bench(args) => bench_cmd::run(&args, output).map(|()| cli::Status::Ok),
+        Command::Config { command } => cli::config::run(command, output),
         Command::Fix { command } => cli::fix::run(command, output),
         Command::Hw { command } => cli::hw::run(command, output),
     };
