@@ -21,6 +21,8 @@ pub enum PortError {
         code: i32,
         /// DPDK's text for it.
         reason: String,
+        /// What to try.
+        hint: &'static str,
     },
 }
 
@@ -28,7 +30,12 @@ impl fmt::Display for PortError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotFound(n) => write!(f, "no DPDK port named {n:?} (check --vdev / -a)"),
-            Self::Call { call, code, reason } => write!(f, "{call} failed: {reason} ({code})"),
+            Self::Call {
+                call,
+                code,
+                reason,
+                hint,
+            } => write!(f, "{call} failed: {reason} ({code}); {hint}"),
         }
     }
 }
@@ -42,9 +49,40 @@ fn check(call: &'static str, rc: i32) -> Result<(), PortError> {
             call,
             code,
             reason: strerror(code),
+            hint: hint(call, code),
         });
     }
     Ok(())
+}
+
+/// What usually causes `code` from `call`, and what to do about it.
+fn hint(call: &str, code: i32) -> &'static str {
+    match (call, code) {
+        (_, libc::EBUSY) => {
+            "the port is running: stop it before configuring it again (one DpdkNic per port)"
+        }
+        ("rte_eth_dev_start", libc::ENODEV | libc::ENXIO | libc::ENOENT) => {
+            "the interface behind the port is gone (deleted, or moved to another network \
+             namespace): recreate it and restart the process"
+        }
+        ("rte_eth_dev_start", _) => {
+            "the driver could not start the device: check that the interface or socket \
+             behind the vdev exists and is usable, and see the PMD's log line above"
+        }
+        ("rte_eth_rx_queue_setup" | "rte_eth_tx_queue_setup", libc::ENOMEM) => {
+            "not enough mbufs or memory for the ring: raise the mempool's mbuf count or EAL -m"
+        }
+        ("rte_eth_rx_queue_setup" | "rte_eth_tx_queue_setup", libc::EINVAL) => {
+            "the driver refused the ring size or the mbuf data room: check the profile's ring \
+             sizes and the mempool's data room (at least 2048 bytes)"
+        }
+        ("rte_eth_dev_configure", libc::EINVAL) => {
+            "the driver refused the queue count or offloads: check the profile's NIC section \
+             against what the PMD supports (dpdk-testpmd: show port info)"
+        }
+        (_, libc::ENOTSUP) => "the driver does not support this operation",
+        _ => "see the PMD's log line above for the failing step",
+    }
 }
 
 /// Offloads the port accepted at configure time.
