@@ -1,0 +1,813 @@
+//! DPDK paths next to the AF_PACKET backend and kernel TCP, in one run: 200-byte echo round
+//! trips (userspace TCP, and TCP + TLS 1.3) and tick-to-trade (market-data tick in → order out,
+//! through TCP, TLS 1.3, FIX parse, book, armed trigger and the precompiled order, the same
+//! work as `tickwire bench`), HDR percentiles and ratios to the AF_PACKET backend.
+//!
+//! Transports, each a pair of ports with a userspace stack (smoltcp) on each end:
+//! - DPDK `virtio_user` ↔ `net_vhost` (vhost-user socket);
+//! - DPDK `net_memif` server ↔ client (shared memory);
+//! - DPDK `net_af_packet` on the two ends of a veth pair;
+//! - tickwire's AF_PACKET backend (TPACKET_V2 rings) on the two ends of another veth pair —
+//!   the baseline the DPDK paths are compared with;
+//! - kernel loopback TCP (the same TLS and FIX code over sockets): TCP/TLS echo with both
+//!   non-blocking sockets polled by one thread, tick-to-trade from `tickwire_bench::kernel`
+//!   (`Mode::Polling`).
+//!
+//! One EAL (`-l 0`, hugepages in one unlinked file per segment list, every vdev; `virtio_user0`
+//! is hot-plugged once `net_vhost0` has created its socket), and one thread polls both
+//! ends of every pair: two busy-polling threads on this 2-vCPU machine starve each other
+//! (DESIGN §7), and each number is a full round trip on one core. The same TLS code (tickwire's
+//! record layer after a rustls handshake) runs on every transport, so only the transport
+//! differs.
+//!
+//! Run (root: veth pairs, AF_PACKET, hugepages; DPDK 22.11 from scripts/setup-host):
+//!
+//! ```text
+//! cargo bench -p tickwire-bench --features dpdk --bench dpdk_rtt
+//! ROUNDS=100000 TICKS=100000 cargo bench -p tickwire-bench --features dpdk --bench dpdk_rtt
+//! ```
+//!
+//! Needs about 100 MiB of 2 MiB hugepages (`echo 64 > /proc/sys/vm/nr_hugepages`, hugetlbfs
+//! mounted): vhost-user maps the virtio side's memory, which `--no-huge` cannot share, and
+//! memif needs DPDK's multi-process channel, which `--in-memory` turns off.
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hdrhistogram::Histogram;
+use tickwire_bench::feed::{ArmedOrder, Feed, TRIGGER};
+use tickwire_bench::pki::TestPki;
+use tickwire_dataplane::af_packet::AfPacket;
+use tickwire_dataplane::allowlist::{self, Allowlist};
+use tickwire_dataplane::dpdk::{self, DpdkNic, Mempool};
+use tickwire_dataplane::link::Link;
+use tickwire_dataplane::nic::Nic;
+use tickwire_dataplane::stack::{ConnId, ConnState, Stack, StackConfig};
+use tickwire_fix::book::Book;
+use tickwire_fix::message::Message;
+use tickwire_fix::session::{
+    Capacities, Config, MemoryJournal, ResendPolicy, Role, Session, State,
+};
+use tickwire_fix::time::UtcTimestamp;
+use tickwire_fix::views::MarketData;
+
+const MSG: usize = 200;
+const WARMUP: usize = 1000;
+const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 98, 0, 1);
+const VENUE: Ipv4Addr = Ipv4Addr::new(10, 98, 0, 2);
+/// Bound on one round or one tick (a hang guard, not a measurement).
+const STALL: Duration = Duration::from_secs(5);
+
+fn hist() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).unwrap()
+}
+
+fn wall() -> UtcTimestamp {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    UtcTimestamp::from_nanos(d.as_nanos() as i64)
+}
+
+fn sh(args: &[&str]) {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A veth pair in our namespace with no addresses (the kernel only forwards frames between the
+/// ends), IPv6 and TX checksum offload off; deleted on drop.
+struct Veth {
+    a: String,
+    b: String,
+}
+
+impl Veth {
+    fn create(tag: &str) -> Veth {
+        let id = std::process::id() % 10_000;
+        let v = Veth {
+            a: format!("twh2{tag}{id}a"),
+            b: format!("twh2{tag}{id}b"),
+        };
+        sh(&[
+            "ip", "link", "add", &v.a, "type", "veth", "peer", "name", &v.b,
+        ]);
+        for end in [&v.a, &v.b] {
+            sh(&[
+                "sysctl",
+                "-q",
+                "-w",
+                &format!("net.ipv6.conf.{end}.disable_ipv6=1"),
+            ]);
+            sh(&["ip", "link", "set", end, "up"]);
+            sh(&["ethtool", "-K", end, "tx", "off"]);
+        }
+        v
+    }
+}
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.a]).output();
+    }
+}
+
+/// Two userspace stacks over the two ends of one link, polled by this thread.
+struct Rig<N: Nic> {
+    c: Stack<N>,
+    v: Stack<N>,
+    base: Instant,
+    next_port: u16,
+}
+
+impl<N: Nic> Rig<N> {
+    fn new(a: N, b: N) -> Rig<N> {
+        let cfg = |address| StackConfig {
+            address,
+            connections: 4,
+            rx_buffer: 256 * 1024,
+            tx_buffer: 256 * 1024,
+            ..StackConfig::default()
+        };
+        let allow = || allowlist::live(Allowlist::allow_all()).1;
+        let base = Instant::now();
+        Rig {
+            c: Stack::new(a, allow(), cfg(CLIENT), 0),
+            v: Stack::new(b, allow(), cfg(VENUE), 0),
+            base,
+            next_port: 5000,
+        }
+    }
+
+    fn now(&self) -> i64 {
+        self.base.elapsed().as_nanos() as i64
+    }
+
+    fn poll(&mut self) {
+        let t = self.now();
+        self.c.poll(t);
+        self.v.poll(t);
+    }
+
+    /// A fresh established TCP connection (client, venue).
+    fn connect(&mut self) -> (ConnId, ConnId) {
+        self.next_port += 1;
+        let vc = self.v.listen(self.next_port).unwrap();
+        let cc = self
+            .c
+            .connect(SocketAddrV4::new(VENUE, self.next_port))
+            .unwrap();
+        let start = Instant::now();
+        while self.c.state(cc) != ConnState::Established
+            || self.v.state(vc) != ConnState::Established
+        {
+            assert!(start.elapsed() < STALL, "TCP connection did not establish");
+            self.poll();
+        }
+        (cc, vc)
+    }
+}
+
+fn guard(start: Instant, what: &str) {
+    assert!(start.elapsed() < STALL, "{what} stalled");
+}
+
+fn tcp_echo<N: Nic>(rig: &mut Rig<N>, rounds: usize) -> Histogram<u64> {
+    let (cc, vc) = rig.connect();
+    let msg = [b'x'; MSG];
+    let mut h = hist();
+    for i in 0..rounds + WARMUP {
+        let t0 = Instant::now();
+        assert_eq!(rig.c.send(cc, &msg).unwrap(), MSG);
+        let t = rig.now();
+        rig.c.poll(t);
+        let mut got = 0;
+        while got < MSG {
+            guard(t0, "echo to the venue");
+            let t = rig.now();
+            rig.v.poll(t);
+            rig.v
+                .recv_with(vc, |b| {
+                    got += b.len();
+                    b.len()
+                })
+                .unwrap();
+        }
+        assert_eq!(rig.v.send(vc, &msg).unwrap(), MSG);
+        let t = rig.now();
+        rig.v.poll(t);
+        let mut back = 0;
+        while back < MSG {
+            guard(t0, "echo back");
+            let t = rig.now();
+            rig.c.poll(t);
+            rig.c
+                .recv_with(cc, |b| {
+                    back += b.len();
+                    b.len()
+                })
+                .unwrap();
+        }
+        if i >= WARMUP {
+            h.record(t0.elapsed().as_nanos() as u64).unwrap();
+        }
+    }
+    h
+}
+
+fn tls_pair(pki: &TestPki) -> (tickwire_tls::Session, tickwire_tls::Session) {
+    (
+        tickwire_tls::Session::client(
+            &pki.client,
+            &pki.server_name,
+            tickwire_tls::Capacities::default(),
+        )
+        .unwrap(),
+        tickwire_tls::Session::server(&pki.server, tickwire_tls::Capacities::default()).unwrap(),
+    )
+}
+
+fn tls_step<N: Nic>(stack: &mut Stack<N>, t: i64, id: ConnId, tls: &mut tickwire_tls::Session) {
+    stack.poll(t);
+    stack.recv_with(id, |b| tls.handle_ciphertext(b)).unwrap();
+    tls.poll().unwrap();
+    let out = tls.pending_ciphertext();
+    if !out.is_empty() {
+        let n = stack.send(id, out).unwrap();
+        tls.consume_ciphertext(n);
+        stack.poll(t);
+    }
+}
+
+fn tls_echo<N: Nic>(rig: &mut Rig<N>, rounds: usize, pki: &TestPki) -> Histogram<u64> {
+    let (cc, vc) = rig.connect();
+    let (mut ct, mut vt) = tls_pair(pki);
+    let start = Instant::now();
+    while !ct.is_established() || !vt.is_established() {
+        guard(start, "TLS handshake");
+        let t = rig.now();
+        tls_step(&mut rig.c, t, cc, &mut ct);
+        tls_step(&mut rig.v, t, vc, &mut vt);
+    }
+    let msg = [b'x'; MSG];
+    let mut h = hist();
+    for i in 0..rounds + WARMUP {
+        let t0 = Instant::now();
+        ct.write_plaintext(&msg).unwrap();
+        {
+            let t = rig.now();
+            tls_step(&mut rig.c, t, cc, &mut ct);
+        }
+        while vt.plaintext().len() < MSG {
+            guard(t0, "TLS echo to the venue");
+            {
+                let t = rig.now();
+                tls_step(&mut rig.v, t, vc, &mut vt);
+            }
+        }
+        assert!(vt.plaintext() == msg);
+        vt.consume_plaintext(MSG);
+        vt.write_plaintext(&msg).unwrap();
+        {
+            let t = rig.now();
+            tls_step(&mut rig.v, t, vc, &mut vt);
+        }
+        while ct.plaintext().len() < MSG {
+            guard(t0, "TLS echo back");
+            {
+                let t = rig.now();
+                tls_step(&mut rig.c, t, cc, &mut ct);
+            }
+        }
+        assert!(ct.plaintext() == msg);
+        ct.consume_plaintext(MSG);
+        if i >= WARMUP {
+            h.record(t0.elapsed().as_nanos() as u64).unwrap();
+        }
+    }
+    assert!(ct.is_zero_alloc() && vt.is_zero_alloc());
+    h
+}
+
+fn fix_pair(target: &str) -> (Session<MemoryJournal>, Session<MemoryJournal>) {
+    let mut c = Config::kraken_initiator("TESTCLIENT", target).unwrap();
+    c.rollover = None;
+    let mut v = Config::kraken_initiator(target, "TESTCLIENT").unwrap();
+    v.role = Role::Acceptor;
+    v.resend_policy = ResendPolicy::ReplayApplication;
+    v.rollover = None;
+    (
+        Session::new(c, MemoryJournal::new(1 << 15, 512), Capacities::default()),
+        Session::new(v, MemoryJournal::new(1 << 15, 512), Capacities::default()),
+    )
+}
+
+/// Tick-to-trade as `tickwire bench` measures it in memory: the venue publishes a book update
+/// on the market-data session; from the start of the client cycle that receives it (stack
+/// poll, TLS open, FIX parse, book update, trigger) to the order frame handed to the NIC
+/// (precompiled NewOrderSingle, TLS seal, TCP, `tx_flush`). The venue fills each order
+/// (not measured).
+fn tick_to_trade<N: Nic>(rig: &mut Rig<N>, ticks: u64, pki: &TestPki) -> Histogram<u64> {
+    let (cmd, vmd) = rig.connect();
+    let (ctrd, vtrd) = rig.connect();
+    let (c_md_fix, v_md_fix) = fix_pair("KRAKEN-MD");
+    let (c_trd_fix, v_trd_fix) = fix_pair("KRAKEN-TRD");
+    let (ct, vt) = tls_pair(pki);
+    let (ct2, vt2) = tls_pair(pki);
+    let mut c_md = Link::new(cmd, ct, c_md_fix);
+    let mut v_md = Link::new(vmd, vt, v_md_fix);
+    let mut c_trd = Link::new(ctrd, ct2, c_trd_fix);
+    let mut v_trd = Link::new(vtrd, vt2, v_trd_fix);
+    let (mut md_logon, mut trd_logon) = (false, false);
+    let start = Instant::now();
+    while c_md.fix.state() != State::Active || c_trd.fix.state() != State::Active {
+        guard(start, "logon");
+        let now = wall();
+        rig.poll();
+        c_md.pump(&mut rig.c, now, &mut |_| {}).unwrap();
+        c_trd.pump(&mut rig.c, now, &mut |_| {}).unwrap();
+        v_md.pump(&mut rig.v, now, &mut |_| {}).unwrap();
+        v_trd.pump(&mut rig.v, now, &mut |_| {}).unwrap();
+        if c_md.is_up() && !md_logon {
+            c_md.fix.send_logon(now, |_, _| {}).unwrap();
+            md_logon = true;
+        }
+        if c_trd.is_up() && !trd_logon {
+            c_trd.fix.send_logon(now, |_, _| {}).unwrap();
+            trd_logon = true;
+        }
+        c_md.flush(&mut rig.c, now).unwrap();
+        c_trd.flush(&mut rig.c, now).unwrap();
+        rig.poll();
+    }
+    let mut armed = ArmedOrder::new().unwrap();
+    let mut feed = Feed::default();
+    let mut book = Book::new(10, 1, 8);
+    let mut h = hist();
+    let (mut orders, mut fills) = (0u64, 0u64);
+    for tick in 1..=ticks + WARMUP as u64 {
+        let now = wall();
+        feed.publish(&mut v_md.fix, now).unwrap();
+        v_md.flush(&mut rig.v, now).unwrap();
+        let t = rig.now();
+        rig.v.poll(t);
+
+        // Client: poll until the cycle that receives the tick; that cycle is measured.
+        let waiting = Instant::now();
+        let (t0, fired) = loop {
+            guard(waiting, "tick delivery");
+            let t0 = Instant::now();
+            let t = rig.now();
+            let now = wall();
+            rig.c.poll(t);
+            let mut got = false;
+            let book_ref = &mut book;
+            c_md.pump(&mut rig.c, now, &mut |m: &Message<'_>| {
+                got = true;
+                let seq = m.uint(34).unwrap_or(0);
+                let md = MarketData::new_checked(m).unwrap();
+                book_ref.apply_message(&md, seq).unwrap();
+            })
+            .unwrap();
+            if !got {
+                continue;
+            }
+            let fired = match book.best_ask() {
+                Some((best, _)) if best <= TRIGGER => {
+                    armed.fire(&mut c_trd.fix, now).unwrap();
+                    c_trd.flush(&mut rig.c, now).unwrap();
+                    rig.c.poll(rig.now());
+                    true
+                }
+                _ => false,
+            };
+            break (t0, fired);
+        };
+        if fired {
+            if tick > WARMUP as u64 {
+                h.record((t0.elapsed().as_nanos() as u64).max(1)).unwrap();
+            }
+            orders += 1;
+        }
+
+        // Venue fills, client reads fills (not measured).
+        let now = wall();
+        let t = rig.now();
+        rig.v.poll(t);
+        let mut new_orders = 0u32;
+        v_trd
+            .pump(&mut rig.v, now, &mut |m: &Message<'_>| {
+                new_orders += u32::from(m.msg_type() == b"D");
+            })
+            .unwrap();
+        for _ in 0..new_orders {
+            v_trd
+                .fix
+                .send_app(now, b"8", |e| {
+                    e.field(37, b"O3KQ7T-XH2LM-ZP4WUA")
+                        .field(17, b"SIMX")
+                        .field(150, b"F")
+                        .field(39, b"2")
+                        .field(55, b"BTC/USD")
+                        .field(54, b"1")
+                        .field(31, b"84000.0")
+                        .field(32, b"0.01")
+                        .field(151, b"0")
+                        .field(14, b"0.01")
+                        .field(6, b"84000.0");
+                })
+                .unwrap();
+        }
+        v_md.pump(&mut rig.v, now, &mut |_| {}).unwrap();
+        v_trd.flush(&mut rig.v, now).unwrap();
+        rig.v.poll(rig.now());
+        rig.c.poll(rig.now());
+        c_trd
+            .pump(&mut rig.c, now, &mut |m: &Message<'_>| {
+                fills += u64::from(m.msg_type() == b"8");
+            })
+            .unwrap();
+        rig.c.poll(rig.now());
+        if tick % 1024 == 0 {
+            for link in [&mut c_md, &mut c_trd, &mut v_md, &mut v_trd] {
+                link.fix.handle_timeout(now);
+            }
+        }
+    }
+    // Let the last fills arrive, then check every order was filled.
+    let start = Instant::now();
+    while fills < orders && start.elapsed() < STALL {
+        let now = wall();
+        rig.poll();
+        let mut new_orders = 0u32;
+        v_trd
+            .pump(&mut rig.v, now, &mut |m: &Message<'_>| {
+                new_orders += u32::from(m.msg_type() == b"D");
+            })
+            .unwrap();
+        assert_eq!(new_orders, 0, "orders arrived after the run");
+        c_trd
+            .pump(&mut rig.c, now, &mut |m: &Message<'_>| {
+                fills += u64::from(m.msg_type() == b"8");
+            })
+            .unwrap();
+    }
+    assert_eq!(fills, orders, "every order filled");
+    assert!(orders > ticks / 16, "the trigger fired on {orders} ticks");
+    h
+}
+
+fn kernel_pair() -> (TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (v, _) = l.accept().unwrap();
+    for s in [&c, &v] {
+        s.set_nodelay(true).unwrap();
+        s.set_nonblocking(true).unwrap();
+    }
+    (c, v)
+}
+
+fn read_polling(s: &mut TcpStream, buf: &mut [u8]) -> usize {
+    match s.read(buf) {
+        Ok(n) => n,
+        Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn kernel_tcp_echo(rounds: usize) -> Histogram<u64> {
+    let (mut c, mut v) = kernel_pair();
+    let msg = [b'x'; MSG];
+    let mut buf = [0u8; MSG];
+    let mut h = hist();
+    for i in 0..rounds + WARMUP {
+        let t0 = Instant::now();
+        c.write_all(&msg).unwrap();
+        let mut got = 0;
+        while got < MSG {
+            got += read_polling(&mut v, &mut buf[got..]);
+        }
+        v.write_all(&buf).unwrap();
+        let mut back = 0;
+        while back < MSG {
+            back += read_polling(&mut c, &mut buf[back..]);
+        }
+        if i >= WARMUP {
+            h.record(t0.elapsed().as_nanos() as u64).unwrap();
+        }
+    }
+    h
+}
+
+fn kernel_tls_step(s: &mut TcpStream, tls: &mut tickwire_tls::Session, buf: &mut [u8]) {
+    let out = tls.pending_ciphertext();
+    if !out.is_empty() {
+        s.write_all(out).unwrap();
+        let n = out.len();
+        tls.consume_ciphertext(n);
+    }
+    let n = read_polling(s, buf);
+    let mut off = 0;
+    while off < n {
+        off += tls.handle_ciphertext(&buf[off..n]);
+        tls.poll().unwrap();
+    }
+    if n == 0 {
+        tls.poll().unwrap();
+    }
+}
+
+fn kernel_tls_echo(rounds: usize, pki: &TestPki) -> Histogram<u64> {
+    let (mut c, mut v) = kernel_pair();
+    let (mut ct, mut vt) = tls_pair(pki);
+    let mut buf = vec![0u8; 65536];
+    while !ct.is_established() || !vt.is_established() {
+        kernel_tls_step(&mut c, &mut ct, &mut buf);
+        kernel_tls_step(&mut v, &mut vt, &mut buf);
+    }
+    let msg = [b'x'; MSG];
+    let mut h = hist();
+    for i in 0..rounds + WARMUP {
+        let t0 = Instant::now();
+        ct.write_plaintext(&msg).unwrap();
+        kernel_tls_step(&mut c, &mut ct, &mut buf);
+        while vt.plaintext().len() < MSG {
+            kernel_tls_step(&mut v, &mut vt, &mut buf);
+        }
+        vt.consume_plaintext(MSG);
+        vt.write_plaintext(&msg).unwrap();
+        kernel_tls_step(&mut v, &mut vt, &mut buf);
+        while ct.plaintext().len() < MSG {
+            kernel_tls_step(&mut c, &mut ct, &mut buf);
+        }
+        ct.consume_plaintext(MSG);
+        if i >= WARMUP {
+            h.record(t0.elapsed().as_nanos() as u64).unwrap();
+        }
+    }
+    h
+}
+
+/// Every measurement of one transport.
+struct Row {
+    name: &'static str,
+    tcp: Histogram<u64>,
+    tls: Histogram<u64>,
+    ttt: Histogram<u64>,
+}
+
+fn measure<N: Nic>(
+    name: &'static str,
+    a: N,
+    b: N,
+    rounds: usize,
+    ticks: u64,
+    pki: &TestPki,
+) -> Row {
+    eprintln!("measuring {name} …");
+    let mut rig = Rig::new(a, b);
+    let tcp = tcp_echo(&mut rig, rounds);
+    let tls = tls_echo(&mut rig, rounds, pki);
+    let ttt = tick_to_trade(&mut rig, ticks, pki);
+    Row {
+        name,
+        tcp,
+        tls,
+        ttt,
+    }
+}
+
+fn dpdk_port(name: &str) -> DpdkNic {
+    let pool = Mempool::new(&format!("pool_{name}"), 4095, 32, 2048)
+        .unwrap_or_else(|e| panic!("mempool for {name}: {e}"));
+    DpdkNic::new(name, pool, 512).unwrap_or_else(|e| panic!("port {name}: {e}"))
+}
+
+/// Polls both ports (draining what arrives) until both links are up.
+fn wait_links(a: &mut DpdkNic, b: &mut DpdkNic) {
+    let start = Instant::now();
+    while !a.port().link().up || !b.port().link().up {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "links of {} / {} did not come up",
+            a.port().name(),
+            b.port().name()
+        );
+        for n in [&mut *a, &mut *b] {
+            while n.rx_peek().is_some() {
+                n.rx_release();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn print_table(title: &str, rows: &[(&str, &Histogram<u64>)], base: &Histogram<u64>) {
+    println!("\n{title}, ns (ratio = AF_PACKET backend / this: >1 is faster)");
+    println!(
+        "{:<44} {:>8} {:>8} {:>9} {:>9} {:>10} {:>10}",
+        "transport", "p50", "p99", "p99.9", "max", "p50 ratio", "p99 ratio"
+    );
+    let (b50, b99) = (
+        base.value_at_quantile(0.5) as f64,
+        base.value_at_quantile(0.99) as f64,
+    );
+    for (name, h) in rows {
+        println!(
+            "{:<44} {:>8} {:>8} {:>9} {:>9} {:>9.2}x {:>9.2}x",
+            name,
+            h.value_at_quantile(0.5),
+            h.value_at_quantile(0.99),
+            h.value_at_quantile(0.999),
+            h.max(),
+            b50 / h.value_at_quantile(0.5) as f64,
+            b99 / h.value_at_quantile(0.99) as f64,
+        );
+    }
+}
+
+/// The first hugetlbfs mount with 2 MiB pages (DPDK's default choice; named explicitly so that
+/// [`unlink_hugepage_files`] cleans the same directory).
+fn hugetlbfs_2m() -> String {
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    mounts
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() > 3 && f[2] == "hugetlbfs" && !f[3].contains("pagesize=1G"))
+                .then(|| f[1].to_string())
+        })
+        .next()
+        .unwrap_or_else(|| {
+            panic!(
+                "no hugetlbfs mount: mount -t hugetlbfs nodev /dev/hugepages (scripts/setup-host)"
+            )
+        })
+}
+
+/// Unlinks this process's hugepage files (EAL keeps them open) and those of earlier runs of
+/// this bench whose process is gone.
+fn unlink_hugepage_files(prefix: &str) {
+    let dir = hugetlbfs_2m();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("tw-h2-bench-") else {
+            continue;
+        };
+        let pid: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let stale = !std::path::Path::new(&format!("/proc/{pid}")).exists();
+        if name.starts_with(prefix) || stale {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+fn main() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "dpdk_rtt needs root (veth pairs, AF_PACKET, DPDK hugepages)"
+    );
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(50_000);
+    let ticks: u64 = std::env::var("TICKS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(50_000);
+    let id = std::process::id();
+    let vhost_sock = format!("/tmp/tw-h2-bench-vhost-{id}.sock");
+    let memif_sock = format!("/tmp/tw-h2-bench-memif-{id}.sock");
+    let _ = std::fs::remove_file(&vhost_sock);
+    let _ = std::fs::remove_file(&memif_sock);
+    let dpdk_veth = Veth::create("d");
+    let afp_veth = Veth::create("k");
+    let args = vec![
+        "-l".to_string(),
+        "0".into(),
+        "--no-pci".into(),
+        "--single-file-segments".into(),
+        "-m".into(),
+        "112".into(),
+        "--log-level=lib.eal:error".into(),
+        "--log-level=lib.vhost.config:error".into(),
+        format!("--file-prefix=tw-h2-bench-{id}"),
+        "--huge-dir".into(),
+        hugetlbfs_2m(),
+        format!("--vdev=net_vhost0,iface={vhost_sock},queues=1"),
+        format!("--vdev=net_memif0,role=server,socket={memif_sock}"),
+        format!("--vdev=net_memif1,role=client,socket={memif_sock}"),
+        format!("--vdev=net_af_packet0,iface={}", dpdk_veth.a),
+        format!("--vdev=net_af_packet1,iface={}", dpdk_veth.b),
+    ];
+    dpdk::eal_init(&args).unwrap_or_else(|e| panic!("EAL: {e}"));
+    let mut vhost = dpdk_port("net_vhost0");
+    // The vhost-user socket exists once net_vhost0 runs: attach the virtio side now.
+    dpdk::probe(&format!("virtio_user0,path={vhost_sock},queues=1"))
+        .unwrap_or_else(|e| panic!("virtio_user0: {e}"));
+    let mut virtio = dpdk_port("virtio_user0");
+    wait_links(&mut virtio, &mut vhost);
+    let mut memif_s = dpdk_port("net_memif0");
+    let mut memif_c = dpdk_port("net_memif1");
+    wait_links(&mut memif_c, &mut memif_s);
+    let mut afp0 = dpdk_port("net_af_packet0");
+    let mut afp1 = dpdk_port("net_af_packet1");
+    wait_links(&mut afp0, &mut afp1);
+    // Memory is mapped and the pools exist: drop the hugepage files' names now, so the pages
+    // return to the system when this process ends, however it ends.
+    let prefix = format!("tw-h2-bench-{id}");
+    unlink_hugepage_files(&prefix);
+    let pki = tickwire_bench::pki::generate("venue.test").unwrap();
+
+    let mut rows = vec![
+        measure(
+            "DPDK virtio_user <-> net_vhost",
+            virtio,
+            vhost,
+            rounds,
+            ticks,
+            &pki,
+        ),
+        measure(
+            "DPDK net_memif client <-> server",
+            memif_c,
+            memif_s,
+            rounds,
+            ticks,
+            &pki,
+        ),
+        measure(
+            "DPDK net_af_packet on a veth pair",
+            afp0,
+            afp1,
+            rounds,
+            ticks,
+            &pki,
+        ),
+        measure(
+            "AF_PACKET backend (TPACKET_V2) on a veth pair",
+            AfPacket::open(&afp_veth.a, 512).unwrap(),
+            AfPacket::open(&afp_veth.b, 512).unwrap(),
+            rounds,
+            ticks,
+            &pki,
+        ),
+    ];
+    eprintln!("measuring kernel loopback TCP …");
+    let kernel_ttt = tickwire_bench::kernel::run(tickwire_bench::kernel::Mode::Polling, ticks)
+        .unwrap()
+        .tick_to_trade;
+    rows.push(Row {
+        name: "kernel loopback TCP, one thread polling",
+        tcp: kernel_tcp_echo(rounds),
+        tls: kernel_tls_echo(rounds, &pki),
+        ttt: kernel_ttt,
+    });
+    let base = 3; // the AF_PACKET backend
+    println!(
+        "DPDK vs AF_PACKET vs kernel TCP: {rounds} echo rounds, {ticks} ticks, one thread per pair"
+    );
+    type Pick = fn(&Row) -> &Histogram<u64>;
+    let tables: [(&str, Pick); 3] = [
+        ("200-byte echo RTT, userspace TCP", |r| &r.tcp),
+        ("200-byte echo RTT, TCP + TLS 1.3", |r| &r.tls),
+        (
+            "tick-to-trade (TCP + TLS 1.3 + FIX + book + trigger)",
+            |r| &r.ttt,
+        ),
+    ];
+    for (title, pick) in tables {
+        let list: Vec<(&str, &Histogram<u64>)> = rows.iter().map(|r| (r.name, pick(r))).collect();
+        print_table(title, &list, pick(&rows[base]));
+    }
+    println!("\nGoal: DPDK paths ≥ 2x lower p50 than the AF_PACKET backend, and a lower p99");
+    for (title, pick) in tables {
+        for r in &rows[..2] {
+            let (h, b) = (pick(r), pick(&rows[base]));
+            let ratio = b.value_at_quantile(0.5) as f64 / h.value_at_quantile(0.5) as f64;
+            let p99 = h.value_at_quantile(0.99) < b.value_at_quantile(0.99);
+            println!(
+                "  {title}: {}: p50 {ratio:.2}x lower ({}), p99 {} ({})",
+                r.name,
+                if ratio >= 2.0 { "met" } else { "MISSED" },
+                if p99 { "lower" } else { "NOT lower" },
+                if p99 { "met" } else { "MISSED" },
+            );
+        }
+    }
+    let _ = std::fs::remove_file(&vhost_sock);
+    let _ = std::fs::remove_file(&memif_sock);
+}
