@@ -37,6 +37,10 @@ pub struct Params {
     pub ticks: u64,
     /// Ticks between progress callbacks (0: none).
     pub progress_every: u64,
+    /// Ticks per second the venue publishes; 0 publishes the next tick as soon as the
+    /// previous one has been handled (saturating). Between paced ticks the client keeps
+    /// polling its stack, as the engine's duty cycle does.
+    pub rate_per_s: u64,
 }
 
 /// What was measured.
@@ -204,7 +208,16 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
     let mut md_error: Option<String> = None;
     let started = Instant::now();
 
+    let started_ns = now_ns();
     for tick in 1..=params.ticks {
+        if params.rate_per_s > 0 {
+            let due = started_ns
+                + (i128::from(tick) * 1_000_000_000 / i128::from(params.rate_per_s)) as i64;
+            while now_ns() < due {
+                client.stack.poll(now_ns());
+                std::hint::spin_loop();
+            }
+        }
         // --- venue publishes one book update ---
         let ns = now_ns();
         feed.publish(&mut venue.md.fix, utc(ns))

@@ -13,3 +13,4 @@ pub mod feed;
 pub mod inmem;
 pub mod kernel;
 pub mod pki;
+pub mod report;

@@ -46,6 +46,7 @@ fn measure(ticks: u64) -> (u64, i64, u64) {
         Params {
             ticks,
             progress_every: 0,
+            rate_per_s: 0,
         },
         |_| {},
     )

@@ -5,9 +5,13 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use hdrhistogram::Histogram;
 use tickwire_bench::inmem::{self, Report};
 use tickwire_bench::kernel::{self, Mode};
+use tickwire_bench::report::{hgrm, plot_percentiles, QUANTILES};
+
+/// A busy minute of Kraken BTC/USD L2 book updates, ticks per second. An assumption (Kraken
+/// publishes no rate); `--rate` changes it.
+const REALISTIC_RATE: u64 = 2_000;
 
 /// Options of `tickwire bench`.
 #[derive(Debug, clap::Args)]
@@ -18,51 +22,25 @@ pub struct Args {
     /// Ticks for the blocking kernel baseline (paced at 50 µs per tick).
     #[arg(long, default_value_t = 20_000)]
     pub blocking_ticks: u64,
-    /// Folder for `.hgrm` files and the JSON report.
+    /// Ticks for each paced tickwire run (1× and 8× the realistic rate).
+    #[arg(long, default_value_t = 20_000)]
+    pub paced_ticks: u64,
+    /// The "realistic" tick rate, ticks/s (1×); the 8× run publishes eight times as fast.
+    #[arg(long, default_value_t = REALISTIC_RATE)]
+    pub rate: u64,
+    /// Folder for `.hgrm` files, the plot and the JSON report.
     #[arg(long, default_value = "tickwire-out/bench")]
     pub out: PathBuf,
-}
-
-const QUANTILES: [(&str, f64); 5] = [
-    ("p50", 0.5),
-    ("p90", 0.9),
-    ("p99", 0.99),
-    ("p99.9", 0.999),
-    ("p99.99", 0.9999),
-];
-
-fn hgrm(h: &Histogram<u64>) -> String {
-    let mut s = String::from("       Value     Percentile TotalCount 1/(1-Percentile)\n\n");
-    for v in h.iter_quantiles(2) {
-        let q = v.quantile_iterated_to();
-        let inv = if q < 1.0 {
-            1.0 / (1.0 - q)
-        } else {
-            f64::INFINITY
-        };
-        s.push_str(&format!(
-            "{:12.3} {:14.12} {:10} {:14.2}\n",
-            v.value_iterated_to() as f64 / 1000.0,
-            q,
-            v.count_since_last_iteration(),
-            inv
-        ));
-    }
-    s.push_str(&format!(
-        "#[Max = {:.3}, Total count = {}] (values in µs)\n",
-        h.max() as f64 / 1000.0,
-        h.len()
-    ));
-    s
 }
 
 #[allow(clippy::print_stdout)]
 pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
     anyhow::ensure!(
-        args.ticks > 0 && args.blocking_ticks > 0,
-        "--ticks and --blocking-ticks must be at least 1"
+        args.ticks > 0 && args.blocking_ticks > 0 && args.paced_ticks > 0 && args.rate > 0,
+        "--ticks, --blocking-ticks, --paced-ticks and --rate must be at least 1"
     );
     let text = output == crate::cli::Output::Text;
+    let mut runs: Vec<(&str, Report)> = Vec::new();
     if text {
         println!("tickwire bench: tick-to-trade, same FIX/TLS/strategy code on every path");
         println!(
@@ -70,36 +48,51 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
     }
-    let mut runs: Vec<(&str, Report)> = Vec::new();
-    let topologies: [(&str, u64); 3] = [
-        (
-            "tickwire in-memory NIC + userspace TCP + TLS 1.3",
-            args.ticks,
-        ),
-        (
-            "baseline (b): kernel TCP + rustls, one thread polling",
-            args.ticks,
-        ),
-        (
-            "baseline (a): kernel TCP + rustls, blocking threads",
-            args.blocking_ticks,
-        ),
+    let r1 = args.rate;
+    let r8 = args.rate.saturating_mul(8);
+    let names = [
+        "tickwire in-memory NIC + userspace TCP + TLS 1.3".to_string(),
+        format!("tickwire, paced at 8x ({r8} ticks/s)"),
+        format!("tickwire, paced at 1x ({r1} ticks/s)"),
+        "baseline (b): kernel TCP + rustls, one thread polling".to_string(),
+        "baseline (a): kernel TCP + rustls, blocking threads".to_string(),
     ];
-    for (i, (name, ticks)) in topologies.iter().enumerate() {
+    let ticks = [
+        args.ticks,
+        args.paced_ticks,
+        args.paced_ticks,
+        args.ticks,
+        args.blocking_ticks,
+    ];
+    let files = [
+        "tickwire-inmem",
+        "tickwire-inmem-8x",
+        "tickwire-inmem-1x",
+        "kernel-polling",
+        "kernel-blocking",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        let ticks = ticks[i];
         if text {
             print!("running {name} ({ticks} ticks)… ");
             let _ = std::io::stdout().flush();
         }
-        let report = match i {
-            0 => inmem::run(
+        let paced = |rate_per_s| {
+            inmem::run(
                 inmem::Params {
-                    ticks: *ticks,
+                    ticks,
                     progress_every: 0,
+                    rate_per_s,
                 },
                 |_| {},
-            ),
-            1 => kernel::run(Mode::Polling, *ticks),
-            _ => kernel::run(Mode::Blocking, *ticks),
+            )
+        };
+        let report = match i {
+            0 => paced(0),
+            1 => paced(r8),
+            2 => paced(r1),
+            3 => kernel::run(Mode::Polling, ticks),
+            _ => kernel::run(Mode::Blocking, ticks),
         }
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("running {name}"))?;
@@ -110,21 +103,20 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
                 report.elapsed.as_secs_f64()
             );
         }
-        runs.push((name, report));
+        runs.push((name.as_str(), report));
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     for (i, (_, r)) in runs.iter().enumerate() {
-        let file = args.out.join(
-            [
-                "tickwire-inmem.hgrm",
-                "kernel-polling.hgrm",
-                "kernel-blocking.hgrm",
-            ][i],
-        );
+        let file = args.out.join(format!("{}.hgrm", files[i]));
         std::fs::write(&file, hgrm(&r.tick_to_trade))
             .with_context(|| format!("writing {}", file.display()))?;
     }
+    let plot = args.out.join("tick-to-trade.svg");
+    let curves: Vec<_> = runs.iter().map(|(n, r)| (*n, &r.tick_to_trade)).collect();
+    plot_percentiles(&plot, "tick-to-trade inside the appliance", &curves)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("writing {}", plot.display()))?;
     let p50 = |r: &Report| r.tick_to_trade.value_at_quantile(0.5).max(1) as f64;
     let ours = p50(&runs[0].1);
     let json = serde_json::json!({
@@ -166,6 +158,9 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             p50(r) / ours
         );
     }
-    println!("\nhistograms and report.json in {}", args.out.display());
+    println!(
+        "\nhistograms (.hgrm), tick-to-trade.svg and report.json in {}",
+        args.out.display()
+    );
     Ok(())
 }

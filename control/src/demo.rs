@@ -2,11 +2,16 @@
 //!
 //! Runs the appliance's full software path in one process on the in-memory NIC pair (see
 //! `tickwire_bench::inmem`): a venue side publishes BTC/USD book updates over FIX / TLS 1.3 /
-//! userspace TCP; the client parses them, keeps its L2 book, fires an armed order ("best ask ≤
-//! 84000.0 → buy IOC 0.01") through a precompiled template back down the same stack, and the
-//! venue fills it. Prints progress, then the tick-to-trade percentiles.
+//! userspace TCP at a steady rate; the client parses them, keeps its L2 book, fires an armed
+//! order ("best ask ≤ 84000.0 → buy IOC 0.01") through a precompiled template back down the
+//! same stack, and the venue fills it. Shows progress live, then a summary table, and writes
+//! the histogram (`.hgrm`), a percentile plot (SVG) and `summary.json` to `--out`.
 
-use anyhow::bail;
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _};
+use tickwire_bench::report::{hgrm, plot_percentiles, QUANTILES};
 
 /// Options of `tickwire demo`.
 #[derive(Debug, clap::Args)]
@@ -14,6 +19,13 @@ pub struct Args {
     /// Number of market-data ticks the venue publishes.
     #[arg(long, default_value_t = 1_000_000)]
     pub ticks: u64,
+    /// Ticks per second (0: as fast as the path allows). The default makes a run of about
+    /// 25 seconds.
+    #[arg(long, default_value_t = 40_000)]
+    pub rate: u64,
+    /// Folder for the histogram, the plot and the summary.
+    #[arg(long, default_value = "tickwire-out/demo")]
+    pub out: PathBuf,
 }
 
 #[allow(clippy::print_stdout)]
@@ -21,17 +33,36 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     if args.ticks == 0 {
         bail!("--ticks must be at least 1");
     }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     println!("tickwire demo: venue and appliance in one process, in-memory NIC pair");
     println!("path: NIC → allowlist → TCP (smoltcp) → TLS 1.3 (rustls) → FIX → book → trigger");
     println!("      → precompiled NewOrderSingle → TLS → TCP → NIC; the venue fills every order");
-    println!("armed: best ask ≤ 84000.0 → buy IOC 0.01 BTC/USD @ 84000.0\n");
-    let every = (args.ticks / 10).max(1);
+    println!("armed: best ask ≤ 84000.0 → buy IOC 0.01 BTC/USD @ 84000.0");
+    match args.rate {
+        0 => println!("feed: {} ticks, as fast as the path allows\n", args.ticks),
+        r => println!(
+            "feed: {} ticks at {r} ticks/s (about {:.0} s)\n",
+            args.ticks,
+            args.ticks as f64 / r as f64
+        ),
+    }
+    let live = std::io::stdout().is_terminal();
+    // A live line four times a second on a terminal; ten lines otherwise (logs, CI).
+    let every = match (live, args.rate) {
+        (true, r) if r > 0 => (r / 4).max(1),
+        _ => (args.ticks / 10).max(1),
+    };
     let total = args.ticks;
     let report = tickwire_bench::inmem::run(
-        tickwire_bench::inmem::Params { ticks: args.ticks, progress_every: every },
+        tickwire_bench::inmem::Params {
+            ticks: args.ticks,
+            progress_every: every,
+            rate_per_s: args.rate,
+        },
         |p| {
-            println!(
-                "  {:>3}%  ticks {:>8}  orders {:>7}  fills {:>7}  tick-to-trade p50 {:>6} ns  p99 {:>7} ns",
+            let line = format!(
+                "  {:>3}%  ticks in {:>8}  orders out {:>7}  fills {:>7}  tick-to-trade p50 {:>6} ns  p99 {:>7} ns",
                 p.ticks * 100 / total,
                 p.ticks,
                 p.orders,
@@ -39,9 +70,18 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 p.p50,
                 p.p99
             );
+            if live {
+                print!("\r{line}");
+                let _ = std::io::stdout().flush();
+            } else {
+                println!("{line}");
+            }
         },
     )
     .map_err(anyhow::Error::msg)?;
+    if live {
+        println!();
+    }
     let h = &report.tick_to_trade;
     println!(
         "\nsummary: {} ticks in {:.2} s",
@@ -52,16 +92,43 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     println!("  orders filled     {}", report.fills);
     println!("  frames dropped    {} (allowlist)", report.dropped_frames);
     println!("  tick-to-trade inside the appliance (tick frame in → order frame to NIC), ns:");
-    for (label, q) in [
-        ("p50", 0.5),
-        ("p90", 0.9),
-        ("p99", 0.99),
-        ("p99.9", 0.999),
-        ("p99.99", 0.9999),
-    ] {
+    for (label, q) in QUANTILES {
         println!("    {label:<7}{:>9}", h.value_at_quantile(q));
     }
     println!("    max    {:>9}", h.max());
+
+    let hgrm_path = args.out.join("tick-to-trade.hgrm");
+    std::fs::write(&hgrm_path, hgrm(h))
+        .with_context(|| format!("writing {}", hgrm_path.display()))?;
+    let plot = args.out.join("tick-to-trade.svg");
+    plot_percentiles(
+        &plot,
+        "tickwire demo: tick-to-trade inside the appliance",
+        &[("in-memory NIC + userspace TCP + TLS 1.3 + FIX", h)],
+    )
+    .map_err(anyhow::Error::msg)
+    .with_context(|| format!("writing {}", plot.display()))?;
+    let summary = serde_json::json!({
+        "ticks": report.ticks,
+        "rate_per_s": args.rate,
+        "orders": report.orders,
+        "fills": report.fills,
+        "frames_dropped": report.dropped_frames,
+        "elapsed_s": report.elapsed.as_secs_f64(),
+        "tick_to_trade_ns": QUANTILES
+            .iter()
+            .map(|(l, q)| (l.to_string(), serde_json::Value::from(h.value_at_quantile(*q))))
+            .chain([("max".to_string(), serde_json::Value::from(h.max()))])
+            .collect::<serde_json::Map<String, serde_json::Value>>(),
+    });
+    std::fs::write(
+        args.out.join("summary.json"),
+        serde_json::to_vec_pretty(&summary)?,
+    )?;
+    println!(
+        "\nwritten to {}: tick-to-trade.svg (percentile plot), tick-to-trade.hgrm, summary.json",
+        args.out.display()
+    );
     if report.orders == 0 || report.fills != report.orders {
         bail!(
             "expected every order to be filled: {} sent, {} filled",

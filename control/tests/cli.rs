@@ -17,8 +17,21 @@ fn tickwire(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn demo_short_mode_fills_orders_and_reports_percentiles() {
-    let (code, out, err) = tickwire(&["demo", "--ticks", "20000"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = tickwire(&[
+        "demo",
+        "--ticks",
+        "20000",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let svg = std::fs::read_to_string(dir.path().join("tick-to-trade.svg")).unwrap();
+    assert!(svg.starts_with("<svg"));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert!(summary["tick_to_trade_ns"]["p99.9"].as_u64().unwrap() > 0);
+    assert!(dir.path().join("tick-to-trade.hgrm").exists());
     assert!(out.contains("armed:"), "{out}");
     let sent: u64 = out
         .lines()
@@ -100,6 +113,10 @@ fn bench_runs_every_topology_and_writes_histograms() {
         "3000",
         "--blocking-ticks",
         "300",
+        "--paced-ticks",
+        "2000",
+        "--rate",
+        "4000",
         "--output",
         "json",
         "--out",
@@ -108,7 +125,11 @@ fn bench_runs_every_topology_and_writes_histograms() {
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let runs = v["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 3);
+    assert_eq!(runs.len(), 5);
+    assert!(runs[1]["topology"]
+        .as_str()
+        .unwrap()
+        .contains("8x (32000 ticks/s)"));
     for r in runs {
         assert!(r["orders"].as_u64().unwrap() > 0, "{r}");
         assert!(r["ns"]["p50"].as_u64().unwrap() > 0, "{r}");
@@ -118,6 +139,9 @@ fn bench_runs_every_topology_and_writes_histograms() {
         "tickwire-inmem.hgrm",
         "kernel-polling.hgrm",
         "kernel-blocking.hgrm",
+        "tickwire-inmem-8x.hgrm",
+        "tickwire-inmem-1x.hgrm",
+        "tick-to-trade.svg",
         "report.json",
     ] {
         assert!(out.join(f).exists(), "{f} missing");
