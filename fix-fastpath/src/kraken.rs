@@ -7,8 +7,12 @@
 //!   clock, never below a persisted high-water mark.
 //! - [`comb_uuid`] / [`comb_uuid_time`]: Derivatives' timestamp-first v4 COMB UUID, whose first
 //!   48 bits are the time in 10 µs units.
+//! - [`rate`]: the rate-limit arithmetic (Spot per-pair counter, Derivatives token bucket),
+//!   shared by the venue simulator and the appliance's pre-trade throttle.
 //!
 //! Logon is not on the hot path; the password is computed into a fixed buffer anyway.
+
+pub mod rate;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
