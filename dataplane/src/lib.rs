@@ -9,16 +9,24 @@
 //! af_packet::AfPacket (mmap rings) / tap::Tap / dpdk::DpdkNic (feature dpdk) ─► Nic ─► Allowlist ─► smoltcp ─► ConnId (send / recv_with)
 //! ```
 //!
-//! Everything is polled: nothing here blocks, sleeps or spawns threads, and time is passed in.
+//! The [`engine`] runs it all as one duty cycle (`do_work(now)`: NIC, stack, sessions with
+//! reconnect, strategy, commands), with [`counters`] in shared memory and a [`clock`] read once
+//! per cycle; `engine::runner` is the only code that spawns or pins a thread.
+//!
+//! Everything else is polled: nothing blocks, sleeps or spawns threads, and time is passed in.
 //! Buffers are allocated at construction.
-// `unsafe` is allowed only in `af_packet` (socket and ring mapping) and `tap` (the TUNSETIFF
-// ioctl), each block with a SAFETY note.
+// `unsafe` is allowed only in `af_packet` (socket and ring mapping), `tap` (the TUNSETIFF
+// ioctl) and `engine::sys` (rdtsc, sched_setscheduler, the counter mapping), each block with
+// a SAFETY note.
 #![deny(unsafe_code)]
 
 pub mod af_packet;
 pub mod allowlist;
+pub mod clock;
+pub mod counters;
 #[cfg(feature = "dpdk")]
 pub mod dpdk;
+pub mod engine;
 pub mod link;
 pub mod mem;
 pub mod nic;

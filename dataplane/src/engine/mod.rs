@@ -1,0 +1,1388 @@
+//! The engine: one duty-cycle loop that owns the NIC, the stack and every venue session.
+//!
+//! ```text
+//! do_work(now) ─┬─ commands (SPSC queue from the control plane)
+//!               ├─ Stack::poll(now)                    NIC rx burst ─► allowlist ─► smoltcp
+//!               ├─ for each session:                   Backoff ─► Connecting ─► Handshaking
+//!               │    TCP ─► TLS open ─► FIX ─► book ─► Strategy ─► PreTrade ─► template ─► FIX
+//!               │    └─ orders for other sessions go out now: FIX ─► TLS seal ─► TCP ─► poll
+//!               ├─ timers (heartbeats, TestRequests, logon/logout timeouts) every `timer`
+//!               └─ counters (shared memory)
+//! ```
+//!
+//! Time is read once per cycle by the caller (a [`clock::Clock`](crate::clock::Clock)) and
+//! passed down as [`Now`]; nothing in the engine reads a clock, sleeps, allocates or makes a
+//! system call in steady state (the NIC's own doorbell aside). Each session is TCP
+//! ([`ConnId`]) + TLS 1.3 client ([`tickwire_tls::Session`]) + FIX initiator
+//! ([`tickwire_fix::session::Session`]), the layering of [`crate::link::Link`], plus what a
+//! long-running appliance needs: connect with a timeout, reconnect with bounded exponential
+//! backoff and seeded jitter, graceful logout, counters. The FIX session and its journal
+//! outlive connections, so a reconnect resumes sequence numbers (unless the FIX config resets
+//! them on logon, as Kraken recommends). Reconnecting allocates (a new TLS session); steady
+//! state does not.
+//!
+//! Threads: [`runner`] is the only place in tickwire that spawns or pins threads. Tests and
+//! in-process benchmarks call [`Engine::do_work`] themselves.
+
+pub mod meter;
+pub mod runner;
+pub mod strategy;
+pub(crate) mod sys;
+
+use std::net::SocketAddrV4;
+use std::time::Duration;
+
+use tickwire_fix::book::Book;
+use tickwire_fix::decimal::Decimal;
+use tickwire_fix::encode::{EncodeError, Encoder};
+use tickwire_fix::message::Message;
+use tickwire_fix::outbound::{self, NewOrder, OrderShape, Side, SlotWidths};
+use tickwire_fix::session::{
+    Capacities, Config as FixConfig, DisconnectReason, Event, HeaderOrder, Journal, Session,
+    State as FixState,
+};
+use tickwire_fix::template::{Header, Layout, TemplateError};
+use tickwire_fix::time::UtcTimestamp;
+use tickwire_fix::views::{ExecType, ExecutionReport, MarketData};
+
+use crate::allowlist::Live;
+use crate::clock::Now;
+use crate::counters::{self, bump, set, Shared};
+use crate::nic::Nic;
+use crate::stack::{ConnId, ConnState, Stack, StackConfig, StackError};
+use meter::{Metered, RecordCounter};
+pub use strategy::{
+    AcceptAll, BookUpdate, Context, Idle, OrderError, OrderId, OrderIntent, PreTrade, Refusal,
+    SessionChange, SessionId, Strategy, ThresholdBuy,
+};
+
+/// Largest plaintext put into one TLS record.
+const RECORD_PLAINTEXT: usize = 16 * 1024 - 256;
+/// Stop encrypting while this much ciphertext waits for TCP.
+const MAX_QUEUED_CIPHERTEXT: usize = 16 * 1024;
+/// Orders a strategy may queue for the session whose message is being handled.
+const DEFERRED: usize = 64;
+
+/// Reconnect delays: attempt `n` waits `min(max, initial · 2ⁿ)`, of which the upper half is
+/// drawn from the engine's seeded generator ("equal jitter"), so sessions that dropped
+/// together do not reconnect in lockstep and a test run is reproducible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Delay before the first retry.
+    pub initial: Duration,
+    /// Largest delay.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay before retry `attempt` (0-based), in ns, with jitter from `random`.
+    pub fn delay_ns(&self, attempt: u32, random: u64) -> i64 {
+        let initial = self.initial.as_nanos().min(i64::MAX as u128) as i64;
+        let max = self.max.as_nanos().min(i64::MAX as u128) as i64;
+        let base = initial
+            .saturating_mul(1i64 << attempt.min(40))
+            .min(max)
+            .max(1);
+        let half = base / 2;
+        half + (random % (base - half + 1) as u64) as i64
+    }
+}
+
+/// Engine configuration, fixed at start-up.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// The userspace stack (address, gateway, connection slots, buffers).
+    pub stack: StackConfig,
+    /// Reconnect delays.
+    pub backoff: Backoff,
+    /// How long a TCP connect + TLS handshake + logon may take before it is abandoned.
+    pub connect_timeout: Duration,
+    /// How long a graceful close (logout answered, FIN) may take before the connection is reset.
+    pub close_timeout: Duration,
+    /// How often session timers run (heartbeats, TestRequests, timeouts).
+    pub timer: Duration,
+    /// Seed of the jitter generator.
+    pub seed: u64,
+    /// Capacity of the command queue.
+    pub commands: usize,
+    /// Capacity of the order-template table.
+    pub templates: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            stack: StackConfig::default(),
+            backoff: Backoff::default(),
+            connect_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(2),
+            timer: Duration::from_millis(1),
+            seed: 0x7469_636b_7769_7265,
+            commands: 64,
+            templates: 16,
+        }
+    }
+}
+
+/// A market-data session keeps an L2 book of one instrument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookSpec {
+    /// Levels per side.
+    pub depth: usize,
+    /// PricePrecision (2349).
+    pub price_scale: u8,
+    /// QtyPrecision (5010).
+    pub qty_scale: u8,
+}
+
+/// Extra Logon fields (Kraken credentials): gets the Logon's MsgSeqNum.
+pub type LogonFields = Box<dyn FnMut(u64, &mut Encoder<'_>) + Send>;
+
+/// Everything needed to run one venue session.
+pub struct SessionSpec<J: Journal> {
+    /// The venue's address.
+    pub remote: SocketAddrV4,
+    /// TLS client configuration (roots, pins, versions).
+    pub tls: tickwire_tls::ClientConfig,
+    /// Name for SNI and certificate verification.
+    pub server_name: String,
+    /// TLS buffer sizes.
+    pub tls_capacities: tickwire_tls::Capacities,
+    /// FIX session configuration (initiator).
+    pub fix: FixConfig,
+    /// Where sequence numbers and sent messages are kept (survives reconnects).
+    pub journal: J,
+    /// FIX buffer sizes.
+    pub fix_capacities: Capacities,
+    /// Keep a book from this session's 35=W/35=X messages.
+    pub book: Option<BookSpec>,
+    /// Extra Logon fields.
+    pub logon_fields: Option<LogonFields>,
+    /// Connect at start-up (otherwise on [`Command::Connect`]).
+    pub connect: bool,
+}
+
+impl<J: Journal> core::fmt::Debug for SessionSpec<J> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SessionSpec")
+            .field("remote", &self.remote)
+            .field("server_name", &self.server_name)
+            .field("book", &self.book)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<J: Journal> SessionSpec<J> {
+    /// A session to `remote` with default buffer sizes, no book and no extra Logon fields.
+    pub fn new(
+        remote: SocketAddrV4,
+        tls: tickwire_tls::ClientConfig,
+        server_name: &str,
+        fix: FixConfig,
+        journal: J,
+    ) -> SessionSpec<J> {
+        SessionSpec {
+            remote,
+            tls,
+            server_name: server_name.to_string(),
+            tls_capacities: tickwire_tls::Capacities::default(),
+            fix,
+            journal,
+            fix_capacities: Capacities::default(),
+            book: None,
+            logon_fields: None,
+            connect: true,
+        }
+    }
+}
+
+/// Where a session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Not connected and not trying (stopped by a command, or a configuration error).
+    Stopped,
+    /// Waiting to reconnect.
+    Backoff,
+    /// TCP handshake in progress.
+    Connecting,
+    /// TLS handshake in progress.
+    Handshaking,
+    /// Logon sent, waiting for the answer.
+    LoggingOn,
+    /// Logged on.
+    Active,
+    /// Logout sent or FIN sent; waiting for the connection to end.
+    Closing,
+}
+
+impl Phase {
+    /// The number the counter block shows.
+    pub fn code(self) -> u64 {
+        match self {
+            Phase::Stopped => 1,
+            Phase::Backoff => 2,
+            Phase::Connecting => 3,
+            Phase::Handshaking => 4,
+            Phase::LoggingOn => 5,
+            Phase::Active => 6,
+            Phase::Closing => 7,
+        }
+    }
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Teardown {
+    /// The stack refused to open a connection.
+    Connect(StackError),
+    /// No logon within the connect timeout.
+    ConnectTimeout,
+    /// TCP connection closed or reset by the peer.
+    TcpClosed,
+    /// The peer closed its side (FIN) with no TLS close_notify.
+    PeerClosed,
+    /// TLS failed.
+    Tls(tickwire_tls::Error),
+    /// The FIX session asked to disconnect.
+    Fix(DisconnectReason),
+    /// A command.
+    Command,
+}
+
+impl Teardown {
+    /// The number the counter block shows (`last_error`).
+    pub fn code(self) -> u64 {
+        match self {
+            Teardown::Connect(_) => 1,
+            Teardown::ConnectTimeout => 2,
+            Teardown::TcpClosed => 3,
+            Teardown::PeerClosed => 4,
+            Teardown::Tls(_) => 5,
+            Teardown::Fix(_) => 6,
+            Teardown::Command => 7,
+        }
+    }
+}
+
+/// What the control plane may ask of the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Start (or restart) a stopped session.
+    Connect(SessionId),
+    /// Log out and stay down.
+    Logout(SessionId),
+    /// Reset the connection now (RST) and stay down.
+    Abort(SessionId),
+    /// Refuse new orders ([`OrderError::Blocked`]).
+    BlockOrders,
+    /// Accept orders again.
+    AllowOrders,
+}
+
+/// The command queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueFull;
+
+/// The sending end of the engine's command queue (wait-free, for one other thread).
+#[derive(Debug)]
+pub struct Commands(rtrb::Producer<Command>);
+
+impl Commands {
+    /// Queues `cmd` for the next cycle.
+    ///
+    /// # Errors
+    /// [`QueueFull`].
+    pub fn send(&mut self, cmd: Command) -> Result<(), QueueFull> {
+        self.0.push(cmd).map_err(|_| QueueFull)
+    }
+}
+
+/// Why the engine could not be set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetupError {
+    /// More sessions than the counter block or the stack has room for.
+    TooManySessions,
+    /// The order-template table is full.
+    TooManyTemplates,
+    /// No such session.
+    UnknownSession,
+    /// The template could not be built.
+    Template(TemplateError),
+}
+
+impl core::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::TooManySessions => f.write_str("more sessions than configured"),
+            Self::TooManyTemplates => f.write_str("order-template table full"),
+            Self::UnknownSession => f.write_str("no such session"),
+            Self::Template(e) => write!(f, "order template: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+struct Slot<J: Journal> {
+    remote: SocketAddrV4,
+    tls_cfg: tickwire_tls::ClientConfig,
+    server_name: String,
+    tls_caps: tickwire_tls::Capacities,
+    logon_fields: Option<LogonFields>,
+    fix: Session<J>,
+    book: Option<Book>,
+    conn: Option<ConnId>,
+    tls: Option<tickwire_tls::Session>,
+    fix_up: bool,
+    phase: Phase,
+    /// Backoff: when to retry; Connecting…LoggingOn and Closing: the deadline.
+    at_ns: i64,
+    attempts: u32,
+    want_up: bool,
+    dirty: bool,
+    records_in: RecordCounter,
+    last_teardown: Option<Teardown>,
+    change: Option<SessionChange>,
+}
+
+impl<J: Journal> Slot<J> {
+    fn logged_on(&self) -> bool {
+        self.phase == Phase::Active && self.fix.state() == FixState::Active
+    }
+}
+
+struct Template {
+    session: SessionId,
+    order: NewOrder,
+    symbol: [u8; 32],
+    symbol_len: usize,
+    side: Side,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    order: OrderId,
+    price: Option<Decimal>,
+    qty: Decimal,
+    cl_ord_id: u64,
+}
+
+/// The engine over NIC `N`, sessions journaled by `J`, strategy `S` and pre-trade check `R`.
+pub struct Engine<N: Nic, J: Journal, S: Strategy, R: PreTrade = AcceptAll> {
+    cfg: Config,
+    stack: Stack<Metered<N>>,
+    slots: Vec<Slot<J>>,
+    templates: Vec<Template>,
+    deferred: [Option<Pending>; DEFERRED],
+    ids: tickwire_fix::kraken::SpotClOrdId,
+    strategy: S,
+    risk: R,
+    counters: Shared,
+    commands: rtrb::Consumer<Command>,
+    blocked: bool,
+    rng: u64,
+    next_timer_ns: i64,
+    stack_dirty: bool,
+}
+
+impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> core::fmt::Debug for Engine<N, J, S, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Engine")
+            .field("sessions", &self.slots.len())
+            .field("templates", &self.templates.len())
+            .field("blocked", &self.blocked)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sends one patched order on `fix`.
+fn send_order<J: Journal>(
+    fix: &mut Session<J>,
+    tpl: &mut Template,
+    now: UtcTimestamp,
+    p: Pending,
+) -> Result<(), OrderError> {
+    let mut text = [0u8; 20];
+    let w = tickwire_fix::encode::write_u64(&mut text, p.cl_ord_id).unwrap_or(0);
+    let mut template_error = None;
+    let order = &mut tpl.order;
+    let r = fix.send_raw(now, |seq, out| {
+        let bytes = match order.patch(seq, now, &text[..w], p.price, p.qty) {
+            Ok(b) => b,
+            Err(e) => {
+                template_error = Some(e);
+                return Err(EncodeError::BufferTooSmall { required: 0 });
+            }
+        };
+        let dst = out
+            .get_mut(..bytes.len())
+            .ok_or(EncodeError::BufferTooSmall {
+                required: bytes.len(),
+            })?;
+        dst.copy_from_slice(bytes);
+        Ok(bytes.len())
+    });
+    match (r, template_error) {
+        (Ok(_), _) => Ok(()),
+        (Err(_), Some(e)) => Err(OrderError::Template(e)),
+        (Err(e), None) => Err(OrderError::Send(e)),
+    }
+}
+
+/// The engine's side of [`Context`]: every session but the one being handled, which only
+/// queues.
+struct DeskImpl<'a, J: Journal, R: PreTrade> {
+    before: &'a mut [Slot<J>],
+    after: &'a mut [Slot<J>],
+    current: usize,
+    current_up: bool,
+    deferred: &'a mut [Option<Pending>; DEFERRED],
+    templates: &'a mut [Template],
+    ids: &'a mut tickwire_fix::kraken::SpotClOrdId,
+    risk: &'a mut R,
+    counters: &'a counters::Counters,
+    blocked: bool,
+}
+
+impl<J: Journal, R: PreTrade> DeskImpl<'_, J, R> {
+    fn refuse(&self, session: usize, e: OrderError) -> Result<u64, OrderError> {
+        if let Some(c) = self.counters.session.get(session) {
+            bump(&c.orders_refused, 1);
+        }
+        Err(e)
+    }
+}
+
+impl<J: Journal, R: PreTrade> strategy::Desk for DeskImpl<'_, J, R> {
+    #[inline]
+    fn submit(
+        &mut self,
+        now: UtcTimestamp,
+        order: OrderId,
+        price: Option<Decimal>,
+        qty: Decimal,
+    ) -> Result<u64, OrderError> {
+        let Some(tpl) = self.templates.get(order.index()) else {
+            return Err(OrderError::UnknownOrder);
+        };
+        let s = tpl.session.index();
+        if self.blocked {
+            return self.refuse(s, OrderError::Blocked);
+        }
+        if !self.is_logged_on(tpl.session) {
+            return self.refuse(s, OrderError::SessionDown);
+        }
+        let Some(cl_ord_id) = self.ids.next(now) else {
+            return self.refuse(s, OrderError::IdsExhausted);
+        };
+        let intent = OrderIntent {
+            session: tpl.session,
+            order,
+            symbol: &tpl.symbol[..tpl.symbol_len],
+            side: tpl.side,
+            price,
+            qty,
+            cl_ord_id,
+        };
+        if let Err(r) = self.risk.check(now, &intent) {
+            return self.refuse(s, OrderError::Refused(r));
+        }
+        let p = Pending {
+            order,
+            price,
+            qty,
+            cl_ord_id,
+        };
+        if s == self.current {
+            let Some(free) = self.deferred.iter_mut().find(|d| d.is_none()) else {
+                return self.refuse(s, OrderError::Busy);
+            };
+            *free = Some(p);
+            return Ok(cl_ord_id);
+        }
+        let counters = self.counters;
+        let slot = if s < self.current {
+            self.before.get_mut(s)
+        } else {
+            self.after.get_mut(s - self.current - 1)
+        };
+        let (Some(slot), Some(tpl)) = (slot, self.templates.get_mut(order.index())) else {
+            return Err(OrderError::UnknownOrder);
+        };
+        match send_order(&mut slot.fix, tpl, now, p) {
+            Ok(()) => {
+                slot.dirty = true;
+                bump(&counters.session[s].orders_sent, 1);
+                Ok(cl_ord_id)
+            }
+            Err(e) => {
+                bump(&counters.session[s].orders_refused, 1);
+                Err(e)
+            }
+        }
+    }
+
+    fn is_logged_on(&self, session: SessionId) -> bool {
+        let i = session.index();
+        if i == self.current {
+            return self.current_up;
+        }
+        let slot = if i < self.current {
+            self.before.get(i)
+        } else {
+            self.after.get(i - self.current - 1)
+        };
+        slot.is_some_and(Slot::logged_on)
+    }
+}
+
+impl<N: Nic, J: Journal, S: Strategy> Engine<N, J, S, AcceptAll> {
+    /// An engine on `nic` with no pre-trade check; see [`Engine::with_risk`].
+    pub fn new(
+        nic: N,
+        allow: Live,
+        cfg: Config,
+        strategy: S,
+        counters: Shared,
+        now: Now,
+    ) -> (Engine<N, J, S, AcceptAll>, Commands) {
+        Engine::with_risk(nic, allow, cfg, strategy, AcceptAll, counters, now)
+    }
+}
+
+impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
+    /// An engine on `nic` (behind the allowlist `allow`), with every buffer allocated now.
+    /// Sessions and order templates are added next ([`Engine::add_session`],
+    /// [`Engine::add_order`]); the returned [`Commands`] feeds the command queue.
+    pub fn with_risk(
+        nic: N,
+        allow: Live,
+        cfg: Config,
+        strategy: S,
+        risk: R,
+        counters: Shared,
+        now: Now,
+    ) -> (Engine<N, J, S, R>, Commands) {
+        let (tx, rx) = rtrb::RingBuffer::new(cfg.commands.max(1));
+        let stack = Stack::new(Metered::new(nic), allow, cfg.stack, now.mono_ns);
+        let sessions = cfg.stack.connections.min(counters::MAX_SESSIONS);
+        let engine = Engine {
+            cfg,
+            stack,
+            slots: Vec::with_capacity(sessions),
+            templates: Vec::with_capacity(cfg.templates),
+            deferred: [None; DEFERRED],
+            ids: tickwire_fix::kraken::SpotClOrdId::new(0),
+            strategy,
+            risk,
+            counters,
+            commands: rx,
+            blocked: false,
+            rng: cfg.seed | 1,
+            next_timer_ns: now.mono_ns,
+            stack_dirty: false,
+        };
+        (engine, Commands(tx))
+    }
+
+    /// Adds a session (it connects on the first cycle if `spec.connect`).
+    ///
+    /// # Errors
+    /// [`SetupError::TooManySessions`] beyond the stack's connection slots or
+    /// [`counters::MAX_SESSIONS`].
+    pub fn add_session(&mut self, spec: SessionSpec<J>, now: Now) -> Result<SessionId, SetupError> {
+        if self.slots.len() == self.slots.capacity() {
+            return Err(SetupError::TooManySessions);
+        }
+        let id = SessionId(self.slots.len() as u8);
+        self.slots.push(Slot {
+            remote: spec.remote,
+            tls_cfg: spec.tls,
+            server_name: spec.server_name,
+            tls_caps: spec.tls_capacities,
+            logon_fields: spec.logon_fields,
+            fix: Session::new(spec.fix, spec.journal, spec.fix_capacities),
+            book: spec
+                .book
+                .map(|b| Book::new(b.depth, b.price_scale, b.qty_scale)),
+            conn: None,
+            tls: None,
+            fix_up: false,
+            phase: if spec.connect {
+                Phase::Backoff
+            } else {
+                Phase::Stopped
+            },
+            at_ns: now.mono_ns,
+            attempts: 0,
+            want_up: spec.connect,
+            dirty: false,
+            records_in: RecordCounter::default(),
+            last_teardown: None,
+            change: None,
+        });
+        set(&self.counters.counters().sessions, self.slots.len() as u64);
+        self.publish_session(id.index());
+        Ok(id)
+    }
+
+    /// Precompiles a NewOrderSingle for `session` in [`Layout::Exact`] (byte-identical to
+    /// Kraken's examples).
+    ///
+    /// # Errors
+    /// [`SetupError`].
+    pub fn add_order(
+        &mut self,
+        session: SessionId,
+        shape: &OrderShape<'_>,
+    ) -> Result<OrderId, SetupError> {
+        self.add_order_with(session, shape, Layout::Exact, SlotWidths::default())
+    }
+
+    /// Precompiles a NewOrderSingle for `session` in `layout` ([`Layout::FIXED`]: patches touch
+    /// only slot bytes and the checksum).
+    ///
+    /// # Errors
+    /// [`SetupError`].
+    pub fn add_order_with(
+        &mut self,
+        session: SessionId,
+        shape: &OrderShape<'_>,
+        layout: Layout,
+        widths: SlotWidths,
+    ) -> Result<OrderId, SetupError> {
+        if self.templates.len() == self.templates.capacity() {
+            return Err(SetupError::TooManyTemplates);
+        }
+        let slot = self
+            .slots
+            .get(session.index())
+            .ok_or(SetupError::UnknownSession)?;
+        let cfg = slot.fix.config();
+        let header = Header {
+            begin_string: cfg.begin_string.as_bytes(),
+            sender: cfg.sender_comp_id.as_bytes(),
+            target: cfg.target_comp_id.as_bytes(),
+            time_after_target: cfg.header_order == HeaderOrder::Kraken,
+        };
+        let order = outbound::new_order_single_with(header, shape, layout, widths)
+            .map_err(SetupError::Template)?;
+        let mut symbol = [0u8; 32];
+        let symbol_len = shape.symbol.len().min(32);
+        symbol[..symbol_len].copy_from_slice(&shape.symbol[..symbol_len]);
+        let id = OrderId(self.templates.len() as u16);
+        self.templates.push(Template {
+            session,
+            order,
+            symbol,
+            symbol_len,
+            side: shape.side,
+        });
+        Ok(id)
+    }
+
+    /// Continues ClOrdIDs after `high_water` (the last one used before a restart).
+    pub fn set_cl_ord_id_high_water(&mut self, high_water: u64) {
+        self.ids = tickwire_fix::kraken::SpotClOrdId::new(high_water);
+    }
+
+    /// The strategy.
+    pub fn strategy(&self) -> &S {
+        &self.strategy
+    }
+
+    /// The strategy, mutably.
+    pub fn strategy_mut(&mut self) -> &mut S {
+        &mut self.strategy
+    }
+
+    /// The pre-trade check.
+    pub fn risk(&self) -> &R {
+        &self.risk
+    }
+
+    /// The counter block.
+    pub fn counters(&self) -> &Shared {
+        &self.counters
+    }
+
+    /// The stack (its counters, the NIC for fault injection in tests).
+    pub fn stack_mut(&mut self) -> &mut Stack<Metered<N>> {
+        &mut self.stack
+    }
+
+    /// Where session `id` is.
+    pub fn phase(&self, id: SessionId) -> Option<Phase> {
+        self.slots.get(id.index()).map(|s| s.phase)
+    }
+
+    /// The FIX session of `id` (state, stats, journal).
+    pub fn fix(&self, id: SessionId) -> Option<&Session<J>> {
+        self.slots.get(id.index()).map(|s| &s.fix)
+    }
+
+    /// The book of market-data session `id`.
+    pub fn book(&self, id: SessionId) -> Option<&Book> {
+        self.slots.get(id.index()).and_then(|s| s.book.as_ref())
+    }
+
+    /// Why the last connection of `id` ended.
+    pub fn last_teardown(&self, id: SessionId) -> Option<Teardown> {
+        self.slots.get(id.index()).and_then(|s| s.last_teardown)
+    }
+
+    /// Applies a command now (the same as queueing it through [`Commands`]).
+    pub fn command(&mut self, cmd: Command, now: Now) {
+        bump(&self.counters.counters().commands, 1);
+        match cmd {
+            Command::BlockOrders => self.blocked = true,
+            Command::AllowOrders => self.blocked = false,
+            Command::Connect(id) => {
+                if let Some(s) = self.slots.get_mut(id.index()) {
+                    s.want_up = true;
+                    if s.phase == Phase::Stopped {
+                        s.phase = Phase::Backoff;
+                        s.at_ns = now.mono_ns;
+                        s.attempts = 0;
+                    }
+                }
+            }
+            Command::Logout(id) => {
+                let i = id.index();
+                if let Some(s) = self.slots.get_mut(i) {
+                    s.want_up = false;
+                    if s.fix.send_logout(now.utc, Some(b"Operator logout")).is_ok() {
+                        s.phase = Phase::Closing;
+                        s.at_ns = now.mono_ns
+                            + i64::from(s.fix.config().logout_timeout_s) * 1_000_000_000;
+                        s.dirty = true;
+                    } else if s.conn.is_some() {
+                        self.teardown(i, Teardown::Command, now);
+                    } else {
+                        s.phase = Phase::Stopped;
+                    }
+                }
+            }
+            Command::Abort(id) => {
+                let i = id.index();
+                if let Some(s) = self.slots.get_mut(i) {
+                    s.want_up = false;
+                    if s.conn.is_some() {
+                        self.teardown(i, Teardown::Command, now);
+                    } else {
+                        s.phase = Phase::Stopped;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One duty cycle at `now`: commands, NIC and stack, every session, timers, counters.
+    /// Returns a measure of the work done (0: idle cycle).
+    pub fn do_work(&mut self, now: Now) -> usize {
+        let mut work = 0;
+        while let Ok(cmd) = self.commands.pop() {
+            self.command(cmd, now);
+            work += 1;
+        }
+        let frames_before = self.stack.nic().rx_frames + self.stack.nic().tx_frames;
+        self.stack.poll(now.mono_ns);
+        for i in 0..self.slots.len() {
+            work += self.drive(i, now);
+            self.flush_dirty(now);
+        }
+        if now.mono_ns >= self.next_timer_ns {
+            self.next_timer_ns = now.mono_ns + self.cfg.timer.as_nanos() as i64;
+            for i in 0..self.slots.len() {
+                self.timers(i, now);
+            }
+        }
+        if self.stack_dirty {
+            self.stack.poll(now.mono_ns);
+            self.stack_dirty = false;
+        }
+        let frames_after = self.stack.nic().rx_frames + self.stack.nic().tx_frames;
+        work += (frames_after - frames_before) as usize;
+        let c = self.counters.counters();
+        bump(&c.cycles, 1);
+        if work > 0 {
+            bump(&c.busy_cycles, 1);
+            self.publish(now);
+        }
+        work
+    }
+
+    fn random(&mut self) -> u64 {
+        // xorshift64*
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn timers(&mut self, i: usize, now: Now) {
+        let s = &mut self.slots[i];
+        if s.fix_up {
+            s.fix.handle_timeout(now.utc);
+        }
+        let overdue = now.mono_ns >= s.at_ns;
+        match s.phase {
+            Phase::Connecting | Phase::Handshaking | Phase::LoggingOn if overdue => {
+                self.teardown(i, Teardown::ConnectTimeout, now);
+            }
+            Phase::Closing if overdue => self.teardown(i, Teardown::Command, now),
+            _ => {}
+        }
+        self.notify(i, now);
+    }
+
+    /// Advances session `i`; returns work done.
+    fn drive(&mut self, i: usize, now: Now) -> usize {
+        let phase = self.slots[i].phase;
+        let work = match phase {
+            Phase::Stopped => 0,
+            Phase::Backoff => {
+                if now.mono_ns >= self.slots[i].at_ns {
+                    self.start_connect(i, now);
+                    1
+                } else {
+                    0
+                }
+            }
+            Phase::Connecting => match self.conn_state(i) {
+                ConnState::Connecting => 0,
+                ConnState::Established | ConnState::PeerClosed => {
+                    self.slots[i].phase = Phase::Handshaking;
+                    1 + self.pump(i, now)
+                }
+                ConnState::Closed | ConnState::Closing => {
+                    self.teardown(i, Teardown::TcpClosed, now);
+                    1
+                }
+            },
+            Phase::Handshaking | Phase::LoggingOn | Phase::Active => self.pump(i, now),
+            Phase::Closing => {
+                let w = self.pump(i, now);
+                if self.slots[i].conn.is_some() && self.conn_state(i) == ConnState::Closed {
+                    let reason = self.slots[i].last_teardown.unwrap_or(Teardown::Command);
+                    self.teardown(i, reason, now);
+                }
+                w
+            }
+        };
+        self.notify(i, now);
+        work
+    }
+
+    fn conn_state(&mut self, i: usize) -> ConnState {
+        match self.slots[i].conn {
+            Some(c) => self.stack.state(c),
+            None => ConnState::Closed,
+        }
+    }
+
+    fn start_connect(&mut self, i: usize, now: Now) {
+        let c = self.counters.counters();
+        let s = &mut self.slots[i];
+        let tls = match tickwire_tls::Session::client(&s.tls_cfg, &s.server_name, s.tls_caps) {
+            Ok(t) => t,
+            Err(e) => {
+                // A configuration error does not heal by retrying.
+                s.phase = Phase::Stopped;
+                s.last_teardown = Some(Teardown::Tls(e));
+                set(&c.session[i].last_error, Teardown::Tls(e).code());
+                return;
+            }
+        };
+        match self.stack.connect(s.remote) {
+            Ok(conn) => {
+                bump(&c.session[i].connects, 1);
+                if read_counter(&c.session[i].connects) > 1 {
+                    bump(&c.session[i].reconnects, 1);
+                }
+                s.conn = Some(conn);
+                s.tls = Some(tls);
+                s.records_in.reset();
+                s.phase = Phase::Connecting;
+                s.at_ns = now.mono_ns + self.cfg.connect_timeout.as_nanos() as i64;
+                self.stack_dirty = true;
+            }
+            Err(e) => {
+                s.last_teardown = Some(Teardown::Connect(e));
+                self.schedule_retry(i, now);
+            }
+        }
+    }
+
+    fn schedule_retry(&mut self, i: usize, now: Now) {
+        let r = self.random();
+        let s = &mut self.slots[i];
+        s.phase = if s.want_up {
+            Phase::Backoff
+        } else {
+            Phase::Stopped
+        };
+        s.at_ns = now.mono_ns + self.cfg.backoff.delay_ns(s.attempts, r);
+        s.attempts = s.attempts.saturating_add(1);
+    }
+
+    /// Ends the connection of session `i` (RST if still open) and schedules the next one.
+    fn teardown(&mut self, i: usize, reason: Teardown, now: Now) {
+        let c = self.counters.counters();
+        let s = &mut self.slots[i];
+        if s.fix_up {
+            s.fix.handle_disconnected();
+            s.fix_up = false;
+            s.change = Some(SessionChange::Down);
+        }
+        if let Some(conn) = s.conn.take() {
+            self.stack.abort(conn);
+            self.stack_dirty = true;
+            bump(&c.session[i].disconnects, 1);
+        }
+        s.tls = None;
+        s.dirty = false;
+        s.last_teardown = Some(reason);
+        set(&c.session[i].last_error, reason.code());
+        // Queued orders for this session can no longer go out.
+        for d in self.deferred.iter_mut() {
+            if let Some(p) = d.take() {
+                if self
+                    .templates
+                    .get(p.order.index())
+                    .map(|t| t.session.index())
+                    == Some(i)
+                {
+                    self.strategy
+                        .on_order_failed(p.cl_ord_id, OrderError::SessionDown);
+                } else {
+                    *d = Some(p);
+                }
+            }
+        }
+        self.schedule_retry(i, now);
+        self.publish_session(i);
+    }
+
+    /// Starts a graceful close of session `i`: what is queued (a Logout) goes out, then
+    /// close_notify and FIN.
+    fn close(&mut self, i: usize, reason: Teardown, now: Now) {
+        let _ = self.flush(i);
+        let s = &mut self.slots[i];
+        if s.fix_up {
+            s.fix.handle_disconnected();
+            s.fix_up = false;
+            s.change = Some(SessionChange::Down);
+        }
+        if let Some(tls) = s.tls.as_mut() {
+            let _ = tls.close();
+        }
+        let _ = self.flush(i);
+        let s = &mut self.slots[i];
+        if let Some(conn) = s.conn {
+            self.stack.close(conn);
+            self.stack_dirty = true;
+        }
+        s.last_teardown = Some(reason);
+        s.phase = Phase::Closing;
+        s.at_ns = now.mono_ns + self.cfg.close_timeout.as_nanos() as i64;
+    }
+
+    /// TCP → TLS → FIX → strategy, then events; returns work done.
+    fn pump(&mut self, i: usize, now: Now) -> usize {
+        let Some(conn) = self.slots[i].conn else {
+            return 0;
+        };
+        let state = self.stack.state(conn);
+        if state == ConnState::Closed {
+            // A close we started ends for the reason we started it.
+            let reason = match self.slots[i].phase {
+                Phase::Closing => self.slots[i].last_teardown.unwrap_or(Teardown::Command),
+                _ => Teardown::TcpClosed,
+            };
+            self.teardown(i, reason, now);
+            return 1;
+        }
+        if state == ConnState::Connecting {
+            return 0;
+        }
+        let mut work = 0;
+        // TCP → TLS (the receive ring may be split in two: at most two pieces).
+        {
+            let c = self.counters.counters();
+            let s = &mut self.slots[i];
+            let Some(tls) = s.tls.as_mut() else {
+                return 0;
+            };
+            for _ in 0..2 {
+                let rec = &mut s.records_in;
+                let n = self
+                    .stack
+                    .recv_with(conn, |bytes| {
+                        let n = tls.handle_ciphertext(bytes);
+                        rec.feed(&bytes[..n]);
+                        n
+                    })
+                    .unwrap_or_default();
+                if n == 0 {
+                    break;
+                }
+                bump(&c.session[i].tls_bytes_in, n as u64);
+                work += 1;
+            }
+            match tls.poll() {
+                Ok(_) => {}
+                Err(e) => {
+                    self.teardown(i, Teardown::Tls(e), now);
+                    return work + 1;
+                }
+            }
+            if tls.is_established() && !s.fix_up {
+                s.fix_up = true;
+                s.fix.handle_connected(now.utc);
+                let logon = match s.logon_fields.as_mut() {
+                    Some(f) => s.fix.send_logon(now.utc, |seq, e| f(seq, e)),
+                    None => s.fix.send_logon(now.utc, |_, _| {}),
+                };
+                if logon.is_err() {
+                    self.close(i, Teardown::Fix(DisconnectReason::BadLogon), now);
+                    return work + 1;
+                }
+                s.phase = Phase::LoggingOn;
+                s.dirty = true;
+                work += 1;
+            }
+        }
+        // TLS → FIX → book / strategy.
+        if self.slots[i]
+            .tls
+            .as_ref()
+            .is_some_and(|t| !t.plaintext().is_empty())
+        {
+            self.deliver(i, now);
+            self.drain_deferred(i, now);
+            work += 1;
+        }
+        // Session events.
+        let c = self.counters.counters();
+        while let Some(ev) = self.slots[i].fix.poll_event() {
+            work += 1;
+            match ev {
+                Event::LoggedOn { .. } => {
+                    let s = &mut self.slots[i];
+                    s.phase = Phase::Active;
+                    s.attempts = 0;
+                    s.change = Some(SessionChange::LoggedOn);
+                    bump(&c.session[i].logons, 1);
+                }
+                Event::Disconnect(reason) => {
+                    self.close(i, Teardown::Fix(reason), now);
+                    return work;
+                }
+                Event::RejectReceived { .. } => bump(&c.session[i].rejects_received, 1),
+                _ => {}
+            }
+        }
+        // The peer closed its side and everything it sent is consumed.
+        let peer_gone = state == ConnState::PeerClosed
+            && self.slots[i]
+                .tls
+                .as_ref()
+                .is_some_and(|t| t.plaintext().is_empty());
+        if peer_gone && self.slots[i].phase != Phase::Closing {
+            let reason = match self.slots[i]
+                .tls
+                .as_mut()
+                .map(|t| t.handle_transport_closed())
+            {
+                Some(Err(e)) => Teardown::Tls(e),
+                _ => Teardown::PeerClosed,
+            };
+            self.teardown(i, reason, now);
+            return work + 1;
+        }
+        let s = &self.slots[i];
+        let tls_out = s
+            .tls
+            .as_ref()
+            .is_some_and(|t| !t.pending_ciphertext().is_empty());
+        if s.dirty || tls_out || !s.fix.pending_transmit().is_empty() {
+            if let Err(e) = self.flush(i) {
+                self.teardown(i, e, now);
+            }
+        }
+        work
+    }
+
+    /// Feeds session `i`'s plaintext to its FIX session, and each application message to the
+    /// book, the risk hook and the strategy.
+    fn deliver(&mut self, i: usize, now: Now) {
+        let c = self.counters.counters();
+        let (before, rest) = self.slots.split_at_mut(i);
+        let Some((cur, after)) = rest.split_first_mut() else {
+            return;
+        };
+        let current_up = cur.logged_on();
+        let Slot { fix, tls, book, .. } = cur;
+        let Some(tls) = tls.as_mut() else {
+            return;
+        };
+        let mut desk = DeskImpl {
+            before,
+            after,
+            current: i,
+            current_up,
+            deferred: &mut self.deferred,
+            templates: &mut self.templates,
+            ids: &mut self.ids,
+            risk: &mut self.risk,
+            counters: c,
+            blocked: self.blocked,
+        };
+        let strategy = &mut self.strategy;
+        let session = SessionId(i as u8);
+        let sc = &c.session[i];
+        let n = tls.plaintext().len();
+        fix.handle_input(
+            now.utc,
+            tls.plaintext(),
+            &mut |m: &Message<'_>| match m.msg_type() {
+                b"W" | b"X" => {
+                    let Some(book) = book.as_mut() else {
+                        return;
+                    };
+                    let seq = m.seq_num().unwrap_or(0);
+                    if let Ok(md) = MarketData::new_checked(m) {
+                        let _ = book.apply_message(&md, seq);
+                        bump(&sc.book_updates, 1);
+                        let update = BookUpdate { session, book, seq };
+                        desk.risk.on_book(now.utc, &update);
+                        strategy.on_book(&mut Context::new(now.utc, &mut desk), &update);
+                    }
+                }
+                b"8" => {
+                    if let Ok(er) = ExecutionReport::new_checked(m) {
+                        bump(&sc.execution_reports, 1);
+                        if er.exec_type() == ExecType::Rejected {
+                            bump(&sc.order_rejects, 1);
+                        }
+                        desk.risk.on_execution(session, &er);
+                        strategy.on_execution(&mut Context::new(now.utc, &mut desk), session, &er);
+                    }
+                }
+                b"j" => bump(&sc.business_rejects, 1),
+                _ => {}
+            },
+        );
+        tls.consume_plaintext(n);
+    }
+
+    /// Sends the orders queued for session `i` while its messages were being handled.
+    fn drain_deferred(&mut self, i: usize, now: Now) {
+        let c = self.counters.counters();
+        for d in 0..DEFERRED {
+            let Some(p) = self.deferred[d] else {
+                continue;
+            };
+            let Some(tpl) = self.templates.get_mut(p.order.index()) else {
+                self.deferred[d] = None;
+                continue;
+            };
+            if tpl.session.index() != i {
+                continue;
+            }
+            self.deferred[d] = None;
+            let s = &mut self.slots[i];
+            let r = if s.logged_on() {
+                send_order(&mut s.fix, tpl, now.utc, p)
+            } else {
+                Err(OrderError::SessionDown)
+            };
+            match r {
+                Ok(()) => {
+                    s.dirty = true;
+                    bump(&c.session[i].orders_sent, 1);
+                }
+                Err(e) => {
+                    bump(&c.session[i].orders_refused, 1);
+                    self.strategy.on_order_failed(p.cl_ord_id, e);
+                }
+            }
+        }
+    }
+
+    /// Flushes every session a strategy sent on, and hands the frames to the NIC.
+    fn flush_dirty(&mut self, now: Now) {
+        let mut any = false;
+        for i in 0..self.slots.len() {
+            if self.slots[i].dirty {
+                any = true;
+                if let Err(e) = self.flush(i) {
+                    self.teardown(i, e, now);
+                }
+            }
+        }
+        if any || self.stack_dirty {
+            self.stack.poll(now.mono_ns);
+            self.stack_dirty = false;
+        }
+    }
+
+    /// FIX → TLS → TCP for session `i`.
+    fn flush(&mut self, i: usize) -> Result<(), Teardown> {
+        let c = &self.counters.counters().session[i];
+        let s = &mut self.slots[i];
+        s.dirty = false;
+        let (Some(conn), Some(tls)) = (s.conn, s.tls.as_mut()) else {
+            return Ok(());
+        };
+        if self.stack.state(conn) == ConnState::Connecting {
+            return Ok(());
+        }
+        let send = |stack: &mut Stack<Metered<N>>, tls: &mut tickwire_tls::Session| {
+            let out = tls.pending_ciphertext();
+            if out.is_empty() {
+                return Ok(());
+            }
+            let n = stack.send(conn, out).map_err(|_| Teardown::TcpClosed)?;
+            tls.consume_ciphertext(n);
+            bump(&c.tls_bytes_out, n as u64);
+            Ok(())
+        };
+        send(&mut self.stack, tls)?;
+        while tls.is_established()
+            && !s.fix.pending_transmit().is_empty()
+            && tls.pending_ciphertext().len() < MAX_QUEUED_CIPHERTEXT
+        {
+            let n = s.fix.pending_transmit().len().min(RECORD_PLAINTEXT);
+            tls.write_plaintext(&s.fix.pending_transmit()[..n])
+                .map_err(Teardown::Tls)?;
+            s.fix.consume_transmit(n);
+            bump(&c.tls_records_out, 1);
+            send(&mut self.stack, tls)?;
+        }
+        self.stack_dirty = true;
+        Ok(())
+    }
+
+    /// Tells the strategy about a session that came up or went down.
+    fn notify(&mut self, i: usize, now: Now) {
+        let Some(change) = self.slots[i].change.take() else {
+            return;
+        };
+        let c = self.counters.counters();
+        let (before, rest) = self.slots.split_at_mut(i);
+        let Some((cur, after)) = rest.split_first_mut() else {
+            return;
+        };
+        let mut desk = DeskImpl {
+            before,
+            after,
+            current: i,
+            current_up: cur.logged_on(),
+            deferred: &mut self.deferred,
+            templates: &mut self.templates,
+            ids: &mut self.ids,
+            risk: &mut self.risk,
+            counters: c,
+            blocked: self.blocked,
+        };
+        self.strategy.on_session(
+            &mut Context::new(now.utc, &mut desk),
+            SessionId(i as u8),
+            change,
+        );
+        self.drain_deferred(i, now);
+        self.publish_session(i);
+    }
+
+    fn publish_session(&self, i: usize) {
+        let c = &self.counters.counters().session[i];
+        let s = &self.slots[i];
+        let st = s.fix.stats();
+        set(&c.phase, s.phase.code());
+        set(&c.fix_in, st.received);
+        set(&c.fix_out, st.sent);
+        set(&c.fix_garbled, st.garbled);
+        set(&c.rejects_sent, st.rejects_sent);
+        set(&c.tls_records_in, s.records_in.records);
+    }
+
+    fn publish(&self, _now: Now) {
+        let c = self.counters.counters();
+        let nic = self.stack.nic();
+        let pc = self.stack.counters();
+        set(&c.port.rx_frames, nic.rx_frames);
+        set(&c.port.rx_bytes, nic.rx_bytes);
+        set(&c.port.tx_frames, nic.tx_frames);
+        set(&c.port.tx_bytes, nic.tx_bytes);
+        set(&c.port.tx_ring_full, pc.tx_ring_full);
+        set(&c.port.stack_rx_frames, pc.rx_frames);
+        set(&c.port.drop_not_allowed, pc.drops.not_allowed);
+        set(&c.port.drop_unsupported, pc.drops.unsupported);
+        set(&c.port.drop_malformed, pc.drops.malformed);
+        for i in 0..self.slots.len() {
+            self.publish_session(i);
+        }
+    }
+}
+
+fn read_counter(c: &std::sync::atomic::AtomicU64) -> u64 {
+    counters::read(c)
+}
+
+/// What a runner thread drives: one duty cycle at a time.
+pub trait Duty {
+    /// One cycle at `now`; returns the work done (0: idle).
+    fn do_work(&mut self, now: Now) -> usize;
+}
+
+impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Duty for Engine<N, J, S, R> {
+    #[inline]
+    fn do_work(&mut self, now: Now) -> usize {
+        Engine::do_work(self, now)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_bounded_jitter() {
+        let b = Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(2),
+        };
+        let ms = 1_000_000;
+        for (attempt, base) in [
+            (0, 100),
+            (1, 200),
+            (2, 400),
+            (4, 1600),
+            (5, 2000),
+            (60, 2000),
+        ] {
+            for r in [0, 1, 12345, u64::MAX] {
+                let d = b.delay_ns(attempt, r);
+                assert!(
+                    d >= base * ms / 2 && d <= base * ms,
+                    "attempt {attempt}: {d} ns"
+                );
+            }
+        }
+        assert_eq!(b.delay_ns(0, 0), 50 * ms);
+    }
+}

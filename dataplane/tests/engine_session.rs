@@ -1,0 +1,312 @@
+//! The engine against a venue on the other end of the in-memory NIC pair, in one thread with a
+//! synthetic clock: market data and trading sessions over userspace TCP + TLS 1.3 + FIX, the
+//! example strategy firing precompiled orders, fills coming back; the kill switch; and a
+//! venue that resets the trading connection, refuses reconnects for a while, then accepts:
+//! the engine backs off exponentially, reconnects, logs on again and resumes sequence numbers.
+#![allow(clippy::unwrap_used)]
+
+mod engine_util;
+
+use engine_util::*;
+use tickwire_dataplane::counters::{read, Shared};
+use tickwire_dataplane::engine::{
+    Command, Engine, OrderError, Phase, SessionId, Teardown, ThresholdBuy,
+};
+use tickwire_dataplane::mem;
+use tickwire_fix::decimal::Decimal;
+use tickwire_fix::outbound::{OrderShape, Side, TimeInForce};
+use tickwire_fix::session::{MemoryJournal, State};
+
+type ClientEngine = Engine<mem::MemNic, MemoryJournal, ThresholdBuy>;
+
+struct Rig {
+    engine: ClientEngine,
+    venue: Venue,
+    md: SessionId,
+    trd: SessionId,
+    t: i64,
+}
+
+impl Rig {
+    fn new(fire_every: u64, reset: bool) -> Rig {
+        let (client_tls, server_tls) = pki();
+        let (a, b) = mem::pair(1024, [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+        let venue = Venue::new(b, server_tls, fire_every, reset);
+        let strategy = ThresholdBuy::new(TRIGGER, Decimal::new(TRIGGER, 1), Decimal::new(1, 2));
+        let (mut engine, _commands) = Engine::new(
+            a,
+            allow(VENUE),
+            engine_config(),
+            strategy,
+            Shared::in_memory(),
+            at(0),
+        );
+        let (md_spec, trd_spec) = specs(&client_tls, reset);
+        let md = engine.add_session(md_spec, at(0)).unwrap();
+        let trd = engine.add_session(trd_spec, at(0)).unwrap();
+        let shape = OrderShape {
+            tif: TimeInForce::ImmediateOrCancel,
+            ..OrderShape::limit(b"BTC/USD", Side::Buy)
+        };
+        let order = engine.add_order(trd, &shape).unwrap();
+        engine.strategy_mut().order = Some(order);
+        Rig {
+            engine,
+            venue,
+            md,
+            trd,
+            t: 0,
+        }
+    }
+
+    /// One step: 20 µs of synthetic time, the engine's cycle, the venue's cycle.
+    fn step(&mut self) {
+        self.t += 20_000;
+        self.engine.do_work(at(self.t));
+        self.venue.poll(at(self.t));
+    }
+
+    fn run_until(&mut self, what: &str, limit: u64, mut done: impl FnMut(&mut Rig) -> bool) {
+        for _ in 0..limit {
+            if done(self) {
+                return;
+            }
+            self.step();
+        }
+        panic!(
+            "{what}: not reached after {limit} steps; md {:?} trd {:?}, last teardown {:?}",
+            self.engine.phase(self.md),
+            self.engine.phase(self.trd),
+            self.engine.last_teardown(self.trd)
+        );
+    }
+
+    fn log_on(&mut self) {
+        self.run_until("both sessions logged on", 20_000, |r| {
+            r.engine.phase(r.md) == Some(Phase::Active)
+                && r.engine.phase(r.trd) == Some(Phase::Active)
+                && r.venue.md.is_active()
+                && r.venue.trd.is_active()
+        });
+    }
+
+    /// Publishes `n` ticks, each followed by enough steps for the order and its fill.
+    fn ticks(&mut self, n: u64) {
+        for _ in 0..n {
+            self.venue.tick(at(self.t));
+            for _ in 0..4 {
+                self.step();
+            }
+        }
+        for _ in 0..50 {
+            self.step();
+        }
+    }
+}
+
+#[test]
+fn strategy_fires_precompiled_orders_and_fills_come_back() {
+    let mut rig = Rig::new(3, true);
+    rig.log_on();
+    let ticks = 3_000;
+    rig.ticks(ticks);
+
+    let expected = (1..=ticks).filter(|n| rig.venue.feed.fires(*n)).count() as u64;
+    let s = rig.engine.strategy();
+    assert_eq!(
+        s.sent, expected,
+        "one order per tick at or below the trigger"
+    );
+    assert_eq!(s.refused, 0, "{:?}", s.last_error);
+    assert_eq!(
+        rig.venue.orders.len() as u64,
+        expected,
+        "the venue got every order"
+    );
+    assert_eq!(rig.venue.check.malformed, 0);
+    assert_eq!(rig.venue.check.well_formed, expected);
+    assert!(
+        rig.venue.orders.windows(2).all(|w| w[0] < w[1]),
+        "ClOrdIDs strictly increase"
+    );
+    assert_eq!(rig.venue.orders.last().copied(), Some(s.last_cl_ord_id));
+    assert_eq!(s.fills, expected, "every fill reached the strategy");
+
+    // The book is the venue's last tick.
+    let book = rig.engine.book(rig.md).unwrap();
+    assert_eq!(book.state(), tickwire_fix::book::State::Live);
+    let ask = book.best_ask().unwrap().0;
+    assert!((TRIGGER - 3..=TRIGGER + 4).contains(&ask), "best ask {ask}");
+
+    // Counters agree with what both sides saw.
+    let c = rig.engine.counters().counters();
+    let md = &c.session[rig.md.index()];
+    let trd = &c.session[rig.trd.index()];
+    assert_eq!(read(&c.sessions), 2);
+    assert_eq!(read(&md.book_updates), ticks);
+    assert_eq!(read(&trd.orders_sent), expected);
+    assert_eq!(read(&trd.execution_reports), expected);
+    assert_eq!(read(&trd.orders_refused), 0);
+    assert_eq!(read(&trd.order_rejects), 0);
+    assert_eq!((read(&md.logons), read(&trd.logons)), (1, 1));
+    assert_eq!((read(&md.reconnects), read(&trd.reconnects)), (0, 0));
+    assert_eq!(read(&trd.phase), Phase::Active.code());
+    // Sent: Logon + orders; received after logon: the ticks (the sessions' own counts).
+    assert_eq!(read(&trd.fix_out), 1 + expected);
+    assert_eq!(read(&md.fix_in), ticks);
+    assert_eq!(read(&trd.fix_in), expected);
+    assert!(
+        read(&md.tls_records_in) >= ticks,
+        "{}",
+        read(&md.tls_records_in)
+    );
+    assert!(read(&trd.tls_records_out) >= expected);
+    assert!(read(&c.port.rx_frames) >= ticks + expected);
+    assert!(read(&c.port.tx_frames) >= expected);
+    assert!(read(&c.port.rx_bytes) > read(&c.port.rx_frames) * 54);
+    assert_eq!(read(&c.port.drop_not_allowed), 0);
+    assert_eq!(read(&c.port.stack_rx_frames), read(&c.port.rx_frames));
+    assert!(read(&c.busy_cycles) <= read(&c.cycles));
+}
+
+#[test]
+fn kill_switch_refuses_orders_until_allowed_again() {
+    let mut rig = Rig::new(1, true);
+    rig.log_on();
+    rig.ticks(10);
+    assert_eq!(rig.engine.strategy().sent, 10);
+    rig.engine.command(Command::BlockOrders, at(rig.t));
+    rig.ticks(10);
+    let s = rig.engine.strategy();
+    assert_eq!(s.sent, 10, "no order while blocked");
+    assert_eq!(s.refused, 10);
+    assert_eq!(s.last_error, Some(OrderError::Blocked));
+    assert_eq!(rig.venue.orders.len(), 10, "nothing reached the venue");
+    let c = rig.engine.counters().clone();
+    let c = c.counters();
+    assert_eq!(read(&c.session[rig.trd.index()].orders_refused), 10);
+    rig.engine.command(Command::AllowOrders, at(rig.t));
+    rig.ticks(5);
+    assert_eq!(rig.engine.strategy().sent, 15);
+    assert_eq!(rig.venue.orders.len(), 15);
+    assert_eq!(rig.engine.strategy().fills, 15);
+}
+
+#[test]
+fn operator_logout_ends_the_session_and_it_stays_down() {
+    let mut rig = Rig::new(1, true);
+    rig.log_on();
+    rig.engine.command(Command::Logout(rig.trd), at(rig.t));
+    rig.run_until("trading session stopped", 200_000, |r| {
+        r.engine.phase(r.trd) == Some(Phase::Stopped)
+    });
+    assert_eq!(
+        rig.engine.last_teardown(rig.trd),
+        Some(Teardown::Fix(
+            tickwire_fix::session::DisconnectReason::LoggedOut
+        ))
+    );
+    // Orders now fail typed, the market-data session is unaffected, no reconnect happens.
+    rig.ticks(3);
+    let s = rig.engine.strategy();
+    assert_eq!(s.last_error, Some(OrderError::SessionDown));
+    assert_eq!(rig.engine.phase(rig.md), Some(Phase::Active));
+    for _ in 0..20_000 {
+        rig.step();
+    }
+    let c = rig.engine.counters().clone();
+    let c = c.counters();
+    assert_eq!(
+        read(&c.session[rig.trd.index()].connects),
+        1,
+        "no reconnect"
+    );
+    // And a Connect command brings it back.
+    rig.engine.command(Command::Connect(rig.trd), at(rig.t));
+    rig.log_on();
+    assert_eq!(read(&c.session[rig.trd.index()].logons), 2);
+}
+
+#[test]
+fn venue_reset_reconnects_with_backoff_and_resumes_sequence_numbers() {
+    let mut rig = Rig::new(1, false);
+    rig.log_on();
+    rig.ticks(20);
+    assert_eq!(rig.engine.strategy().fills, 20);
+    let seq_before = rig.engine.fix(rig.trd).unwrap().next_sender_seq();
+    assert_eq!(seq_before, 22, "Logon + 20 orders");
+
+    // The venue resets the connection and refuses new ones for 1.5 s.
+    rig.venue.relisten = false;
+    rig.venue.abort_trading(at(rig.t));
+    let down_at = rig.t;
+    let c = rig.engine.counters().clone();
+    let trd = &c.counters().session[rig.trd.index()];
+    let mut connect_times = vec![];
+    let mut last = read(&trd.connects);
+    while rig.t - down_at < 1_500_000_000 {
+        rig.step();
+        let n = read(&trd.connects);
+        if n != last {
+            connect_times.push(rig.t);
+            last = n;
+        }
+    }
+    assert_eq!(
+        rig.engine.last_teardown(rig.trd),
+        Some(Teardown::TcpClosed),
+        "refused connects end in RST"
+    );
+    assert_ne!(rig.engine.phase(rig.trd), Some(Phase::Active));
+    // Backoff 50 ms doubling to 400 ms, each with up to half of it as jitter.
+    assert!(
+        connect_times.len() >= 4 && connect_times.len() <= 9,
+        "{} attempts in 1.5 s: {connect_times:?}",
+        connect_times.len()
+    );
+    let mut prev = down_at;
+    for (k, &t) in connect_times.iter().enumerate() {
+        let base = (50_000_000i64 << k.min(3)).min(400_000_000);
+        let gap = t - prev;
+        assert!(
+            gap >= base / 2 && gap <= base + 1_000_000,
+            "attempt {k}: waited {gap} ns, backoff base {base} ns"
+        );
+        prev = t;
+    }
+    // Orders while down fail typed and are not sent.
+    rig.ticks(2);
+    assert_eq!(
+        rig.engine.strategy().last_error,
+        Some(OrderError::SessionDown)
+    );
+
+    // The venue accepts again: reconnect, logon with the next sequence number, orders flow.
+    rig.venue.relisten = true;
+    rig.venue.listen_trading();
+    rig.log_on();
+    let logons = &rig.venue.trd_logon_seqs;
+    assert_eq!(logons.len(), 2, "two logons on the venue side: {logons:?}");
+    assert_eq!(logons[0], 2, "first Logon was MsgSeqNum 1");
+    assert_eq!(
+        logons[1],
+        seq_before + 1,
+        "second Logon resumed at {seq_before}"
+    );
+    assert_eq!(read(&trd.logons), 2);
+    assert!(read(&trd.reconnects) >= 4);
+    assert_eq!(read(&trd.disconnects), 1 + connect_times.len() as u64);
+    let fills = rig.engine.strategy().fills;
+    rig.ticks(20);
+    assert_eq!(rig.engine.strategy().fills, fills + 20);
+    assert_eq!(rig.venue.check.malformed, 0);
+    assert_eq!(
+        rig.engine.fix(rig.trd).unwrap().state(),
+        State::Active,
+        "still logged on"
+    );
+    assert_eq!(
+        rig.engine.fix(rig.trd).unwrap().next_sender_seq(),
+        seq_before + 1 + 20
+    );
+}
