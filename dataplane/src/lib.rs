@@ -9,6 +9,13 @@
 //! af_packet::AfPacket (mmap rings) / tap::Tap / dpdk::DpdkNic (feature dpdk) ─► Nic ─► Allowlist ─► smoltcp ─► ConnId (send / recv_with)
 //! ```
 //!
+//! On the order path, [`trigger`] (armed orders) and [`risk`] (pre-trade checks) sit between
+//! the book and the precompiled order:
+//!
+//! ```text
+//! Book ─► risk::Top ─► trigger::Triggers::evaluate ─► Fire ─► risk::Risk::check_new ─► patch ─► send
+//! ```
+//!
 //! The [`engine`] runs it all as one duty cycle (`do_work(now)`: NIC, stack, sessions with
 //! reconnect, strategy, commands), with [`counters`] in shared memory and a [`clock`] read once
 //! per cycle; `engine::runner` is the only code that spawns or pins a thread.
@@ -31,5 +38,7 @@ pub mod link;
 pub mod mem;
 pub mod nic;
 pub mod pcap;
+pub mod risk;
 pub mod stack;
 pub mod tap;
+pub mod trigger;
