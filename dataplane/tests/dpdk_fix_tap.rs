@@ -38,13 +38,13 @@ fn fix_over_tls_over_net_tap_to_kernel_tcp_10k_each_way() {
         .output();
     wait_link(&mut nic);
     let pki = Pki::generate();
-    let venue = spawn_kernel_venue(None, SocketAddrV4::new(theirs, FIX_PORT), &pki);
+    let venue = spawn_kernel_venue(None, SocketAddrV4::new(theirs, FIX_PORT), &pki, false);
     let mut appliance = StackEnd::connect(nic, ours, theirs, &pki);
     let both = Outcome {
         sent: MESSAGES,
         received: MESSAGES,
     };
     assert_eq!(run_initiator(&mut appliance), both);
-    assert_eq!(venue.join().expect("venue thread"), both);
+    assert_eq!(venue.join().expect("venue thread").outcome, both);
     assert_eq!(appliance.stack.counters().drops.not_allowed, 0);
 }

@@ -2,8 +2,9 @@
 //! and Linux on the other end, in a network namespace we create: the venue is kernel TCP + a
 //! TLS 1.3 server (rustls) + a FIX acceptor in a thread inside the namespace; the appliance is
 //! the userspace stack + TLS client (certificate verified) + FIX initiator over `DpdkNic`.
-//! 10k orders and 10k reports, every byte checked (`dpdk_util::fix`). Needs root, iproute2 and
-//! ethtool; the namespace and veth are removed on exit, pass or fail.
+//! 10k orders and 10k reports, every byte checked (`dpdk_util::fix`); then a client that
+//! expects another server name refuses the venue's certificate over the same port. Needs
+//! root, iproute2 and ethtool; the namespace and veth are removed on exit, pass or fail.
 #![cfg(feature = "dpdk")]
 #![allow(clippy::unwrap_used)]
 
@@ -22,7 +23,12 @@ fn fix_over_tls_over_af_packet_veth_to_kernel_tcp_10k_each_way() {
     let theirs = Ipv4Addr::new(10, 96, subnet, 2);
     let topo = VethNs::create("v", theirs);
     let pki = Pki::generate();
-    let venue = spawn_kernel_venue(Some(&topo.ns), SocketAddrV4::new(theirs, FIX_PORT), &pki);
+    let venue = spawn_kernel_venue(
+        Some(&topo.ns),
+        SocketAddrV4::new(theirs, FIX_PORT),
+        &pki,
+        true,
+    );
     let args = eal_args(
         "h2fixveth",
         0,
@@ -37,7 +43,24 @@ fn fix_over_tls_over_af_packet_veth_to_kernel_tcp_10k_each_way() {
         received: MESSAGES,
     };
     assert_eq!(run_initiator(&mut appliance), both);
-    assert_eq!(venue.join().expect("venue thread"), both);
+    // Certificate verification is on: a client expecting another name refuses the venue.
+    let err = appliance.refused_handshake(theirs, pki.client_for("other.venue.h2.test"));
+    assert_eq!(
+        err,
+        tickwire_tls::Error::Certificate(tickwire_tls::CertError::NotValidForName)
+    );
+    let venue = venue.join().expect("venue thread");
+    assert_eq!(venue.outcome, both);
+    // The venue's side of that handshake ends in a typed error too (the client's alert, or
+    // the end of the stream without close_notify), never a session.
+    assert!(
+        matches!(
+            venue.refused,
+            Some(tickwire_tls::Error::PeerAlert(_) | tickwire_tls::Error::UnexpectedEof)
+        ),
+        "the venue saw {:?}",
+        venue.refused
+    );
     assert_eq!(appliance.stack.counters().drops.not_allowed, 0);
     drop(appliance);
     drop(topo);

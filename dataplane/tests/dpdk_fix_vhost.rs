@@ -33,7 +33,12 @@ fn fix_over_tls_over_virtio_user_and_vhost_10k_each_way() {
         let args = eal_args(
             "h2fixvh",
             1,
-            &["--in-memory", "-m", "48"],
+            &[
+                "--in-memory",
+                "-m",
+                "48",
+                "--log-level=lib.vhost.config:error",
+            ],
             &[format!("net_vhost0,iface={sock},queues=1")],
         );
         let mut nic = open(&args, "net_vhost0");

@@ -19,7 +19,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tickwire_dataplane::allowlist::{self, Allowlist};
-use tickwire_dataplane::link::Link;
+use tickwire_dataplane::link::{Link, LinkError};
 use tickwire_dataplane::nic::Nic;
 use tickwire_dataplane::stack::{ConnState, Stack, StackConfig};
 use tickwire_fix::message::Message;
@@ -101,10 +101,14 @@ impl Pki {
 
     /// A TLS 1.3 client that trusts only the CA and checks the server name.
     pub fn client(&self) -> tickwire_tls::Session {
+        self.client_for(SERVER_NAME)
+    }
+
+    /// A TLS 1.3 client that trusts only the CA and expects the server to be `name`.
+    pub fn client_for(&self, name: &str) -> tickwire_tls::Session {
         let cfg =
             tickwire_tls::ClientConfig::new(tickwire_tls::RootSource::Der(vec![self.ca.clone()]));
-        tickwire_tls::Session::client(&cfg, SERVER_NAME, tickwire_tls::Capacities::default())
-            .unwrap()
+        tickwire_tls::Session::client(&cfg, name, tickwire_tls::Capacities::default()).unwrap()
     }
 
     /// A TLS 1.3 server presenting the leaf.
@@ -166,7 +170,7 @@ impl<N: Nic> StackEnd<N> {
     fn stack(nic: N, ours: Ipv4Addr, theirs: Ipv4Addr, base: Instant) -> Stack<N> {
         let cfg = StackConfig {
             address: ours,
-            connections: 1,
+            connections: 2,
             ..StackConfig::default()
         };
         Stack::new(
@@ -203,6 +207,46 @@ impl<N: Nic> StackEnd<N> {
 
     fn now_ns(&self) -> i64 {
         self.base.elapsed().as_nanos() as i64
+    }
+
+    /// Opens a second connection to `theirs:FIX_PORT` with `tls` and drives it until TLS fails;
+    /// returns the error (after sending our alert and closing). Panics if the handshake
+    /// succeeds or TCP fails instead.
+    pub fn refused_handshake(
+        &mut self,
+        theirs: Ipv4Addr,
+        tls: tickwire_tls::Session,
+    ) -> tickwire_tls::Error {
+        let conn = self
+            .stack
+            .connect(SocketAddrV4::new(theirs, FIX_PORT))
+            .unwrap();
+        let mut link = Link::new(conn, tls, initiator_session());
+        let start = Instant::now();
+        let err = loop {
+            assert!(start.elapsed() < SESSION_LIMIT, "TLS never failed");
+            let t = self.now_ns();
+            self.stack.poll(t);
+            match link.pump(&mut self.stack, wall(), &mut |_| {}) {
+                Ok(()) => assert!(!link.is_up(), "handshake succeeded but must not"),
+                Err(LinkError::Tls(e)) => break e,
+                Err(e) => panic!("expected a TLS error, got {e}"),
+            }
+        };
+        // Our alert, then FIN; wait (bounded) for the close.
+        let out = link.tls.pending_ciphertext();
+        if !out.is_empty() {
+            let _ = self.stack.send(conn, out);
+        }
+        self.stack.close(conn);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(2)
+            && self.stack.state(conn) != ConnState::Closed
+        {
+            let t = self.now_ns();
+            self.stack.poll(t);
+        }
+        err
     }
 }
 

@@ -2,7 +2,8 @@
 //! network namespace + veth pair removed on drop, and the venue as kernel TCP + TLS + FIX in a
 //! thread (inside the namespace when one is given).
 
-use std::net::{SocketAddrV4, TcpListener};
+use std::io::{Read, Write};
+use std::net::{SocketAddrV4, TcpListener, TcpStream};
 use std::process::Command;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -103,14 +104,94 @@ fn unpin() {
     let _ = sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
 }
 
+/// What the kernel venue saw.
+#[derive(Debug)]
+pub struct VenueReport {
+    /// The FIX session.
+    pub outcome: Outcome,
+    /// With `then_refused`: the server's TLS error on the second connection.
+    pub refused: Option<tickwire_tls::Error>,
+}
+
+fn accept(listener: &TcpListener, addr: SocketAddrV4) -> TcpStream {
+    let start = Instant::now();
+    loop {
+        match listener.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false).unwrap();
+                return s;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(
+                    start.elapsed() < SESSION_LIMIT,
+                    "venue: no connection on {addr}"
+                );
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}
+
+/// Serves a TLS handshake the client is expected to abort; returns the server's error.
+fn refused(mut stream: TcpStream, pki: &Pki) -> tickwire_tls::Error {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(5)))
+        .unwrap();
+    let mut tls = pki.server();
+    let mut buf = vec![0u8; 64 * 1024];
+    let start = Instant::now();
+    loop {
+        assert!(start.elapsed() < SESSION_LIMIT, "refused handshake hung");
+        let out = tls.pending_ciphertext();
+        if !out.is_empty() {
+            if stream.write_all(out).is_err() {
+                return tickwire_tls::Error::UnexpectedEof;
+            }
+            let n = out.len();
+            tls.consume_ciphertext(n);
+        }
+        let n = match stream.read(&mut buf) {
+            Ok(0) => {
+                return tls
+                    .handle_transport_closed()
+                    .err()
+                    .unwrap_or(tickwire_tls::Error::Closed)
+            }
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                0
+            }
+            Err(_) => return tickwire_tls::Error::UnexpectedEof,
+        };
+        let mut off = 0;
+        loop {
+            off += tls.handle_ciphertext(&buf[off..n]);
+            if let Err(e) = tls.poll() {
+                return e;
+            }
+            if off >= n {
+                break;
+            }
+        }
+    }
+}
+
 /// Starts the venue: kernel TCP listening on `addr` (inside network namespace `netns` when
-/// given), TLS 1.3 server with `pki`'s leaf, FIX acceptor running [`run_acceptor`]. Returns once
-/// it listens; join the handle for what it saw.
+/// given), TLS 1.3 server with `pki`'s leaf, FIX acceptor running [`run_acceptor`]; with
+/// `then_refused`, it then accepts a second connection whose TLS handshake the client aborts.
+/// Returns once it listens; join the handle for what it saw.
 pub fn spawn_kernel_venue(
     netns: Option<&str>,
     addr: SocketAddrV4,
     pki: &Pki,
-) -> JoinHandle<Outcome> {
+    then_refused: bool,
+) -> JoinHandle<VenueReport> {
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
     let netns = netns.map(|n| format!("/run/netns/{n}"));
     let pki = pki.clone();
@@ -130,23 +211,10 @@ pub fn spawn_kernel_venue(
         };
         listener.set_nonblocking(true).unwrap();
         let _ = ready_tx.send(Ok(()));
-        let start = Instant::now();
-        let stream = loop {
-            match listener.accept() {
-                Ok((s, _)) => break s,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    assert!(
-                        start.elapsed() < SESSION_LIMIT,
-                        "venue: no connection on {addr}"
-                    );
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                Err(e) => panic!("accept: {e}"),
-            }
-        };
-        stream.set_nonblocking(false).unwrap();
-        let mut end = KernelEnd::accepted(stream, &pki);
-        run_acceptor(&mut end)
+        let mut end = KernelEnd::accepted(accept(&listener, addr), &pki);
+        let outcome = run_acceptor(&mut end);
+        let refused = then_refused.then(|| refused(accept(&listener, addr), &pki));
+        VenueReport { outcome, refused }
     });
     match ready_rx.recv_timeout(Duration::from_secs(10)) {
         Ok(Ok(())) => handle,
