@@ -693,6 +693,8 @@ fn main() {
     let memif_sock = format!("/tmp/tw-h2-bench-memif-{id}.sock");
     let _ = std::fs::remove_file(&vhost_sock);
     let _ = std::fs::remove_file(&memif_sock);
+    // A busy machine shows in the tails: say how busy it was.
+    let load_at_start = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let dpdk_veth = Veth::create("d");
     let afp_veth = Veth::create("k");
     let args = vec![
@@ -777,6 +779,12 @@ fn main() {
         ttt: kernel_ttt,
     });
     let base = 3; // the AF_PACKET backend
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "load average at start: {}, at end: {}",
+        load_at_start.trim(),
+        load.trim()
+    );
     println!(
         "DPDK vs AF_PACKET vs kernel TCP: {rounds} echo rounds, {ticks} ticks, one thread per pair"
     );
