@@ -230,6 +230,11 @@ impl<'de> Deserialize<'de> for SecretRef {
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a value that is already in memory (a generated token, a test).
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
     /// The secret itself, for the one place that needs it (the logon signature).
     pub fn expose(&self) -> &str {
         &self.0

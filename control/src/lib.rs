@@ -1,7 +1,8 @@
 #![forbid(unsafe_code)]
 //! # tickwire-control — the appliance daemon and its CLI
 //!
-//! Library side of the `tickwire` binary: the configuration file ([`config`]). The CLI
-//! itself lives in `src/main.rs` and `src/cli/`.
+//! Library side of the `tickwire` binary: the configuration file ([`config`]) and the admin
+//! socket ([`admin`]). The CLI itself lives in `src/main.rs` and `src/cli/`.
 
+pub mod admin;
 pub mod config;

@@ -28,6 +28,8 @@ struct Cli {
     /// Output format: human-readable text or one JSON document on stdout.
     #[arg(long, global = true, value_enum, default_value_t = cli::Output::Text)]
     output: cli::Output,
+    #[command(flatten)]
+    conn: cli::admin::Conn,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,6 +40,63 @@ enum Command {
     Demo(demo::Args),
     /// Tick-to-trade through tickwire and the kernel baselines, in one run.
     Bench(bench_cmd::Args),
+    /// A running daemon at a glance: engine, sessions, counters.
+    Status,
+    /// FIX sessions of the running daemon.
+    Session {
+        #[command(subcommand)]
+        command: cli::admin::Session,
+    },
+    /// Venue addresses allowed through the dataplane filter (applied live).
+    Whitelist {
+        #[command(subcommand)]
+        command: cli::admin::Whitelist,
+    },
+    /// Pre-trade risk limits.
+    Risk {
+        #[command(subcommand)]
+        command: cli::admin::Risk,
+    },
+    /// Open orders.
+    Order {
+        #[command(subcommand)]
+        command: cli::admin::Order,
+    },
+    /// Arm an order: when the condition holds on a book update, send it.
+    Arm(cli::admin::Arm),
+    /// Disarm an armed order.
+    Disarm {
+        /// Its id (`tickwire armed`).
+        id: u32,
+    },
+    /// The armed-order table.
+    Armed,
+    /// Kill switch: block new orders, mass-cancel, optionally log out.
+    Kill,
+    /// Re-arm after a kill.
+    Unkill,
+    /// Counters and latency quantiles of the running daemon.
+    Metrics,
+    /// Session message logs.
+    Log {
+        #[command(subcommand)]
+        command: cli::admin::Log,
+    },
+    /// FIX round trips (TestRequest → Heartbeat) on a live session, against Kraken's tiers.
+    Probe {
+        /// Session name.
+        name: String,
+        /// Round trips.
+        #[arg(long, default_value_t = 100)]
+        count: u32,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout: `tickwire man > tickwire.1`.
+    Man,
     /// Configuration files: check, show, example.
     Config {
         #[command(subcommand)]
@@ -59,7 +118,35 @@ fn main() -> ExitCode {
     // clap exits with 2 on usage errors and 0 for --help / --version.
     let cli = Cli::parse();
     let output = cli.output;
+    let conn = cli.conn;
+    let daemon = |c| cli::admin::run(c, &conn, output);
+    use cli::admin::Command as D;
     let result = match cli.command {
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "tickwire", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script)
+                .map(|()| cli::Status::Ok)
+                .map_err(anyhow::Error::from)
+        }
+        Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+            .render(&mut std::io::stdout())
+            .map(|()| cli::Status::Ok)
+            .map_err(anyhow::Error::from),
+        Command::Status => daemon(D::Status),
+        Command::Session { command } => daemon(D::Session(command)),
+        Command::Whitelist { command } => daemon(D::Whitelist(command)),
+        Command::Risk { command } => daemon(D::Risk(command)),
+        Command::Order { command } => daemon(D::Order(command)),
+        Command::Arm(a) => daemon(D::Arm(a)),
+        Command::Disarm { id } => daemon(D::Disarm(id)),
+        Command::Armed => daemon(D::Armed),
+        Command::Kill => daemon(D::Kill),
+        Command::Unkill => daemon(D::Unkill),
+        Command::Metrics => daemon(D::Metrics),
+        Command::Log { command } => daemon(D::Log(command)),
+        Command::Probe { name, count } => daemon(D::Probe { name, count }),
         Command::Demo(args) => demo::run(&args).map(|()| cli::Status::Ok),
         Command::Bench(args) => bench_cmd::run(&args, output).map(|()| cli::Status::Ok),
         Command::Config { command } => cli::config::run(command, output),

@@ -4,6 +4,7 @@
 //! Commands return `anyhow::Result<Status>`. An error is exit code 1 unless it was created
 //! with [`usage`] (2) or [`environment`] (3) somewhere in its chain.
 
+pub mod admin;
 pub mod config;
 pub mod fix;
 pub mod hw;
