@@ -96,9 +96,10 @@ impl Drop for VethNs {
 /// and threads inherit that mask: the venue must not share the DPDK poller's core).
 fn unpin() {
     use nix::sched::{sched_setaffinity, CpuSet};
+    // Every CPU the set can name: the kernel keeps the online ones (the thread's current mask
+    // says nothing about the machine once EAL has narrowed it).
     let mut set = CpuSet::new();
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    for c in 0..cpus.max(2) {
+    for c in 0..CpuSet::count() {
         let _ = set.set(c);
     }
     let _ = sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
