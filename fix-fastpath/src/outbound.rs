@@ -346,14 +346,21 @@ impl NewOrder {
         price: Option<Decimal>,
         qty: Decimal,
     ) -> Result<&[u8], TemplateError> {
+        // Every slot is patched with the running sum kept up to date; the CheckSum digits are
+        // written once at the end (also when a value is refused half-way, so the message always
+        // stays well-framed).
         let t = &mut self.template;
-        t.stamp(seq, now)?;
-        t.set(self.cl_ord_id, cl_ord_id)?;
-        if let (Some(slot), Some(p)) = (self.price, price) {
-            t.set_decimal(slot, p)?;
-        }
-        t.set_decimal(self.qty, qty)?;
-        t.set_timestamp(self.transact_time, now)?;
+        let r = (|| {
+            t.stamp_raw(seq, now)?;
+            t.set_raw(self.cl_ord_id, cl_ord_id)?;
+            if let (Some(slot), Some(p)) = (self.price, price) {
+                t.set_decimal_raw(slot, p)?;
+            }
+            t.set_decimal_raw(self.qty, qty)?;
+            t.set_timestamp_raw(self.transact_time, now)
+        })();
+        t.write_checksum();
+        r?;
         Ok(t.bytes())
     }
 }

@@ -104,7 +104,14 @@ struct Slot {
     sum: u32,
     /// Numeric slot of constant width: narrower values are zero-padded on the left.
     padded: bool,
+    /// For a timestamp slot: the Unix second whose `YYYYMMDD-HH:MM:SS.` the slot holds, so
+    /// that a later time in the same second rewrites only the three millisecond digits.
+    /// [`NO_SECOND`] when the slot holds anything else.
+    second: i64,
 }
+
+/// [`Slot::second`] of a slot that does not hold a timestamp written by `set_timestamp`.
+const NO_SECOND: i64 = i64::MIN;
 
 /// Widest zero-padded numeric slot.
 pub const MAX_PADDED_WIDTH: u16 = 32;
@@ -150,10 +157,17 @@ pub struct Template {
     slots: [Slot; MAX_SLOTS],
     nslots: usize,
     sum: u32,
-    /// The last whole second `set_timestamp` wrote and its text: within one second only the
-    /// milliseconds need formatting.
+    /// The UTC day (days since the epoch) whose `YYYYMMDD` is cached in `ts_date`: within a
+    /// day, a timestamp slot only needs its time-of-day digits formatted.
+    ts_day: i64,
+    ts_date: [u8; 8],
+    ts_date_sum: u32,
+    /// The last millisecond `set_timestamp` formatted (SendingTime and TransactTime of one
+    /// send share it): its second, its three digits and their byte sum.
+    ts_millis: i64,
     ts_second: i64,
-    ts_text: [u8; MILLIS_LEN],
+    ts_ms: [u8; 3],
+    ts_ms_sum: u32,
 }
 
 /// Adds fields and slots to a template being built.
@@ -242,6 +256,7 @@ impl Builder<'_> {
             max,
             sum: 0,
             padded: false,
+            second: NO_SECOND,
         };
         self.nslots += 1;
         id
@@ -326,8 +341,13 @@ impl Template {
             slots,
             nslots,
             sum: 0,
-            ts_second: i64::MIN,
-            ts_text: [0; MILLIS_LEN],
+            ts_day: i64::MIN,
+            ts_date: [0; 8],
+            ts_date_sum: 0,
+            ts_millis: i64::MIN,
+            ts_second: 0,
+            ts_ms: [b'0'; 3],
+            ts_ms_sum: 0,
         };
         t.resum();
         Ok(t)
@@ -347,12 +367,22 @@ impl Template {
         self.write_checksum();
     }
 
+    /// Writes the three CheckSum digits from the running sum.
     #[inline]
-    fn write_checksum(&mut self) {
+    pub(crate) fn write_checksum(&mut self) {
         let mut cs = [0u8; 3];
         write_checksum(&mut cs, (self.sum % 256) as u8);
         let at = self.len - 4;
-        self.buf[at..at + 3].copy_from_slice(&cs);
+        if let Some(dst) = self.buf.get_mut(at..at + 3) {
+            dst.copy_from_slice(&cs);
+        }
+    }
+
+    /// Replaces a slot's byte sum in the running checksum.
+    #[inline(always)]
+    fn resum_slot(&mut self, i: usize, new_sum: u32) {
+        self.sum = self.sum - self.slots[i].sum + new_sum;
+        self.slots[i].sum = new_sum;
     }
 
     /// Replaces the value of `slot`.
@@ -363,6 +393,16 @@ impl Template {
     /// [`TemplateError::BufferTooSmall`] if the grown message would not fit.
     #[inline]
     pub fn set(&mut self, slot: SlotId, value: &[u8]) -> Result<(), TemplateError> {
+        let r = self.set_raw(slot, value);
+        self.write_checksum();
+        r
+    }
+
+    /// [`Template::set`] without writing the CheckSum digits (the running sum is kept): for a
+    /// batch of patches followed by one [`Template::write_checksum`]. Nothing is changed on
+    /// error.
+    #[inline]
+    pub(crate) fn set_raw(&mut self, slot: SlotId, value: &[u8]) -> Result<(), TemplateError> {
         let i = usize::from(slot.0);
         let s = self.slots[i];
         if value.len() > usize::from(s.max) {
@@ -372,34 +412,25 @@ impl Template {
                 needed: value.len() as u16,
             });
         }
-        if value.is_empty() || value.contains(&SOH) {
+        let (new_sum, has_soh) = scan_value(value);
+        if value.is_empty() || has_soh {
             return Err(TemplateError::InvalidValue { tag: s.tag });
         }
         if s.padded {
             return self.set_padded(i, value);
         }
+        self.slots[i].second = NO_SECOND;
         if value.len() == usize::from(s.len) {
-            self.overwrite(i, value);
+            let start = usize::from(s.offset);
+            copy_short(&mut self.buf[start..start + value.len()], value);
+            self.resum_slot(i, new_sum);
             return Ok(());
         }
         self.relayout(i, value)
     }
 
-    /// Copies a value of the slot's current width and corrects the checksum by the delta.
-    #[inline]
-    fn overwrite(&mut self, i: usize, value: &[u8]) {
-        let s = self.slots[i];
-        let start = usize::from(s.offset);
-        let new_sum = byte_sum(value);
-        self.buf[start..start + value.len()].copy_from_slice(value);
-        self.sum = self.sum - s.sum + new_sum;
-        self.slots[i].sum = new_sum;
-        self.write_checksum();
-    }
-
     /// Right-aligns a numeric value in a padded slot: `[-]000digits`, written straight into
-    /// the message. The new byte sum is the value's plus one `'0'` per pad byte, so only the
-    /// (short) value is summed.
+    /// the message.
     #[inline]
     fn set_padded(&mut self, i: usize, value: &[u8]) -> Result<(), TemplateError> {
         let s = self.slots[i];
@@ -416,25 +447,16 @@ impl Template {
         if !numeric || dots > 1 {
             return Err(TemplateError::InvalidValue { tag: s.tag });
         }
-        self.put_padded(i, sign, digits);
-        Ok(())
-    }
-
-    /// Writes `sign`, zeros, `digits` over a padded slot (the caller checked the width).
-    #[inline]
-    fn put_padded(&mut self, i: usize, sign: &[u8], digits: &[u8]) {
-        let s = self.slots[i];
         let start = usize::from(s.offset);
         let width = usize::from(s.len);
-        let pad = width - sign.len() - digits.len();
         let dst = &mut self.buf[start..start + width];
+        fill_zeros(dst);
+        let pad = width - sign.len() - digits.len();
         dst[..sign.len()].copy_from_slice(sign);
-        dst[sign.len()..sign.len() + pad].fill(b'0');
-        dst[sign.len() + pad..].copy_from_slice(digits);
-        let new_sum = byte_sum(sign) + byte_sum(digits) + pad as u32 * u32::from(b'0');
-        self.sum = self.sum - s.sum + new_sum;
-        self.slots[i].sum = new_sum;
-        self.write_checksum();
+        copy_short(&mut dst[sign.len() + pad..], digits);
+        let new_sum = scan_value(sign).0 + scan_value(digits).0 + pad as u32 * u32::from(b'0');
+        self.resum_slot(i, new_sum);
+        Ok(())
     }
 
     /// The slow path: the value changes width.
@@ -456,6 +478,7 @@ impl Template {
         self.buf[start..start + value.len()].copy_from_slice(value);
         self.len = new_len;
         self.slots[i].len = value.len() as u16;
+        self.slots[i].second = NO_SECOND;
         for s2 in &mut self.slots[..self.nslots] {
             if usize::from(s2.offset) > start {
                 s2.offset = (s2.offset as isize + delta) as u16;
@@ -488,33 +511,40 @@ impl Template {
     /// As [`Template::set`].
     #[inline]
     pub fn set_uint(&mut self, slot: SlotId, value: u64) -> Result<(), TemplateError> {
-        let mut tmp = [0u8; 20];
-        let n = write_u64(&mut tmp, value).unwrap_or(0);
-        self.set_numeric(slot, &tmp[..n])
+        let r = self.set_uint_raw(slot, value);
+        self.write_checksum();
+        r
     }
 
-    /// [`Template::set`] for text known to be a well-formed number (our own formatting): a
-    /// padded slot skips the character checks.
+    /// [`Template::set_uint`] without writing the CheckSum digits. In the common case (a padded
+    /// slot, or a value as wide as the slot's current one) the digits are written straight into
+    /// the message and summed as they are produced.
     #[inline]
-    fn set_numeric(&mut self, slot: SlotId, value: &[u8]) -> Result<(), TemplateError> {
+    pub(crate) fn set_uint_raw(&mut self, slot: SlotId, value: u64) -> Result<(), TemplateError> {
         let i = usize::from(slot.0);
         let s = self.slots[i];
-        if !s.padded || value.is_empty() {
-            return self.set(slot, value);
+        let n = uint_digits(value);
+        if s.padded || n == usize::from(s.len) {
+            if n > usize::from(s.len) {
+                return Err(TemplateError::SlotOverflow {
+                    tag: s.tag,
+                    width: s.len,
+                    needed: n as u16,
+                });
+            }
+            let start = usize::from(s.offset);
+            let end = start + usize::from(s.len);
+            if s.padded {
+                fill_zeros(&mut self.buf[start..end]);
+            }
+            let new_sum = put_digits(&mut self.buf, start, end, value);
+            self.slots[i].second = NO_SECOND;
+            self.resum_slot(i, new_sum);
+            return Ok(());
         }
-        if value.len() > usize::from(s.len) {
-            return Err(TemplateError::SlotOverflow {
-                tag: s.tag,
-                width: s.len,
-                needed: value.len() as u16,
-            });
-        }
-        let (sign, digits): (&[u8], &[u8]) = match value.split_first() {
-            Some((b'-', rest)) => (b"-", rest),
-            _ => (b"", value),
-        };
-        self.put_padded(i, sign, digits);
-        Ok(())
+        let mut tmp = [0u8; 20];
+        let n = write_u64(&mut tmp, value).unwrap_or(0);
+        self.set_raw(slot, &tmp[..n])
     }
 
     /// Writes a decimal into `slot` with its own scale.
@@ -523,9 +553,43 @@ impl Template {
     /// As [`Template::set`].
     #[inline]
     pub fn set_decimal(&mut self, slot: SlotId, value: Decimal) -> Result<(), TemplateError> {
+        let r = self.set_decimal_raw(slot, value);
+        self.write_checksum();
+        r
+    }
+
+    /// [`Template::set_decimal`] without writing the CheckSum digits; formats straight into
+    /// the message like [`Template::set_uint_raw`].
+    #[inline]
+    pub(crate) fn set_decimal_raw(
+        &mut self,
+        slot: SlotId,
+        value: Decimal,
+    ) -> Result<(), TemplateError> {
+        let i = usize::from(slot.0);
+        let s = self.slots[i];
+        let n = decimal_text_len(value);
+        if s.padded || n == usize::from(s.len) {
+            if n > usize::from(s.len) {
+                return Err(TemplateError::SlotOverflow {
+                    tag: s.tag,
+                    width: s.len,
+                    needed: n as u16,
+                });
+            }
+            let start = usize::from(s.offset);
+            let end = start + usize::from(s.len);
+            if s.padded {
+                fill_zeros(&mut self.buf[start..end]);
+            }
+            let new_sum = put_decimal(&mut self.buf, start, end, value);
+            self.slots[i].second = NO_SECOND;
+            self.resum_slot(i, new_sum);
+            return Ok(());
+        }
         let mut tmp = [0u8; 48];
         let n = value.write(&mut tmp).unwrap_or(0);
-        self.set_numeric(slot, &tmp[..n])
+        self.set_raw(slot, &tmp[..n])
     }
 
     /// Writes a millisecond UTCTimestamp into `slot`.
@@ -538,18 +602,88 @@ impl Template {
         slot: SlotId,
         value: UtcTimestamp,
     ) -> Result<(), TemplateError> {
-        let second = value.nanos.div_euclid(1_000_000_000);
-        if second == self.ts_second {
-            let ms = (value.nanos.rem_euclid(1_000_000_000) / 1_000_000) as u16;
-            self.ts_text[18] = b'0' + (ms / 100) as u8;
-            self.ts_text[19] = b'0' + ((ms / 10) % 10) as u8;
-            self.ts_text[20] = b'0' + (ms % 10) as u8;
-        } else {
-            value.write_millis(&mut self.ts_text);
-            self.ts_second = second;
+        let r = self.set_timestamp_raw(slot, value);
+        self.write_checksum();
+        r
+    }
+
+    /// [`Template::set_timestamp`] without writing the CheckSum digits.
+    ///
+    /// Within the second the slot already holds, only the three millisecond digits are written
+    /// (and the checksum corrected by their difference); within the day, the cached `YYYYMMDD`
+    /// is copied and only the time of day is formatted.
+    #[inline]
+    pub(crate) fn set_timestamp_raw(
+        &mut self,
+        slot: SlotId,
+        value: UtcTimestamp,
+    ) -> Result<(), TemplateError> {
+        let i = usize::from(slot.0);
+        let s = self.slots[i];
+        if s.padded || usize::from(s.len) != MILLIS_LEN {
+            let mut text = [0u8; MILLIS_LEN];
+            value.write_millis(&mut text);
+            return self.set_raw(slot, &text);
         }
-        let text = self.ts_text;
-        self.set(slot, &text)
+        let millis = value.nanos.div_euclid(1_000_000);
+        if millis != self.ts_millis {
+            let ms = millis.rem_euclid(1000) as u32;
+            self.ts_millis = millis;
+            self.ts_second = millis.div_euclid(1000);
+            self.ts_ms = [
+                b'0' + (ms / 100) as u8,
+                b'0' + ((ms / 10) % 10) as u8,
+                b'0' + (ms % 10) as u8,
+            ];
+            self.ts_ms_sum = 3 * u32::from(b'0') + ms / 100 + (ms / 10) % 10 + ms % 10;
+        }
+        let (second, ms_digits, ms_sum) = (self.ts_second, self.ts_ms, self.ts_ms_sum);
+        let start = usize::from(s.offset);
+        if second == s.second {
+            let dst = &mut self.buf[start + 18..start + MILLIS_LEN];
+            let old = u32::from(dst[0]) + u32::from(dst[1]) + u32::from(dst[2]);
+            dst.copy_from_slice(&ms_digits);
+            self.resum_slot(i, s.sum - old + ms_sum);
+            return Ok(());
+        }
+        let day = second.div_euclid(86_400);
+        if day != self.ts_day {
+            let mut text = [0u8; MILLIS_LEN];
+            value.write_millis(&mut text);
+            self.ts_date.copy_from_slice(&text[..8]);
+            self.ts_date_sum = text[..8].iter().map(|&b| u32::from(b)).sum();
+            self.ts_day = day;
+        }
+        let in_day = second.rem_euclid(86_400) as u32;
+        let (h, m, sec) = (in_day / 3600, (in_day / 60) % 60, in_day % 60);
+        let mut text = [0u8; MILLIS_LEN];
+        text[..8].copy_from_slice(&self.ts_date);
+        text[8] = b'-';
+        text[9] = b'0' + (h / 10) as u8;
+        text[10] = b'0' + (h % 10) as u8;
+        text[11] = b':';
+        text[12] = b'0' + (m / 10) as u8;
+        text[13] = b'0' + (m % 10) as u8;
+        text[14] = b':';
+        text[15] = b'0' + (sec / 10) as u8;
+        text[16] = b'0' + (sec % 10) as u8;
+        text[17] = b'.';
+        text[18..].copy_from_slice(&ms_digits);
+        let new_sum = self.ts_date_sum
+            + u32::from(b'-' + b'.')
+            + 2 * u32::from(b':')
+            + 6 * u32::from(b'0')
+            + h / 10
+            + h % 10
+            + m / 10
+            + m % 10
+            + sec / 10
+            + sec % 10
+            + ms_sum;
+        self.buf[start..start + MILLIS_LEN].copy_from_slice(&text);
+        self.slots[i].second = second;
+        self.resum_slot(i, new_sum);
+        Ok(())
     }
 
     /// Patches MsgSeqNum and SendingTime: what every send does.
@@ -558,8 +692,16 @@ impl Template {
     /// As [`Template::set`].
     #[inline]
     pub fn stamp(&mut self, seq: u64, now: UtcTimestamp) -> Result<(), TemplateError> {
-        self.set_uint(SlotId::SEQ, seq)?;
-        self.set_timestamp(SlotId::SENDING_TIME, now)
+        let r = self.stamp_raw(seq, now);
+        self.write_checksum();
+        r
+    }
+
+    /// [`Template::stamp`] without writing the CheckSum digits.
+    #[inline]
+    pub(crate) fn stamp_raw(&mut self, seq: u64, now: UtcTimestamp) -> Result<(), TemplateError> {
+        self.set_uint_raw(SlotId::SEQ, seq)?;
+        self.set_timestamp_raw(SlotId::SENDING_TIME, now)
     }
 
     /// The message as it stands.
@@ -582,18 +724,228 @@ impl Template {
     }
 }
 
-/// Sum of a short value's bytes. Values were usually just formatted byte by byte on the stack;
-/// a scalar loop reads them back through store forwarding, where a vectorised sum would stall
-/// on the freshly written bytes (measured: ~2x slower patch in the fixed layout).
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Byte sum of the eight bytes of `w` (pairs into 16-bit lanes, then one multiply adds the
+/// lanes into the top one).
+#[inline(always)]
+fn word_sum(w: u64) -> u32 {
+    const LOW: u64 = 0x00FF_00FF_00FF_00FF;
+    let pairs = (w & LOW) + ((w >> 8) & LOW);
+    (pairs.wrapping_mul(0x0001_0001_0001_0001) >> 48) as u32
+}
+
+/// True when a byte of `w` is SOH.
+#[inline(always)]
+fn word_has_soh(w: u64) -> bool {
+    let x = w ^ ONES;
+    x.wrapping_sub(ONES) & !x & HIGHS != 0
+}
+
+/// Up to eight bytes as a little-endian word, zero-filled; one or two loads, no byte loop.
+#[inline(always)]
+fn load_short(v: &[u8]) -> u64 {
+    let n = v.len();
+    match n {
+        0 => 0,
+        1..=3 => {
+            u64::from(v[0])
+                | u64::from(v[n / 2]) << (8 * (n / 2))
+                | u64::from(v[n - 1]) << (8 * (n - 1))
+        }
+        4..=7 => {
+            let lo = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
+            let hi = u32::from_le_bytes([v[n - 4], v[n - 3], v[n - 2], v[n - 1]]);
+            u64::from(lo) | u64::from(hi) << (8 * (n - 4))
+        }
+        _ => u64::from_le_bytes([v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]]),
+    }
+}
+
+/// (byte sum, contains SOH) of a value, eight bytes at a time.
 #[inline]
-fn byte_sum(value: &[u8]) -> u32 {
+fn scan_value(value: &[u8]) -> (u32, bool) {
     let mut sum = 0u32;
-    let mut i = 0;
-    while i < value.len() {
-        sum += u32::from(value[i]);
-        i += 1;
-        // Keeps the loop scalar (see above).
-        core::hint::black_box(());
+    let mut soh = false;
+    let mut chunks = value.chunks_exact(8);
+    for c in &mut chunks {
+        let w = load_short(c);
+        sum += word_sum(w);
+        soh |= word_has_soh(w);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let w = load_short(rest);
+        sum += word_sum(w);
+        soh |= word_has_soh(w);
+    }
+    (sum, soh)
+}
+
+/// `dst.copy_from_slice(src)` for short values with fixed-size moves (a variable-length copy
+/// would be a `memcpy` call). `dst` and `src` have the same length.
+#[inline]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len().min(dst.len());
+    let (dst, src) = (&mut dst[..n], &src[..n]);
+    if n >= 8 {
+        let mut j = 0;
+        while j + 8 <= n {
+            dst[j..j + 8].copy_from_slice(&src[j..j + 8]);
+            j += 8;
+        }
+        if j < n {
+            dst[n - 8..].copy_from_slice(&src[n - 8..]);
+        }
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..].copy_from_slice(&src[n - 4..]);
+    } else {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
+    }
+}
+
+/// Fills `dst` with `'0'` using eight-byte stores.
+#[inline]
+fn fill_zeros(dst: &mut [u8]) {
+    const ZEROS: [u8; 8] = [b'0'; 8];
+    let n = dst.len();
+    if n >= 8 {
+        let mut j = 0;
+        while j + 8 <= n {
+            dst[j..j + 8].copy_from_slice(&ZEROS);
+            j += 8;
+        }
+        if j < n {
+            dst[n - 8..].copy_from_slice(&ZEROS);
+        }
+    } else {
+        dst.fill(b'0');
+    }
+}
+
+/// Decimal digits of `v`.
+#[inline]
+fn uint_digits(v: u64) -> usize {
+    v.checked_ilog10().map_or(1, |l| l as usize + 1)
+}
+
+/// Bytes of `value`'s text as [`Decimal::write`] produces it.
+#[inline]
+fn decimal_text_len(value: Decimal) -> usize {
+    let digits = uint_digits(value.mantissa.unsigned_abs()).max(usize::from(value.scale) + 1);
+    usize::from(value.mantissa < 0) + digits + usize::from(value.scale > 0)
+}
+
+/// `v` (below 10^8) as eight ASCII digits with leading zeros, the most significant in the
+/// lowest byte: two multiply-shift rounds split it into hundreds, then tens, in all lanes at
+/// once (no digit-by-digit division chain).
+#[inline(always)]
+fn digits8(v: u32) -> u64 {
+    let x = u64::from(v / 10_000) | u64::from(v % 10_000) << 32;
+    let hundreds = ((x * 10_486) >> 20) & 0x0000_007F_0000_007F;
+    let pairs = hundreds | (x - hundreds * 100) << 16;
+    let tens = ((pairs * 103) >> 10) & 0x000F_000F_000F_000F;
+    (tens | (pairs - tens * 10) << 8) + 0x3030_3030_3030_3030
+}
+
+/// Writes the low `n` (1..=8) bytes of the ASCII word `w` so that they end at `buf[end]`;
+/// returns their byte sum. With eight bytes before `end` (always, past a template's header)
+/// this is one load, a merge and one store on the message itself: no byte array on the stack
+/// to read back.
+#[inline(always)]
+fn put_word_tail(buf: &mut [u8], end: usize, w: u64, n: usize) -> u32 {
+    let shift = 8 * (8 - n);
+    match end.checked_sub(8).and_then(|at| buf.get_mut(at..end)) {
+        Some(cell) => {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(cell);
+            let keep = !(u64::MAX << shift);
+            let merged = (u64::from_le_bytes(word) & keep) | (w << shift);
+            cell.copy_from_slice(&merged.to_le_bytes());
+        }
+        None => copy_short(&mut buf[end - n..end], &w.to_le_bytes()[..n]),
+    }
+    word_sum(w)
+}
+
+/// Writes the digits of `v` right-aligned into `buf[start..end]` (which holds `'0'`s wherever
+/// no digit lands, or is exactly as long as the digits) and returns the byte sum of that range.
+/// Sums are counted from the digit values as they are produced, never read back.
+#[inline]
+fn put_digits(buf: &mut [u8], start: usize, end: usize, mut v: u64) -> u32 {
+    let width = end - start;
+    let n = uint_digits(v);
+    if let (Ok(small), true) = (u32::try_from(v), n <= 8 && n <= width) {
+        if small < 100_000_000 {
+            return put_word_tail(buf, end, digits8(small) >> (8 * (8 - n)), n)
+                + (width - n) as u32 * u32::from(b'0');
+        }
+    }
+    let dst = &mut buf[start..end];
+    let mut sum = width as u32 * u32::from(b'0');
+    let mut i = width;
+    while i > 0 {
+        i -= 1;
+        let d = (v % 10) as u8;
+        dst[i] = b'0' + d;
+        sum += u32::from(d);
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    sum
+}
+
+/// Writes `value` right-aligned into `buf[start..end]` as `[-]0…0I.F` (no zeros when the range
+/// is exactly the text's length; otherwise it was filled with `'0'`), returns the byte sum of
+/// the range. The caller checked that the text fits.
+#[inline]
+fn put_decimal(buf: &mut [u8], start: usize, end: usize, value: Decimal) -> u32 {
+    let zero = u32::from(b'0');
+    let width = end - start;
+    // Common case: a non-negative value of at most 7 digits (prices, quantities): the digits
+    // come from one `digits8` word (its leading zeros give the `0.0…` forms) and the point is
+    // inserted with shifts.
+    let scale = usize::from(value.scale);
+    if let Ok(m) = u32::try_from(value.mantissa) {
+        let digits = uint_digits(u64::from(m)).max(scale + 1);
+        if m < 100_000_000 && digits <= 7 && digits < width + usize::from(scale == 0) {
+            let ascii = digits8(m) >> (8 * (8 - digits));
+            let text = if scale == 0 {
+                ascii
+            } else {
+                let int = 8 * (digits - scale);
+                let low = ascii & ((1u64 << int) - 1);
+                low | u64::from(b'.') << int | (ascii >> int) << (int + 8)
+            };
+            let n = digits + usize::from(scale > 0);
+            return put_word_tail(buf, end, text, n) + (width - n) as u32 * zero;
+        }
+    }
+    let mut sum = width as u32 * zero;
+    let mut m = value.mantissa.unsigned_abs();
+    let mut i = end;
+    for _ in 0..value.scale {
+        i -= 1;
+        let d = (m % 10) as u8;
+        buf[i] = b'0' + d;
+        sum += u32::from(d);
+        m /= 10;
+    }
+    if value.scale > 0 {
+        i -= 1;
+        buf[i] = b'.';
+        sum = sum - zero + u32::from(b'.');
+    }
+    sum += put_digits(buf, start, i, m) - (i - start) as u32 * zero;
+    if value.mantissa < 0 {
+        buf[start] = b'-';
+        sum = sum - zero + u32::from(b'-');
     }
     sum
 }
@@ -681,6 +1033,152 @@ mod tests {
             small,
             Err(TemplateError::Encode(EncodeError::BufferTooSmall { .. }))
         ));
+    }
+
+    #[test]
+    fn timestamps_patch_only_what_changed_and_stay_exact() {
+        let mut t = Template::build(512, header(), b"D", |b| {
+            b.slot(60, &[b'0'; MILLIS_LEN], MILLIS_LEN as u16);
+        })
+        .expect("builds");
+        let slot = SlotId(2);
+        let at = |t: &Template| {
+            let s = text(t);
+            let i = s.find("|60=").expect("60 present") + 4;
+            s[i..i + MILLIS_LEN].to_string()
+        };
+        // Same second (ms only), next second, next day, a year later, before 1970, and a
+        // foreign value written by `set` in between (the cache must not survive it).
+        let base = UtcTimestamp::parse(b"20260407-23:59:58.998").expect("valid");
+        let steps: [i64; 8] = [0, 1, 1_001, 2_001, 86_400_000, 366 * 86_400_000, 0, -1];
+        for (k, ms) in steps.into_iter().enumerate() {
+            let now = if k == 7 {
+                UtcTimestamp::from_millis(-1)
+            } else {
+                UtcTimestamp::from_millis(base.as_millis() + ms)
+            };
+            if k == 6 {
+                t.set(slot, b"20260407-23:59:58.999").expect("fits");
+                valid(&t);
+            }
+            t.set_timestamp(slot, now).expect("fits");
+            t.stamp(k as u64 + 1, now).expect("fits");
+            valid(&t);
+            assert_eq!(at(&t), now.to_string(), "step {k}");
+            assert!(text(&t).contains(&format!("|52={now}|")), "step {k}");
+        }
+        // Sub-millisecond steps inside one second keep the text and the checksum right.
+        for ns in [1i64, 999_999, 1_000_000, 999_999_999] {
+            let now = UtcTimestamp::from_nanos(base.nanos - base.nanos % 1_000_000_000 + ns);
+            t.set_timestamp(slot, now).expect("fits");
+            valid(&t);
+            assert_eq!(at(&t), now.to_string());
+        }
+    }
+
+    #[test]
+    fn numbers_are_written_in_place_with_the_right_checksum() {
+        let (mut px, mut qty) = (SlotId(0), SlotId(0));
+        let mut exact = Template::build(512, header(), b"D", |b| {
+            px = b.numeric_slot(44, 24);
+            qty = b.numeric_slot(38, 24);
+        })
+        .expect("builds");
+        let (mut fpx, mut fqty) = (SlotId(0), SlotId(0));
+        let mut fixed = Template::build_with(512, header(), b"D", Layout::FIXED, |b| {
+            fpx = b.numeric_slot(44, 16);
+            fqty = b.numeric_slot(38, 16);
+        })
+        .expect("builds");
+        let values = [
+            "84000.0",
+            "84000.1",
+            "0.01",
+            "0.02",
+            "-0.05",
+            "-12.5",
+            "7",
+            "8",
+            "0",
+            "123456789.12345678",
+            "-9223372036854775808",
+        ];
+        for v in values {
+            let d = Decimal::parse(v.as_bytes()).expect("valid");
+            for seq in [9u64, 10, 11, 999, 1000] {
+                exact
+                    .stamp(seq, UtcTimestamp::from_millis(1_775_572_325_000))
+                    .expect("fits");
+                exact.set_decimal(px, d).expect("fits");
+                exact.set_decimal(qty, d).expect("fits");
+                valid(&exact);
+                let s = text(&exact);
+                assert!(s.contains(&format!("|44={v}|38={v}|")), "{s}");
+                assert!(s.contains(&format!("|34={seq}|")), "{s}");
+            }
+            match fixed.set_decimal(fpx, d) {
+                Ok(()) => {
+                    let s = text(&fixed);
+                    let i = s.find("|44=").expect("44") + 4;
+                    let padded = &s[i..i + 16];
+                    assert_eq!(Decimal::parse(padded.as_bytes()), Ok(d), "{padded}");
+                }
+                Err(e) => assert!(v.len() > 16, "{v}: {e}"),
+            }
+            valid(&fixed);
+        }
+    }
+
+    #[test]
+    fn in_place_formatting_matches_decimal_write() {
+        let mut buf = [0u8; 48];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for k in 0..200_000u64 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            let mantissa = match k % 4 {
+                0 => (k / 4) as i64,
+                1 => (state >> 40) as i64,
+                2 => state as i64,
+                _ => -((state >> 45) as i64),
+            };
+            let d = Decimal::new(mantissa, (state % 19) as u8);
+            let n = d.write(&mut buf).expect("fits");
+            assert_eq!(decimal_text_len(d), n, "{d}");
+            for (pad, at) in [(0usize, 0usize), (3, 0), (11, 0), (0, 9), (3, 9)] {
+                let mut all = [b'#'; 80];
+                all[at..at + n + pad].fill(b'0');
+                let sum = put_decimal(&mut all, at, at + n + pad, d);
+                assert!(all[..at]
+                    .iter()
+                    .chain(&all[at + n + pad..])
+                    .all(|&b| b == b'#'));
+                let dst = &all[at..];
+                if mantissa < 0 && pad > 0 {
+                    // Padded layout: the sign leads, zeros follow it.
+                    assert_eq!(dst[0], b'-');
+                    assert_eq!(&dst[pad + 1..n + pad], &buf[1..n], "{d} pad {pad}");
+                } else {
+                    assert_eq!(&dst[pad..n + pad], &buf[..n], "{d} pad {pad}");
+                }
+                assert_eq!(
+                    Decimal::parse(&dst[..n + pad]).map(|p| (p.mantissa, p.scale)),
+                    Ok((mantissa, d.scale))
+                );
+                assert_eq!(sum, scan_value(&dst[..n + pad]).0, "{d} pad {pad}");
+            }
+            let v = state >> (k % 64);
+            let digits = uint_digits(v);
+            let mut all = [b'0'; 40];
+            let sum = put_digits(&mut all, 9, 11 + digits, v);
+            let dst = &all[9..];
+            assert_eq!(
+                core::str::from_utf8(&dst[..digits + 2]).ok(),
+                Some(&*format!("{v:0w$}", w = digits + 2))
+            );
+            assert_eq!(sum, scan_value(&dst[..digits + 2]).0);
+        }
     }
 
     #[test]
