@@ -12,12 +12,15 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use tickwire_dataplane::allowlist::{self, Allowlist};
 use tickwire_dataplane::clock::Now;
-use tickwire_dataplane::engine::{self, SessionSpec};
+use tickwire_dataplane::counters::Shared;
+use tickwire_dataplane::engine::{self, Engine, Phase, SessionId, SessionSpec, ThresholdBuy};
 use tickwire_dataplane::link::Link;
+use tickwire_dataplane::mem;
 use tickwire_dataplane::mem::MemNic;
 use tickwire_dataplane::stack::{ConnId, ConnState, Stack, StackConfig};
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::message::Message;
+use tickwire_fix::outbound::{OrderShape, Side, TimeInForce};
 use tickwire_fix::session::{
     Capacities, Config, Journal, MemoryJournal, ResendPolicy, Role, Session, State,
 };
@@ -440,5 +443,93 @@ impl Venue {
             }
         }
         stack.poll(now.mono_ns);
+    }
+}
+
+pub type ClientEngine = Engine<mem::MemNic, MemoryJournal, ThresholdBuy>;
+
+/// The engine (client) and the venue on the two ends of one in-memory NIC pair.
+pub struct Rig {
+    pub engine: ClientEngine,
+    pub venue: Venue,
+    pub md: SessionId,
+    pub trd: SessionId,
+    pub t: i64,
+}
+
+impl Rig {
+    pub fn new(fire_every: u64, reset: bool) -> Rig {
+        let (client_tls, server_tls) = pki();
+        let (a, b) = mem::pair(1024, [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+        let venue = Venue::new(b, server_tls, fire_every, reset);
+        let strategy = ThresholdBuy::new(TRIGGER, Decimal::new(TRIGGER, 1), Decimal::new(1, 2));
+        let (mut engine, _commands) = Engine::new(
+            a,
+            allow(VENUE),
+            engine_config(),
+            strategy,
+            Shared::in_memory(),
+            at(0),
+        );
+        let (md_spec, trd_spec) = specs(&client_tls, reset);
+        let md = engine.add_session(md_spec, at(0)).unwrap();
+        let trd = engine.add_session(trd_spec, at(0)).unwrap();
+        let shape = OrderShape {
+            tif: TimeInForce::ImmediateOrCancel,
+            ..OrderShape::limit(b"BTC/USD", Side::Buy)
+        };
+        let order = engine.add_order(trd, &shape).unwrap();
+        engine.strategy_mut().order = Some(order);
+        Rig {
+            engine,
+            venue,
+            md,
+            trd,
+            t: 0,
+        }
+    }
+
+    /// One step: 20 µs of synthetic time, the engine's cycle, the venue's cycle.
+    pub fn step(&mut self) {
+        self.t += 20_000;
+        self.engine.do_work(at(self.t));
+        self.venue.poll(at(self.t));
+    }
+
+    pub fn run_until(&mut self, what: &str, limit: u64, mut done: impl FnMut(&mut Rig) -> bool) {
+        for _ in 0..limit {
+            if done(self) {
+                return;
+            }
+            self.step();
+        }
+        panic!(
+            "{what}: not reached after {limit} steps; md {:?} trd {:?}, last teardown {:?}",
+            self.engine.phase(self.md),
+            self.engine.phase(self.trd),
+            self.engine.last_teardown(self.trd)
+        );
+    }
+
+    pub fn log_on(&mut self) {
+        self.run_until("both sessions logged on", 20_000, |r| {
+            r.engine.phase(r.md) == Some(Phase::Active)
+                && r.engine.phase(r.trd) == Some(Phase::Active)
+                && r.venue.md.is_active()
+                && r.venue.trd.is_active()
+        });
+    }
+
+    /// Publishes `n` ticks, each followed by enough steps for the order and its fill.
+    pub fn ticks(&mut self, n: u64) {
+        for _ in 0..n {
+            self.venue.tick(at(self.t));
+            for _ in 0..4 {
+                self.step();
+            }
+        }
+        for _ in 0..50 {
+            self.step();
+        }
     }
 }

@@ -1,0 +1,87 @@
+//! Steady state of the engine loop: after start-up and a warm-up, 100k tick → order → fill
+//! cycles through the whole path (venue feed, NIC pair, allowlist, smoltcp, TLS 1.3, FIX,
+//! book, strategy, template, and back) make no heap allocation and take no minor page fault.
+//!
+//! Both the engine and the venue side run on this thread, so both are counted. Memory is
+//! locked the way the engine thread locks it (`mlockall(MCL_CURRENT | MCL_FUTURE)` through
+//! `engine::runner::pin_current`), which needs root or CAP_IPC_LOCK: without it the test
+//! fails and says so. This file holds one test: the allocator counts every thread.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+mod engine_util;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use engine_util::Rig;
+use nix::sys::resource::{getrusage, UsageWho};
+use tickwire_dataplane::counters::read;
+use tickwire_dataplane::engine::runner::{pin_current, ThreadConfig};
+
+struct Counting;
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator; only counts calls.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn minor_faults() -> i64 {
+    getrusage(UsageWho::RUSAGE_THREAD)
+        .unwrap()
+        .minor_page_faults()
+}
+
+#[test]
+fn no_allocation_and_no_page_fault_over_100k_tick_to_order_cycles() {
+    let lock = ThreadConfig {
+        mlockall: true,
+        ..ThreadConfig::default()
+    };
+    if let Err(e) = pin_current(&lock) {
+        panic!("{e}: this test locks memory like the engine thread does (run as root, as CI does)");
+    }
+    // Every tick fires an order; every order is filled.
+    let mut rig = Rig::new(1, true);
+    rig.log_on();
+    rig.ticks(20_000);
+    assert_eq!(rig.engine.strategy().fills, 20_000, "warm-up");
+
+    let cycles = 100_000;
+    let (a0, f0) = (ALLOCATIONS.load(Ordering::Relaxed), minor_faults());
+    let t = std::time::Instant::now();
+    rig.ticks(cycles);
+    let elapsed = t.elapsed();
+    let (a1, f1) = (ALLOCATIONS.load(Ordering::Relaxed), minor_faults());
+
+    let s = rig.engine.strategy();
+    assert_eq!(s.sent, 20_000 + cycles, "{:?}", s.last_error);
+    assert_eq!(s.fills, 20_000 + cycles);
+    assert_eq!(rig.venue.check.malformed, 0);
+    let trd = &rig.engine.counters().counters().session[rig.trd.index()];
+    assert_eq!(read(&trd.orders_sent), 20_000 + cycles);
+    println!(
+        "{cycles} tick→order→fill cycles in {elapsed:?} (both sides, one thread): {} allocations, {} minor faults",
+        a1 - a0,
+        f1 - f0
+    );
+    assert_eq!(a1 - a0, 0, "heap allocations in the steady state");
+    assert_eq!(f1 - f0, 0, "minor page faults in the steady state");
+}
