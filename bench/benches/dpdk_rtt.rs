@@ -92,7 +92,27 @@ struct Veth {
 }
 
 impl Veth {
+    /// Deletes veth pairs an aborted earlier run left behind (the release profile aborts on
+    /// panic, so `Drop` does not run then).
+    fn remove_stale(tag: &str) {
+        let out = Command::new("ip")
+            .args(["-o", "link", "show"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        for line in out.lines() {
+            let Some(name) = line.split(": ").nth(1) else {
+                continue;
+            };
+            let name = name.split('@').next().unwrap_or(name);
+            if name.starts_with(&format!("twh2{tag}")) && name.ends_with('a') {
+                let _ = Command::new("ip").args(["link", "del", name]).output();
+            }
+        }
+    }
+
     fn create(tag: &str) -> Veth {
+        Self::remove_stale(tag);
         let id = std::process::id() % 10_000;
         let v = Veth {
             a: format!("twh2{tag}{id}a"),
