@@ -219,6 +219,10 @@ pub struct AccountConfig {
     /// Derivatives: the account-level STP setting (made via REST on Kraken). Spot orders use
     /// 7928 and default to cancel-newest.
     pub derivatives_stp: StpMode,
+    /// Not a Kraken setting: exempt from the Spot rate counter and the open-order cap. For the
+    /// simulator's own market participants, whose order flow must not be throttled like a
+    /// client's.
+    pub unlimited: bool,
 }
 
 /// Per-session settings (from Logon).

@@ -135,10 +135,13 @@ impl Engine {
         now: UtcTimestamp,
     ) -> Result<(), RejectReason> {
         match self.cfg.venue {
-            Venue::Spot if self.cfg.spot_rate_limit => self.accounts[account.0 as usize].rate
-                [usize::from(id.0)]
-            .charge(tx, now)
-            .map_err(|_| RejectReason::RateLimitExceeded),
+            Venue::Spot
+                if self.cfg.spot_rate_limit && !self.accounts[account.0 as usize].cfg.unlimited =>
+            {
+                self.accounts[account.0 as usize].rate[usize::from(id.0)]
+                    .charge(tx, now)
+                    .map_err(|_| RejectReason::RateLimitExceeded)
+            }
             Venue::Spot => Ok(()),
             Venue::Derivatives => {
                 let s = &mut self.sessions[session.index as usize];
@@ -413,6 +416,7 @@ impl Engine {
         let can_rest = t != OrdType::Market && !immediate;
         if spot
             && self.cfg.open_order_cap
+            && !acct.cfg.unlimited
             && can_rest
             && acct.open[usize::from(id.0)] >= acct.cfg.tier.params().max_open_orders
         {
