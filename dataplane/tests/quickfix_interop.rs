@@ -1,0 +1,365 @@
+//! Interop with QuickFIX itself (PyPI `quickfix-tls`, DESIGN §8) as a TLS 1.3 FIX 4.4 acceptor
+//! on the kernel's TCP in another network namespace, and tickwire's engine on the host end of
+//! the veth pair: AF_PACKET ─► allowlist ─► smoltcp ─► TLS 1.3 client (certificate verified)
+//! ─► FIX initiator. Logon, 10 000 NewOrderSingles from precompiled templates and 10 000
+//! ExecutionReports back (QuickFIX checks every order field by field; we check every report
+//! in order), then an operator logout that QuickFIX answers.
+//!
+//! Needs root (network namespaces, AF_PACKET), iproute2, ethtool and python3 with
+//! `quickfix-tls` (scripts/setup-host installs them; CI runs as root). Elsewhere the test fails
+//! and says what is missing.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::PathBuf;
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use tickwire_dataplane::af_packet::AfPacket;
+use tickwire_dataplane::allowlist::{self, Allowlist};
+use tickwire_dataplane::clock::Clock;
+use tickwire_dataplane::counters::{read, Shared};
+use tickwire_dataplane::engine::{
+    self, Command, Context, Engine, OrderId, Phase, SessionChange, SessionId, SessionSpec,
+    Strategy, Teardown,
+};
+use tickwire_dataplane::stack::StackConfig;
+use tickwire_fix::decimal::Decimal;
+use tickwire_fix::outbound::{OrderShape, Side, TimeInForce};
+use tickwire_fix::session::{Config, DisconnectReason, MemoryJournal};
+use tickwire_fix::views::{ExecutionReport, OrdStatus};
+
+const ORDERS: u64 = 10_000;
+const WINDOW: u64 = 16;
+const PORT: u16 = 5443;
+
+fn sh(args: &[&str]) {
+    let out = Process::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (install iproute2/ethtool: scripts/setup-host)",
+                args[0]
+            )
+        });
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}",
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A namespace and a veth pair, deleted on drop even when the test fails.
+struct Topology {
+    ns: String,
+    host_if: String,
+}
+
+impl Drop for Topology {
+    fn drop(&mut self) {
+        let _ = Process::new("ip")
+            .args(["link", "del", &self.host_if])
+            .output();
+        let _ = Process::new("ip").args(["netns", "del", &self.ns]).output();
+    }
+}
+
+struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Sends `ORDERS` orders, at most `WINDOW` unanswered, and checks every report against the
+/// order it answers.
+#[derive(Debug, Default)]
+struct Pinger {
+    order: Option<OrderId>,
+    session: Option<SessionId>,
+    sent: Vec<u64>,
+    reports: u64,
+    mismatches: u64,
+    failures: u64,
+}
+
+impl Pinger {
+    fn send(&mut self, ctx: &mut Context<'_>, n: u64) {
+        let Some(order) = self.order else { return };
+        for _ in 0..n {
+            if self.sent.len() as u64 >= ORDERS {
+                return;
+            }
+            match ctx.new_order(order, Some(Decimal::new(840_000, 1)), Decimal::new(1, 2)) {
+                Ok(id) => self.sent.push(id),
+                Err(_) => {
+                    self.failures += 1;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl Strategy for Pinger {
+    fn on_session(&mut self, ctx: &mut Context<'_>, session: SessionId, change: SessionChange) {
+        if change == SessionChange::LoggedOn && Some(session) == self.session {
+            self.send(ctx, WINDOW);
+        }
+    }
+
+    fn on_execution(&mut self, ctx: &mut Context<'_>, _s: SessionId, er: &ExecutionReport<'_>) {
+        let want = self.sent.get(self.reports as usize).copied().unwrap_or(0);
+        let got = er
+            .cl_ord_id()
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let ok = got == Some(want)
+            && er.ord_status() == OrdStatus::Filled
+            && er.symbol() == b"BTC/USD"
+            && er.cum_qty() == Decimal::new(1, 2)
+            && er.leaves_qty() == Decimal::new(0, 0)
+            && er.avg_px() == Decimal::new(840_000, 1);
+        self.mismatches += u64::from(!ok);
+        self.reports += 1;
+        self.send(ctx, 1);
+    }
+
+    fn on_order_failed(&mut self, _id: u64, _e: engine::OrderError) {
+        self.failures += 1;
+    }
+}
+
+/// (CA PEM, leaf certificate PEM, leaf key PEM) for `venue.test`.
+fn pki() -> (Vec<u8>, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "tickwire QuickFIX interop CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["venue.test".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    (ca_cert.pem().into_bytes(), leaf.pem(), key.serialize_pem())
+}
+
+#[test]
+fn quickfix_acceptor_10k_orders_and_reports_over_userspace_tcp_and_tls13() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test needs root for network namespaces and AF_PACKET (CI runs it as root)"
+    );
+    let probe = Process::new("python3")
+        .args(["-c", "import quickfix"])
+        .output()
+        .expect("python3 (scripts/setup-host installs it)");
+    assert!(
+        probe.status.success(),
+        "python3 cannot import quickfix (pip install quickfix-tls==1.16.0.1rc1; scripts/setup-host): {}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+
+    let id = std::process::id() % 10_000;
+    let subnet = (id % 200) as u8 + 20;
+    let topo = Topology {
+        ns: format!("twh4q{id}"),
+        host_if: format!("th4q{id}a"),
+    };
+    let peer_if = format!("th4q{id}b");
+    let ours = Ipv4Addr::new(10, 79, subnet, 1);
+    let theirs = Ipv4Addr::new(10, 79, subnet, 2);
+    sh(&["ip", "netns", "add", &topo.ns]);
+    sh(&[
+        "ip",
+        "link",
+        "add",
+        &topo.host_if,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        &peer_if,
+    ]);
+    sh(&["ip", "link", "set", &peer_if, "netns", &topo.ns]);
+    sh(&["ip", "link", "set", &topo.host_if, "up"]);
+    sh(&["ethtool", "-K", &topo.host_if, "tx", "off"]);
+    let ns = |args: &[&str]| {
+        let mut full = vec!["ip", "netns", "exec", topo.ns.as_str()];
+        full.extend_from_slice(args);
+        sh(&full);
+    };
+    ns(&[
+        "ip",
+        "addr",
+        "add",
+        &format!("{theirs}/24"),
+        "dev",
+        &peer_if,
+    ]);
+    ns(&["ip", "link", "set", &peer_if, "up"]);
+    ns(&["ip", "link", "set", "lo", "up"]);
+    ns(&["ethtool", "-K", &peer_if, "tx", "off"]);
+
+    let (ca, cert, key) = pki();
+    let dir = std::env::temp_dir().join(format!("tickwire-quickfix-{id}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cert.pem"), &cert).unwrap();
+    std::fs::write(dir.join("key.pem"), &key).unwrap();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/quickfix/acceptor.py");
+    let mut peer = Peer(
+        Process::new("ip")
+            .args(["netns", "exec", &topo.ns, "python3"])
+            .arg(&script)
+            .arg(PORT.to_string())
+            .arg(dir.join("cert.pem"))
+            .arg(dir.join("key.pem"))
+            .arg(&dir)
+            .arg(ORDERS.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(peer.0.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert_eq!(first.trim(), "ready", "QuickFIX acceptor did not start");
+
+    // The engine on the host end of the veth pair.
+    let (clock, _) = Clock::calibrate(Duration::from_millis(20));
+    let now = clock.now();
+    let nic = AfPacket::open(&topo.host_if, 256).unwrap();
+    let cfg = engine::Config {
+        stack: StackConfig {
+            address: ours,
+            connections: 1,
+            ..StackConfig::default()
+        },
+        backoff: engine::Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+        },
+        ..engine::Config::default()
+    };
+    let (mut engine, _commands) = Engine::new(
+        nic,
+        allowlist::live(Allowlist::new(&[theirs]).unwrap()).1,
+        cfg,
+        Pinger::default(),
+        Shared::in_memory(),
+        now,
+    );
+    engine.strategy_mut().sent.reserve(ORDERS as usize);
+    let mut fix = Config::kraken_initiator("TESTCLIENT", "QFVENUE").unwrap();
+    fix.rollover = None;
+    let tls = tickwire_tls::ClientConfig::new(tickwire_tls::RootSource::Pem(ca));
+    let spec = SessionSpec::new(
+        SocketAddrV4::new(theirs, PORT),
+        tls,
+        "venue.test",
+        fix,
+        MemoryJournal::new(1 << 14, 512),
+    );
+    let trd = engine.add_session(spec, now).unwrap();
+    let shape = OrderShape {
+        tif: TimeInForce::ImmediateOrCancel,
+        ..OrderShape::limit(b"BTC/USD", Side::Buy)
+    };
+    let order = engine.add_order(trd, &shape).unwrap();
+    engine.strategy_mut().order = Some(order);
+    engine.strategy_mut().session = Some(trd);
+
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(120);
+    let mut logged_on_at = None;
+    while engine.strategy().reports < ORDERS {
+        assert!(
+            Instant::now() < deadline,
+            "timed out: phase {:?}, last teardown {:?}, sent {}, reports {}",
+            engine.phase(trd),
+            engine.last_teardown(trd),
+            engine.strategy().sent.len(),
+            engine.strategy().reports
+        );
+        if logged_on_at.is_none() && engine.phase(trd) == Some(Phase::Active) {
+            logged_on_at = Some(Instant::now());
+        }
+        if engine.do_work(clock.now()) == 0 {
+            std::thread::yield_now();
+        }
+    }
+    let exchange = logged_on_at.map(|t| t.elapsed()).unwrap_or_default();
+    engine.command(Command::Logout(trd), clock.now());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while engine.phase(trd) != Some(Phase::Stopped) {
+        assert!(
+            Instant::now() < deadline,
+            "logout not completed: {:?}",
+            engine.phase(trd)
+        );
+        if engine.do_work(clock.now()) == 0 {
+            std::thread::yield_now();
+        }
+    }
+
+    // QuickFIX's verdict.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = peer.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "QuickFIX did not finish");
+        engine.do_work(clock.now());
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let mut err = String::new();
+    peer.0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    println!("{}", rest.trim());
+    println!("tickwire: {ORDERS} orders and reports in {exchange:?} after logon (window {WINDOW})");
+    assert!(status.success(), "QuickFIX acceptor failed: {rest}{err}");
+    assert!(
+        rest.contains(&format!(
+            "logons 1 orders {ORDERS} well-formed {ORDERS} reports {ORDERS} out-of-order 0 logouts 1 errors 0"
+        )),
+        "{rest}"
+    );
+
+    // Our side: every report matched its order, in order; nothing failed; one clean logout.
+    let s = engine.strategy();
+    assert_eq!(s.sent.len() as u64, ORDERS);
+    assert_eq!(s.reports, ORDERS);
+    assert_eq!(s.mismatches, 0);
+    assert_eq!(s.failures, 0);
+    assert_eq!(
+        engine.last_teardown(trd),
+        Some(Teardown::Fix(DisconnectReason::LoggedOut))
+    );
+    let c = engine.counters().counters();
+    let sc = &c.session[trd.index()];
+    assert_eq!(read(&sc.orders_sent), ORDERS);
+    assert_eq!(read(&sc.execution_reports), ORDERS);
+    assert_eq!(read(&sc.logons), 1);
+    assert_eq!(read(&sc.rejects_received), 0);
+    assert_eq!(read(&sc.business_rejects), 0);
+    assert_eq!(read(&c.port.drop_not_allowed), 0);
+    std::fs::remove_dir_all(dir).unwrap();
+}
