@@ -1,0 +1,212 @@
+//! The message log's hot-path half: FIX messages copied, with a timestamp, into a wait-free
+//! single-producer byte ring that a writer thread on another core drains to files.
+//!
+//! ```text
+//! engine thread:  Tap::record(session, dir, now, bytes) ─► rtrb byte ring (fixed capacity)
+//! writer thread:  Drain::next(&mut record) ─► QuickFIX-format files (tickwire-control)
+//! ```
+//!
+//! A record is a 16-byte header (`len: u32`, `session: u8`, `dir: u8`, two spare bytes,
+//! `nanos: i64`, little endian) followed by the message. Recording never blocks, allocates or
+//! makes a system call: when the ring lacks room the record is dropped and counted
+//! ([`Tap::dropped`]), because the log must never slow the order path. Size the ring for the
+//! bursts the writer may fall behind on.
+
+/// Bytes of a record header.
+pub const HEADER: usize = 16;
+/// Longest message recorded whole; longer ones are cut to this length (and flagged).
+pub const MAX_MESSAGE: usize = 64 * 1024;
+
+/// Which way a message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Received from the venue.
+    In,
+    /// Sent to the venue.
+    Out,
+    /// An event line (session state change, error), not a FIX message.
+    Event,
+}
+
+impl Direction {
+    fn code(self) -> u8 {
+        match self {
+            Self::In => 0,
+            Self::Out => 1,
+            Self::Event => 2,
+        }
+    }
+
+    fn from_code(c: u8) -> Option<Direction> {
+        Some(match c {
+            0 => Self::In,
+            1 => Self::Out,
+            2 => Self::Event,
+            _ => return None,
+        })
+    }
+}
+
+/// The producer end: owned by the engine thread.
+#[derive(Debug)]
+pub struct Tap {
+    ring: rtrb::Producer<u8>,
+    dropped: u64,
+}
+
+/// The consumer end: owned by the writer thread.
+#[derive(Debug)]
+pub struct Drain {
+    ring: rtrb::Consumer<u8>,
+}
+
+/// One record as the writer sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Record {
+    /// Session index.
+    pub session: u8,
+    /// 0 in, 1 out, 2 event (see [`Record::direction`]).
+    pub dir: u8,
+    /// Nanoseconds since the Unix epoch (UTC).
+    pub nanos: i64,
+    /// The message or event text.
+    pub bytes: Vec<u8>,
+    /// The message was longer than [`MAX_MESSAGE`] and was cut.
+    pub truncated: bool,
+}
+
+impl Record {
+    /// Which way it went, when the code is known.
+    pub fn direction(&self) -> Option<Direction> {
+        Direction::from_code(self.dir)
+    }
+}
+
+/// A ring of `capacity` bytes (at least one header plus [`MAX_MESSAGE`]).
+pub fn ring(capacity: usize) -> (Tap, Drain) {
+    let (p, c) = rtrb::RingBuffer::new(capacity.max(HEADER + MAX_MESSAGE));
+    (
+        Tap {
+            ring: p,
+            dropped: 0,
+        },
+        Drain { ring: c },
+    )
+}
+
+impl Tap {
+    /// Copies `bytes` into the ring; returns false (and counts it) when there is no room.
+    #[inline]
+    pub fn record(&mut self, session: u8, dir: Direction, nanos: i64, bytes: &[u8]) -> bool {
+        let (body, cut) = if bytes.len() > MAX_MESSAGE {
+            (&bytes[..MAX_MESSAGE], 1u8)
+        } else {
+            (bytes, 0u8)
+        };
+        let mut header = [0u8; HEADER];
+        header[..4].copy_from_slice(&(body.len() as u32).to_le_bytes());
+        header[4] = session;
+        header[5] = dir.code();
+        header[6] = cut;
+        header[8..].copy_from_slice(&nanos.to_le_bytes());
+        let Ok(chunk) = self.ring.write_chunk_uninit(HEADER + body.len()) else {
+            self.dropped += 1;
+            return false;
+        };
+        // Writes and commits exactly HEADER + body.len() bytes: the chunk's size.
+        chunk.fill_from_iter(header.iter().chain(body).copied());
+        true
+    }
+
+    /// Records dropped for want of room.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+}
+
+impl Drain {
+    /// Moves the next whole record into `out` (reusing its buffer); false when the ring is
+    /// empty. A record is always committed whole, so a partial one is never seen.
+    pub fn next(&mut self, out: &mut Record) -> bool {
+        if self.ring.slots() < HEADER {
+            return false;
+        }
+        let mut header = [0u8; HEADER];
+        let Ok(chunk) = self.ring.read_chunk(HEADER) else {
+            return false;
+        };
+        let (a, b) = chunk.as_slices();
+        header[..a.len()].copy_from_slice(a);
+        header[a.len()..].copy_from_slice(b);
+        chunk.commit_all();
+        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        out.session = header[4];
+        out.dir = header[5];
+        out.truncated = header[6] != 0;
+        out.nanos = i64::from_le_bytes([
+            header[8], header[9], header[10], header[11], header[12], header[13], header[14],
+            header[15],
+        ]);
+        out.bytes.clear();
+        if let Ok(chunk) = self.ring.read_chunk(len) {
+            let (a, b) = chunk.as_slices();
+            out.bytes.extend_from_slice(a);
+            out.bytes.extend_from_slice(b);
+            chunk.commit_all();
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn records_come_out_whole_in_order_across_the_wrap() {
+        let (mut tap, mut drain) = ring(HEADER + MAX_MESSAGE + 100);
+        let mut r = Record::default();
+        for round in 0..50u32 {
+            let msg = vec![b'a' + (round % 26) as u8; 1000 + round as usize * 37];
+            assert!(tap.record(3, Direction::Out, i64::from(round), &msg));
+            assert!(drain.next(&mut r));
+            assert_eq!(
+                (r.session, r.direction(), r.nanos),
+                (3, Some(Direction::Out), i64::from(round))
+            );
+            assert_eq!(r.bytes, msg);
+            assert!(!r.truncated);
+        }
+        assert!(!drain.next(&mut r));
+    }
+
+    #[test]
+    fn a_full_ring_drops_and_counts_never_blocks() {
+        let (mut tap, mut drain) = ring(0);
+        let big = vec![b'x'; MAX_MESSAGE];
+        assert!(tap.record(0, Direction::In, 1, &big));
+        assert!(!tap.record(0, Direction::In, 2, b"8=FIX.4.4"));
+        assert_eq!(tap.dropped(), 1);
+        let mut r = Record::default();
+        assert!(drain.next(&mut r));
+        assert_eq!(r.nanos, 1);
+        assert!(tap.record(0, Direction::Event, 3, b"logon"));
+        assert!(drain.next(&mut r));
+        assert_eq!(
+            (r.bytes.as_slice(), r.direction()),
+            (&b"logon"[..], Some(Direction::Event))
+        );
+    }
+
+    #[test]
+    fn oversized_messages_are_cut_and_flagged() {
+        let (mut tap, mut drain) = ring(0);
+        let huge = vec![b'y'; MAX_MESSAGE + 10];
+        assert!(tap.record(1, Direction::In, 5, &huge));
+        let mut r = Record::default();
+        assert!(drain.next(&mut r));
+        assert_eq!(r.bytes.len(), MAX_MESSAGE);
+        assert!(r.truncated);
+    }
+}
