@@ -409,3 +409,60 @@ fn flood_hits_rate_limit_then_error_rate_disconnect_while_another_session_trades
     assert!(start.elapsed() < T && x.get(262) == Some("F1"));
     server.stop();
 }
+
+/// A Python client written from SPEC alone (stdlib `ssl` + PyPI `simplefix`) logs on with
+/// HMAC credentials, checks market-data checksums, places, amends and cancels an order,
+/// verifying the server certificate against the generated CA.
+#[test]
+fn python_simplefix_client_written_from_spec() {
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import simplefix, ssl"])
+        .status();
+    assert!(
+        matches!(probe, Ok(s) if s.success()),
+        "needs python3 with PyPI simplefix (scripts/setup-host installs it)"
+    );
+    let pki = pki("python");
+    let server = start(config(true), &pki);
+    let out = std::process::Command::new("python3")
+        .arg(repo_path("tests/python/kraken_client.py"))
+        .args(["--ca", pki.ca_pem.to_str().unwrap()])
+        .args([
+            "--md-port",
+            &server.addr(Port::SpotMd).unwrap().port().to_string(),
+        ])
+        .args([
+            "--trd-port",
+            &server.addr(Port::SpotTrading).unwrap().port().to_string(),
+        ])
+        .args(["--secret", SECRET])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.starts_with("OK "),
+        "python client: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("python client: {stdout}");
+    // The same client with another CA must fail certificate verification.
+    let other = kraken_common::pki("python-other");
+    let out = std::process::Command::new("python3")
+        .arg(repo_path("tests/python/kraken_client.py"))
+        .args(["--ca", other.ca_pem.to_str().unwrap()])
+        .args([
+            "--md-port",
+            &server.addr(Port::SpotMd).unwrap().port().to_string(),
+        ])
+        .args([
+            "--trd-port",
+            &server.addr(Port::SpotTrading).unwrap().port().to_string(),
+        ])
+        .args(["--secret", SECRET])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stdout.contains("CERTIFICATE_VERIFY_FAILED"), "{stdout}");
+    server.stop();
+}
