@@ -466,3 +466,155 @@ fn python_simplefix_client_written_from_spec() {
     assert!(stdout.contains("CERTIFICATE_VERIFY_FAILED"), "{stdout}");
     server.stop();
 }
+
+#[test]
+fn cancel_on_disconnect_and_resume_with_replayed_report() {
+    let pki = pki("cod");
+    let server = start(config(false), &pki);
+    let addr = server.addr(Port::SpotTrading).unwrap();
+    let creds = Credentials::new("FIXTESTKEY123", SECRET).unwrap();
+
+    // TESTCLIENT with 8674=0 (cancel), OTHER with 8674=1 (keep); both rest a bid.
+    let mut a = Conn::connect(addr, &pki, "TESTCLIENT", Port::SpotTrading);
+    a.send(
+        "A",
+        &logon_body_at(&creds, "TESTCLIENT", "KRAKEN-TRD", now_ms(), 1, true, 0),
+    );
+    a.expect(T, "logon", |m| m.ty() == "A");
+    let (_, body) = nos(1, "0.01", "80000.0", 1, "");
+    a.send("D", &body);
+    a.expect(T, "New", |m| m.ty() == "8" && m.get(150) == Some("0"));
+    let other = Credentials::new("OTHERKEY", "c2VjcmV0").unwrap();
+    let mut b = Conn::connect(addr, &pki, "OTHER", Port::SpotTrading);
+    b.send(
+        "A",
+        &logon_body_at(&other, "OTHER", "KRAKEN-TRD", now_ms(), 1, true, 1),
+    );
+    b.expect(T, "logon", |m| m.ty() == "A");
+    let (_, body) = nos(1, "0.01", "80000.5", 1, "");
+    b.send("D", &body);
+    b.expect(T, "New", |m| m.ty() == "8" && m.get(150) == Some("0"));
+    let bids = || {
+        server
+            .call(|v, _| {
+                let e = v.spot_engine();
+                let id = e.instrument_id(b"BTC/USD").unwrap();
+                e.depth(id, tickwire_venue::engine::Side::Buy)
+                    .map(|(p, _)| p.to_string())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap()
+    };
+    assert_eq!(bids(), vec!["80000.5", "80000.0"]);
+
+    // Abnormal disconnects (no Logout).
+    drop(a);
+    drop(b);
+    let deadline = Instant::now() + T;
+    while bids() != vec!["80000.5"] {
+        assert!(Instant::now() < deadline, "CoD did not run: {:?}", bids());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // Resume with 141=N: the Cancel-on-disconnect report is replayed on request.
+    let mut a = Conn::connect(addr, &pki, "TESTCLIENT", Port::SpotTrading);
+    a.seq = 3;
+    a.send(
+        "A",
+        &logon_body_at(&creds, "TESTCLIENT", "KRAKEN-TRD", now_ms(), 3, false, 0),
+    );
+    let ack = a.expect(T, "logon", |m| m.ty() == "A");
+    assert_eq!(
+        ack.get(34),
+        Some("4"),
+        "ack after logon(1), New(2), CoD report(3)"
+    );
+    a.send("2", "7=3|16=0");
+    let replay = a.expect(T, "replayed report", |m| m.ty() == "8");
+    assert_eq!(replay.get(34), Some("3"));
+    assert_eq!(replay.get(43), Some("Y"));
+    assert_eq!(
+        (replay.get(150), replay.get(58)),
+        (Some("4"), Some("Cancel on disconnect"))
+    );
+    server.stop();
+}
+
+#[test]
+fn derivatives_logon_comb_uuid_and_reject() {
+    let pki = pki("drv");
+    let server = start(config(false), &pki);
+    let addr = server.addr(Port::DerivativesTrading).unwrap();
+    let creds = Credentials::new("FIXTESTKEY123", SECRET).unwrap();
+
+    // The literal-KRAKEN-TRD password variant is refused unless the lenient flag is set.
+    let mut c = Conn::connect(addr, &pki, "TESTCLIENT-DRV", Port::DerivativesTrading);
+    c.send(
+        "A",
+        &trading_logon_body(&creds, "TESTCLIENT-DRV", "KRAKEN-TRD", now_ms()),
+    );
+    let got = c.until_closed(T);
+    assert_eq!(
+        got.iter().map(|m| m.get(58)).collect::<Vec<_>>(),
+        vec![Some(LOGON_FAILED)]
+    );
+
+    let mut c = Conn::connect(addr, &pki, "TESTCLIENT-DRV", Port::DerivativesTrading);
+    c.send(
+        "A",
+        &trading_logon_body(&creds, "TESTCLIENT-DRV", "KRAKEN-DRV-TRD", now_ms()),
+    );
+    let ack = c.expect(T, "logon", |m| m.ty() == "A");
+    assert_eq!(ack.get(49), Some("KRAKEN-DRV-TRD"));
+    let now = tickwire_venue::kraken::server::utc_now();
+    let uuid = tickwire_fix::kraken::comb_uuid(now, 0x1234_5678_9abc_def0_1122);
+    let uuid = String::from_utf8_lossy(&uuid).into_owned();
+    c.send(
+        "D",
+        &format!(
+            "11={uuid}|55=PF_XBTUSD|54=2|40=2|44=95000|38=0.001|59=1|18=P s|60={}",
+            sending_time()
+        ),
+    );
+    let new = c.expect(T, "New", |m| m.ty() == "8");
+    assert_eq!(
+        (new.get(150), new.get(11)),
+        (Some("0"), Some(uuid.as_str()))
+    );
+    let order_id = new.get(37).unwrap();
+    assert_eq!(order_id.len(), 36, "UUID OrderID: {order_id}");
+    c.send(
+        "D",
+        &format!(
+            "11=12345|55=PF_XBTUSD|54=2|40=2|44=95000|38=0.001|59=1|18=P s|60={}",
+            sending_time()
+        ),
+    );
+    let r = c.expect(T, "Reject", |m| m.ty() == "3");
+    assert_eq!((r.get(371), r.get(373)), (Some("11"), Some("5")));
+    assert_eq!(
+        r.get(58),
+        Some("COMB UUIDv4 required for ClOrdID on derivatives")
+    );
+    server.stop();
+}
+
+#[test]
+fn rollover_logs_sessions_out_at_the_configured_time() {
+    let pki = pki("rollover");
+    let mut cfg = config(false);
+    let in_two_s = (tickwire_venue::kraken::server::utc_now().nanos / 1_000_000_000 + 2) % 86_400;
+    cfg.rollover = Some(tickwire_fix::session::Rollover {
+        utc_seconds: in_two_s as u32,
+    });
+    let server = start(cfg, &pki);
+    let mut c = trading(&server, &pki, "TESTCLIENT", "FIXTESTKEY123", SECRET);
+    let mut m = md(&server, &pki, "TESTCLIENT");
+    for conn in [&mut c, &mut m] {
+        let out = conn.expect(Duration::from_secs(6), "rollover Logout", |m| m.ty() == "5");
+        assert_eq!(out.get(58), Some("Daily rollover"));
+        conn.send("5", "");
+    }
+    assert!(c.until_closed(T).is_empty());
+    server.stop();
+}

@@ -260,9 +260,23 @@ impl Conn {
 
 /// Logon fields of a trading session for `creds` at MsgSeqNum 1.
 pub fn trading_logon_body(creds: &Credentials, sender: &str, target: &str, nonce: u64) -> String {
-    let pw = creds.password(1, sender.as_bytes(), target.as_bytes(), nonce);
+    logon_body_at(creds, sender, target, nonce, 1, true, 0)
+}
+
+/// Logon fields for MsgSeqNum `seq`, ResetSeqNumFlag `reset`, CancelOrdersOnDisconnect `cod`.
+pub fn logon_body_at(
+    creds: &Credentials,
+    sender: &str,
+    target: &str,
+    nonce: u64,
+    seq: u64,
+    reset: bool,
+    cod: u8,
+) -> String {
+    let pw = creds.password(seq, sender.as_bytes(), target.as_bytes(), nonce);
     format!(
-        "98=0|108=30|141=Y|553={}|554={}|5025={nonce}|8674=0",
+        "98=0|108=30|141={}|553={}|554={}|5025={nonce}|8674={cod}",
+        if reset { "Y" } else { "N" },
         creds.api_key(),
         String::from_utf8_lossy(&pw)
     )
