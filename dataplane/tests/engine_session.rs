@@ -218,3 +218,43 @@ fn venue_reset_reconnects_with_backoff_and_resumes_sequence_numbers() {
         seq_before + 1 + 20
     );
 }
+
+#[test]
+fn allowlist_replaced_at_run_time_drops_the_venue_and_counts_it() {
+    let mut rig = Rig::new(1, true);
+    rig.log_on();
+    rig.ticks(10);
+    let c = rig.engine.counters().clone();
+    let c = c.counters();
+    let md = &c.session[rig.md.index()];
+    assert_eq!(read(&md.book_updates), 10);
+    assert_eq!(read(&c.port.drop_not_allowed), 0);
+    // The control plane allows another address only: the venue's frames stop at the list.
+    rig.allowlist
+        .publish(
+            tickwire_dataplane::allowlist::Allowlist::new(&[std::net::Ipv4Addr::new(192, 0, 2, 1)])
+                .unwrap(),
+        )
+        .unwrap();
+    rig.ticks(10);
+    assert_eq!(read(&md.book_updates), 10, "no tick reached the book");
+    assert!(read(&c.port.drop_not_allowed) >= 10);
+    assert_eq!(
+        read(&c.port.rx_frames),
+        read(&c.port.stack_rx_frames)
+            + read(&c.port.drop_not_allowed)
+            + read(&c.port.drop_unsupported)
+            + read(&c.port.drop_malformed)
+    );
+    // Allowed again: TCP retransmits what was dropped and the ticks arrive in order.
+    rig.allowlist
+        .publish(tickwire_dataplane::allowlist::Allowlist::new(&[VENUE]).unwrap())
+        .unwrap();
+    rig.run_until("dropped ticks retransmitted", 200_000, |r| {
+        read(&r.engine.counters().counters().session[r.md.index()].book_updates) == 20
+    });
+    assert_eq!(
+        rig.engine.book(rig.md).unwrap().state(),
+        tickwire_fix::book::State::Live
+    );
+}

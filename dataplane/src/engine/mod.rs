@@ -1,7 +1,7 @@
 //! The engine: one duty-cycle loop that owns the NIC, the stack and every venue session.
 //!
 //! ```text
-//! do_work(now) ─┬─ commands (SPSC queue from the control plane)
+//! do_work(now) ─┬─ commands, allowlist updates (SPSC queues from the control plane)
 //!               ├─ Stack::poll(now)                    NIC rx burst ─► allowlist ─► smoltcp
 //!               ├─ for each session:                   Backoff ─► Connecting ─► Handshaking
 //!               │    TCP ─► TLS open ─► FIX ─► book ─► Strategy ─► PreTrade ─► template ─► FIX
@@ -794,6 +794,8 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             self.command(cmd, now);
             work += 1;
         }
+        // Allowlist replacements published by the control plane (wait-free).
+        self.stack.refresh_allowlist();
         let frames_before = self.stack.nic().rx_frames + self.stack.nic().tx_frames;
         self.stack.poll(now.mono_ns);
         for i in 0..self.slots.len() {

@@ -455,6 +455,8 @@ pub struct Rig {
     pub md: SessionId,
     pub trd: SessionId,
     pub t: i64,
+    /// Replaces the engine's allowlist at run time.
+    pub allowlist: allowlist::Publisher,
 }
 
 impl Rig {
@@ -462,10 +464,11 @@ impl Rig {
         let (client_tls, server_tls) = pki();
         let (a, b) = mem::pair(1024, [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
         let venue = Venue::new(b, server_tls, fire_every, reset);
+        let (publisher, live) = allowlist::live(Allowlist::new(&[VENUE]).unwrap());
         let strategy = ThresholdBuy::new(TRIGGER, Decimal::new(TRIGGER, 1), Decimal::new(1, 2));
         let (mut engine, _commands) = Engine::new(
             a,
-            allow(VENUE),
+            live,
             engine_config(),
             strategy,
             Shared::in_memory(),
@@ -486,6 +489,7 @@ impl Rig {
             md,
             trd,
             t: 0,
+            allowlist: publisher,
         }
     }
 
