@@ -35,6 +35,8 @@
 //! time through [`Risk::apply`], which the engine calls between polls when a control command
 //! arrives. The kill switch blocks new orders (cancels still pass) until an explicit
 //! [`Risk::rearm`]; sending the mass cancel and the optional logout is the engine's job.
+//!
+//! [`Gate`] plugs [`Risk`] into the engine's [`PreTrade`] hook.
 
 use tickwire_fix::book::Book;
 use tickwire_fix::kraken::rate::{
@@ -42,6 +44,9 @@ use tickwire_fix::kraken::rate::{
 };
 use tickwire_fix::outbound::Side;
 use tickwire_fix::time::UtcTimestamp;
+use tickwire_fix::views::{ExecType, ExecutionReport, Side as ReportSide};
+
+use crate::engine::{BookUpdate, OrderId, OrderIntent, PreTrade, Refusal, SessionId};
 
 /// An instrument, as an index the engine assigns (0..[`Capacity::instruments`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -906,7 +911,10 @@ impl Risk {
                 at_ns: now_ns,
                 order: *order,
             };
-            self.recent_next = (self.recent_next + 1) % self.recent.len();
+            self.recent_next += 1;
+            if self.recent_next == self.recent.len() {
+                self.recent_next = 0;
+            }
             self.recent_len = (self.recent_len + 1).min(self.recent.len());
         }
         self.stats.admitted += 1;
@@ -1281,6 +1289,303 @@ impl Risk {
     }
 }
 
+/// [`Risk`] behind the engine's [`PreTrade`] hook: maps the engine's order templates and
+/// market-data sessions to instruments, keeps each instrument's top of book from the engine's
+/// book updates, converts decimal prices and quantities to ticks and lots, and turns execution
+/// reports into [`Risk::on_fill`] / [`Risk::on_closed`]. The binding tables are filled at
+/// start-up (`bind_*` may allocate); checks, book updates and reports never allocate.
+///
+/// Orders are keyed by the ClOrdID the engine assigns ([`OrderIntent::cl_ord_id`]); a report
+/// is matched by its OrigClOrdID (41) if present, else its ClOrdID (11), read as a decimal
+/// integer. A refused order is [`Refusal`] with the reject's [`RejectKind::name`] as the rule;
+/// the full [`Reject`] (limit and value) is kept in [`Gate::last_reject`].
+#[derive(Debug, Clone)]
+pub struct Gate {
+    risk: Risk,
+    orders: Vec<Option<Binding>>,
+    books: Vec<Option<InstrumentId>>,
+    symbols: Vec<Symbol>,
+    tops: Vec<Top>,
+    last_reject: Option<Reject>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Binding {
+    instrument: InstrumentId,
+    price_scale: u8,
+    qty_scale: u8,
+}
+
+/// Longest symbol a [`Gate`] binds.
+pub const SYMBOL_MAX: usize = 32;
+
+#[derive(Debug, Clone, Copy)]
+struct Symbol {
+    text: [u8; SYMBOL_MAX],
+    len: u8,
+    price_scale: u8,
+    qty_scale: u8,
+    bound: bool,
+}
+
+/// A binding that was not made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindError {
+    /// The instrument id is not below [`Capacity::instruments`].
+    UnknownInstrument(InstrumentId),
+    /// The instrument was not bound with [`Gate::bind_instrument`] first.
+    UnboundInstrument(InstrumentId),
+    /// The symbol is empty or longer than [`SYMBOL_MAX`].
+    Symbol,
+}
+
+impl core::fmt::Display for BindError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            BindError::UnknownInstrument(i) => write!(f, "instrument {} beyond capacity", i.0),
+            BindError::UnboundInstrument(i) => write!(f, "instrument {} not bound", i.0),
+            BindError::Symbol => write!(f, "symbol empty or longer than {SYMBOL_MAX} bytes"),
+        }
+    }
+}
+
+impl std::error::Error for BindError {}
+
+fn parse_key(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 19 {
+        return None;
+    }
+    let mut v = 0u64;
+    for &b in text {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u64::from(b - b'0');
+    }
+    Some(v)
+}
+
+impl Gate {
+    /// Wraps `risk`; nothing is bound yet (every order is refused as `unbound_order`).
+    pub fn new(risk: Risk) -> Gate {
+        let n = risk.instruments.len();
+        Gate {
+            risk,
+            orders: Vec::new(),
+            books: Vec::new(),
+            symbols: vec![
+                Symbol {
+                    text: [0; SYMBOL_MAX],
+                    len: 0,
+                    price_scale: 0,
+                    qty_scale: 0,
+                    bound: false,
+                };
+                n
+            ],
+            tops: vec![
+                Top {
+                    bid: None,
+                    ask: None,
+                    last: None,
+                    updated: UtcTimestamp::from_nanos(i64::MIN),
+                };
+                n
+            ],
+            last_reject: None,
+        }
+    }
+
+    /// Names `instrument`: its symbol (55) as in execution reports, its PricePrecision and
+    /// QtyPrecision (the book's scales, which orders' decimals are converted to).
+    ///
+    /// # Errors
+    /// [`BindError::UnknownInstrument`] or [`BindError::Symbol`].
+    pub fn bind_instrument(
+        &mut self,
+        instrument: InstrumentId,
+        symbol: &[u8],
+        price_scale: u8,
+        qty_scale: u8,
+    ) -> Result<(), BindError> {
+        if symbol.is_empty() || symbol.len() > SYMBOL_MAX {
+            return Err(BindError::Symbol);
+        }
+        let s = self
+            .symbols
+            .get_mut(usize::from(instrument.0))
+            .ok_or(BindError::UnknownInstrument(instrument))?;
+        s.text[..symbol.len()].copy_from_slice(symbol);
+        s.len = symbol.len() as u8;
+        s.price_scale = price_scale;
+        s.qty_scale = qty_scale;
+        s.bound = true;
+        Ok(())
+    }
+
+    fn bound(&self, instrument: InstrumentId) -> Result<Symbol, BindError> {
+        match self.symbols.get(usize::from(instrument.0)) {
+            None => Err(BindError::UnknownInstrument(instrument)),
+            Some(s) if !s.bound => Err(BindError::UnboundInstrument(instrument)),
+            Some(s) => Ok(*s),
+        }
+    }
+
+    /// Orders of the engine's template `order` are on `instrument`.
+    ///
+    /// # Errors
+    /// [`BindError`] if the instrument is unknown or unbound.
+    pub fn bind_order(
+        &mut self,
+        order: OrderId,
+        instrument: InstrumentId,
+    ) -> Result<(), BindError> {
+        let s = self.bound(instrument)?;
+        let i = order.index();
+        if self.orders.len() <= i {
+            self.orders.resize(i + 1, None);
+        }
+        self.orders[i] = Some(Binding {
+            instrument,
+            price_scale: s.price_scale,
+            qty_scale: s.qty_scale,
+        });
+        Ok(())
+    }
+
+    /// The book of market-data session `session` is `instrument`'s.
+    ///
+    /// # Errors
+    /// [`BindError`] if the instrument is unknown or unbound.
+    pub fn bind_book(
+        &mut self,
+        session: SessionId,
+        instrument: InstrumentId,
+    ) -> Result<(), BindError> {
+        self.bound(instrument)?;
+        let i = session.index();
+        if self.books.len() <= i {
+            self.books.resize(i + 1, None);
+        }
+        self.books[i] = Some(instrument);
+        Ok(())
+    }
+
+    /// The risk state.
+    pub fn risk(&self) -> &Risk {
+        &self.risk
+    }
+
+    /// The risk state, to apply limit changes, kill or re-arm between polls.
+    pub fn risk_mut(&mut self) -> &mut Risk {
+        &mut self.risk
+    }
+
+    /// The last reject, with its limit and value.
+    pub fn last_reject(&self) -> Option<Reject> {
+        self.last_reject
+    }
+
+    /// The top of book the gate holds for `instrument`.
+    pub fn top(&self, instrument: InstrumentId) -> Option<Top> {
+        self.tops.get(usize::from(instrument.0)).copied()
+    }
+
+    /// A business reject (35=j) of the order whose ClOrdID is `cl_ord_id`
+    /// (BusinessRejectRefID, 379): it never became an order, so it is closed.
+    pub fn on_business_reject(&mut self, cl_ord_id: &[u8]) {
+        if let Some(k) = parse_key(cl_ord_id) {
+            self.risk.on_closed(OrderKey(k));
+        }
+    }
+
+    #[inline]
+    fn refuse(&mut self, r: Reject) -> Refusal {
+        self.last_reject = Some(r);
+        Refusal {
+            rule: r.kind().name(),
+        }
+    }
+}
+
+impl PreTrade for Gate {
+    #[inline]
+    fn check(&mut self, now: UtcTimestamp, intent: &OrderIntent<'_>) -> Result<(), Refusal> {
+        let Some(Some(b)) = self.orders.get(intent.order.index()).copied() else {
+            return Err(Refusal {
+                rule: "unbound_order",
+            });
+        };
+        let Some(price) = intent.price else {
+            return Err(Refusal {
+                rule: "market_order",
+            });
+        };
+        let (Ok(price), Ok(qty)) = (
+            price.to_scaled(b.price_scale),
+            intent.qty.to_scaled(b.qty_scale),
+        ) else {
+            return Err(Refusal { rule: "precision" });
+        };
+        let order = Order {
+            instrument: b.instrument,
+            side: intent.side,
+            price,
+            qty,
+        };
+        let top = self.tops[usize::from(b.instrument.0)];
+        match self
+            .risk
+            .check_new(OrderKey(intent.cl_ord_id), &order, &top, now)
+        {
+            Ok(()) => Ok(()),
+            Err(r) => Err(self.refuse(r)),
+        }
+    }
+
+    #[inline]
+    fn on_book(&mut self, now: UtcTimestamp, update: &BookUpdate<'_>) {
+        if let Some(Some(i)) = self.books.get(update.session.index()).copied() {
+            if let Some(t) = self.tops.get_mut(usize::from(i.0)) {
+                *t = Top::from_book(update.book, now);
+            }
+        }
+    }
+
+    fn on_execution(&mut self, _session: SessionId, er: &ExecutionReport<'_>) {
+        let symbol = er.symbol();
+        let Some(idx) = self
+            .symbols
+            .iter()
+            .position(|s| s.bound && &s.text[..usize::from(s.len)] == symbol)
+        else {
+            return;
+        };
+        let instrument = InstrumentId(idx as u16);
+        let qty_scale = self.symbols[idx].qty_scale;
+        let key = er
+            .orig_cl_ord_id()
+            .or(er.cl_ord_id())
+            .and_then(parse_key)
+            .map_or(OrderKey(u64::MAX), OrderKey);
+        if er.exec_type() == ExecType::Trade {
+            let side = match er.side() {
+                ReportSide::Buy => Some(Side::Buy),
+                ReportSide::Sell => Some(Side::Sell),
+                ReportSide::Other(_) => None,
+            };
+            if let (Some(side), Ok(Some(q))) = (side, er.last_qty()) {
+                if let Ok(lots) = q.to_scaled(qty_scale) {
+                    self.risk.on_fill(key, instrument, side, lots);
+                }
+            }
+        }
+        if er.ord_status().is_terminal() {
+            self.risk.on_closed(key);
+        }
+    }
+}
+
 fn validate_instrument(l: &InstrumentLimits) -> Result<(), LimitError> {
     let bad = |field| Err(LimitError::Invalid { field });
     if l.max_order_qty < 0 {
@@ -1413,5 +1718,119 @@ mod tests {
         }
         assert_eq!(n, EVENTS);
         assert_eq!(r.stats().events_dropped, 20 - EVENTS as u64);
+    }
+    fn with_er(fields: &str, f: impl FnOnce(&ExecutionReport<'_>)) {
+        use tickwire_fix::message::{FieldIndex, Message};
+        let text =
+            format!("8=FIX.4.4|9=0|35=8|37=O1|17=E1|6=0|{fields}10=000|").replace('|', "\x01");
+        let mut idx = FieldIndex::<64>::new();
+        let msg = Message::parse(text.as_bytes(), &mut idx).expect("parses");
+        f(&ExecutionReport::new_checked(&msg).expect("a report"));
+    }
+
+    #[test]
+    fn gate_maps_templates_books_and_reports_onto_risk() {
+        let mut gate = Gate::new(risk(16));
+        let order = OrderId(3);
+        let intent = |cl_ord_id, px: i64, qty: i64| OrderIntent {
+            session: SessionId(1),
+            order,
+            symbol: b"BTC/USD",
+            side: Side::Buy,
+            price: Some(tickwire_fix::decimal::Decimal::new(px, 1)),
+            qty: tickwire_fix::decimal::Decimal::new(qty, 2),
+            cl_ord_id,
+        };
+        // Nothing bound: refused by name, not a panic.
+        assert_eq!(
+            gate.check(t(0), &intent(1, 1000, 1)),
+            Err(Refusal {
+                rule: "unbound_order"
+            })
+        );
+        assert_eq!(
+            gate.bind_order(order, InstrumentId(0)),
+            Err(BindError::UnboundInstrument(InstrumentId(0)))
+        );
+        assert_eq!(
+            gate.bind_instrument(InstrumentId(9), b"X", 1, 2),
+            Err(BindError::UnknownInstrument(InstrumentId(9)))
+        );
+        gate.bind_instrument(InstrumentId(0), b"BTC/USD", 1, 2)
+            .expect("bind");
+        gate.bind_order(order, InstrumentId(0)).expect("bind");
+        gate.bind_book(SessionId(0), InstrumentId(0)).expect("bind");
+        // No book yet: no market.
+        assert_eq!(
+            gate.check(t(0), &intent(1, 1000, 1)),
+            Err(Refusal { rule: "no_market" })
+        );
+        assert_eq!(gate.last_reject(), Some(Reject::NoMarket));
+        let mut book = Book::new(10, 1, 2);
+        book.begin_snapshot(1);
+        book.apply_snapshot_level(
+            tickwire_fix::book::BookSide::Ask,
+            tickwire_fix::decimal::Decimal::new(1000, 1),
+            tickwire_fix::decimal::Decimal::new(1, 0),
+        );
+        book.finish_snapshot();
+        gate.on_book(
+            t(0),
+            &BookUpdate {
+                session: SessionId(0),
+                book: &book,
+                seq: 1,
+            },
+        );
+        assert_eq!(gate.top(InstrumentId(0)).and_then(|t| t.ask), Some(1000));
+        // 0.05 at scale 2 = 5 lots.
+        assert_eq!(gate.check(t(0), &intent(77, 1000, 5)), Ok(()));
+        assert_eq!(gate.risk().open(InstrumentId(0)), (1, 5, 0));
+        // A partial fill, then the IOC remainder cancelled.
+        with_er(
+            "11=77|150=F|39=1|54=1|55=BTC/USD|14=0.02|151=0.03|32=0.02|",
+            |er| gate.on_execution(SessionId(1), er),
+        );
+        assert_eq!(gate.risk().position(InstrumentId(0)), 2);
+        assert_eq!(gate.risk().open(InstrumentId(0)), (1, 3, 0));
+        with_er("11=77|150=4|39=4|54=1|55=BTC/USD|14=0.02|151=0|", |er| {
+            gate.on_execution(SessionId(1), er)
+        });
+        assert_eq!(gate.risk().open(InstrumentId(0)), (0, 0, 0));
+        // A cancel's report names the order in 41; a 35=j closes by 379.
+        assert_eq!(gate.check(t(0), &intent(78, 1000, 1)), Ok(()));
+        assert_eq!(gate.check(t(0), &intent(79, 1000, 1)), Ok(()));
+        with_er("11=90|41=78|150=4|39=4|54=1|55=BTC/USD|14=0|151=0|", |er| {
+            gate.on_execution(SessionId(1), er)
+        });
+        gate.on_business_reject(b"79");
+        assert_eq!(gate.risk().open_total(), 0);
+        // Unknown symbols and garbage ids change nothing.
+        with_er("11=abc|150=F|39=2|54=1|55=ETH/USD|14=1|151=0|32=1|", |er| {
+            gate.on_execution(SessionId(1), er)
+        });
+        assert_eq!(gate.risk().position(InstrumentId(0)), 2);
+        // Market orders and unrepresentable decimals are refused by name.
+        let market = OrderIntent {
+            price: None,
+            ..intent(80, 1000, 1)
+        };
+        assert_eq!(
+            gate.check(t(0), &market),
+            Err(Refusal {
+                rule: "market_order"
+            })
+        );
+        let fine = OrderIntent {
+            qty: tickwire_fix::decimal::Decimal::new(1, 3),
+            ..intent(81, 1000, 1)
+        };
+        assert_eq!(gate.check(t(0), &fine), Err(Refusal { rule: "precision" }));
+        // Limit changes and the kill switch go through risk_mut.
+        gate.risk_mut().kill(KillReason::Operator, t(1));
+        assert_eq!(
+            gate.check(t(1), &intent(82, 1000, 1)),
+            Err(Refusal { rule: "killed" })
+        );
     }
 }

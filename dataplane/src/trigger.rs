@@ -23,7 +23,8 @@
 //! one update; they fire in the order they were armed.
 //!
 //! Capacity is fixed at [`Triggers::new`]; arming beyond it is [`ArmError::Full`]. Evaluation
-//! is one pass over the armed slots with one comparison each, and never allocates.
+//! is one pass over a dense array of 24-byte slots with one comparison each, and never
+//! allocates.
 
 use tickwire_fix::outbound::TimeInForce;
 use tickwire_fix::time::UtcTimestamp;
@@ -176,27 +177,37 @@ const LAST: u8 = 2;
 const NEG_LAST: u8 = 3;
 const SPREAD: u8 = 4;
 
-/// A slot: the fields the loop reads first, the armed trigger after.
+// Flags of a hot slot.
+const CROSS: u8 = 1;
+const ONE_SHOT: u8 = 2;
+const WAS_TRUE: u8 = 4;
+const SPENT: u8 = 8;
+
+/// What the evaluation loop reads for every armed trigger: 24 bytes, so a table of 256 is 6 KiB
+/// of consecutive memory.
 #[derive(Debug, Clone, Copy)]
-struct Slot {
-    instrument: u16,
-    sel: u8,
-    cross: bool,
-    one_shot: bool,
-    was_true: bool,
-    spent: bool,
+struct Hot {
     key: i64,
     ready_at_ns: i64,
-    cooldown_ns: i64,
+    instrument: u16,
+    sel: u8,
+    flags: u8,
+}
+
+/// The rest of a trigger, read only when it fires or is listed (same index as its [`Hot`]).
+#[derive(Debug, Clone, Copy)]
+struct Cold {
     fire: Fire,
     trigger: Trigger,
+    cooldown_ns: i64,
     fired: u64,
 }
 
 /// The trigger table.
 #[derive(Debug, Clone)]
 pub struct Triggers {
-    slots: Vec<Slot>,
+    hot: Vec<Hot>,
+    cold: Vec<Cold>,
     capacity: usize,
 }
 
@@ -222,7 +233,8 @@ impl Triggers {
     /// An empty table of `capacity` triggers (allocated now).
     pub fn new(capacity: usize) -> Triggers {
         Triggers {
-            slots: Vec::with_capacity(capacity),
+            hot: Vec::with_capacity(capacity),
+            cold: Vec::with_capacity(capacity),
             capacity,
         }
     }
@@ -234,12 +246,12 @@ impl Triggers {
 
     /// Armed triggers.
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.hot.len()
     }
 
     /// True when nothing is armed.
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.hot.is_empty()
     }
 
     /// Arms `trigger` under `id`; it is evaluated from the next update on.
@@ -276,32 +288,38 @@ impl Triggers {
             Mode::Rearm { cooldown_ns } if cooldown_ns < 0 => return invalid("cooldown_ns"),
             Mode::Rearm { cooldown_ns } => cooldown_ns,
         };
-        if self.slots.iter().any(|s| s.fire.id == id) {
+        if self.cold.iter().any(|c| c.fire.id == id) {
             return Err(ArmError::DuplicateId(id));
         }
-        if self.slots.len() >= self.capacity {
+        if self.hot.len() >= self.capacity {
             return Err(ArmError::Full {
                 capacity: self.capacity,
             });
         }
         let cross = trigger.edge == Edge::Cross;
-        self.slots.push(Slot {
-            instrument: trigger.order.instrument.0,
-            sel,
-            cross,
-            one_shot: trigger.mode == Mode::OneShot,
+        let mut flags = 0;
+        if cross {
             // A crossing trigger must first see its condition false.
-            was_true: cross,
-            spent: false,
+            flags |= CROSS | WAS_TRUE;
+        }
+        if trigger.mode == Mode::OneShot {
+            flags |= ONE_SHOT;
+        }
+        self.hot.push(Hot {
             key,
             ready_at_ns: i64::MIN,
-            cooldown_ns,
+            instrument: trigger.order.instrument.0,
+            sel,
+            flags,
+        });
+        self.cold.push(Cold {
             fire: Fire {
                 id,
                 order: trigger.order,
                 tif: trigger.tif,
             },
             trigger,
+            cooldown_ns,
             fired: 0,
         });
         Ok(())
@@ -309,23 +327,25 @@ impl Triggers {
 
     /// Disarms `id`, returning what was armed (`None` if it was not).
     pub fn disarm(&mut self, id: TriggerId) -> Option<Trigger> {
-        let i = self.slots.iter().position(|s| s.fire.id == id)?;
+        let i = self.cold.iter().position(|c| c.fire.id == id)?;
         // `remove` keeps the arming order; it shifts but never allocates.
-        Some(self.slots.remove(i).trigger)
+        self.hot.remove(i);
+        Some(self.cold.remove(i).trigger)
     }
 
     /// Disarms everything.
     pub fn disarm_all(&mut self) {
-        self.slots.clear();
+        self.hot.clear();
+        self.cold.clear();
     }
 
     /// The armed triggers, in arming order.
     pub fn iter(&self) -> impl Iterator<Item = Armed> + '_ {
-        self.slots.iter().map(|s| Armed {
-            id: s.fire.id,
-            trigger: s.trigger,
-            fired: s.fired,
-            ready_at_ns: s.ready_at_ns,
+        self.hot.iter().zip(&self.cold).map(|(h, c)| Armed {
+            id: c.fire.id,
+            trigger: c.trigger,
+            fired: c.fired,
+            ready_at_ns: h.ready_at_ns,
         })
     }
 
@@ -345,29 +365,51 @@ impl Triggers {
         let inst = instrument.0;
         let mut fired = 0;
         let mut spent = false;
-        for s in &mut self.slots {
-            if s.instrument != inst {
+        for (h, c) in self.hot.iter_mut().zip(self.cold.iter_mut()) {
+            if h.instrument != inst {
                 continue;
             }
-            let holds = v[usize::from(s.sel & 7)] <= s.key;
-            let edge_ok = !(s.cross && s.was_true);
-            s.was_true = holds;
-            if holds && edge_ok && now_ns >= s.ready_at_ns {
-                fire(s.fire);
+            let holds = v[usize::from(h.sel & 7)] <= h.key;
+            let mut go = holds && now_ns >= h.ready_at_ns;
+            if h.flags & CROSS != 0 {
+                go &= h.flags & WAS_TRUE == 0;
+                h.flags = if holds {
+                    h.flags | WAS_TRUE
+                } else {
+                    h.flags & !WAS_TRUE
+                };
+            }
+            if go {
+                fire(c.fire);
                 fired += 1;
-                s.fired += 1;
-                if s.one_shot {
-                    s.spent = true;
+                c.fired += 1;
+                if h.flags & ONE_SHOT != 0 {
+                    h.flags |= SPENT;
+                    h.ready_at_ns = i64::MAX;
                     spent = true;
                 } else {
-                    s.ready_at_ns = now_ns.saturating_add(s.cooldown_ns);
+                    h.ready_at_ns = now_ns.saturating_add(c.cooldown_ns);
                 }
             }
         }
         if spent {
-            self.slots.retain(|s| !s.spent);
+            self.compact();
         }
         fired
+    }
+
+    /// Drops spent one-shot triggers, keeping the order of the rest.
+    fn compact(&mut self) {
+        let mut keep = 0;
+        for r in 0..self.hot.len() {
+            if self.hot[r].flags & SPENT == 0 {
+                self.hot[keep] = self.hot[r];
+                self.cold[keep] = self.cold[r];
+                keep += 1;
+            }
+        }
+        self.hot.truncate(keep);
+        self.cold.truncate(keep);
     }
 }
 
