@@ -7,3 +7,5 @@
 pub mod admin;
 pub mod config;
 pub mod filelog;
+pub mod metrics;
+pub mod notify;
