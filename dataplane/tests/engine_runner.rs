@@ -16,7 +16,7 @@ use nix::sched::{sched_getaffinity, CpuSet};
 use tickwire_dataplane::clock::Clock;
 use tickwire_dataplane::counters::{read, Shared};
 use tickwire_dataplane::engine::runner::{spawn, IdlePolicy, PinError, RunError, ThreadConfig};
-use tickwire_dataplane::engine::{Engine, Idle};
+use tickwire_dataplane::engine::{Command, Commands, Engine, Idle, Phase, SessionId};
 use tickwire_dataplane::mem;
 use tickwire_fix::session::MemoryJournal;
 
@@ -29,7 +29,13 @@ fn online_cpus() -> Vec<usize> {
 
 /// An engine with one session to an address nobody answers (each connect times out after
 /// 50 ms and is retried with backoff): enough to run real cycles on the thread.
-type Built = Result<(Engine<mem::MemNic, MemoryJournal, Idle>, ()), String>;
+type Built = Result<
+    (
+        Engine<mem::MemNic, MemoryJournal, Idle>,
+        (Commands, SessionId),
+    ),
+    String,
+>;
 
 fn build(
     counters: Shared,
@@ -41,10 +47,10 @@ fn build(
             connect_timeout: Duration::from_millis(50),
             ..engine_config()
         };
-        let (mut e, _) = Engine::new(a, allow(VENUE), cfg, Idle, counters, now);
+        let (mut e, commands) = Engine::new(a, allow(VENUE), cfg, Idle, counters, now);
         let (md, _) = specs(&client_tls, true);
-        e.add_session(md, now).map_err(|e| e.to_string())?;
-        Ok((e, ()))
+        let id = e.add_session(md, now).map_err(|e| e.to_string())?;
+        Ok((e, (commands, id)))
     }
 }
 
@@ -68,7 +74,7 @@ fn engine_thread_runs_on_exactly_its_core_and_publishes_counters() {
         sched_fifo: None,
         idle: IdlePolicy::Sleep(Duration::from_micros(200)),
     };
-    let (running, ()) = spawn(cfg, clock, build(counters)).unwrap();
+    let (running, (mut commands, session)) = spawn(cfg, clock, build(counters)).unwrap();
 
     let mask = sched_getaffinity(running.tid()).unwrap();
     let allowed: Vec<usize> = (0..CpuSet::count())
@@ -126,6 +132,22 @@ fn engine_thread_runs_on_exactly_its_core_and_publishes_counters() {
         .parse()
         .unwrap();
     assert!(seen >= c0 + 100, "other process saw {seen} cycles");
+
+    // A command from this thread through the engine's queue: stop the session.
+    commands.send(Command::Abort(session)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while read(&c.session[0].phase) != Phase::Stopped.code() {
+        assert!(Instant::now() < deadline, "Abort not applied");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(read(&c.commands) >= 1);
+    let connects = read(&c.session[0].connects);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        read(&c.session[0].connects),
+        connects,
+        "a stopped session stays down"
+    );
 
     let stats = running.stop().unwrap();
     assert!(stats.cycles >= seen, "{stats:?}");
