@@ -258,3 +258,85 @@ fn allowlist_replaced_at_run_time_drops_the_venue_and_counts_it() {
         tickwire_fix::book::State::Live
     );
 }
+
+#[test]
+fn venue_logout_is_answered_and_the_engine_logs_on_again() {
+    let mut rig = Rig::new(1, true);
+    rig.log_on();
+    rig.ticks(5);
+    let link = rig.venue.trd.link.as_mut().unwrap();
+    link.fix
+        .send_logout(at(rig.t).utc, Some(b"maintenance"))
+        .unwrap();
+    rig.run_until("trading session down", 100_000, |r| {
+        r.engine.phase(r.trd) == Some(Phase::Backoff)
+    });
+    assert_eq!(
+        rig.engine.last_teardown(rig.trd),
+        Some(Teardown::Fix(
+            tickwire_fix::session::DisconnectReason::LoggedOut
+        ))
+    );
+    rig.log_on();
+    let c = rig.engine.counters().clone();
+    let trd = &c.counters().session[rig.trd.index()];
+    assert_eq!(read(&trd.logons), 2);
+    assert_eq!(read(&trd.reconnects), 1);
+    assert_eq!(read(&trd.disconnects), 1);
+    rig.ticks(5);
+    assert_eq!(rig.engine.strategy().fills, 10);
+    assert_eq!(rig.venue.trd.accepted, 2);
+}
+
+#[test]
+fn orders_and_fills_stay_exact_over_a_lossy_duplicating_reordering_link() {
+    let mut rig = Rig::new(2, true);
+    let faults = tickwire_dataplane::mem::Faults {
+        loss_permille: 10,
+        duplicate_permille: 10,
+        reorder_permille: 10,
+        corrupt_permille: 0,
+        seed: 7,
+    };
+    rig.engine
+        .stack_mut()
+        .nic_mut()
+        .inner_mut()
+        .set_faults(faults);
+    rig.venue
+        .stack
+        .nic_mut()
+        .set_faults(tickwire_dataplane::mem::Faults { seed: 8, ..faults });
+    rig.log_on();
+    let ticks = 2_000;
+    rig.ticks(ticks);
+    let expected = (1..=ticks).filter(|n| rig.venue.feed.fires(*n)).count() as u64;
+    for _ in 0..2_000_000 {
+        if rig.engine.strategy().fills >= expected {
+            break;
+        }
+        rig.step();
+    }
+    assert_eq!(
+        (
+            rig.engine.strategy().sent,
+            rig.venue.orders.len() as u64,
+            rig.engine.strategy().fills
+        ),
+        (expected, expected, expected),
+        "(sent, at the venue, filled)"
+    );
+    let s = rig.engine.strategy();
+    assert_eq!(s.sent, expected, "{:?}", s.last_error);
+    assert_eq!(
+        rig.venue.orders.len() as u64,
+        expected,
+        "no order lost or duplicated"
+    );
+    assert!(rig.venue.orders.windows(2).all(|w| w[0] < w[1]), "in order");
+    assert_eq!(rig.venue.check.malformed, 0);
+    let c = rig.engine.counters().counters();
+    assert_eq!(read(&c.session[rig.md.index()].book_updates), ticks);
+    let f = rig.engine.stack_mut().nic_mut().inner().fault_stats();
+    assert!(f.lost > 0 && f.duplicated > 0 && f.reordered > 0, "{f:?}");
+}

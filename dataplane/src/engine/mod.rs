@@ -380,6 +380,8 @@ struct Pending {
 pub struct Engine<N: Nic, J: Journal, S: Strategy, R: PreTrade = AcceptAll> {
     cfg: Config,
     stack: Stack<Metered<N>>,
+    /// Sessions the stack and the counter block both have room for.
+    max_sessions: usize,
     slots: Vec<Slot<J>>,
     templates: Vec<Template>,
     deferred: [Option<Pending>; DEFERRED],
@@ -578,6 +580,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         let engine = Engine {
             cfg,
             stack,
+            max_sessions: sessions,
             slots: Vec::with_capacity(sessions),
             templates: Vec::with_capacity(cfg.templates),
             deferred: [None; DEFERRED],
@@ -600,7 +603,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
     /// [`SetupError::TooManySessions`] beyond the stack's connection slots or
     /// [`counters::MAX_SESSIONS`].
     pub fn add_session(&mut self, spec: SessionSpec<J>, now: Now) -> Result<SessionId, SetupError> {
-        if self.slots.len() == self.slots.capacity() {
+        if self.slots.len() >= self.max_sessions {
             return Err(SetupError::TooManySessions);
         }
         let id = SessionId(self.slots.len() as u8);
@@ -660,7 +663,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         layout: Layout,
         widths: SlotWidths,
     ) -> Result<OrderId, SetupError> {
-        if self.templates.len() == self.templates.capacity() {
+        if self.templates.len() >= self.cfg.templates.min(usize::from(u16::MAX)) {
             return Err(SetupError::TooManyTemplates);
         }
         let slot = self

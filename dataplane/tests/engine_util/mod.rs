@@ -278,7 +278,7 @@ pub struct Venue {
     pub check: OrderCheck,
     /// MsgSeqNum of every Logon received on the trading session.
     pub trd_logon_seqs: Vec<u64>,
-    pending_fills: [u64; 64],
+    pending_fills: Box<[u64; 4096]>,
     pending: usize,
     /// Listen again after a connection ends.
     pub relisten: bool,
@@ -323,7 +323,7 @@ impl Venue {
             orders: Vec::with_capacity(1 << 20),
             check: OrderCheck::default(),
             trd_logon_seqs: Vec::with_capacity(64),
-            pending_fills: [0; 64],
+            pending_fills: Box::new([0; 4096]),
             pending: 0,
             relisten: true,
         }
@@ -415,11 +415,13 @@ impl Venue {
                 }
             }
         }
+        // Fill what arrived; what the session cannot take now (transmit queue full) waits.
+        let mut filled = 0;
         if let Some(link) = trd.link.as_mut() {
             for &id in &pending_fills[..*pending] {
                 let mut text = [0u8; 20];
                 let w = tickwire_fix::encode::write_u64(&mut text, id).unwrap();
-                let _ = link.fix.send_app(now.utc, b"8", |e| {
+                let sent = link.fix.send_app(now.utc, b"8", |e| {
                     e.field(37, b"O3KQ7T-XH2LM-ZP4WUA")
                         .field(11, &text[..w])
                         .field(17, b"SIMX")
@@ -433,9 +435,14 @@ impl Venue {
                         .field(14, b"0.01")
                         .field(6, b"84000.0");
                 });
+                if sent.is_err() {
+                    break;
+                }
+                filled += 1;
             }
         }
-        *pending = 0;
+        pending_fills.copy_within(filled..*pending, 0);
+        *pending -= filled;
         for vs in [&mut *md, &mut *trd] {
             if let Some(link) = vs.link.as_mut() {
                 let _ = link.flush(stack, now.utc);
