@@ -112,6 +112,8 @@ enum Command {
         #[command(subcommand)]
         command: cli::hw::Command,
     },
+    /// Run the Kraken-UAT-like venue simulator (TLS 1.3, Kraken's ports) until Ctrl-C.
+    Venue(cli::venue::Args),
 }
 
 fn main() -> ExitCode {
@@ -152,6 +154,7 @@ fn main() -> ExitCode {
         Command::Config { command } => cli::config::run(command, output),
         Command::Fix { command } => cli::fix::run(command, output),
         Command::Hw { command } => cli::hw::run(command, output),
+        Command::Venue(args) => cli::venue::run(&args, output),
     };
     match result {
         Ok(status) => ExitCode::from(status.code()),

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod config;
 pub mod fix;
 pub mod hw;
+pub mod venue;
 
 use std::fmt;
 
