@@ -1,6 +1,10 @@
 //! What every tick-to-trade harness shares: the synthetic BTC/USD feed the venue publishes and
-//! the armed order the client fires, so tickwire and the baselines run identical FIX work.
+//! the armed order the client fires (a `tickwire_dataplane::trigger` table evaluated on every
+//! book update), so tickwire and the baselines run identical FIX and trigger work.
 
+use tickwire_dataplane::risk::{InstrumentId, Order, Top};
+use tickwire_dataplane::trigger::{Condition, Fire, Trigger, TriggerId, Triggers};
+use tickwire_fix::book::Book;
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::encode::EncodeError;
 use tickwire_fix::kraken::SpotClOrdId;
@@ -79,18 +83,31 @@ impl Feed {
     }
 }
 
-/// The armed order: a precompiled buy IOC 0.01 BTC/USD @ 84000.0 and its ClOrdID generator.
+/// The armed order: a trigger table (`tickwire_dataplane::trigger`, the same one the engine
+/// evaluates) holding "best ask ≤ 84000.0 → buy IOC 0.01 BTC/USD @ 84000.0", re-arming with no
+/// cool-down so it fires on every tick that meets it; the precompiled NewOrderSingle it fires;
+/// and its ClOrdID generator.
 #[derive(Debug)]
 pub struct ArmedOrder {
+    triggers: Triggers,
     order: NewOrder,
     ids: SpotClOrdId,
 }
 
+/// The feed's only instrument in the trigger table.
+pub const BTC_USD: InstrumentId = InstrumentId(0);
+/// PricePrecision and QtyPrecision of the feed's book (`Book::new(10, 1, 8)`).
+pub const PRICE_SCALE: u8 = 1;
+/// See [`PRICE_SCALE`].
+pub const QTY_SCALE: u8 = 8;
+/// The armed quantity in lots (0.01 BTC).
+pub const QTY: i64 = 1_000_000;
+
 impl ArmedOrder {
-    /// Precompiles the order for TESTCLIENT → KRAKEN-TRD.
+    /// Precompiles the order for TESTCLIENT → KRAKEN-TRD and arms its trigger.
     ///
     /// # Errors
-    /// The template error text.
+    /// The template or arming error text.
     pub fn new() -> Result<ArmedOrder, String> {
         let header = Header {
             begin_string: b"FIX.4.4",
@@ -102,46 +119,88 @@ impl ArmedOrder {
             tif: TimeInForce::ImmediateOrCancel,
             ..OrderShape::limit(b"BTC/USD", Side::Buy)
         };
+        let mut triggers = Triggers::new(16);
+        triggers
+            .arm(
+                TriggerId(1),
+                Trigger::rearming(
+                    Condition::AskAtOrBelow(TRIGGER),
+                    Order {
+                        instrument: BTC_USD,
+                        side: Side::Buy,
+                        price: TRIGGER,
+                        qty: QTY,
+                    },
+                    TimeInForce::ImmediateOrCancel,
+                    0,
+                ),
+            )
+            .map_err(|e| e.to_string())?;
         Ok(ArmedOrder {
+            triggers,
             order: outbound::new_order_single(header, &shape).map_err(|e| e.to_string())?,
             ids: SpotClOrdId::new(0),
         })
     }
 
-    /// Patches the template (sequence number, times, a fresh ClOrdID) and hands it to the
-    /// trading session.
+    /// The trigger table, to arm or disarm more triggers. Every trigger must fire a buy IOC on
+    /// [`BTC_USD`] (the one precompiled template).
+    pub fn triggers_mut(&mut self) -> &mut Triggers {
+        &mut self.triggers
+    }
+
+    /// Evaluates the trigger table on the book just updated and, for each firing, patches the
+    /// template (sequence number, times, a fresh ClOrdID, the trigger's price and quantity) and
+    /// hands it to the trading session. Returns whether anything fired.
     ///
     /// # Errors
-    /// A description of what failed.
-    pub fn fire<J: Journal>(
+    /// A description of what failed; later firings of the same update are not sent.
+    pub fn on_book<J: Journal>(
         &mut self,
+        book: &Book,
         trading: &mut Session<J>,
         now: UtcTimestamp,
-    ) -> Result<(), String> {
-        let id = self.ids.next(now).ok_or("ClOrdID space exhausted")?;
-        let mut text = [0u8; 20];
-        let w = tickwire_fix::encode::write_u64(&mut text, id).unwrap_or(0);
-        let order = &mut self.order;
-        trading
-            .send_raw(now, |seq, out| {
-                let bytes = order
-                    .patch(
-                        seq,
-                        now,
-                        &text[..w],
-                        Some(Decimal::new(TRIGGER, 1)),
-                        Decimal::new(1, 2),
-                    )
-                    .map_err(|_| EncodeError::BufferTooSmall { required: 0 })?;
-                let dst = out
-                    .get_mut(..bytes.len())
-                    .ok_or(EncodeError::BufferTooSmall {
-                        required: bytes.len(),
-                    })?;
-                dst.copy_from_slice(bytes);
-                Ok(bytes.len())
-            })
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+    ) -> Result<bool, String> {
+        let top = Top::from_book(book, now);
+        let (order, ids) = (&mut self.order, &mut self.ids);
+        let mut outcome = Ok(false);
+        self.triggers.evaluate(BTC_USD, &top, now, |fire| {
+            if outcome.is_ok() {
+                outcome = send(order, ids, trading, now, &fire).map(|()| true);
+            }
+        });
+        outcome
     }
+}
+
+fn send<J: Journal>(
+    order: &mut NewOrder,
+    ids: &mut SpotClOrdId,
+    trading: &mut Session<J>,
+    now: UtcTimestamp,
+    fire: &Fire,
+) -> Result<(), String> {
+    if fire.order.side != Side::Buy || fire.tif != TimeInForce::ImmediateOrCancel {
+        return Err("no template for this trigger's side or TimeInForce".into());
+    }
+    let id = ids.next(now).ok_or("ClOrdID space exhausted")?;
+    let mut text = [0u8; 20];
+    let w = tickwire_fix::encode::write_u64(&mut text, id).unwrap_or(0);
+    let price = Decimal::new(fire.order.price, PRICE_SCALE);
+    let qty = Decimal::new(fire.order.qty, QTY_SCALE).normalize();
+    trading
+        .send_raw(now, |seq, out| {
+            let bytes = order
+                .patch(seq, now, &text[..w], Some(price), qty)
+                .map_err(|_| EncodeError::BufferTooSmall { required: 0 })?;
+            let dst = out
+                .get_mut(..bytes.len())
+                .ok_or(EncodeError::BufferTooSmall {
+                    required: bytes.len(),
+                })?;
+            dst.copy_from_slice(bytes);
+            Ok(bytes.len())
+        })
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }

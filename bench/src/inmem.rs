@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use crate::feed::{ArmedOrder, Feed, TRIGGER};
+use crate::feed::{ArmedOrder, Feed};
 use tickwire_dataplane::allowlist::{self, Allowlist};
 use tickwire_dataplane::link::Link;
 use tickwire_dataplane::mem::{self, MemNic};
@@ -249,18 +249,14 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
                 }
             })
             .map_err(|e| e.to_string())?;
-        let fired = match book.best_ask() {
-            Some((best, _)) if best <= TRIGGER => {
-                armed.fire(&mut client.trd.fix, now)?;
-                client
-                    .trd
-                    .flush(&mut client.stack, now)
-                    .map_err(|e| e.to_string())?;
-                client.stack.poll(ns);
-                true
-            }
-            _ => false,
-        };
+        let fired = armed.on_book(&book, &mut client.trd.fix, now)?;
+        if fired {
+            client
+                .trd
+                .flush(&mut client.stack, now)
+                .map_err(|e| e.to_string())?;
+            client.stack.poll(ns);
+        }
         if fired {
             hist.record((t0.elapsed().as_nanos() as u64).max(1))
                 .map_err(|e| e.to_string())?;

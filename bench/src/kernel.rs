@@ -22,7 +22,7 @@ use tickwire_fix::session::{
 use tickwire_fix::time::UtcTimestamp;
 use tickwire_fix::views::MarketData;
 
-use crate::feed::{ArmedOrder, Feed, TRIGGER};
+use crate::feed::{ArmedOrder, Feed};
 use crate::inmem::Report;
 
 /// Which kernel baseline.
@@ -185,13 +185,11 @@ impl Strategy {
         if !got {
             return Ok(None);
         }
-        match self.book.best_ask() {
-            Some((best, _)) if best <= TRIGGER => {
-                self.armed.fire(&mut client.fix, now)?;
-                client.flush()?;
-                Ok(Some(client.read_at))
-            }
-            _ => Ok(None),
+        if self.armed.on_book(&self.book, &mut client.fix, now)? {
+            client.flush()?;
+            Ok(Some(client.read_at))
+        } else {
+            Ok(None)
         }
     }
 }
