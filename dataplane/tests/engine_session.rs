@@ -340,3 +340,25 @@ fn orders_and_fills_stay_exact_over_a_lossy_duplicating_reordering_link() {
     let f = rig.engine.stack_mut().nic_mut().inner().fault_stats();
     assert!(f.lost > 0 && f.duplicated > 0 && f.reordered > 0, "{f:?}");
 }
+
+#[test]
+fn tls_close_notify_from_the_venue_closes_and_reconnects() {
+    let mut rig = Rig::new(1, true);
+    rig.log_on();
+    let now = at(rig.t);
+    let link = rig.venue.trd.link.as_mut().unwrap();
+    link.tls.close().unwrap();
+    link.flush(&mut rig.venue.stack, now.utc).unwrap();
+    rig.run_until("trading session down", 100_000, |r| {
+        r.engine.phase(r.trd) == Some(Phase::Backoff)
+    });
+    assert_eq!(
+        rig.engine.last_teardown(rig.trd),
+        Some(Teardown::PeerClosed)
+    );
+    rig.log_on();
+    let c = rig.engine.counters().clone();
+    assert_eq!(read(&c.counters().session[rig.trd.index()].logons), 2);
+    rig.ticks(3);
+    assert_eq!(rig.engine.strategy().fills, 3);
+}

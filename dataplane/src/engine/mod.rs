@@ -248,7 +248,7 @@ pub enum Teardown {
     ConnectTimeout,
     /// TCP connection closed or reset by the peer.
     TcpClosed,
-    /// The peer closed its side (FIN) with no TLS close_notify.
+    /// The peer closed its side: TCP FIN, or TLS close_notify.
     PeerClosed,
     /// TLS failed.
     Tls(tickwire_tls::Error),
@@ -1115,6 +1115,15 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
                 _ => Teardown::PeerClosed,
             };
             self.teardown(i, reason, now);
+            return work + 1;
+        }
+        // close_notify on an open TCP connection: answer it and close gracefully.
+        let tls_closed = self.slots[i]
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.is_peer_closed() && t.plaintext().is_empty());
+        if tls_closed && self.slots[i].phase != Phase::Closing {
+            self.close(i, Teardown::PeerClosed, now);
             return work + 1;
         }
         let s = &self.slots[i];
