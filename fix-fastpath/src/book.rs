@@ -94,8 +94,24 @@ impl Side {
     }
 
     /// Index where `price` is or would be inserted.
+    ///
+    /// Up to 32 levels (the usual subscribed depths) the index is the number of better levels,
+    /// counted without a branch per level; deeper books binary-search.
+    #[inline]
     fn find(&self, price: i64) -> Result<usize, usize> {
         let slice = &self.prices[..self.len];
+        if slice.len() <= 32 {
+            let better: usize = if self.descending {
+                slice.iter().map(|&p| usize::from(p > price)).sum()
+            } else {
+                slice.iter().map(|&p| usize::from(p < price)).sum()
+            };
+            return if slice.get(better) == Some(&price) {
+                Ok(better)
+            } else {
+                Err(better)
+            };
+        }
         if self.descending {
             slice.binary_search_by(|p| price.cmp(p))
         } else {
@@ -377,7 +393,9 @@ impl Book {
         } else {
             self.check_sequence(seq);
         }
-        for entry in md.entries() {
+        let mut entries = md.entries();
+        let group_start = entries.position();
+        for entry in entries.by_ref() {
             let e = match entry {
                 Ok(e) => e,
                 Err(err) => {
@@ -414,7 +432,7 @@ impl Book {
         if md.is_snapshot() {
             self.finish_snapshot();
         } else {
-            self.finish_update(md.book_checksum());
+            self.finish_update(md.book_checksum_outside(group_start..entries.position()));
         }
         Ok(())
     }

@@ -102,7 +102,45 @@ impl Decimal {
     ///
     /// # Errors
     /// [`DecimalError`] for empty input, bad characters, or values that do not fit.
+    #[inline]
     pub fn parse(text: &[u8]) -> Result<Decimal, DecimalError> {
+        // Fast path: unsigned, at most 18 digits (cannot overflow), at most one point. One
+        // branch per byte that predicts well; anything else takes the checked path below,
+        // which also produces the errors.
+        if text.len() <= 19 {
+            let mut m = 0u64;
+            let mut point = usize::MAX;
+            let mut ok = true;
+            for (i, &b) in text.iter().enumerate() {
+                let d = b.wrapping_sub(b'0');
+                if d < 10 {
+                    m = m * 10 + u64::from(d);
+                } else if b == b'.' && point == usize::MAX {
+                    point = i;
+                } else {
+                    ok = false;
+                    break;
+                }
+            }
+            let digits = text.len() - usize::from(point != usize::MAX);
+            if ok && (1..=18).contains(&digits) {
+                let scale = if point == usize::MAX {
+                    0
+                } else {
+                    text.len() - point - 1
+                };
+                return Ok(Decimal {
+                    mantissa: m as i64,
+                    scale: scale as u8,
+                });
+            }
+        }
+        Self::parse_checked(text)
+    }
+
+    /// The general case of [`Decimal::parse`]: signs, long values, and every error.
+    #[cold]
+    fn parse_checked(text: &[u8]) -> Result<Decimal, DecimalError> {
         let (negative, digits) = match text.split_first() {
             None => return Err(DecimalError::Empty),
             Some((b'-', rest)) => (true, rest),
@@ -391,6 +429,13 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn fast_path_agrees_with_the_checked_parser(text in "[-0-9.x]{0,22}") {
+            let fast = Decimal::parse(text.as_bytes()).map(|d| (d.mantissa, d.scale));
+            let checked = Decimal::parse_checked(text.as_bytes()).map(|d| (d.mantissa, d.scale));
+            proptest::prop_assert_eq!(fast, checked, "{}", text);
+        }
+
         #[test]
         fn write_then_parse_round_trips(m in proptest::num::i64::ANY, s in 0u8..=18) {
             let d = Decimal::new(m, s);

@@ -18,7 +18,7 @@
 
 use crate::decimal::Decimal;
 use crate::dict::SessionRejectReason;
-use crate::parse::{Entry, Group, Message, ParseError};
+use crate::parse::{parse_uint, Entry, Message, ParseError};
 use crate::tags;
 use crate::time::UtcTimestamp;
 
@@ -661,46 +661,6 @@ impl MdEntry<'_> {
     }
 }
 
-fn md_entry<'a>(
-    e: &Entry<'a>,
-    msg: &Message<'a>,
-    snapshot: bool,
-) -> Result<MdEntry<'a>, ViewError> {
-    let mut action = if snapshot { Some(b'0') } else { None };
-    let (mut entry_type, mut entry_id, mut price, mut size, mut time, mut aggressor) =
-        (None, &b""[..], None, None, &b""[..], None);
-    for f in e.fields() {
-        let v = msg.value(*f);
-        match f.tag {
-            279 => action = v.first().copied(),
-            269 => entry_type = v.first().copied(),
-            278 => entry_id = v,
-            270 => price = Some(v),
-            271 => size = Some(v),
-            273 => time = v,
-            2446 => aggressor = v.first().map(|&c| Side::from_code(c)),
-            _ => {}
-        }
-    }
-    let dec = |v: Option<&[u8]>, tag: u32| -> Result<Decimal, ViewError> {
-        let v = v.ok_or(ViewError::Field(ParseError::Missing { tag }))?;
-        Decimal::parse(v).map_err(|error| ViewError::Field(ParseError::BadDecimal { tag, error }))
-    };
-    Ok(MdEntry {
-        action: UpdateAction::from_code(
-            action.ok_or(ViewError::Field(ParseError::Missing { tag: 279 }))?,
-        ),
-        entry_type: EntryType::from_code(
-            entry_type.ok_or(ViewError::Field(ParseError::Missing { tag: 269 }))?,
-        ),
-        entry_id,
-        price: dec(price, 270)?,
-        size: dec(size, 271)?,
-        time,
-        aggressor,
-    })
-}
-
 #[inline]
 fn is_md_entry_tag(tag: u32) -> bool {
     matches!(
@@ -710,20 +670,78 @@ fn is_md_entry_tag(tag: u32) -> bool {
 }
 
 /// Iterator over typed MD entries.
+///
+/// One pass over the message's fields: each entry's members are matched and typed in the same
+/// loop that finds where the entry ends (the same entries as
+/// `msg.group(268, delimiter, MD_ENTRY_TAGS)`, without scanning them twice).
 #[derive(Debug, Clone)]
 pub struct MdEntries<'a> {
-    group: Group<'a>,
     msg: Message<'a>,
+    pos: usize,
+    delimiter: u32,
     snapshot: bool,
+}
+
+impl MdEntries<'_> {
+    /// Index (in the message's fields) of the next field the iterator looks at: the first field
+    /// after the group once exhausted.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
 }
 
 impl<'a> Iterator for MdEntries<'a> {
     type Item = Result<MdEntry<'a>, ViewError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        self.group
-            .next()
-            .map(|e| md_entry(&e, &self.msg, self.snapshot))
+        let fields = self.msg.fields();
+        if fields.get(self.pos)?.tag != self.delimiter {
+            return None;
+        }
+        let mut action = if self.snapshot { Some(b'0') } else { None };
+        let (mut entry_type, mut entry_id, mut price, mut size, mut time, mut aggressor) =
+            (None, &b""[..], None, None, &b""[..], None);
+        let mut i = self.pos;
+        while let Some(f) = fields.get(i) {
+            if i > self.pos && (f.tag == self.delimiter || !is_md_entry_tag(f.tag)) {
+                break;
+            }
+            let v = self.msg.value(*f);
+            match f.tag {
+                279 => action = v.first().copied(),
+                269 => entry_type = v.first().copied(),
+                278 => entry_id = v,
+                270 => price = Some(v),
+                271 => size = Some(v),
+                273 => time = v,
+                2446 => aggressor = v.first().map(|&c| Side::from_code(c)),
+                _ => {}
+            }
+            i += 1;
+        }
+        self.pos = i;
+        let dec = |v: Option<&[u8]>, tag: u32| -> Result<Decimal, ViewError> {
+            let v = v.ok_or(ViewError::Field(ParseError::Missing { tag }))?;
+            Decimal::parse(v)
+                .map_err(|error| ViewError::Field(ParseError::BadDecimal { tag, error }))
+        };
+        let entry = (|| {
+            Ok(MdEntry {
+                action: UpdateAction::from_code(
+                    action.ok_or(ViewError::Field(ParseError::Missing { tag: 279 }))?,
+                ),
+                entry_type: EntryType::from_code(
+                    entry_type.ok_or(ViewError::Field(ParseError::Missing { tag: 269 }))?,
+                ),
+                entry_id,
+                price: dec(price, 270)?,
+                size: dec(size, 271)?,
+                time,
+                aggressor,
+            })
+        })();
+        Some(entry)
     }
 }
 
@@ -771,15 +789,33 @@ impl<'a> MarketData<'a> {
     /// The entries, in order.
     pub fn entries(&self) -> MdEntries<'a> {
         let delimiter = if self.snapshot { 269 } else { 279 };
+        let fields = self.msg.fields();
         MdEntries {
-            group: self.msg.group_with(268, delimiter, is_md_entry_tag),
             msg: self.msg,
+            pos: fields
+                .iter()
+                .position(|f| f.tag == 268)
+                .map_or(fields.len(), |i| i + 1),
+            delimiter,
             snapshot: self.snapshot,
         }
     }
     /// ChecksumOrderBook (5041), on book updates.
     pub fn book_checksum(&self) -> Option<u32> {
         self.msg.uint(5041).ok().and_then(|v| u32::try_from(v).ok())
+    }
+
+    /// [`MarketData::book_checksum`] looking only at the fields outside `group` (the range of
+    /// field indexes [`MarketData::entries`] covered): the entries hold only MDEntries members,
+    /// never 5041, so the answer is the same without scanning them again.
+    pub(crate) fn book_checksum_outside(&self, group: core::ops::Range<usize>) -> Option<u32> {
+        let fields = self.msg.fields();
+        let (before, after) = (
+            fields.get(..group.start).unwrap_or(fields),
+            fields.get(group.end..).unwrap_or(&[]),
+        );
+        let f = before.iter().chain(after).find(|f| f.tag == 5041)?;
+        parse_uint(self.msg.value(*f)).and_then(|v| u32::try_from(v).ok())
     }
     /// SendingTime (52): the day MDEntryTime values belong to.
     ///
