@@ -27,7 +27,7 @@
 //! ROUNDS=100000 TICKS=100000 cargo bench -p tickwire-bench --features dpdk --bench dpdk_rtt
 //! ```
 //!
-//! Needs about 100 MiB of 2 MiB hugepages (`echo 64 > /proc/sys/vm/nr_hugepages`, hugetlbfs
+//! Needs 64 MiB of 2 MiB hugepages (`echo 64 > /proc/sys/vm/nr_hugepages`, hugetlbfs
 //! mounted): vhost-user maps the virtio side's memory, which `--no-huge` cannot share, and
 //! memif needs DPDK's multi-process channel, which `--in-memory` turns off.
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
@@ -38,7 +38,7 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
-use tickwire_bench::feed::{ArmedOrder, Feed};
+use tickwire_bench::feed::{ArmedOrder, Feed, TRIGGER};
 use tickwire_bench::pki::TestPki;
 use tickwire_dataplane::af_packet::AfPacket;
 use tickwire_dataplane::allowlist::{self, Allowlist};
@@ -401,11 +401,15 @@ fn tick_to_trade<N: Nic>(rig: &mut Rig<N>, ticks: u64, pki: &TestPki) -> Histogr
             if !got {
                 continue;
             }
-            let fired = armed.on_book(&book, &mut c_trd.fix, now).unwrap();
-            if fired {
-                c_trd.flush(&mut rig.c, now).unwrap();
-                rig.c.poll(rig.now());
-            }
+            let fired = match book.best_ask() {
+                Some((best, _)) if best <= TRIGGER => {
+                    armed.fire(&mut c_trd.fix, now).unwrap();
+                    c_trd.flush(&mut rig.c, now).unwrap();
+                    rig.c.poll(rig.now());
+                    true
+                }
+                _ => false,
+            };
             break (t0, fired);
         };
         if fired {
@@ -604,7 +608,7 @@ fn measure<N: Nic>(
 }
 
 fn dpdk_port(name: &str) -> DpdkNic {
-    let pool = Mempool::new(&format!("pool_{name}"), 4095, 32, 2048)
+    let pool = Mempool::new(&format!("pool_{name}"), 2047, 32, 2048)
         .unwrap_or_else(|e| panic!("mempool for {name}: {e}"));
     DpdkNic::new(name, pool, 512).unwrap_or_else(|e| panic!("port {name}: {e}"))
 }
@@ -719,7 +723,7 @@ fn main() {
         "--no-pci".into(),
         "--single-file-segments".into(),
         "-m".into(),
-        "112".into(),
+        "64".into(),
         "--log-level=lib.eal:error".into(),
         "--log-level=lib.vhost.config:error".into(),
         format!("--file-prefix=tw-h2-bench-{id}"),
