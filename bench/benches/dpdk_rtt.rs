@@ -38,7 +38,7 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
-use tickwire_bench::feed::{ArmedOrder, Feed, TRIGGER};
+use tickwire_bench::feed::{ArmedOrder, Feed};
 use tickwire_bench::pki::TestPki;
 use tickwire_dataplane::af_packet::AfPacket;
 use tickwire_dataplane::allowlist::{self, Allowlist};
@@ -401,15 +401,11 @@ fn tick_to_trade<N: Nic>(rig: &mut Rig<N>, ticks: u64, pki: &TestPki) -> Histogr
             if !got {
                 continue;
             }
-            let fired = match book.best_ask() {
-                Some((best, _)) if best <= TRIGGER => {
-                    armed.fire(&mut c_trd.fix, now).unwrap();
-                    c_trd.flush(&mut rig.c, now).unwrap();
-                    rig.c.poll(rig.now());
-                    true
-                }
-                _ => false,
-            };
+            let fired = armed.on_book(&book, &mut c_trd.fix, now).unwrap();
+            if fired {
+                c_trd.flush(&mut rig.c, now).unwrap();
+                rig.c.poll(rig.now());
+            }
             break (t0, fired);
         };
         if fired {
