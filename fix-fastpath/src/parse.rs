@@ -578,6 +578,10 @@ const DATA_LENGTH_TAGS: [u64; 16] = {
 /// One load and a shift for the common "not a length field" answer.
 #[inline(always)]
 fn data_field_of(length_tag: u32) -> Option<u32> {
+    // Every length tag lies in 90..=621: one compare settles almost every field.
+    if !(90..=621).contains(&length_tag) {
+        return None;
+    }
     let word = DATA_LENGTH_TAGS.get((length_tag / 64) as usize)?;
     if word & (1 << (length_tag % 64)) == 0 {
         return None;

@@ -401,7 +401,7 @@ impl Template {
     /// [`Template::set`] without writing the CheckSum digits (the running sum is kept): for a
     /// batch of patches followed by one [`Template::write_checksum`]. Nothing is changed on
     /// error.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn set_raw(&mut self, slot: SlotId, value: &[u8]) -> Result<(), TemplateError> {
         let i = usize::from(slot.0);
         let s = self.slots[i];
@@ -519,7 +519,7 @@ impl Template {
     /// [`Template::set_uint`] without writing the CheckSum digits. In the common case (a padded
     /// slot, or a value as wide as the slot's current one) the digits are written straight into
     /// the message and summed as they are produced.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn set_uint_raw(&mut self, slot: SlotId, value: u64) -> Result<(), TemplateError> {
         let i = usize::from(slot.0);
         let s = self.slots[i];
@@ -560,7 +560,7 @@ impl Template {
 
     /// [`Template::set_decimal`] without writing the CheckSum digits; formats straight into
     /// the message like [`Template::set_uint_raw`].
-    #[inline]
+    #[inline(always)]
     pub(crate) fn set_decimal_raw(
         &mut self,
         slot: SlotId,
@@ -612,7 +612,7 @@ impl Template {
     /// Within the second the slot already holds, only the three millisecond digits are written
     /// (and the checksum corrected by their difference); within the day, the cached `YYYYMMDD`
     /// is copied and only the time of day is formatted.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn set_timestamp_raw(
         &mut self,
         slot: SlotId,
@@ -698,7 +698,7 @@ impl Template {
     }
 
     /// [`Template::stamp`] without writing the CheckSum digits.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn stamp_raw(&mut self, seq: u64, now: UtcTimestamp) -> Result<(), TemplateError> {
         self.set_uint_raw(SlotId::SEQ, seq)?;
         self.set_timestamp_raw(SlotId::SENDING_TIME, now)
@@ -764,7 +764,7 @@ fn load_short(v: &[u8]) -> u64 {
 }
 
 /// (byte sum, contains SOH) of a value, eight bytes at a time.
-#[inline]
+#[inline(always)]
 fn scan_value(value: &[u8]) -> (u32, bool) {
     let mut sum = 0u32;
     let mut soh = false;
@@ -785,7 +785,7 @@ fn scan_value(value: &[u8]) -> (u32, bool) {
 
 /// `dst.copy_from_slice(src)` for short values with fixed-size moves (a variable-length copy
 /// would be a `memcpy` call). `dst` and `src` have the same length.
-#[inline]
+#[inline(always)]
 fn copy_short(dst: &mut [u8], src: &[u8]) {
     let n = src.len().min(dst.len());
     let (dst, src) = (&mut dst[..n], &src[..n]);
@@ -828,13 +828,13 @@ fn fill_zeros(dst: &mut [u8]) {
 }
 
 /// Decimal digits of `v`.
-#[inline]
+#[inline(always)]
 fn uint_digits(v: u64) -> usize {
     v.checked_ilog10().map_or(1, |l| l as usize + 1)
 }
 
 /// Bytes of `value`'s text as [`Decimal::write`] produces it.
-#[inline]
+#[inline(always)]
 fn decimal_text_len(value: Decimal) -> usize {
     let digits = uint_digits(value.mantissa.unsigned_abs()).max(usize::from(value.scale) + 1);
     usize::from(value.mantissa < 0) + digits + usize::from(value.scale > 0)
@@ -875,7 +875,7 @@ fn put_word_tail(buf: &mut [u8], end: usize, w: u64, n: usize) -> u32 {
 /// Writes the digits of `v` right-aligned into `buf[start..end]` (which holds `'0'`s wherever
 /// no digit lands, or is exactly as long as the digits) and returns the byte sum of that range.
 /// Sums are counted from the digit values as they are produced, never read back.
-#[inline]
+#[inline(always)]
 fn put_digits(buf: &mut [u8], start: usize, end: usize, mut v: u64) -> u32 {
     let width = end - start;
     let n = uint_digits(v);
@@ -904,7 +904,7 @@ fn put_digits(buf: &mut [u8], start: usize, end: usize, mut v: u64) -> u32 {
 /// Writes `value` right-aligned into `buf[start..end]` as `[-]0…0I.F` (no zeros when the range
 /// is exactly the text's length; otherwise it was filled with `'0'`), returns the byte sum of
 /// the range. The caller checked that the text fits.
-#[inline]
+#[inline(always)]
 fn put_decimal(buf: &mut [u8], start: usize, end: usize, value: Decimal) -> u32 {
     let zero = u32::from(b'0');
     let width = end - start;

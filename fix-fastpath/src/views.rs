@@ -222,8 +222,11 @@ const ER_TAGS: [u32; 24] = [
     59, 99,
 ];
 
+/// Slot of [`ExecutionReport::at`] that tags outside [`ER_TAGS`] are written to (and never read).
+const ER_OTHER: usize = ER_TAGS.len();
+
 const fn er_table() -> [u8; 1024] {
-    let mut t = [u8::MAX; 1024];
+    let mut t = [ER_OTHER as u8; 1024];
     let mut k = 0;
     while k < ER_TAGS.len() {
         if ER_TAGS[k] < 1024 {
@@ -234,20 +237,20 @@ const fn er_table() -> [u8; 1024] {
     t
 }
 
-/// Tag → slot of [`ER_TAGS`] for tags below 1024: one load per field instead of a compare chain.
+/// Tag → slot of [`ER_TAGS`] ([`ER_OTHER`] for the rest) for tags below 1024: one load per
+/// field instead of a compare chain.
 static ER_SLOT: [u8; 1024] = er_table();
 
-#[inline]
-fn er_slot(tag: u32) -> Option<usize> {
-    let k = match ER_SLOT.get(tag as usize) {
-        Some(&k) => k,
+#[inline(always)]
+fn er_slot(tag: u32) -> usize {
+    match ER_SLOT.get(tag as usize) {
+        Some(&k) => usize::from(k),
         None => match tag {
             1003 => 17,
             5050 => 18,
-            _ => u8::MAX,
+            _ => ER_OTHER,
         },
-    };
-    (k != u8::MAX).then_some(usize::from(k))
+    }
 }
 
 /// ExecutionReport (35=8). Indexed in one pass at construction; accessors are O(1).
@@ -272,14 +275,14 @@ impl<'a> ExecutionReport<'a> {
     /// [`ViewError`].
     pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
         expect_type(msg, b"8")?;
-        let mut at = [ABSENT; ER_TAGS.len()];
-        for (i, f) in msg.fields().iter().enumerate() {
-            if let Some(k) = er_slot(f.tag) {
-                if at[k] == ABSENT {
-                    at[k] = i as u16;
-                }
-            }
+        // Back to front with unconditional stores, so the first occurrence of each tag is the
+        // one left: one table load and one store per field, no branch and no load of `at`.
+        let mut slots = [ABSENT; ER_TAGS.len() + 1];
+        for (i, f) in msg.fields().iter().enumerate().rev() {
+            slots[er_slot(f.tag)] = i as u16;
         }
+        let mut at = [ABSENT; ER_TAGS.len()];
+        at.copy_from_slice(&slots[..ER_TAGS.len()]);
         let value = |k: usize| -> Result<&'a [u8], ViewError> {
             match at[k] {
                 ABSENT => Err(ViewError::Field(ParseError::Missing { tag: ER_TAGS[k] })),
@@ -661,14 +664,6 @@ impl MdEntry<'_> {
     }
 }
 
-#[inline]
-fn is_md_entry_tag(tag: u32) -> bool {
-    matches!(
-        tag,
-        279 | 269 | 278 | 280 | 55 | 270 | 271 | 272 | 273 | 290 | 346 | 40 | 2446 | 5060 | 5273
-    )
-}
-
 /// Iterator over typed MD entries.
 ///
 /// One pass over the message's fields: each entry's members are matched and typed in the same
@@ -702,21 +697,23 @@ impl<'a> Iterator for MdEntries<'a> {
         let mut action = if self.snapshot { Some(b'0') } else { None };
         let (mut entry_type, mut entry_id, mut price, mut size, mut time, mut aggressor) =
             (None, &b""[..], None, None, &b""[..], None);
+        // One `match` per field both decides membership (the set of [`MD_ENTRY_TAGS`])
+        // and records the value: the entry ends at the next delimiter or the first non-member.
         let mut i = self.pos;
         while let Some(f) = fields.get(i) {
-            if i > self.pos && (f.tag == self.delimiter || !is_md_entry_tag(f.tag)) {
+            if i > self.pos && f.tag == self.delimiter {
                 break;
             }
-            let v = self.msg.value(*f);
             match f.tag {
-                279 => action = v.first().copied(),
-                269 => entry_type = v.first().copied(),
-                278 => entry_id = v,
-                270 => price = Some(v),
-                271 => size = Some(v),
-                273 => time = v,
-                2446 => aggressor = v.first().map(|&c| Side::from_code(c)),
-                _ => {}
+                279 => action = self.msg.value(*f).first().copied(),
+                269 => entry_type = self.msg.value(*f).first().copied(),
+                278 => entry_id = self.msg.value(*f),
+                270 => price = Some(self.msg.value(*f)),
+                271 => size = Some(self.msg.value(*f)),
+                273 => time = self.msg.value(*f),
+                2446 => aggressor = self.msg.value(*f).first().map(|&c| Side::from_code(c)),
+                280 | 55 | 272 | 290 | 346 | 40 | 5060 | 5273 => {}
+                _ => break,
             }
             i += 1;
         }
@@ -1281,5 +1278,46 @@ impl SequenceReset {
             new_seq: msg.uint(36)?,
             gap_fill: msg.boolean_or(123, false)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::FieldIndex;
+
+    /// MdEntries splits entries exactly where the generic group iterator does, for every
+    /// member tag and for a non-member ending the group.
+    #[test]
+    fn md_entries_end_where_the_group_does() {
+        for &member in MD_ENTRY_TAGS {
+            for (snapshot, delimiter) in [(false, 279u32), (true, 269)] {
+                let other = if delimiter == 279 { 269 } else { 279 };
+                let raw = format!(
+                    "8=FIX.4.4\x019=1\x0135={}\x0134=2\x01268=2\x01{delimiter}=0\x01{other}=1\x01{member}=7\x01270=1.5\x01271=2\x01{delimiter}=0\x01{other}=0\x01270=1.4\x01271=1\x015041=9\x0158=x\x0110=000\x01",
+                    if snapshot { "W" } else { "X" }
+                );
+                let mut idx = FieldIndex::<64>::new();
+                let msg = Message::parse(raw.as_bytes(), &mut idx).expect("indexes");
+                let md = MarketData::new_checked(&msg).expect("view");
+                let mut group = msg.group(268, delimiter, MD_ENTRY_TAGS);
+                let want = group.by_ref().count();
+                let mut entries = md.entries();
+                let got = entries.by_ref().count();
+                assert_eq!(
+                    (got, entries.position()),
+                    (want, group.position()),
+                    "{member}"
+                );
+                assert_eq!(md.book_checksum(), Some(9));
+                let end = entries.position();
+                assert_eq!(md.book_checksum_outside(5..end), Some(9));
+                assert_eq!(
+                    md.book_checksum_outside(0..end + 1),
+                    None,
+                    "5041 follows the group"
+                );
+            }
+        }
     }
 }
