@@ -1,0 +1,335 @@
+//! What the engine's duty cycle costs on the tick-to-trade path, next to the same path driven
+//! by hand, in one run, on the in-memory NIC pair, one thread.
+//!
+//! - `engine`: `Engine::do_work` in the cycle that receives a tick — NIC rx, allowlist, smoltcp,
+//!   TLS 1.3 open, FIX parse, book, `Strategy::on_book` (ThresholdBuy), kill switch, ClOrdID,
+//!   pre-trade hook, template patch, FIX session, TLS seal, TCP, NIC tx — plus everything else
+//!   the cycle does (commands, allowlist refresh, every session's state machine, counters);
+//! - `by hand` (the baseline): the same layers called directly, as `bench/src/inmem.rs` does:
+//!   `Stack::poll`, `Link::pump` into the book, the trigger, `send_raw` with the template,
+//!   `Link::flush`, `Stack::poll`.
+//!
+//! Both run against identical venues (the test venue of `tests/engine_util`), interleaved in
+//! rounds so that load drifting on a shared machine hits both. Each sample is one cycle that
+//! received a tick and emitted its order, timed with `Instant`. HDR histograms; the table gives
+//! p50, p99, p99.9 and max and the ratio of the medians. Nothing is asserted.
+//! Run: `cargo bench -p tickwire-dataplane --bench engine`.
+#![allow(clippy::unwrap_used, clippy::print_stdout, dead_code)]
+
+#[path = "../tests/engine_util/mod.rs"]
+mod engine_util;
+
+use std::net::SocketAddrV4;
+use std::time::Instant;
+
+use engine_util::*;
+use hdrhistogram::Histogram;
+use tickwire_dataplane::counters::read;
+use tickwire_dataplane::link::Link;
+use tickwire_dataplane::mem::{self, MemNic};
+use tickwire_dataplane::stack::{Stack, StackConfig};
+use tickwire_fix::book::Book;
+use tickwire_fix::decimal::Decimal;
+use tickwire_fix::encode::EncodeError;
+use tickwire_fix::kraken::SpotClOrdId;
+use tickwire_fix::message::Message;
+use tickwire_fix::outbound::{self, NewOrder, OrderShape, Side, TimeInForce};
+use tickwire_fix::session::{Capacities, MemoryJournal, Session, State};
+use tickwire_fix::template::Header;
+use tickwire_fix::views::MarketData;
+
+const ROUNDS: usize = 5;
+const TICKS_PER_ROUND: u64 = 20_000;
+const WARMUP: u64 = 5_000;
+
+/// The hand-driven client: the layers of the path, called in order.
+struct ByHand {
+    stack: Stack<MemNic>,
+    md: Link<MemoryJournal>,
+    trd: Link<MemoryJournal>,
+    book: Book,
+    order: NewOrder,
+    ids: SpotClOrdId,
+    venue: Venue,
+    t: i64,
+    orders: u64,
+    extra_cycles: u64,
+}
+
+impl ByHand {
+    fn new() -> ByHand {
+        let (client_tls, server_tls) = pki();
+        let (a, b) = mem::pair(1024, [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+        let venue = Venue::new(b, server_tls, 1, true);
+        let mut stack = Stack::new(
+            a,
+            allow(VENUE),
+            StackConfig {
+                address: CLIENT,
+                connections: 2,
+                ..StackConfig::default()
+            },
+            0,
+        );
+        let link = |stack: &mut Stack<MemNic>, port, target| {
+            let conn = stack.connect(SocketAddrV4::new(VENUE, port)).unwrap();
+            let tls = tickwire_tls::Session::client(
+                &client_tls,
+                SERVER_NAME,
+                tickwire_tls::Capacities::default(),
+            )
+            .unwrap();
+            let fix = Session::new(
+                client_fix(target, true),
+                MemoryJournal::new(1 << 14, 512),
+                Capacities::default(),
+            );
+            Link::new(conn, tls, fix)
+        };
+        let md = link(&mut stack, MD_PORT, "KRAKEN-MD");
+        let trd = link(&mut stack, TRD_PORT, "KRAKEN-TRD");
+        let header = Header {
+            begin_string: b"FIX.4.4",
+            sender: b"TESTCLIENT",
+            target: b"KRAKEN-TRD",
+            time_after_target: true,
+        };
+        let shape = OrderShape {
+            tif: TimeInForce::ImmediateOrCancel,
+            ..OrderShape::limit(b"BTC/USD", Side::Buy)
+        };
+        ByHand {
+            stack,
+            md,
+            trd,
+            book: Book::new(10, 1, 8),
+            order: outbound::new_order_single(header, &shape).unwrap(),
+            ids: SpotClOrdId::new(0),
+            venue,
+            t: 0,
+            orders: 0,
+            extra_cycles: 0,
+        }
+    }
+
+    /// One client cycle: everything the tick needs, the order out if it fires.
+    #[inline(never)]
+    fn cycle(&mut self) -> bool {
+        let now = at(self.t);
+        self.stack.poll(now.mono_ns);
+        let book = &mut self.book;
+        let mut updated = false;
+        self.md
+            .pump(&mut self.stack, now.utc, &mut |m: &Message<'_>| {
+                let seq = m.seq_num().unwrap_or(0);
+                if let Ok(md) = MarketData::new_checked(m) {
+                    let _ = book.apply_message(&md, seq);
+                    updated = true;
+                }
+            })
+            .unwrap();
+        // As the engine's strategy: evaluate on each book update.
+        let fire = updated
+            && matches!(self.book.best_ask(), Some((ask, _)) if ask <= TRIGGER)
+            && self.trd.fix.state() == State::Active;
+        if fire {
+            let id = self.ids.next(now.utc).unwrap();
+            let mut text = [0u8; 20];
+            let w = tickwire_fix::encode::write_u64(&mut text, id).unwrap();
+            let order = &mut self.order;
+            self.trd
+                .fix
+                .send_raw(now.utc, |seq, out| {
+                    let bytes = order
+                        .patch(
+                            seq,
+                            now.utc,
+                            &text[..w],
+                            Some(Decimal::new(TRIGGER, 1)),
+                            Decimal::new(1, 2),
+                        )
+                        .map_err(|_| EncodeError::BufferTooSmall { required: 0 })?;
+                    out[..bytes.len()].copy_from_slice(bytes);
+                    Ok(bytes.len())
+                })
+                .unwrap();
+            self.trd.flush(&mut self.stack, now.utc).unwrap();
+            self.stack.poll(now.mono_ns);
+            self.orders += 1;
+        }
+        fire
+    }
+
+    /// The rest of a step: fills back, timers.
+    fn settle(&mut self) {
+        let now = at(self.t);
+        self.trd
+            .pump(&mut self.stack, now.utc, &mut |_| {})
+            .unwrap();
+        self.md.flush(&mut self.stack, now.utc).unwrap();
+        self.md.fix.handle_timeout(now.utc);
+        self.trd.fix.handle_timeout(now.utc);
+        self.stack.poll(now.mono_ns);
+    }
+
+    fn step(&mut self) -> bool {
+        self.t += 20_000;
+        let fired = self.cycle();
+        self.settle();
+        self.venue.poll(at(self.t));
+        fired
+    }
+
+    fn log_on(&mut self) {
+        let mut sent = (false, false);
+        for _ in 0..20_000 {
+            self.step();
+            let now = at(self.t);
+            if self.md.is_up() && !sent.0 {
+                self.md.fix.send_logon(now.utc, |_, _| {}).unwrap();
+                sent.0 = true;
+            }
+            if self.trd.is_up() && !sent.1 {
+                self.trd.fix.send_logon(now.utc, |_, _| {}).unwrap();
+                sent.1 = true;
+            }
+            if self.md.fix.state() == State::Active
+                && self.trd.fix.state() == State::Active
+                && self.venue.md.is_active()
+            {
+                return;
+            }
+        }
+        panic!("hand-driven client did not log on");
+    }
+
+    /// `n` ticks; the client cycle that receives each is timed into `h`.
+    fn ticks(&mut self, n: u64, mut h: Option<&mut Histogram<u64>>) {
+        for _ in 0..n {
+            self.venue.tick(at(self.t));
+            self.venue.poll(at(self.t));
+            // The cycle that receives the tick and sends the order (the first, unless the
+            // tick's frame is still in flight; such extra cycles are counted).
+            let mut tries = 0;
+            let dt = loop {
+                self.t += 20_000;
+                let t0 = Instant::now();
+                let fired = self.cycle();
+                let dt = t0.elapsed().as_nanos() as u64;
+                if fired {
+                    break dt;
+                }
+                self.settle();
+                self.venue.poll(at(self.t));
+                tries += 1;
+                assert!(tries < 100, "tick never fired");
+                self.extra_cycles += 1;
+            };
+            if let Some(h) = h.as_deref_mut() {
+                h.record(dt.max(1)).unwrap();
+            }
+            self.settle();
+            for _ in 0..3 {
+                self.step();
+            }
+        }
+    }
+}
+
+/// `n` ticks through the engine; the `do_work` that receives each is timed into `h`.
+fn engine_ticks(rig: &mut Rig, n: u64, mut h: Option<&mut Histogram<u64>>, extra: &mut u64) {
+    let sent = |r: &Rig| read(&r.engine.counters().counters().session[r.trd.index()].orders_sent);
+    for _ in 0..n {
+        rig.venue.tick(at(rig.t));
+        rig.venue.poll(at(rig.t));
+        let before = sent(rig);
+        let mut tries = 0;
+        let dt = loop {
+            rig.t += 20_000;
+            let t0 = Instant::now();
+            rig.engine.do_work(at(rig.t));
+            let dt = t0.elapsed().as_nanos() as u64;
+            if sent(rig) > before {
+                break dt;
+            }
+            rig.venue.poll(at(rig.t));
+            tries += 1;
+            assert!(tries < 100, "tick never fired");
+            *extra += 1;
+        };
+        assert_eq!(sent(rig), before + 1, "one order per tick");
+        if let Some(h) = h.as_deref_mut() {
+            h.record(dt.max(1)).unwrap();
+        }
+        rig.venue.poll(at(rig.t));
+        for _ in 0..3 {
+            rig.step();
+        }
+    }
+}
+
+fn row(name: &str, h: &Histogram<u64>) -> String {
+    format!(
+        "{name:<10} {:>8} {:>8} {:>8} {:>9} {:>9}",
+        h.value_at_quantile(0.5),
+        h.value_at_quantile(0.99),
+        h.value_at_quantile(0.999),
+        h.max(),
+        h.len()
+    )
+}
+
+fn main() {
+    let mut rig = Rig::new(1, true);
+    rig.log_on();
+    let mut hand = ByHand::new();
+    hand.log_on();
+    let mut engine_extra = 0;
+    engine_ticks(&mut rig, WARMUP, None, &mut engine_extra);
+    hand.ticks(WARMUP, None);
+
+    let new = || Histogram::<u64>::new_with_bounds(1, 10_000_000_000, 3).unwrap();
+    let (mut he, mut hh) = (new(), new());
+    let mut ratios = Vec::new();
+    for round in 0..ROUNDS {
+        let (mut re, mut rh) = (new(), new());
+        // Alternate which goes first.
+        if round % 2 == 0 {
+            engine_ticks(&mut rig, TICKS_PER_ROUND, Some(&mut re), &mut engine_extra);
+            hand.ticks(TICKS_PER_ROUND, Some(&mut rh));
+        } else {
+            hand.ticks(TICKS_PER_ROUND, Some(&mut rh));
+            engine_ticks(&mut rig, TICKS_PER_ROUND, Some(&mut re), &mut engine_extra);
+        }
+        ratios.push(re.value_at_quantile(0.5) as f64 / rh.value_at_quantile(0.5) as f64);
+        he.add(&re).unwrap();
+        hh.add(&rh).unwrap();
+    }
+    let s = rig.engine.strategy();
+    assert_eq!(
+        (s.sent, s.fills),
+        (s.fills, s.sent),
+        "every engine order filled"
+    );
+    assert_eq!(hand.orders, WARMUP + ROUNDS as u64 * TICKS_PER_ROUND);
+    println!("tick-to-trade cycle, ns ({ROUNDS} interleaved rounds of {TICKS_PER_ROUND} ticks, every tick fires)");
+    println!(
+        "{:<10} {:>8} {:>8} {:>8} {:>9} {:>9}",
+        "path", "p50", "p99", "p99.9", "max", "samples"
+    );
+    println!("{}", row("engine", &he));
+    println!("{}", row("by hand", &hh));
+    println!(
+        "cycles before the one that fired (tick still in flight): engine {engine_extra}, by hand {}",
+        hand.extra_cycles
+    );
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "engine / by hand, p50: {:.2} (all samples); per-round p50 ratios {:?}",
+        he.value_at_quantile(0.5) as f64 / hh.value_at_quantile(0.5) as f64,
+        ratios
+            .iter()
+            .map(|r| (r * 100.0).round() / 100.0)
+            .collect::<Vec<_>>()
+    );
+}
