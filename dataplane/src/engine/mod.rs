@@ -764,6 +764,9 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
                 if let Some(s) = self.slots.get_mut(i) {
                     s.want_up = false;
                     if s.fix.send_logout(now.utc, Some(b"Operator logout")).is_ok() {
+                        // The peer's Logout answer makes it `Fix(LoggedOut)`; a connection
+                        // that ends before the answer is read ends for the command.
+                        s.last_teardown = Some(Teardown::Command);
                         s.phase = Phase::Closing;
                         s.at_ns = now.mono_ns
                             + i64::from(s.fix.config().logout_timeout_s) * 1_000_000_000;
