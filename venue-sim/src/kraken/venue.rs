@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use hdrhistogram::Histogram;
+
 use tickwire_fix::encode::{EncodeError, Encoder};
 use tickwire_fix::kraken::Credentials;
 use tickwire_fix::message::{frame, FieldIndex, FrameLimits, Message};
@@ -125,6 +127,10 @@ pub struct Venue {
     trades: Vec<(usize, PublicTrade)>,
     market: Option<Sim>,
     stats: Stats,
+    /// Per client: when its market-data session was last sent something.
+    last_tick_ns: Vec<i64>,
+    /// Per client: tick sent → NewOrderSingle received, nanoseconds.
+    tick_to_order: Vec<Option<Histogram<u64>>>,
 }
 
 /// Why the venue could not be built.
@@ -221,6 +227,8 @@ impl Venue {
             trades: Vec::with_capacity(64),
             market,
             stats: Stats::default(),
+            last_tick_ns: vec![0; cfg.clients.len()],
+            tick_to_order: (0..cfg.clients.len()).map(|_| None).collect(),
             cfg,
         };
         v.drain(now);
@@ -230,6 +238,23 @@ impl Venue {
     /// Counters.
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    /// The client's tick-sent → order-received latency: for every NewOrderSingle, the time
+    /// since the venue last sent that client's market-data session anything (nanoseconds,
+    /// at the driver's clock resolution). `None` before the first such order.
+    pub fn tick_to_order(&self, comp_id: &str) -> Option<&Histogram<u64>> {
+        let i = self.cfg.clients.iter().position(|c| {
+            c.comp_id == comp_id || c.derivatives_comp_id.as_deref() == Some(comp_id)
+        })?;
+        self.tick_to_order[i].as_ref()
+    }
+
+    /// Forgets the latency histograms (e.g. after a warm-up).
+    pub fn reset_latency(&mut self) {
+        for h in self.tick_to_order.iter_mut().flatten() {
+            h.reset();
+        }
     }
 
     /// The Spot engine (inspection, status changes, index prices).
@@ -666,6 +691,19 @@ impl Venue {
         let Some(sid) = c.engine_session else {
             return;
         };
+        if ty == b"D" {
+            let client = c.client;
+            let t = self.last_tick_ns[client];
+            if t > 0 && now.nanos >= t {
+                if self.tick_to_order[client].is_none() {
+                    self.tick_to_order[client] =
+                        Histogram::new_with_bounds(1, 60_000_000_000, 3).ok();
+                }
+                if let Some(h) = &mut self.tick_to_order[client] {
+                    h.saturating_record((now.nanos - t).max(1) as u64);
+                }
+            }
+        }
         let result = match ty {
             b"D" => new_order(&m).map(|o| book.engine.handle_new_order(sid, &o, now)),
             b"F" => cancel(&m).map(|r| book.engine.handle_cancel(sid, &r, now)),
@@ -768,6 +806,7 @@ impl Venue {
             let Some(book) = self.books[v].as_ref() else {
                 continue;
             };
+            let before = self.stats.md_messages;
             if !md::publish(
                 &book.engine,
                 c,
@@ -779,6 +818,9 @@ impl Venue {
             ) {
                 self.stats.slow_consumers += 1;
                 c.closing = true;
+            }
+            if self.stats.md_messages != before {
+                self.last_tick_ns[c.client] = now.nanos;
             }
         }
         self.touched.clear();

@@ -192,6 +192,27 @@ impl Conn {
         seq
     }
 
+    /// Reads once (up to `wait`) and counts the complete messages received, without parsing
+    /// them (benchmarks); also returns whether any of them is a 35=X.
+    pub fn count(&mut self, wait: Duration) -> (usize, bool) {
+        self.pump(wait);
+        let (mut n, mut x, mut off) = (0, false, 0);
+        while let Ok(Some(len)) = frame(
+            &self.inbox[off..],
+            FrameLimits {
+                max_message_len: 1 << 20,
+            },
+        ) {
+            x |= self.inbox[off..off + len]
+                .windows(6)
+                .any(|w| w == b"\x0135=X\x01");
+            off += len;
+            n += 1;
+        }
+        self.inbox.drain(..off);
+        (n, x)
+    }
+
     /// The next complete message, if one arrives within `wait`.
     pub fn recv(&mut self, wait: Duration) -> Option<Msg> {
         let deadline = Instant::now() + wait;
