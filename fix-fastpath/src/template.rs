@@ -104,14 +104,24 @@ struct Slot {
     sum: u32,
     /// Numeric slot of constant width: narrower values are zero-padded on the left.
     padded: bool,
-    /// For a timestamp slot: the Unix second whose `YYYYMMDD-HH:MM:SS.` the slot holds, so
-    /// that a later time in the same second rewrites only the three millisecond digits.
-    /// [`NO_SECOND`] when the slot holds anything else.
-    second: i64,
+    /// What the slot was last written with by a typed setter, so that the same value is not
+    /// formatted again and a timestamp in the same second rewrites only its milliseconds.
+    held: Held,
 }
 
-/// [`Slot::second`] of a slot that does not hold a timestamp written by `set_timestamp`.
-const NO_SECOND: i64 = i64::MIN;
+/// The value a slot holds, as far as the typed setters know.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Held {
+    /// Bytes written by [`Template::set`] (or the initial value): nothing known.
+    #[default]
+    Other,
+    /// `set_uint(value)`.
+    Uint(u64),
+    /// `set_decimal(Decimal { mantissa, scale })`, by representation.
+    Decimal(i64, u8),
+    /// A millisecond timestamp in this Unix second (`YYYYMMDD-HH:MM:SS.` is in place).
+    Second(i64),
+}
 
 /// Widest zero-padded numeric slot.
 pub const MAX_PADDED_WIDTH: u16 = 32;
@@ -256,7 +266,7 @@ impl Builder<'_> {
             max,
             sum: 0,
             padded: false,
-            second: NO_SECOND,
+            held: Held::Other,
         };
         self.nslots += 1;
         id
@@ -417,9 +427,13 @@ impl Template {
             return Err(TemplateError::InvalidValue { tag: s.tag });
         }
         if s.padded {
-            return self.set_padded(i, value);
+            let r = self.set_padded(i, value);
+            if r.is_ok() {
+                self.slots[i].held = Held::Other;
+            }
+            return r;
         }
-        self.slots[i].second = NO_SECOND;
+        self.slots[i].held = Held::Other;
         if value.len() == usize::from(s.len) {
             let start = usize::from(s.offset);
             copy_short(&mut self.buf[start..start + value.len()], value);
@@ -478,7 +492,7 @@ impl Template {
         self.buf[start..start + value.len()].copy_from_slice(value);
         self.len = new_len;
         self.slots[i].len = value.len() as u16;
-        self.slots[i].second = NO_SECOND;
+        self.slots[i].held = Held::Other;
         for s2 in &mut self.slots[..self.nslots] {
             if usize::from(s2.offset) > start {
                 s2.offset = (s2.offset as isize + delta) as u16;
@@ -523,6 +537,9 @@ impl Template {
     pub(crate) fn set_uint_raw(&mut self, slot: SlotId, value: u64) -> Result<(), TemplateError> {
         let i = usize::from(slot.0);
         let s = self.slots[i];
+        if s.held == Held::Uint(value) {
+            return Ok(());
+        }
         let n = uint_digits(value);
         if s.padded || n == usize::from(s.len) {
             if n > usize::from(s.len) {
@@ -538,7 +555,7 @@ impl Template {
                 fill_zeros(&mut self.buf[start..end]);
             }
             let new_sum = put_digits(&mut self.buf, start, end, value);
-            self.slots[i].second = NO_SECOND;
+            self.slots[i].held = Held::Uint(value);
             self.resum_slot(i, new_sum);
             return Ok(());
         }
@@ -568,6 +585,9 @@ impl Template {
     ) -> Result<(), TemplateError> {
         let i = usize::from(slot.0);
         let s = self.slots[i];
+        if s.held == Held::Decimal(value.mantissa, value.scale) {
+            return Ok(());
+        }
         let n = decimal_text_len(value);
         if s.padded || n == usize::from(s.len) {
             if n > usize::from(s.len) {
@@ -583,7 +603,7 @@ impl Template {
                 fill_zeros(&mut self.buf[start..end]);
             }
             let new_sum = put_decimal(&mut self.buf, start, end, value);
-            self.slots[i].second = NO_SECOND;
+            self.slots[i].held = Held::Decimal(value.mantissa, value.scale);
             self.resum_slot(i, new_sum);
             return Ok(());
         }
@@ -639,7 +659,7 @@ impl Template {
         }
         let (second, ms_digits, ms_sum) = (self.ts_second, self.ts_ms, self.ts_ms_sum);
         let start = usize::from(s.offset);
-        if second == s.second {
+        if s.held == Held::Second(second) {
             let dst = &mut self.buf[start + 18..start + MILLIS_LEN];
             let old = u32::from(dst[0]) + u32::from(dst[1]) + u32::from(dst[2]);
             dst.copy_from_slice(&ms_digits);
@@ -681,7 +701,7 @@ impl Template {
             + sec % 10
             + ms_sum;
         self.buf[start..start + MILLIS_LEN].copy_from_slice(&text);
-        self.slots[i].second = second;
+        self.slots[i].held = Held::Second(second);
         self.resum_slot(i, new_sum);
         Ok(())
     }
@@ -786,7 +806,7 @@ fn scan_value(value: &[u8]) -> (u32, bool) {
 /// `dst.copy_from_slice(src)` for short values with fixed-size moves (a variable-length copy
 /// would be a `memcpy` call). `dst` and `src` have the same length.
 #[inline(always)]
-fn copy_short(dst: &mut [u8], src: &[u8]) {
+pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
     let n = src.len().min(dst.len());
     let (dst, src) = (&mut dst[..n], &src[..n]);
     if n >= 8 {
@@ -829,7 +849,7 @@ fn fill_zeros(dst: &mut [u8]) {
 
 /// Decimal digits of `v`.
 #[inline(always)]
-fn uint_digits(v: u64) -> usize {
+pub(crate) fn uint_digits(v: u64) -> usize {
     v.checked_ilog10().map_or(1, |l| l as usize + 1)
 }
 
@@ -844,12 +864,32 @@ fn decimal_text_len(value: Decimal) -> usize {
 /// lowest byte: two multiply-shift rounds split it into hundreds, then tens, in all lanes at
 /// once (no digit-by-digit division chain).
 #[inline(always)]
-fn digits8(v: u32) -> u64 {
+pub(crate) fn digits8(v: u32) -> u64 {
     let x = u64::from(v / 10_000) | u64::from(v % 10_000) << 32;
     let hundreds = ((x * 10_486) >> 20) & 0x0000_007F_0000_007F;
     let pairs = hundreds | (x - hundreds * 100) << 16;
     let tens = ((pairs * 103) >> 10) & 0x000F_000F_000F_000F;
     (tens | (pairs - tens * 10) << 8) + 0x3030_3030_3030_3030
+}
+
+/// `v` (below 10^4) as four ASCII digits with leading zeros, most significant in the lowest
+/// byte: [`digits8`] without its first split.
+#[inline(always)]
+pub(crate) fn digits4(v: u32) -> u64 {
+    let hundreds = (v * 5_243) >> 19;
+    let pairs = u64::from(hundreds | (v - hundreds * 100) << 16);
+    let tens = ((pairs * 103) >> 10) & 0x000F_000F;
+    (tens | (pairs - tens * 10) << 8) + 0x3030_3030
+}
+
+/// The last `n` (1..=8) decimal digits of `v` (below 10^8) as ASCII in the low `n` bytes.
+#[inline(always)]
+pub(crate) fn ascii_tail(v: u32, n: usize) -> u64 {
+    if n <= 4 {
+        digits4(v) >> (8 * (4 - n))
+    } else {
+        digits8(v) >> (8 * (8 - n))
+    }
 }
 
 /// Writes the low `n` (1..=8) bytes of the ASCII word `w` so that they end at `buf[end]`;
@@ -881,7 +921,7 @@ fn put_digits(buf: &mut [u8], start: usize, end: usize, mut v: u64) -> u32 {
     let n = uint_digits(v);
     if let (Ok(small), true) = (u32::try_from(v), n <= 8 && n <= width) {
         if small < 100_000_000 {
-            return put_word_tail(buf, end, digits8(small) >> (8 * (8 - n)), n)
+            return put_word_tail(buf, end, ascii_tail(small, n), n)
                 + (width - n) as u32 * u32::from(b'0');
         }
     }
@@ -915,7 +955,7 @@ fn put_decimal(buf: &mut [u8], start: usize, end: usize, value: Decimal) -> u32 
     if let Ok(m) = u32::try_from(value.mantissa) {
         let digits = uint_digits(u64::from(m)).max(scale + 1);
         if m < 100_000_000 && digits <= 7 && digits < width + usize::from(scale == 0) {
-            let ascii = digits8(m) >> (8 * (8 - digits));
+            let ascii = ascii_tail(m, digits);
             let text = if scale == 0 {
                 ascii
             } else {
@@ -1178,6 +1218,39 @@ mod tests {
                 Some(&*format!("{v:0w$}", w = digits + 2))
             );
             assert_eq!(sum, scan_value(&dst[..digits + 2]).0);
+        }
+    }
+
+    #[test]
+    fn a_repeated_value_is_kept_and_a_foreign_write_forgets_it() {
+        for layout in [Layout::Exact, Layout::FIXED] {
+            let mut px = SlotId(0);
+            let mut t = Template::build_with(512, header(), b"D", layout, |b| {
+                px = b.numeric_slot(44, 12);
+            })
+            .expect("builds");
+            let d = Decimal::new(840_001, 1);
+            let value = |t: &Template| {
+                let s = text(t);
+                let i = s.find("|44=").expect("44") + 4;
+                let j = s[i..].find('|').expect("SOH") + i;
+                Decimal::parse(s[i..j].as_bytes()).expect("decimal")
+            };
+            for other in [&b"1.5"[..], b"84000.2", b"0000084000.3"] {
+                t.set_decimal(px, d).expect("fits");
+                t.set_decimal(px, d).expect("same value again");
+                assert_eq!(value(&t), d);
+                t.set(px, other).expect("fits");
+                assert_ne!(value(&t), d);
+                t.set_decimal(px, d).expect("fits");
+                assert_eq!(value(&t), d, "{layout:?} after {other:?}");
+                valid(&t);
+            }
+            t.set_uint(SlotId::SEQ, 7).expect("fits");
+            t.set(SlotId::SEQ, b"8").expect("fits");
+            t.set_uint(SlotId::SEQ, 7).expect("fits");
+            assert!(text(&t).contains("7|49="), "{}", text(&t));
+            valid(&t);
         }
     }
 

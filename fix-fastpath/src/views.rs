@@ -318,7 +318,7 @@ impl<'a> ExecutionReport<'a> {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn get(&self, k: usize) -> Option<&'a [u8]> {
         match self.at[k] {
             ABSENT => None,
@@ -326,7 +326,7 @@ impl<'a> ExecutionReport<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn decimal(&self, k: usize) -> Result<Option<Decimal>, ViewError> {
         match self.get(k) {
             None => Ok(None),
