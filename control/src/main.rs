@@ -19,6 +19,7 @@ use clap::{Parser, Subcommand};
 
 mod bench_cmd;
 mod cli;
+mod daemon;
 mod demo;
 
 /// Kernel-bypass tick-to-trade appliance for Kraken FIX.
@@ -40,6 +41,8 @@ enum Command {
     Demo(demo::Args),
     /// Tick-to-trade through tickwire and the kernel baselines, in one run.
     Bench(bench_cmd::Args),
+    /// Run the appliance daemon from a configuration file (systemd Type=notify).
+    Run(daemon::Args),
     /// A running daemon at a glance: engine, sessions, counters.
     Status,
     /// FIX sessions of the running daemon.
@@ -136,6 +139,7 @@ fn main() -> ExitCode {
             .render(&mut std::io::stdout())
             .map(|()| cli::Status::Ok)
             .map_err(anyhow::Error::from),
+        Command::Run(args) => daemon::run(&args, output),
         Command::Status => daemon(D::Status),
         Command::Session { command } => daemon(D::Session(command)),
         Command::Whitelist { command } => daemon(D::Whitelist(command)),

@@ -1,0 +1,638 @@
+//! `tickwire run --config FILE`: the appliance daemon.
+//!
+//! ```text
+//! main thread (control)                     engine thread (pinned to the profile's core)
+//!  config + secrets ─► plan                  build: NIC ─► Stack ─► Engine ─► sessions
+//!  signalfd (SIGTERM/SIGINT/SIGHUP)          loop: do_work(clock.now())
+//!  admin::Server::poll ─► Handler ──Commands (wait-free SPSC)──►│
+//!  metrics::Server::poll ◄── counters (shared memory) ◄──────────┘
+//!  allowlist::Publisher ──(wait-free SPSC)──► engine's filter
+//! log thread: msglog::Drain ─► QuickFIX-format files
+//! ```
+//!
+//! Nothing the control thread does can stall the engine: commands travel through the engine's
+//! bounded queue (a full queue is reported to the operator, never waited on) and every read
+//! comes from the shared counter block. Start-up order: configuration and secrets (exit 2 on
+//! any problem, naming the key), the hardware profile, name resolution of every venue host,
+//! the session stores, the engine thread (pinned; exit 3 if the OS refuses), the admin socket,
+//! the metrics endpoint, then `READY=1` to systemd. SIGTERM: `STOPPING=1`, orders cancelled
+//! or kept per `on_shutdown`, every session logged out (bounded wait), the engine stopped, logs
+//! and stores flushed.
+
+use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, SocketAddrV4, ToSocketAddrs as _};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use serde_json::{json, Value};
+use tickwire_control::admin::{self, ErrorCode};
+use tickwire_control::config::{Backend, Config, OnShutdown, SessionKind};
+use tickwire_control::{filelog, metrics, notify};
+use tickwire_dataplane::af_packet::AfPacket;
+use tickwire_dataplane::allowlist::{self, Allowlist, Publisher};
+use tickwire_dataplane::clock::Clock;
+use tickwire_dataplane::counters::{read, Shared};
+use tickwire_dataplane::engine::runner::{self, IdlePolicy, ThreadConfig};
+use tickwire_dataplane::engine::{self, Command, Commands, Engine, Idle, SessionId, SessionSpec};
+use tickwire_dataplane::msglog;
+use tickwire_dataplane::stack::StackConfig;
+use tickwire_fix::kraken::Credentials;
+use tickwire_fix::session::Config as FixConfig;
+use tickwire_fix::store::{Store, StoreConfig};
+
+use crate::cli::{self, Output, Status};
+
+/// How the engine thread idles between cycles with no work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IdleMode {
+    /// Busy-poll (production: owns its core).
+    Spin,
+    /// Yield the core (shared machines).
+    Yield,
+    /// Sleep 50 µs (laptops, CI on 2 vCPUs).
+    Sleep,
+}
+
+/// Options of `tickwire run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The configuration file (`tickwire config example` prints one).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// What the engine thread does when a cycle found no work.
+    #[arg(long, value_enum, default_value_t = IdleMode::Spin)]
+    pub idle: IdleMode,
+    /// The shared counter file (default: beside the admin socket).
+    #[arg(long)]
+    pub counters: Option<PathBuf>,
+}
+
+/// One configured session as the daemon runs it.
+#[derive(Debug, Clone)]
+struct Planned {
+    name: String,
+    kind: SessionKind,
+    remote: SocketAddrV4,
+    host: String,
+    sender: String,
+    target: String,
+    store: PathBuf,
+    log_dir: Option<PathBuf>,
+}
+
+fn phase_name(code: u64) -> &'static str {
+    match code {
+        1 => "stopped",
+        2 => "backoff",
+        3 => "connecting",
+        4 => "handshaking",
+        5 => "logging-on",
+        6 => "active",
+        7 => "closing",
+        _ => "starting",
+    }
+}
+
+/// Resolves `host:port` to its first IPv4 address (resolution happens at start-up; the
+/// userspace stack speaks IPv4 only).
+fn resolve(host: &str, port: u16) -> Option<SocketAddrV4> {
+    if let Ok(ip) = host.parse::<Ipv4Addr>() {
+        return Some(SocketAddrV4::new(ip, port));
+    }
+    (host, port).to_socket_addrs().ok()?.find_map(|a| match a {
+        std::net::SocketAddr::V4(v4) => Some(v4),
+        std::net::SocketAddr::V6(_) => None,
+    })
+}
+
+fn plan(cfg: &Config) -> anyhow::Result<Vec<Planned>> {
+    let mut out = Vec::with_capacity(cfg.sessions.len());
+    for (s, ep) in cfg.sessions.iter().zip(&cfg.endpoints) {
+        let (host, remote) = ep
+            .hosts
+            .iter()
+            .find_map(|h| resolve(h, ep.port).map(|a| (h.clone(), a)))
+            .ok_or_else(|| {
+                cli::environment(format!(
+                    "session {}: none of {:?} resolves to an IPv4 address",
+                    s.name, ep.hosts
+                ))
+            })?;
+        let target = s.target_comp_id.clone().unwrap_or_default();
+        out.push(Planned {
+            name: s.name.clone(),
+            kind: s.kind,
+            remote,
+            host,
+            store: s
+                .file_store_path
+                .join(format!("{}-{}.store", s.sender_comp_id, target)),
+            sender: s.sender_comp_id.clone(),
+            target,
+            log_dir: s.file_log_path.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// Opens a session store, creating its directory; returns it and the highest ClOrdID it
+/// journaled (so a restart never reuses one).
+fn open_store(path: &Path) -> anyhow::Result<(Store, u64)> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut high = 0u64;
+    if path.exists() {
+        if let Ok((_, _, mark, records)) = Store::read_records(path) {
+            high = mark;
+            for r in &records {
+                if let Some(id) = cl_ord_id(&r.bytes) {
+                    high = high.max(id);
+                }
+            }
+        }
+    }
+    let store = Store::open(path, StoreConfig::default())
+        .map_err(|e| anyhow::anyhow!("session store {}: {e}", path.display()))?;
+    Ok((store, high))
+}
+
+/// The numeric ClOrdID (11) of a journaled message, if it has one.
+fn cl_ord_id(msg: &[u8]) -> Option<u64> {
+    msg.split(|&b| b == 1)
+        .find_map(|f| f.strip_prefix(b"11="))
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.parse().ok())
+}
+
+fn tls_config(cfg: &Config) -> tickwire_tls::ClientConfig {
+    let roots = match &cfg.tls.ca_file {
+        Some(p) => tickwire_tls::RootSource::CaFile(p.clone()),
+        None => tickwire_tls::RootSource::System,
+    };
+    let mut t = tickwire_tls::ClientConfig::new(roots);
+    t.pin_spki_sha256 = cfg.pin;
+    t.allow_tls12 = cfg.tls.allow_tls12;
+    t.dangerous_skip_verification_uat_only = cfg.tls.dangerous_skip_verification_uat_only;
+    t
+}
+
+/// Kraken's trading Logon fields (SPEC §2): 553 key, 554 HMAC password, 5025 nonce, 8674.
+fn logon_fields(
+    creds: Credentials,
+    sender: String,
+    target: String,
+    cancel_on_disconnect: bool,
+) -> engine::LogonFields {
+    Box::new(move |seq, enc| {
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let pw = creds.password(seq, sender.as_bytes(), target.as_bytes(), nonce);
+        let mut digits = [0u8; 20];
+        let n = tickwire_fix::encode::write_u64(&mut digits, nonce).unwrap_or(0);
+        enc.field(553, creds.api_key().as_bytes())
+            .field(554, &pw)
+            .field(5025, &digits[..n])
+            .field(8674, if cancel_on_disconnect { b"0" } else { b"1" });
+    })
+}
+
+/// Runs the daemon until SIGTERM / SIGINT.
+///
+/// # Errors
+/// Configuration (exit 2), environment (exit 3: privileges, interface, resolution) or
+/// run-time errors.
+pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
+    let cfg = Config::load(&args.config)
+        .map_err(|e| cli::usage(format!("{}: {e}", args.config.display())))?;
+    let secrets = cfg
+        .load_secrets()
+        .map_err(|e| cli::usage(format!("{}: {e}", args.config.display())))?;
+    let profile = tickwire_hw::Profile::load(&cfg.appliance.profile)
+        .map_err(|e| cli::usage(format!("appliance.profile: {e}")))?;
+    let core = profile.cores.dataplane.lowest().map(|c| c as usize);
+    let sessions = plan(&cfg)?;
+    let Backend::AfPacket = cfg.nic.backend else {
+        return Err(cli::usage(
+            "nic.backend: this daemon build drives af-packet; tap and dpdk come with their own build",
+        ));
+    };
+    let interface = cfg.nic.interface.clone().unwrap_or_default();
+
+    // Signals are blocked before any thread starts, so every thread inherits the mask and
+    // the control loop alone sees them (through a non-blocking signalfd).
+    let mut mask = nix::sys::signal::SigSet::empty();
+    for s in [
+        nix::sys::signal::Signal::SIGTERM,
+        nix::sys::signal::Signal::SIGINT,
+        nix::sys::signal::Signal::SIGHUP,
+    ] {
+        mask.add(s);
+    }
+    mask.thread_block().context("blocking signals")?;
+    let signals = nix::sys::signalfd::SignalFd::with_flags(
+        &mask,
+        nix::sys::signalfd::SfdFlags::SFD_NONBLOCK | nix::sys::signalfd::SfdFlags::SFD_CLOEXEC,
+    )
+    .context("signalfd")?;
+
+    // Allowlist: the configured addresses and every venue address we connect to.
+    let mut allowed: BTreeSet<Ipv4Addr> = cfg.allowlist.iter().copied().collect();
+    allowed.extend(sessions.iter().map(|s| *s.remote.ip()));
+    let initial: Vec<Ipv4Addr> = allowed.iter().copied().collect();
+    let (publisher, live) = allowlist::live(
+        Allowlist::new(&initial).map_err(|_| cli::usage("allowlist: more than 64 addresses"))?,
+    );
+
+    let counters_path = args.counters.clone().unwrap_or_else(|| {
+        cfg.admin
+            .socket
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("counters")
+    });
+    if let Some(dir) = counters_path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let counters = Shared::create_file(&counters_path)
+        .map_err(|e| cli::environment(format!("counters {}: {e}", counters_path.display())))?;
+
+    // Message logs: the engine's tap (wired when the engine records messages) and the writer.
+    let (_tap, drain) = msglog::ring(4 << 20);
+    let targets: Vec<Option<filelog::Target>> = sessions
+        .iter()
+        .map(|s| {
+            s.log_dir.as_ref().map(|d| filelog::Target {
+                dir: d.clone(),
+                begin: "FIX.4.4".into(),
+                sender: s.sender.clone(),
+                target: s.target.clone(),
+            })
+        })
+        .collect();
+    let mut writer = filelog::Writer::open(drain, &targets).context("opening the message logs")?;
+
+    // Everything the engine thread needs, built here so that errors name the session.
+    let mut specs = Vec::with_capacity(sessions.len());
+    let mut high_water = 0u64;
+    for (s, c) in sessions.iter().zip(&cfg.sessions) {
+        let (store, high) = open_store(&s.store)?;
+        high_water = high_water.max(high);
+        let mut fix = FixConfig::kraken_initiator(&s.sender, &s.target)
+            .map_err(|e| cli::usage(format!("session {}: {e}", s.name)))?;
+        fix.heartbeat_interval_s = c.heart_bt_int;
+        fix.reset_on_logon = c.reset_on_logon;
+        let server_name = cfg
+            .tls
+            .server_name
+            .clone()
+            .unwrap_or_else(|| s.host.clone());
+        let mut spec = SessionSpec::new(s.remote, tls_config(&cfg), &server_name, fix, store);
+        if let Some(name) = &c.credentials {
+            let (key, secret) = &secrets.credentials[name];
+            let creds = Credentials::new(key.expose(), secret.expose())
+                .map_err(|e| cli::usage(format!("credentials.{name}: {e}")))?;
+            spec.logon_fields = Some(logon_fields(
+                creds,
+                s.sender.clone(),
+                s.target.clone(),
+                c.cancel_on_disconnect,
+            ));
+        }
+        specs.push(spec);
+    }
+
+    let ecfg = engine::Config {
+        stack: StackConfig {
+            address: cfg.address.0,
+            prefix_len: cfg.address.1,
+            gateway: cfg.appliance.gateway,
+            connections: sessions.len().max(1),
+            ..StackConfig::default()
+        },
+        ..engine::Config::default()
+    };
+    let thread = ThreadConfig {
+        name: "tickwire-engine".into(),
+        core,
+        idle: match args.idle {
+            IdleMode::Spin => IdlePolicy::Spin,
+            IdleMode::Yield => IdlePolicy::Yield,
+            IdleMode::Sleep => IdlePolicy::Sleep(Duration::from_micros(50)),
+        },
+        ..ThreadConfig::default()
+    };
+    let (clock, fallback) = Clock::calibrate(Duration::from_millis(20));
+    let engine_counters = counters.clone();
+    let (running, (commands, ids)) = runner::spawn(thread, clock, move |now| {
+        let nic = AfPacket::open(&interface, 512).map_err(|e| e.to_string())?;
+        let (mut engine, commands) = Engine::new(nic, live, ecfg, Idle, engine_counters, now);
+        engine.set_cl_ord_id_high_water(high_water);
+        let mut ids = Vec::with_capacity(specs.len());
+        for spec in specs {
+            ids.push(engine.add_session(spec, now).map_err(|e| e.to_string())?);
+        }
+        Ok((engine, (commands, ids)))
+    })
+    .map_err(|e| cli::environment(format!("engine thread: {e}")))?;
+
+    let mut handler = Handler {
+        cfg: &cfg,
+        sessions: &sessions,
+        ids,
+        commands,
+        publisher,
+        allowed,
+        counters: counters.clone(),
+        killed: false,
+        started: Instant::now(),
+        core,
+        counters_path: counters_path.clone(),
+    };
+    let mut admin_server = admin::Server::bind(&cfg.admin.socket, secrets.admin_token.clone())
+        .map_err(|e| cli::environment(format!("admin.socket: {e}")))?;
+    let mut metrics_server = match cfg.admin.metrics {
+        Some(addr) => Some(
+            metrics::Server::bind(addr)
+                .map_err(|e| cli::environment(format!("admin.metrics {addr}: {e}")))?,
+        ),
+        None => None,
+    };
+    let _ = notify::notify("READY=1");
+    if output == Output::Text {
+        eprintln!(
+            "tickwire: running {} session(s) on core {}; admin socket {}; counters {}{}",
+            sessions.len(),
+            core.map_or("(any)".to_string(), |c| c.to_string()),
+            cfg.admin.socket.display(),
+            counters_path.display(),
+            fallback.map_or(String::new(), |f| format!(
+                "; clock: {f:?}, using CLOCK_MONOTONIC"
+            )),
+        );
+    }
+
+    let names: Vec<&str> = sessions.iter().map(|s| s.name.as_str()).collect();
+    let signal = loop {
+        match signals.read_signal() {
+            Ok(Some(info)) => break info.ssi_signo,
+            Ok(None) => {}
+            Err(e) => return Err(anyhow::anyhow!("signalfd: {e}")),
+        }
+        let mut work = admin_server.poll(&mut handler);
+        if let Some(m) = metrics_server.as_mut() {
+            work += m.poll(&mut || metrics::render(counters.counters(), &names, &[]));
+        }
+        work += writer.drain();
+        if work == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+
+    // Clean stop.
+    let _ = notify::notify("STOPPING=1");
+    eprintln!("tickwire: signal {signal}: stopping");
+    handler.shutdown(cfg.on_shutdown);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline && !handler.all_down() {
+        admin_server.poll(&mut handler);
+        writer.drain();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let stats = running
+        .stop()
+        .map_err(|e| anyhow::anyhow!("engine thread: {e}"))?;
+    writer.finish();
+    eprintln!(
+        "tickwire: stopped after {} cycles ({} busy)",
+        stats.cycles, stats.busy_cycles
+    );
+    Ok(Status::Ok)
+}
+
+/// The admin socket's view of the running daemon.
+struct Handler<'a> {
+    cfg: &'a Config,
+    sessions: &'a [Planned],
+    ids: Vec<SessionId>,
+    commands: Commands,
+    publisher: Publisher,
+    allowed: BTreeSet<Ipv4Addr>,
+    counters: Shared,
+    killed: bool,
+    started: Instant,
+    core: Option<usize>,
+    counters_path: PathBuf,
+}
+
+type Answer = Result<Value, (ErrorCode, String)>;
+
+fn bad(message: impl Into<String>) -> (ErrorCode, String) {
+    (ErrorCode::InvalidArgument, message.into())
+}
+
+impl Handler<'_> {
+    fn send(&mut self, cmd: Command) -> Result<(), (ErrorCode, String)> {
+        self.commands.send(cmd).map_err(|_| {
+            (
+                ErrorCode::Refused,
+                "the engine's command queue is full; try again".to_string(),
+            )
+        })
+    }
+
+    fn session(&self, args: &Value) -> Result<usize, (ErrorCode, String)> {
+        let name = args["name"]
+            .as_str()
+            .ok_or_else(|| bad("missing argument: name"))?;
+        self.sessions
+            .iter()
+            .position(|s| s.name == name)
+            .ok_or_else(|| bad(format!("no session named {name:?}")))
+    }
+
+    fn session_json(&self, i: usize) -> Value {
+        let s = &self.sessions[i];
+        let c = &self.counters.counters().session[i];
+        json!({
+            "name": s.name,
+            "kind": s.kind.as_str(),
+            "state": phase_name(read(&c.phase)),
+            "SenderCompID": s.sender,
+            "TargetCompID": s.target,
+            "remote": s.remote.to_string(),
+            "host": s.host,
+            "logons": read(&c.logons),
+            "reconnects": read(&c.reconnects),
+            "fix_in": read(&c.fix_in),
+            "fix_out": read(&c.fix_out),
+            "orders_sent": read(&c.orders_sent),
+            "orders_refused": read(&c.orders_refused),
+            "rejects_received": read(&c.rejects_received),
+            "last_error": read(&c.last_error),
+            "store": s.store.display().to_string(),
+        })
+    }
+
+    fn publish_allowlist(&mut self) -> Result<(), (ErrorCode, String)> {
+        let list: Vec<Ipv4Addr> = self.allowed.iter().copied().collect();
+        let table =
+            Allowlist::new(&list).map_err(|_| bad("the allowlist holds at most 64 addresses"))?;
+        self.publisher.publish(table).map_err(|_| {
+            (
+                ErrorCode::Refused,
+                "the engine has not taken the previous allowlist yet; try again".to_string(),
+            )
+        })
+    }
+
+    fn trading(&self) -> impl Iterator<Item = usize> + '_ {
+        self.sessions
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.kind.is_trading())
+            .map(|(i, _)| i)
+    }
+
+    fn shutdown(&mut self, on_shutdown: OnShutdown) {
+        if on_shutdown == OnShutdown::Cancel {
+            let _ = self.send(Command::BlockOrders);
+        }
+        for i in 0..self.ids.len() {
+            let _ = self.send(Command::Logout(self.ids[i]));
+        }
+    }
+
+    fn all_down(&self) -> bool {
+        (0..self.sessions.len())
+            .all(|i| matches!(read(&self.counters.counters().session[i].phase), 1 | 2))
+    }
+
+    fn kill(&mut self) -> Answer {
+        self.send(Command::BlockOrders)?;
+        self.killed = true;
+        let mut logged_out = Vec::new();
+        if self.cfg.risk.kill.logout {
+            for i in self.trading().collect::<Vec<_>>() {
+                self.send(Command::Logout(self.ids[i]))?;
+                logged_out.push(self.sessions[i].name.clone());
+            }
+        }
+        Ok(json!({"killed": true, "orders": "blocked", "logged_out": logged_out}))
+    }
+}
+
+impl admin::Handler for Handler<'_> {
+    fn handle(&mut self, command: &str, args: &Value) -> Answer {
+        let c = self.counters.counters();
+        match command {
+            "status" => Ok(json!({
+                "engine": {
+                    "core": self.core,
+                    "uptime_s": self.started.elapsed().as_secs(),
+                    "cycles": read(&c.cycles),
+                    "busy_cycles": read(&c.busy_cycles),
+                    "killed": self.killed,
+                },
+                "port": {
+                    "rx_frames": read(&c.port.rx_frames),
+                    "tx_frames": read(&c.port.tx_frames),
+                    "dropped_not_allowed": read(&c.port.drop_not_allowed),
+                },
+                "sessions": (0..self.sessions.len()).map(|i| json!({
+                    "name": self.sessions[i].name,
+                    "state": phase_name(read(&c.session[i].phase)),
+                })).collect::<Vec<_>>(),
+                "counters_file": self.counters_path.display().to_string(),
+            })),
+            "session.list" => Ok(Value::Array(
+                (0..self.sessions.len())
+                    .map(|i| self.session_json(i))
+                    .collect(),
+            )),
+            "session.show" => self.session(args).map(|i| self.session_json(i)),
+            "session.logon" => {
+                let i = self.session(args)?;
+                self.send(Command::Connect(self.ids[i]))?;
+                Ok(json!({"session": self.sessions[i].name, "logon": "requested"}))
+            }
+            "session.logout" => {
+                let i = self.session(args)?;
+                self.send(Command::Logout(self.ids[i]))?;
+                Ok(json!({"session": self.sessions[i].name, "logout": "sent"}))
+            }
+            "whitelist.list" => Ok(json!(self
+                .allowed
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>())),
+            "whitelist.add" | "whitelist.remove" => {
+                let ip: Ipv4Addr = args["address"]
+                    .as_str()
+                    .and_then(|a| a.parse().ok())
+                    .ok_or_else(|| bad("address: expected an IPv4 address"))?;
+                let changed = if command == "whitelist.add" {
+                    self.allowed.insert(ip)
+                } else {
+                    self.allowed.remove(&ip)
+                };
+                if changed {
+                    if let Err(e) = self.publish_allowlist() {
+                        // Keep the table we show equal to the one the engine uses.
+                        if command == "whitelist.add" {
+                            self.allowed.remove(&ip);
+                        } else {
+                            self.allowed.insert(ip);
+                        }
+                        return Err(e);
+                    }
+                }
+                Ok(json!({"address": ip.to_string(), "changed": changed,
+                          "allowlist": self.allowed.iter().map(ToString::to_string).collect::<Vec<_>>()}))
+            }
+            "kill" => self.kill(),
+            "unkill" => {
+                self.send(Command::AllowOrders)?;
+                self.killed = false;
+                Ok(json!({"killed": false, "orders": "allowed"}))
+            }
+            "risk.show" => Ok(json!({
+                "max_order_qty": self.cfg.risk.max_order_qty,
+                "max_notional": self.cfg.risk.max_notional,
+                "price_collar_bps": self.cfg.risk.price_collar_bps,
+                "max_open_orders": self.cfg.risk.max_open_orders,
+                "max_open_orders_per_instrument": self.cfg.risk.max_open_orders_per_instrument,
+                "max_position": self.cfg.risk.max_position,
+                "duplicate_window_ms": self.cfg.risk.duplicate_window_ms,
+                "rate_tier": self.cfg.risk.rate_tier,
+                "killed": self.killed,
+            })),
+            "metrics" => {
+                let names: Vec<&str> = self.sessions.iter().map(|s| s.name.as_str()).collect();
+                Ok(json!({ "prometheus": metrics::render(c, &names, &[]) }))
+            }
+            "log.tail" => {
+                let i = self.session(args)?;
+                let s = &self.sessions[i];
+                let dir = s
+                    .log_dir
+                    .as_ref()
+                    .ok_or_else(|| bad(format!("session {} has no FileLogPath", s.name)))?;
+                let n = args["lines"].as_u64().unwrap_or(20).min(10_000) as usize;
+                let (file, _) = filelog::file_names("FIX.4.4", &s.sender, &s.target);
+                let lines = filelog::tail(&dir.join(file), n)
+                    .map_err(|e| (ErrorCode::Refused, format!("{}: {e}", dir.display())))?;
+                Ok(json!(lines
+                    .iter()
+                    .map(|l| filelog::decode(l))
+                    .collect::<Vec<_>>()))
+            }
+            other => Err((
+                ErrorCode::Refused,
+                format!("{other} is not available in this daemon yet"),
+            )),
+        }
+    }
+}

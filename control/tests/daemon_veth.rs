@@ -1,0 +1,400 @@
+//! The daemon end to end: `tickwire run` on the host end of a veth pair (AF_PACKET, userspace
+//! TCP, TLS 1.3 verified against the venue's CA, Kraken HMAC logon) against `tickwire venue`
+//! on kernel TCP in its own network namespace; every operator command goes through the admin
+//! socket with the `tickwire` CLI, and its effect is checked on the session and the wire.
+//!
+//! Needs root (network namespaces, AF_PACKET), iproute2 and ethtool: CI installs them and runs
+//! as root; elsewhere the test fails and says what is missing.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const SECRET_A: &str =
+    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==";
+const TOKEN: &str = "daemon-test-token-91c2";
+
+fn sh(args: &[&str]) {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (install iproute2/ethtool: scripts/setup-host)",
+                args[0]
+            )
+        });
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A namespace and a veth pair, deleted on drop even when the test fails.
+struct Topology {
+    ns: String,
+    host_if: String,
+}
+
+impl Drop for Topology {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .output();
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
+    }
+}
+
+fn topology() -> Topology {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test needs root (network namespaces, AF_PACKET); CI runs it as root"
+    );
+    let tag = std::process::id() % 100_000;
+    let t = Topology {
+        ns: format!("twd{tag}"),
+        host_if: format!("twdh{tag}"),
+    };
+    let peer = format!("twdv{tag}");
+    sh(&["ip", "netns", "add", &t.ns]);
+    sh(&[
+        "ip", "link", "add", &t.host_if, "type", "veth", "peer", "name", &peer,
+    ]);
+    sh(&["ip", "link", "set", &peer, "netns", &t.ns]);
+    sh(&["ip", "link", "set", &t.host_if, "up"]);
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &t.ns,
+        "ip",
+        "addr",
+        "add",
+        "10.78.0.2/24",
+        "dev",
+        &peer,
+    ]);
+    sh(&[
+        "ip", "netns", "exec", &t.ns, "ip", "link", "set", &peer, "up",
+    ]);
+    sh(&[
+        "ip", "netns", "exec", &t.ns, "ip", "link", "set", "lo", "up",
+    ]);
+    // veth hands AF_PACKET frames with unfinished checksums unless TX offload is off.
+    sh(&["ethtool", "-K", &t.host_if, "tx", "off"]);
+    sh(&[
+        "ip", "netns", "exec", &t.ns, "ethtool", "-K", &peer, "tx", "off",
+    ]);
+    t
+}
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn write_private(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+fn tickwire(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .args(args)
+        .env_remove("TICKWIRE_ADMIN_TOKEN")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+struct Daemon {
+    proc: Proc,
+    socket: String,
+    token: String,
+    stderr: std::sync::mpsc::Receiver<String>,
+}
+
+impl Daemon {
+    fn start(config: &Path, socket: &Path, token: &Path) -> Daemon {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tickwire"))
+            .args([
+                "run",
+                "--config",
+                config.to_str().unwrap(),
+                "--idle",
+                "sleep",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Daemon {
+            proc: Proc(child),
+            socket: socket.to_str().unwrap().to_owned(),
+            token: token.to_str().unwrap().to_owned(),
+            stderr: rx,
+        }
+    }
+
+    fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let mut a: Vec<&str> = vec!["--output", "json"];
+        a.extend_from_slice(args);
+        a.extend(["--socket", &self.socket, "--token-file", &self.token]);
+        tickwire(&a)
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let (code, out, err) = self.cli(args);
+        assert_eq!(code, 0, "{args:?}: {err}\n{}", self.log());
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    }
+
+    fn log(&self) -> String {
+        self.stderr.try_iter().collect::<Vec<_>>().join("\n")
+    }
+
+    fn session(&self, name: &str) -> Value {
+        self.json(&["session", "show", name])
+    }
+
+    fn wait<F: FnMut(&Daemon) -> bool>(&self, what: &str, secs: u64, mut f: F) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !f(self) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn scrape(addr: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn daemon_against_the_venue_over_veth_with_every_operator_command() {
+    let topo = topology();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    // The venue in its namespace, kernel TCP, TLS 1.3 with a generated CA.
+    let venue = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &topo.ns,
+            env!("CARGO_BIN_EXE_tickwire"),
+            "venue",
+        ])
+        .args([
+            "--bind",
+            "10.78.0.2",
+            "--no-derivatives",
+            "--market-rate",
+            "0",
+        ])
+        .args(["--cert-dir", d.join("pki").to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut venue = Proc(venue);
+    let mut lines = BufReader::new(venue.0.stdout.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut ca = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(path) = line.trim().strip_prefix("CA certificate") {
+            ca = Some(PathBuf::from(path.trim()));
+        }
+        if line.starts_with("Ctrl-C") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "venue did not start");
+    }
+    let ca = ca.expect("venue printed its CA");
+
+    write_private(&d.join("api.key"), "FIXTESTKEY123\n");
+    write_private(&d.join("api.secret"), SECRET_A);
+    let token = d.join("admin.token");
+    write_private(&token, TOKEN);
+    let socket = d.join("run/admin.sock");
+    let metrics = format!("127.0.0.1:{}", 20_000 + std::process::id() % 20_000);
+    let config = d.join("tickwire.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[appliance]
+name = "daemon-test"
+profile = "virtio-loopback"
+address = "10.78.0.1/24"
+
+[nic]
+backend = "af-packet"
+interface = "{iface}"
+
+[tls]
+ca_file = "{ca}"
+server_name = "colo-london.vip-fix.uat.kraken.com"
+
+[credentials.spot]
+api_key = {{ file = "{d}/api.key" }}
+api_secret = {{ file = "{d}/api.secret" }}
+
+[[session]]
+name = "trd"
+kind = "spot-trading"
+SenderCompID = "TESTCLIENT"
+TargetCompID = "KRAKEN-TRD"
+SocketConnectHost = "10.78.0.2"
+SocketConnectPort = 4001
+HeartBtInt = 1
+ResetOnLogon = true
+FileStorePath = "{d}/store"
+FileLogPath = "{d}/log"
+Credentials = "spot"
+
+[admin]
+socket = "{socket}"
+token = {{ file = "{token}" }}
+metrics = "{metrics}"
+"#,
+            iface = topo.host_if,
+            ca = ca.display(),
+            d = d.display(),
+            socket = socket.display(),
+            token = token.display(),
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = tickwire(&["config", "check", config.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    let daemon = Daemon::start(&config, &socket, &token);
+    daemon.wait("the admin socket", 20, |_| socket.exists());
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    daemon.wait("logon", 30, |d| d.session("trd")["state"] == "active");
+    let s = daemon.session("trd");
+    assert_eq!(s["logons"], 1, "{s}");
+    let status = daemon.json(&["status"]);
+    assert_eq!(status["sessions"][0]["state"], "active");
+    for secret in [SECRET_A, TOKEN, "FIXTESTKEY123"] {
+        assert!(!status.to_string().contains(secret), "secret in status");
+    }
+
+    // Prometheus.
+    let m = scrape(&metrics);
+    assert!(m.starts_with("HTTP/1.1 200 OK"), "{m}");
+    assert!(
+        m.contains("tickwire_session_phase{session=\"trd\"} 6\n"),
+        "{m}"
+    );
+
+    // Whitelist: removing the venue's address makes its frames drop before the stack.
+    let before = daemon.json(&["status"])["port"]["dropped_not_allowed"]
+        .as_u64()
+        .unwrap();
+    let r = daemon.json(&["whitelist", "remove", "10.78.0.2"]);
+    assert_eq!(r["changed"], true);
+    daemon.wait("dropped frames", 10, |d| {
+        d.json(&["status"])["port"]["dropped_not_allowed"]
+            .as_u64()
+            .unwrap()
+            > before
+    });
+    let r = daemon.json(&["whitelist", "add", "10.78.0.2"]);
+    assert_eq!(r["allowlist"][0], "10.78.0.2");
+    daemon.wait("the session back", 40, |d| {
+        d.session("trd")["state"] == "active"
+    });
+
+    // Kill switch and re-arm.
+    let r = daemon.json(&["kill"]);
+    assert_eq!(r["killed"], true);
+    assert_eq!(daemon.json(&["status"])["engine"]["killed"], true);
+    assert_eq!(daemon.json(&["unkill"])["killed"], false);
+
+    // Wrong token: refused with exit 3, session untouched.
+    let bad = d.join("bad.token");
+    write_private(&bad, "nope");
+    let (code, _, err) = tickwire(&[
+        "session",
+        "logout",
+        "trd",
+        "--socket",
+        socket.to_str().unwrap(),
+        "--token-file",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(daemon.session("trd")["state"], "active");
+    // Unknown session: exit 2.
+    let (code, _, err) = daemon.cli(&["session", "logout", "nope"]);
+    assert_eq!(code, 2, "{err}");
+
+    // Logout: the session sends 35=5, the venue answers, and it stays down.
+    let out_before = daemon.session("trd")["fix_out"].as_u64().unwrap();
+    daemon.json(&["session", "logout", "trd"]);
+    daemon.wait("logged out", 15, |d| d.session("trd")["state"] == "stopped");
+    assert!(daemon.session("trd")["fix_out"].as_u64().unwrap() > out_before);
+    // And back on.
+    daemon.json(&["session", "logon", "trd"]);
+    daemon.wait("logon again", 30, |d| d.session("trd")["state"] == "active");
+
+    // SIGTERM: clean stop, socket removed, exit 0.
+    let pid = nix::unistd::Pid::from_raw(daemon.proc.0.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let mut daemon = daemon;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = daemon.proc.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "daemon did not stop\n{}",
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = daemon.log();
+    assert!(status.success(), "{status:?}\n{log}");
+    assert!(log.contains("stopping"), "{log}");
+    assert!(!socket.exists(), "admin socket left behind");
+    for secret in [SECRET_A, TOKEN] {
+        assert!(!log.contains(secret), "secret in the daemon's output");
+    }
+    drop(lines);
+}
