@@ -1234,7 +1234,7 @@ mod tests {
                 let s = text(t);
                 let i = s.find("|44=").expect("44") + 4;
                 let j = s[i..].find('|').expect("SOH") + i;
-                Decimal::parse(s[i..j].as_bytes()).expect("decimal")
+                Decimal::parse(&s.as_bytes()[i..j]).expect("decimal")
             };
             for other in [&b"1.5"[..], b"84000.2", b"0000084000.3"] {
                 t.set_decimal(px, d).expect("fits");
