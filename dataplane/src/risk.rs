@@ -185,8 +185,9 @@ pub struct Capacity {
     pub instruments: usize,
     /// Open orders tracked (the ceiling of [`GlobalLimits::max_open_orders`]).
     pub orders: usize,
-    /// Recent orders remembered for the duplicate check: it compares against at most this many
-    /// of the latest admitted orders.
+    /// Orders remembered for the duplicate check (rounded up to a power of two): an order is
+    /// compared with the latest admitted order of its hash bucket, so with many orders inside
+    /// the window an earlier identical one may have been displaced by another order.
     pub recent: usize,
 }
 
@@ -532,9 +533,10 @@ pub struct Risk {
     mask: usize,
     shift: u32,
     open_total: u32,
+    // Duplicate check: the latest admitted order of each hash bucket (a power of two).
     recent: Vec<Recent>,
-    recent_next: usize,
-    recent_len: usize,
+    recent_mask: usize,
+    recent_shift: u32,
     bucket: TokenBucket,
     killed: bool,
     events: [Option<RiskEvent>; EVENTS],
@@ -559,6 +561,7 @@ impl Risk {
     pub fn new(capacity: Capacity, global: GlobalLimits) -> Result<Risk, LimitError> {
         let slots = (capacity.orders.max(1) * 2).next_power_of_two();
         let bits = slots.trailing_zeros();
+        let buckets = capacity.recent.max(2).next_power_of_two();
         let spot = SpotRateCounter::new(TierParams {
             decay_micros_per_sec: 0,
             threshold: i64::MAX / MICRO,
@@ -592,10 +595,10 @@ impl Risk {
                         qty: 0,
                     },
                 };
-                capacity.recent
+                buckets
             ],
-            recent_next: 0,
-            recent_len: 0,
+            recent_mask: buckets - 1,
+            recent_shift: 64 - buckets.trailing_zeros(),
             bucket: TokenBucket::new(TokenBucketParams::default()),
             killed: false,
             events: [None; EVENTS],
@@ -873,17 +876,16 @@ impl Risk {
         match self.global.throttle {
             Throttle::Off => {}
             Throttle::Spot { .. } => {
-                let spot = &mut self.instruments[idx].spot;
-                let value = spot
-                    .counter_micros(now)
-                    .saturating_add(Transaction::Add.cost_micros());
-                if value > self.spot_limit_micros {
+                let limit = self.spot_limit_micros;
+                if let Err(e) = self.instruments[idx]
+                    .spot
+                    .try_charge(Transaction::Add, limit, now)
+                {
                     return Err(Reject::Throttle {
-                        limit: self.spot_limit_micros,
-                        value,
+                        limit,
+                        value: e.counter_micros,
                     });
                 }
-                spot.charge_unrefused(Transaction::Add, now);
             }
             Throttle::Derivatives { bucket, headroom } => {
                 let reserve = headroom.saturating_add(bucket.mass_cancel_cost);
@@ -906,39 +908,39 @@ impl Risk {
             Side::Buy => inst.open_buy = inst.open_buy.saturating_add(qty),
             Side::Sell => inst.open_sell = inst.open_sell.saturating_add(qty),
         }
-        if window > 0 && !self.recent.is_empty() {
-            self.recent[self.recent_next] = Recent {
+        if window > 0 {
+            let b = self.bucket_of(order);
+            self.recent[b] = Recent {
                 at_ns: now_ns,
                 order: *order,
             };
-            self.recent_next += 1;
-            if self.recent_next == self.recent.len() {
-                self.recent_next = 0;
-            }
-            self.recent_len = (self.recent_len + 1).min(self.recent.len());
         }
         self.stats.admitted += 1;
         Ok(())
     }
 
-    #[inline]
+    /// The duplicate-check bucket of `order`: a multiplicative hash of all four fields.
+    #[inline(always)]
+    fn bucket_of(&self, order: &Order) -> usize {
+        let side = match order.side {
+            Side::Buy => 0u64,
+            Side::Sell => 1,
+        };
+        let mix = (order.price as u64)
+            ^ (order.qty as u64).rotate_left(32)
+            ^ ((u64::from(order.instrument.0) << 1 | side) << 47);
+        (mix.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.recent_shift) as usize & self.recent_mask
+    }
+
+    #[inline(always)]
     fn check_duplicate(&self, order: &Order, now_ns: i64, window: i64) -> Result<(), Reject> {
-        let n = self.recent.len();
-        let mut i = self.recent_next;
-        for _ in 0..self.recent_len {
-            i = if i == 0 { n - 1 } else { i - 1 };
-            let r = &self.recent[i];
-            let age = now_ns.saturating_sub(r.at_ns);
-            if age >= window {
-                // Entries are in time order: everything older is outside the window too.
-                break;
-            }
-            if r.order == *order {
-                return Err(Reject::Duplicate {
-                    limit: window,
-                    value: age,
-                });
-            }
+        let r = &self.recent[self.bucket_of(order)];
+        let age = now_ns.saturating_sub(r.at_ns);
+        if age < window && r.order == *order {
+            return Err(Reject::Duplicate {
+                limit: window,
+                value: age,
+            });
         }
         Ok(())
     }
@@ -997,11 +999,12 @@ impl Risk {
                 };
                 let limit = self.spot_limit_micros;
                 let spot = &mut self.instruments[usize::from(o.instrument)].spot;
-                let value = spot.counter_micros(now).saturating_add(tx.cost_micros());
-                if value > limit {
-                    return Err(Reject::Throttle { limit, value });
+                if let Err(e) = spot.try_charge(tx, limit, now) {
+                    return Err(Reject::Throttle {
+                        limit,
+                        value: e.counter_micros,
+                    });
                 }
-                spot.charge_unrefused(tx, now);
             }
             Throttle::Derivatives { bucket, headroom } => {
                 let reserve = headroom.saturating_add(bucket.mass_cancel_cost);
@@ -1240,7 +1243,7 @@ impl Risk {
     ///
     /// The table is at most half full (`open_total ≤ max_open_orders ≤ capacity`), so the probe
     /// ends.
-    #[inline]
+    #[inline(always)]
     fn free_slot(&self, key: u64) -> Result<usize, Reject> {
         let mut i = self.home(key);
         loop {
@@ -1678,7 +1681,7 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_ring_wraps_and_stops_at_the_window() {
+    fn duplicate_buckets_hold_the_latest_order_and_stop_at_the_window() {
         let mut r = risk(64);
         r.apply(LimitChange::Global(GlobalLimits {
             max_open_orders: 64,
@@ -1690,7 +1693,7 @@ mod tests {
             r.check_new(OrderKey(k), &buy(k as i64 + 1), &TOP, t(k as i64))
                 .expect("distinct");
         }
-        // Ring of 4 holds qty 7..=10: qty 10 is a duplicate, qty 6 fell out of the ring.
+        // The latest order is always in its bucket.
         assert_eq!(
             r.check_new(OrderKey(100), &buy(10), &TOP, t(10)),
             Err(Reject::Duplicate {
@@ -1698,7 +1701,18 @@ mod tests {
                 value: 1
             })
         );
-        assert!(r.check_new(OrderKey(101), &buy(6), &TOP, t(10)).is_ok());
+        // Only 4 buckets for 10 orders: some earlier ones were displaced, never a false alarm.
+        let mut caught = 0;
+        for q in 1..10 {
+            match r.check_new(OrderKey(200 + q as u64), &buy(q), &TOP, t(10)) {
+                Err(Reject::Duplicate { .. }) => caught += 1,
+                Ok(()) => {
+                    r.on_closed(OrderKey(200 + q as u64));
+                }
+                Err(e) => panic!("unexpected {e:?}"),
+            }
+        }
+        assert!(caught <= 3, "at most 3 other buckets: {caught}");
         // At exactly the window the earlier order no longer counts.
         assert!(r
             .check_new(OrderKey(102), &buy(10), &TOP, t(9 + 1_000))

@@ -105,6 +105,7 @@ pub enum Transaction {
 /// Age brackets in seconds, shared by the tables below.
 const BRACKETS_S: [i64; 6] = [5, 10, 15, 45, 90, 300];
 
+#[inline]
 fn age_cost(age_ns: i64, table: &[i64; 6]) -> i64 {
     let age_s_ns = age_ns.max(0);
     for (limit, cost) in BRACKETS_S.iter().zip(table) {
@@ -130,6 +131,7 @@ fn scale(elapsed: i64, rate: i64, per: i64) -> i64 {
 
 impl Transaction {
     /// The fixed part in micro-units: charged on receipt even if the transaction is refused.
+    #[inline]
     pub fn fixed_micros(self) -> i64 {
         match self {
             Transaction::Add | Transaction::Amend { .. } | Transaction::Edit { .. } => MICRO,
@@ -139,6 +141,7 @@ impl Transaction {
     }
 
     /// The age-dependent part in micro-units.
+    #[inline]
     pub fn age_micros(self) -> i64 {
         let units = match self {
             Transaction::Add | Transaction::BatchAdd { .. } => 0,
@@ -151,6 +154,7 @@ impl Transaction {
     }
 
     /// Fixed plus age part, in micro-units.
+    #[inline]
     pub fn cost_micros(self) -> i64 {
         self.fixed_micros() + self.age_micros()
     }
@@ -192,16 +196,18 @@ impl SpotRateCounter {
         self.params = params;
     }
 
+    // `last` starts at i64::MIN: the first call's elapsed time saturates and decays the
+    // counter, which is still 0, to 0 — the same as not decaying — and one comparison serves
+    // every call.
+    #[inline]
     fn decay(&mut self, now: UtcTimestamp) {
-        if self.last.nanos != i64::MIN && now > self.last {
+        if now > self.last {
             let decayed = scale(
                 now.nanos.saturating_sub(self.last.nanos),
                 self.params.decay_micros_per_sec,
                 NANOS_PER_SEC,
             );
             self.counter_micros = self.counter_micros.saturating_sub(decayed).max(0);
-        }
-        if self.last.nanos == i64::MIN || now > self.last {
             self.last = now;
         }
     }
@@ -227,6 +233,33 @@ impl SpotRateCounter {
             });
         }
         self.counter_micros += cost;
+        Ok(())
+    }
+
+    /// Charges `tx` only if the counter stays within `ceiling_micros` (micro-units), else
+    /// charges nothing: the sender's mirror of the counter, for which a refused transaction
+    /// never reaches the venue. With `ceiling_micros = threshold × 10⁶` it refuses exactly what
+    /// [`SpotRateCounter::charge`] refuses.
+    ///
+    /// # Errors
+    /// [`RateLimited`] carrying the counter plus cost that would have been reached.
+    // Always inlined: the appliance calls it on every order with a known transaction kind,
+    // which then folds to a constant cost.
+    #[inline(always)]
+    pub fn try_charge(
+        &mut self,
+        tx: Transaction,
+        ceiling_micros: i64,
+        now: UtcTimestamp,
+    ) -> Result<(), RateLimited> {
+        self.decay(now);
+        let value = self.counter_micros.saturating_add(tx.cost_micros());
+        if value > ceiling_micros {
+            return Err(RateLimited {
+                counter_micros: value,
+            });
+        }
+        self.counter_micros = value;
         Ok(())
     }
 
@@ -298,17 +331,20 @@ impl TokenBucket {
         self.millis = self.millis.min(params.capacity.saturating_mul(1000));
     }
 
+    // As for the counter's decay: from `last = i64::MIN` the first refill saturates a bucket
+    // that is already full.
+    #[inline]
     fn refill(&mut self, now: UtcTimestamp) {
-        let cap = self.params.capacity * 1000;
-        if self.last.nanos != i64::MIN && now > self.last && self.params.refill_ns > 0 {
-            let add = scale(
-                now.nanos.saturating_sub(self.last.nanos),
-                cap,
-                self.params.refill_ns,
-            );
-            self.millis = self.millis.saturating_add(add).min(cap);
-        }
-        if self.last.nanos == i64::MIN || now > self.last {
+        if now > self.last {
+            if self.params.refill_ns > 0 {
+                let cap = self.params.capacity.saturating_mul(1000);
+                let add = scale(
+                    now.nanos.saturating_sub(self.last.nanos),
+                    cap,
+                    self.params.refill_ns,
+                );
+                self.millis = self.millis.saturating_add(add).min(cap);
+            }
             self.last = now;
         }
     }
@@ -550,6 +586,35 @@ mod mirror_tests {
             b.available_millis(UtcTimestamp::from_nanos(i64::MAX)),
             500_000
         );
+    }
+
+    #[test]
+    fn try_charge_refuses_what_charge_refuses_without_charging() {
+        let mut venue = SpotRateCounter::new(Tier::Starter.params());
+        let mut mirror = venue;
+        let ceiling = Tier::Starter.params().threshold * MICRO;
+        for i in 0..70 {
+            let t = at_ns(i * 100_000_000);
+            let v = venue.charge(Transaction::Add, t).is_ok();
+            let m = mirror.try_charge(Transaction::Add, ceiling, t).is_ok();
+            assert_eq!(v, m, "transaction {i}");
+        }
+        let t = at_ns(7_000_000_000);
+        let before = mirror.counter_micros(t);
+        assert_eq!(
+            mirror.try_charge(Transaction::Add, before, t),
+            Err(RateLimited {
+                counter_micros: before + MICRO
+            })
+        );
+        assert_eq!(
+            mirror.counter_micros(t),
+            before,
+            "a refusal charges nothing"
+        );
+        assert!(mirror
+            .try_charge(Transaction::Add, before + MICRO, t)
+            .is_ok());
     }
 
     #[test]
