@@ -10,9 +10,11 @@
 //!
 //! Contract: one writer (the engine), any number of readers. Each value is atomic on its own;
 //! a set of values read one after the other is not a consistent snapshot. The layout is
-//! versioned ([`MAGIC`], [`VERSION`]): fields are only ever appended, each is a little-endian
-//! `u64` at a fixed offset, so a reader in another language can read the file as an array of
-//! `u64`. The writer publishes with plain loads and stores (no read-modify-write instruction:
+//! versioned ([`MAGIC`], [`VERSION`]): fields are only ever appended (to a section, or to the
+//! block), each is a little-endian `u64` at a fixed offset within a version, so a reader in
+//! another language can read the file as an array of `u64`. Version 2 appended sequence
+//! numbers, logon time, MD requests, mass cancels and probes to each session (30 words), and
+//! `log_dropped`, `commands_unknown`, the armed-order and run-time risk sections to the block. The writer publishes with plain loads and stores (no read-modify-write instruction:
 //! it is the only writer), so counting costs a few `mov`s per cycle.
 
 use std::fs::OpenOptions;
@@ -27,7 +29,7 @@ use crate::engine::sys;
 /// First word of the block: `TWCOUNT1` in ASCII, little-endian.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"TWCOUNT1");
 /// Layout version (incremented when fields are appended).
-pub const VERSION: u64 = 1;
+pub const VERSION: u64 = 2;
 /// Sessions the block has room for.
 pub const MAX_SESSIONS: usize = 8;
 
@@ -101,6 +103,56 @@ pub struct Session {
     pub orders_refused: AtomicU64,
     /// Code of the last error that ended a connection (0: none; see `engine::Teardown::code`).
     pub last_error: AtomicU64,
+    // ----- version 2 -----
+    /// MsgSeqNum the next message we send gets (from the session's journal).
+    pub next_sender_seq: AtomicU64,
+    /// MsgSeqNum expected on the next message we receive.
+    pub next_target_seq: AtomicU64,
+    /// When the last logon completed, ns since the Unix epoch (UTC); 0: never.
+    pub logon_ns: AtomicU64,
+    /// MarketDataRequests (35=V) sent (one after every logon of a subscribing session).
+    pub md_requests: AtomicU64,
+    /// OrderMassCancelRequests (35=q) sent.
+    pub mass_cancels: AtomicU64,
+    /// Commands for this session the engine refused (e.g. `SetSeq` while connected,
+    /// `MassCancel` or `Probe` while not logged on).
+    pub commands_refused: AtomicU64,
+    /// Probe TestRequests (35=1) sent.
+    pub probes_sent: AtomicU64,
+    /// Probes answered by their Heartbeat (35=0 with the probe's TestReqID).
+    pub probe_count: AtomicU64,
+    /// Round trip of the last answered probe, ns (engine cycle clock).
+    pub probe_rtt_ns: AtomicU64,
+}
+
+/// Counters of the armed-order strategy ([`crate::engine::armed::Armed`]).
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct ArmedCounters {
+    /// Triggers armed now.
+    pub armed: AtomicU64,
+    /// Control commands taken from the armed strategy's queue.
+    pub commands: AtomicU64,
+    /// `Arm` commands refused (table full, duplicate id, invalid field).
+    pub arm_errors: AtomicU64,
+    /// Trigger firings.
+    pub fires: AtomicU64,
+    /// Firings whose order the engine accepted.
+    pub orders: AtomicU64,
+    /// Firings whose order was refused (kill switch, risk, session down, no template bound).
+    pub refused: AtomicU64,
+}
+
+/// Counters of the run-time risk control ([`crate::engine::live_risk::LiveGate`]).
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct RiskCounters {
+    /// Control commands taken from the queue.
+    pub commands: AtomicU64,
+    /// Limit changes refused (the previous limits stay in force).
+    pub refused: AtomicU64,
+    /// 1 while the kill switch is on.
+    pub killed: AtomicU64,
 }
 
 /// The whole block.
@@ -123,6 +175,15 @@ pub struct Counters {
     pub port: Port,
     /// The sessions, in the order they were added to the engine.
     pub session: [Session; MAX_SESSIONS],
+    // ----- version 2 -----
+    /// Message-log records dropped because the ring was full.
+    pub log_dropped: AtomicU64,
+    /// Commands that named no session of the engine.
+    pub commands_unknown: AtomicU64,
+    /// The armed-order strategy.
+    pub armed: ArmedCounters,
+    /// The run-time risk control.
+    pub risk: RiskCounters,
 }
 
 impl Default for Counters {
@@ -136,6 +197,10 @@ impl Default for Counters {
             commands: AtomicU64::new(0),
             port: Port::default(),
             session: core::array::from_fn(|_| Session::default()),
+            log_dropped: AtomicU64::new(0),
+            commands_unknown: AtomicU64::new(0),
+            armed: ArmedCounters::default(),
+            risk: RiskCounters::default(),
         }
     }
 }
@@ -291,6 +356,21 @@ static EMPTY: Counters = Counters {
         drop_malformed: AtomicU64::new(0),
     },
     session: [ZERO_SESSION; MAX_SESSIONS],
+    log_dropped: AtomicU64::new(0),
+    commands_unknown: AtomicU64::new(0),
+    armed: ArmedCounters {
+        armed: AtomicU64::new(0),
+        commands: AtomicU64::new(0),
+        arm_errors: AtomicU64::new(0),
+        fires: AtomicU64::new(0),
+        orders: AtomicU64::new(0),
+        refused: AtomicU64::new(0),
+    },
+    risk: RiskCounters {
+        commands: AtomicU64::new(0),
+        refused: AtomicU64::new(0),
+        killed: AtomicU64::new(0),
+    },
 };
 
 #[allow(clippy::declare_interior_mutable_const)]
@@ -316,6 +396,15 @@ const ZERO_SESSION: Session = Session {
     orders_sent: AtomicU64::new(0),
     orders_refused: AtomicU64::new(0),
     last_error: AtomicU64::new(0),
+    next_sender_seq: AtomicU64::new(0),
+    next_target_seq: AtomicU64::new(0),
+    logon_ns: AtomicU64::new(0),
+    md_requests: AtomicU64::new(0),
+    mass_cancels: AtomicU64::new(0),
+    commands_refused: AtomicU64::new(0),
+    probes_sent: AtomicU64::new(0),
+    probe_count: AtomicU64::new(0),
+    probe_rtt_ns: AtomicU64::new(0),
 };
 
 #[cfg(test)]
@@ -326,13 +415,23 @@ mod tests {
     #[test]
     fn layout_is_fixed() {
         assert_eq!(core::mem::size_of::<Port>(), 9 * 8);
-        assert_eq!(core::mem::size_of::<Session>(), 21 * 8);
+        assert_eq!(core::mem::size_of::<Session>(), 30 * 8);
+        assert_eq!(core::mem::size_of::<ArmedCounters>(), 6 * 8);
+        assert_eq!(core::mem::size_of::<RiskCounters>(), 3 * 8);
+        let sessions_end = 6 * 8 + 9 * 8 + MAX_SESSIONS * 30 * 8;
         assert_eq!(
             core::mem::size_of::<Counters>(),
-            6 * 8 + 9 * 8 + MAX_SESSIONS * 21 * 8
+            sessions_end + 2 * 8 + 6 * 8 + 3 * 8
         );
         assert_eq!(core::mem::offset_of!(Counters, port), 48);
         assert_eq!(core::mem::offset_of!(Counters, session), 48 + 72);
+        // Version 2 fields follow version 1's within each session and after the sessions.
+        assert_eq!(core::mem::offset_of!(Session, last_error), 20 * 8);
+        assert_eq!(core::mem::offset_of!(Session, next_sender_seq), 21 * 8);
+        assert_eq!(core::mem::offset_of!(Session, probe_rtt_ns), 29 * 8);
+        assert_eq!(core::mem::offset_of!(Counters, log_dropped), sessions_end);
+        assert_eq!(core::mem::offset_of!(Counters, armed), sessions_end + 16);
+        assert_eq!(core::mem::offset_of!(Counters, risk), sessions_end + 64);
     }
 
     #[test]

@@ -36,12 +36,14 @@ use tickwire_fix::book::Book;
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::encode::{EncodeError, Encoder};
 use tickwire_fix::message::Message;
-use tickwire_fix::outbound::{self, NewOrder, OrderShape, Side, SlotWidths};
+use tickwire_fix::outbound::{
+    self, MarketDataShape, MassCancelScope, NewOrder, OrderRequest, OrderShape, Side, SlotWidths,
+};
 use tickwire_fix::session::{
     Capacities, Config as FixConfig, DisconnectReason, Event, HeaderOrder, Journal, Session,
     State as FixState,
 };
-use tickwire_fix::template::{Header, Layout, TemplateError};
+use tickwire_fix::template::{Header, Layout, Template as FixTemplate, TemplateError};
 use tickwire_fix::time::UtcTimestamp;
 use tickwire_fix::views::{ExecType, ExecutionReport, MarketData};
 
@@ -165,6 +167,9 @@ pub struct SessionSpec<J: Journal> {
     pub fix_capacities: Capacities,
     /// Keep a book from this session's 35=W/35=X messages.
     pub book: Option<BookSpec>,
+    /// Subscribe to market data after every logon (Kraken forgets subscriptions at logout,
+    /// SPEC §1.3).
+    pub subscribe: Option<MdSubscription>,
     /// Extra Logon fields.
     pub logon_fields: Option<LogonFields>,
     /// Connect at start-up (otherwise on [`Command::Connect`]).
@@ -177,6 +182,7 @@ impl<J: Journal> core::fmt::Debug for SessionSpec<J> {
             .field("remote", &self.remote)
             .field("server_name", &self.server_name)
             .field("book", &self.book)
+            .field("subscribe", &self.subscribe)
             .finish_non_exhaustive()
     }
 }
@@ -199,8 +205,40 @@ impl<J: Journal> SessionSpec<J> {
             journal,
             fix_capacities: Capacities::default(),
             book: None,
+            subscribe: None,
             logon_fields: None,
             connect: true,
+        }
+    }
+}
+
+/// A market-data subscription: after every logon the engine sends a MarketDataRequest (35=V,
+/// SubscriptionRequestType 263=1, MDUpdateType 265=1 incremental, MarketDepth 264,
+/// NoMDEntryTypes 267 = bid and offer, and trade if asked, NoRelatedSym 146=1 / 55), so the
+/// session's book fills from the snapshot (35=W) and the incrementals (35=X) that follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MdSubscription {
+    /// MDReqID (262).
+    pub request_id: String,
+    /// Symbol (55), e.g. `BTC/USD`.
+    pub symbol: String,
+    /// MarketDepth (264): levels per side (0: the full book).
+    pub depth: u32,
+    /// AggregatedBook (266): `Y` (L2, price levels) or `N` (L3, orders).
+    pub aggregated: bool,
+    /// Also subscribe to trades (269=2); bids (269=0) and offers (269=1) always.
+    pub trades: bool,
+}
+
+impl MdSubscription {
+    /// An L2 subscription to `symbol`, `depth` levels, bids and offers and trades.
+    pub fn l2(symbol: &str, depth: u32, request_id: &str) -> MdSubscription {
+        MdSubscription {
+            request_id: request_id.to_string(),
+            symbol: symbol.to_string(),
+            depth,
+            aggregated: true,
+            trades: true,
         }
     }
 }
@@ -286,6 +324,32 @@ pub enum Command {
     BlockOrders,
     /// Accept orders again.
     AllowOrders,
+    /// Send an OrderMassCancelRequest (35=q, MassCancelRequestType 530=7: every open order of
+    /// the account) with a fresh ClOrdID on a logged-on session. The kill switch is
+    /// `BlockOrders`, then `MassCancel` on each trading session, then optionally `Logout`.
+    /// Refused (counted in `commands_refused`) when the session is not logged on.
+    MassCancel(SessionId),
+    /// Set the session's next sender and/or target MsgSeqNum. Only while no FIX session is
+    /// up or being set up on a connection (the Logon not yet sent: phases `Stopped`,
+    /// `Backoff`, `Connecting`, or `Handshaking`); refused and counted in `commands_refused`
+    /// otherwise, and for a value of 0.
+    SetSeq {
+        /// The session.
+        session: SessionId,
+        /// Next MsgSeqNum we send.
+        sender: Option<u64>,
+        /// Next MsgSeqNum we expect.
+        target: Option<u64>,
+    },
+    /// Restart both sequence numbers at 1 with the next Logon, which carries ResetSeqNumFlag
+    /// (141=Y). While the session is down its counters show 1/1 at once; while it is up the
+    /// reset waits for the next logon (log out and connect to apply it now).
+    ResetSeq(SessionId),
+    /// Send a TestRequest (35=1) with a unique TestReqID; the Heartbeat answering it
+    /// (35=0 with the same 112) records the round trip in `probe_rtt_ns` and `probe_count`.
+    /// One probe per session at a time: a new probe replaces an unanswered one. Refused when
+    /// the session is not logged on.
+    Probe(SessionId),
 }
 
 /// The command queue is full.
@@ -317,6 +381,8 @@ pub enum SetupError {
     UnknownSession,
     /// The template could not be built.
     Template(TemplateError),
+    /// A session's market-data subscription does not fit a MarketDataRequest.
+    Subscription(TemplateError),
 }
 
 impl core::fmt::Display for SetupError {
@@ -326,6 +392,7 @@ impl core::fmt::Display for SetupError {
             Self::TooManyTemplates => f.write_str("order-template table full"),
             Self::UnknownSession => f.write_str("no such session"),
             Self::Template(e) => write!(f, "order template: {e}"),
+            Self::Subscription(e) => write!(f, "market-data subscription: {e}"),
         }
     }
 }
@@ -352,6 +419,12 @@ struct Slot<J: Journal> {
     records_in: RecordCounter,
     last_teardown: Option<Teardown>,
     change: Option<SessionChange>,
+    /// The MarketDataRequest sent after every logon.
+    md_request: Option<FixTemplate>,
+    /// OrderMassCancelRequest (530=7).
+    mass_cancel: OrderRequest,
+    /// Send the next Logon with 141=Y (after restarting the journal at 1).
+    reset_next_logon: bool,
 }
 
 impl<J: Journal> Slot<J> {
@@ -437,6 +510,29 @@ fn send_order<J: Journal>(
         (Ok(_), _) => Ok(()),
         (Err(_), Some(e)) => Err(OrderError::Template(e)),
         (Err(e), None) => Err(OrderError::Send(e)),
+    }
+}
+
+/// Sends a precompiled message on `fix` after stamping MsgSeqNum and SendingTime.
+fn send_template<J: Journal>(
+    fix: &mut Session<J>,
+    t: &mut FixTemplate,
+    now: UtcTimestamp,
+) -> Result<u64, tickwire_fix::session::SendError> {
+    fix.send_raw(now, |seq, out| {
+        t.stamp(seq, now)
+            .map_err(|_| EncodeError::BufferTooSmall { required: 0 })?;
+        t.copy_to(out)
+    })
+}
+
+/// The FIX header of session `fix`'s precompiled messages.
+fn header_of(cfg: &FixConfig) -> Header<'_> {
+    Header {
+        begin_string: cfg.begin_string.as_bytes(),
+        sender: cfg.sender_comp_id.as_bytes(),
+        target: cfg.target_comp_id.as_bytes(),
+        time_after_target: cfg.header_order == HeaderOrder::Kraken,
     }
 }
 
@@ -607,6 +703,27 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             return Err(SetupError::TooManySessions);
         }
         let id = SessionId(self.slots.len() as u8);
+        let header = header_of(&spec.fix);
+        let md_request = match &spec.subscribe {
+            Some(sub) => {
+                let symbols: [&[u8]; 1] = [sub.symbol.as_bytes()];
+                let shape = MarketDataShape {
+                    request_id: sub.request_id.as_bytes(),
+                    subscribe: true,
+                    depth: sub.depth,
+                    aggregated: sub.aggregated,
+                    trades: sub.trades,
+                    symbols: &symbols,
+                };
+                Some(
+                    outbound::market_data_request(header, &shape)
+                        .map_err(SetupError::Subscription)?,
+                )
+            }
+            None => None,
+        };
+        let mass_cancel = outbound::order_mass_cancel_request(header, MassCancelScope::Account)
+            .map_err(SetupError::Template)?;
         self.slots.push(Slot {
             remote: spec.remote,
             tls_cfg: spec.tls,
@@ -632,6 +749,9 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             records_in: RecordCounter::default(),
             last_teardown: None,
             change: None,
+            md_request,
+            mass_cancel,
+            reset_next_logon: false,
         });
         set(&self.counters.counters().sessions, self.slots.len() as u64);
         self.publish_session(id.index());
@@ -670,13 +790,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             .slots
             .get(session.index())
             .ok_or(SetupError::UnknownSession)?;
-        let cfg = slot.fix.config();
-        let header = Header {
-            begin_string: cfg.begin_string.as_bytes(),
-            sender: cfg.sender_comp_id.as_bytes(),
-            target: cfg.target_comp_id.as_bytes(),
-            time_after_target: cfg.header_order == HeaderOrder::Kraken,
-        };
+        let header = header_of(slot.fix.config());
         let order = outbound::new_order_single_with(header, shape, layout, widths)
             .map_err(SetupError::Template)?;
         let mut symbol = [0u8; 32];
@@ -789,7 +903,83 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
                     }
                 }
             }
+            Command::MassCancel(id) => self.mass_cancel(id, now),
+            Command::SetSeq {
+                session,
+                sender,
+                target,
+            } => self.set_seq(session, sender, target),
+            Command::ResetSeq(id) => {
+                let Some(s) = self.slots.get_mut(id.index()) else {
+                    bump(&self.counters.counters().commands_unknown, 1);
+                    return;
+                };
+                s.reset_next_logon = true;
+                if s.fix.state() == FixState::Disconnected && !s.fix_up {
+                    s.fix.journal_mut().reset();
+                }
+                self.publish_session(id.index());
+            }
+            Command::Probe(id) => self.probe(id, now),
         }
+    }
+
+    fn probe(&mut self, id: SessionId, _now: Now) {
+        let c = self.counters.counters();
+        match self.slots.get(id.index()) {
+            None => bump(&c.commands_unknown, 1),
+            Some(_) => bump(&c.session[id.index()].commands_refused, 1),
+        }
+    }
+
+    fn mass_cancel(&mut self, id: SessionId, now: Now) {
+        let c = self.counters.counters();
+        let Some(s) = self.slots.get_mut(id.index()) else {
+            bump(&c.commands_unknown, 1);
+            return;
+        };
+        let sc = &c.session[id.index()];
+        if !s.logged_on() {
+            bump(&sc.commands_refused, 1);
+            return;
+        }
+        let Some(cl_ord_id) = self.ids.next(now.utc) else {
+            bump(&sc.commands_refused, 1);
+            return;
+        };
+        let mut text = [0u8; 20];
+        let w = tickwire_fix::encode::write_u64(&mut text, cl_ord_id).unwrap_or(0);
+        let req = &mut s.mass_cancel;
+        let filled = req.template.set(req.cl_ord_id, &text[..w]).is_ok()
+            && req
+                .transact_time
+                .is_none_or(|slot| req.template.set_timestamp(slot, now.utc).is_ok());
+        if filled && send_template(&mut s.fix, &mut req.template, now.utc).is_ok() {
+            s.dirty = true;
+            bump(&sc.mass_cancels, 1);
+        } else {
+            bump(&sc.commands_refused, 1);
+        }
+    }
+
+    fn set_seq(&mut self, id: SessionId, sender: Option<u64>, target: Option<u64>) {
+        let c = self.counters.counters();
+        let Some(s) = self.slots.get_mut(id.index()) else {
+            bump(&c.commands_unknown, 1);
+            return;
+        };
+        let down = s.fix.state() == FixState::Disconnected && !s.fix_up;
+        if !down || sender == Some(0) || target == Some(0) {
+            bump(&c.session[id.index()].commands_refused, 1);
+            return;
+        }
+        if let Some(seq) = sender {
+            s.fix.journal_mut().set_next_sender_seq(seq);
+        }
+        if let Some(seq) = target {
+            s.fix.journal_mut().set_next_target_seq(seq);
+        }
+        self.publish_session(id.index());
     }
 
     /// One duty cycle at `now`: commands, NIC and stack, every session, timers, counters.
@@ -1059,10 +1249,22 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             if tls.is_established() && !s.fix_up {
                 s.fix_up = true;
                 s.fix.handle_connected(now.utc);
-                let logon = match s.logon_fields.as_mut() {
-                    Some(f) => s.fix.send_logon(now.utc, |seq, e| f(seq, e)),
-                    None => s.fix.send_logon(now.utc, |_, _| {}),
-                };
+                // ResetSeq: both sides restart at 1, announced by 141=Y (which the session
+                // writes itself when its configuration resets on every logon).
+                let reset = core::mem::take(&mut s.reset_next_logon);
+                let flag = reset && !s.fix.config().reset_on_logon;
+                if reset {
+                    s.fix.journal_mut().reset();
+                }
+                let fields = s.logon_fields.as_mut();
+                let logon = s.fix.send_logon(now.utc, |seq, e| {
+                    if flag {
+                        e.boolean(141, true);
+                    }
+                    if let Some(f) = fields {
+                        f(seq, e);
+                    }
+                });
                 if logon.is_err() {
                     self.close(i, Teardown::Fix(DisconnectReason::BadLogon), now);
                     return work + 1;
@@ -1093,6 +1295,13 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
                     s.attempts = 0;
                     s.change = Some(SessionChange::LoggedOn);
                     bump(&c.session[i].logons, 1);
+                    set(&c.session[i].logon_ns, now.utc.nanos.max(0) as u64);
+                    if let Some(t) = s.md_request.as_mut() {
+                        if send_template(&mut s.fix, t, now.utc).is_ok() {
+                            bump(&c.session[i].md_requests, 1);
+                            s.dirty = true;
+                        }
+                    }
                 }
                 Event::Disconnect(reason) => {
                     self.close(i, Teardown::Fix(reason), now);
@@ -1334,6 +1543,8 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         set(&c.fix_garbled, st.garbled);
         set(&c.rejects_sent, st.rejects_sent);
         set(&c.tls_records_in, s.records_in.records);
+        set(&c.next_sender_seq, s.fix.journal().next_sender_seq());
+        set(&c.next_target_seq, s.fix.journal().next_target_seq());
     }
 
     fn publish(&self, _now: Now) {

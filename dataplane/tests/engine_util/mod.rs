@@ -13,7 +13,9 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use tickwire_dataplane::allowlist::{self, Allowlist};
 use tickwire_dataplane::clock::Now;
 use tickwire_dataplane::counters::Shared;
-use tickwire_dataplane::engine::{self, Engine, Phase, SessionId, SessionSpec, ThresholdBuy};
+use tickwire_dataplane::engine::{
+    self, Commands, Engine, OrderId, Phase, SessionId, SessionSpec, Strategy, ThresholdBuy,
+};
 use tickwire_dataplane::link::Link;
 use tickwire_dataplane::mem;
 use tickwire_dataplane::mem::MemNic;
@@ -152,6 +154,14 @@ impl VenueSession {
         }
     }
 
+    pub fn fix_mut(&mut self) -> &mut Session<MemoryJournal> {
+        match (&mut self.link, &mut self.spare) {
+            (Some(l), _) => &mut l.fix,
+            (None, Some(f)) => f,
+            (None, None) => unreachable!("a venue session always has its FIX session"),
+        }
+    }
+
     pub fn is_active(&self) -> bool {
         self.link
             .as_ref()
@@ -204,6 +214,11 @@ impl Feed {
             fire_every: fire_every.max(1),
             ticks: 0,
         }
+    }
+
+    /// The next tick is a snapshot (35=W) again.
+    pub fn restart(&mut self) {
+        self.last = None;
     }
 
     /// True when tick `n` (1-based) puts the ask at or below the trigger.
@@ -266,6 +281,27 @@ pub struct OrderCheck {
     pub malformed: u64,
 }
 
+/// The body of an inbound message as `tag=value|…` (header and trailer left out): what the
+/// tests compare requests with.
+pub fn body_text(m: &Message<'_>) -> String {
+    const HEADER: [u32; 12] = [8, 9, 35, 34, 49, 56, 52, 43, 97, 122, 115, 128];
+    let mut out = String::new();
+    for f in m.fields() {
+        if HEADER.contains(&f.tag) || f.tag == 10 {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('|');
+        }
+        out.push_str(&format!(
+            "{}={}",
+            f.tag,
+            String::from_utf8_lossy(m.value(*f))
+        ));
+    }
+    out
+}
+
 /// The venue end: stack, the two sessions, a feed, a filling desk.
 pub struct Venue {
     pub stack: Stack<MemNic>,
@@ -278,6 +314,13 @@ pub struct Venue {
     pub check: OrderCheck,
     /// MsgSeqNum of every Logon received on the trading session.
     pub trd_logon_seqs: Vec<u64>,
+    /// Bodies of the MarketDataRequests (35=V) received on the market-data session
+    /// ([`body_text`]); each restarts the feed with a snapshot.
+    pub md_requests: Vec<String>,
+    /// Bodies of the OrderMassCancelRequests (35=q) received on the trading session.
+    pub mass_cancels: Vec<String>,
+    /// Every MsgType received on the trading session after logon, in order (app messages).
+    pub trd_app_types: Vec<u8>,
     pending_fills: Box<[u64; 4096]>,
     pending: usize,
     /// Listen again after a connection ends.
@@ -323,6 +366,9 @@ impl Venue {
             orders: Vec::with_capacity(1 << 20),
             check: OrderCheck::default(),
             trd_logon_seqs: Vec::with_capacity(64),
+            md_requests: Vec::with_capacity(64),
+            mass_cancels: Vec::with_capacity(64),
+            trd_app_types: Vec::with_capacity(1 << 20),
             pending_fills: Box::new([0; 4096]),
             pending: 0,
             relisten: true,
@@ -338,6 +384,12 @@ impl Venue {
     /// Resets the trading connection (RST) and, unless `relisten`, stops listening.
     pub fn abort_trading(&mut self, now: Now) {
         self.trd.take_back(&mut self.stack, true);
+        self.stack.poll(now.mono_ns);
+    }
+
+    /// Resets the market-data connection (RST); it listens again on the next poll.
+    pub fn abort_market_data(&mut self, now: Now) {
+        self.md.take_back(&mut self.stack, true);
         self.stack.poll(now.mono_ns);
     }
 
@@ -357,10 +409,13 @@ impl Venue {
             orders,
             check,
             trd_logon_seqs,
+            md_requests,
+            mass_cancels,
+            trd_app_types,
             pending_fills,
             pending,
             relisten,
-            ..
+            feed,
         } = self;
         for (which, vs) in [(0, &mut *md), (1, &mut *trd)] {
             let Some(link) = vs.link.as_mut() else {
@@ -370,6 +425,16 @@ impl Venue {
                 continue;
             };
             let r = link.pump(stack, now.utc, &mut |m: &Message<'_>| {
+                if which == 0 && m.msg_type() == b"V" {
+                    md_requests.push(body_text(m));
+                    feed.restart();
+                }
+                if which == 1 {
+                    trd_app_types.push(m.msg_type().first().copied().unwrap_or(b'?'));
+                }
+                if which == 1 && m.msg_type() == b"q" {
+                    mass_cancels.push(body_text(m));
+                }
                 if which == 1 && m.msg_type() == b"D" {
                     let ok = m.field(55) == Some(b"BTC/USD".as_slice())
                         && m.field(54) == Some(b"1".as_slice())
@@ -453,27 +518,45 @@ impl Venue {
     }
 }
 
-pub type ClientEngine = Engine<mem::MemNic, MemoryJournal, ThresholdBuy>;
+pub type ClientEngine<S = ThresholdBuy> = Engine<mem::MemNic, MemoryJournal, S>;
 
 /// The engine (client) and the venue on the two ends of one in-memory NIC pair.
-pub struct Rig {
-    pub engine: ClientEngine,
+pub struct Rig<S: Strategy = ThresholdBuy> {
+    pub engine: ClientEngine<S>,
     pub venue: Venue,
     pub md: SessionId,
     pub trd: SessionId,
+    /// The buy IOC 0.01 BTC/USD template on the trading session.
+    pub order: OrderId,
     pub t: i64,
     /// Replaces the engine's allowlist at run time.
     pub allowlist: allowlist::Publisher,
+    /// The engine's command queue.
+    pub commands: Commands,
 }
 
-impl Rig {
+impl Rig<ThresholdBuy> {
     pub fn new(fire_every: u64, reset: bool) -> Rig {
+        let strategy = ThresholdBuy::new(TRIGGER, Decimal::new(TRIGGER, 1), Decimal::new(1, 2));
+        let mut rig = Rig::build(fire_every, reset, strategy, |_, _| {});
+        rig.engine.strategy_mut().order = Some(rig.order);
+        rig
+    }
+}
+
+impl<S: Strategy> Rig<S> {
+    /// A rig running `strategy`; `customize` adjusts the market-data and trading specs.
+    pub fn build(
+        fire_every: u64,
+        reset: bool,
+        strategy: S,
+        customize: impl FnOnce(&mut SessionSpec<MemoryJournal>, &mut SessionSpec<MemoryJournal>),
+    ) -> Rig<S> {
         let (client_tls, server_tls) = pki();
         let (a, b) = mem::pair(1024, [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
         let venue = Venue::new(b, server_tls, fire_every, reset);
         let (publisher, live) = allowlist::live(Allowlist::new(&[VENUE]).unwrap());
-        let strategy = ThresholdBuy::new(TRIGGER, Decimal::new(TRIGGER, 1), Decimal::new(1, 2));
-        let (mut engine, _commands) = Engine::new(
+        let (mut engine, commands) = Engine::new(
             a,
             live,
             engine_config(),
@@ -481,7 +564,8 @@ impl Rig {
             Shared::in_memory(),
             at(0),
         );
-        let (md_spec, trd_spec) = specs(&client_tls, reset);
+        let (mut md_spec, mut trd_spec) = specs(&client_tls, reset);
+        customize(&mut md_spec, &mut trd_spec);
         let md = engine.add_session(md_spec, at(0)).unwrap();
         let trd = engine.add_session(trd_spec, at(0)).unwrap();
         let shape = OrderShape {
@@ -489,14 +573,15 @@ impl Rig {
             ..OrderShape::limit(b"BTC/USD", Side::Buy)
         };
         let order = engine.add_order(trd, &shape).unwrap();
-        engine.strategy_mut().order = Some(order);
         Rig {
             engine,
             venue,
             md,
             trd,
+            order,
             t: 0,
             allowlist: publisher,
+            commands,
         }
     }
 
@@ -507,7 +592,7 @@ impl Rig {
         self.venue.poll(at(self.t));
     }
 
-    pub fn run_until(&mut self, what: &str, limit: u64, mut done: impl FnMut(&mut Rig) -> bool) {
+    pub fn run_until(&mut self, what: &str, limit: u64, mut done: impl FnMut(&mut Rig<S>) -> bool) {
         for _ in 0..limit {
             if done(self) {
                 return;

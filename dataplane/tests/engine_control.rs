@@ -1,0 +1,218 @@
+//! What the control plane asks of a running engine, checked on the venue's side of the
+//! in-memory NIC pair: market-data subscriptions after every logon, the mass cancel of the kill
+//! switch, sequence numbers set and reset between connections, the message log, probes.
+#![allow(clippy::unwrap_used)]
+
+mod engine_util;
+
+use engine_util::*;
+use tickwire_dataplane::counters::read;
+use tickwire_dataplane::engine::{
+    Command, Engine, Idle, MdSubscription, OrderError, Phase, SetupError,
+};
+use tickwire_fix::book::State as BookState;
+use tickwire_fix::session::Journal;
+
+fn subscribed_rig() -> Rig<Idle> {
+    let sub = MdSubscription::l2("BTC/USD", 10, "MD-BTCUSD-1");
+    Rig::build(1_000, true, Idle, |md, _| md.subscribe = Some(sub))
+}
+
+#[test]
+fn market_data_request_goes_out_after_every_logon_and_the_book_fills() {
+    let mut rig = subscribed_rig();
+    rig.log_on();
+    rig.run_until("MarketDataRequest at the venue", 1_000, |r| {
+        !r.venue.md_requests.is_empty()
+    });
+    assert_eq!(
+        rig.venue.md_requests,
+        ["262=MD-BTCUSD-1|263=1|264=10|265=1|266=Y|267=3|269=0|269=1|269=2|146=1|55=BTC/USD"]
+    );
+    // Snapshot then incrementals, after the request.
+    rig.ticks(5);
+    let book = rig.engine.book(rig.md).unwrap();
+    assert_eq!(book.state(), BookState::Live);
+    assert!(book.best_ask().is_some() && book.best_bid().is_some());
+    let c = rig.engine.counters().clone();
+    let c = c.counters();
+    assert_eq!(read(&c.session[rig.md.index()].md_requests), 1);
+    assert_eq!(read(&c.session[rig.trd.index()].md_requests), 0);
+    assert_eq!(read(&c.session[rig.md.index()].book_updates), 5);
+    assert!(
+        !rig.venue.trd_app_types.contains(&b'V'),
+        "the trading session does not subscribe"
+    );
+
+    // The venue drops the market-data connection: the engine reconnects, logs on and
+    // subscribes again (Kraken forgets subscriptions with the session).
+    rig.venue.abort_market_data(at(rig.t));
+    rig.run_until("resubscribed", 200_000, |r| {
+        r.venue.md_requests.len() == 2 && r.engine.phase(r.md) == Some(Phase::Active)
+    });
+    assert_eq!(rig.venue.md_requests[1], rig.venue.md_requests[0]);
+    assert_eq!(read(&c.session[rig.md.index()].logons), 2);
+    assert_eq!(read(&c.session[rig.md.index()].md_requests), 2);
+    rig.ticks(3);
+    assert_eq!(read(&c.session[rig.md.index()].book_updates), 8);
+    assert_eq!(rig.engine.book(rig.md).unwrap().state(), BookState::Live);
+}
+
+#[test]
+fn a_subscription_that_does_not_fit_a_message_is_a_setup_error() {
+    let (client_tls, _) = pki();
+    let (a, _b) = tickwire_dataplane::mem::pair(16, [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+    let (mut engine, _) = Engine::<_, _, _>::new(
+        a,
+        allow(VENUE),
+        engine_config(),
+        Idle,
+        tickwire_dataplane::counters::Shared::in_memory(),
+        at(0),
+    );
+    let (mut md, _) = specs(&client_tls, true);
+    md.subscribe = Some(MdSubscription::l2(&"X".repeat(4096), 10, "MD-1"));
+    assert!(matches!(
+        engine.add_session(md, at(0)),
+        Err(SetupError::Subscription(_))
+    ));
+}
+
+#[test]
+fn kill_switch_flow_sends_a_mass_cancel_and_blocks_the_next_order() {
+    let mut rig = Rig::new(1, true);
+    rig.log_on();
+    rig.ticks(5);
+    assert_eq!(rig.venue.orders.len(), 5);
+    // Through the queue, as the control thread does.
+    rig.commands.send(Command::BlockOrders).unwrap();
+    rig.commands.send(Command::MassCancel(rig.trd)).unwrap();
+    rig.run_until("35=q at the venue", 1_000, |r| {
+        !r.venue.mass_cancels.is_empty()
+    });
+    let q = &rig.venue.mass_cancels[0];
+    let fields: Vec<&str> = q.split('|').collect();
+    assert_eq!(fields.len(), 3, "{q}");
+    let id: u64 = fields[0].strip_prefix("11=").unwrap().parse().unwrap();
+    assert!(
+        id > *rig.venue.orders.last().unwrap(),
+        "a fresh ClOrdID after the orders' ones: {q}"
+    );
+    assert!(fields[1].starts_with("60=2026"), "{q}");
+    assert_eq!(fields[2], "530=7");
+    rig.ticks(5);
+    let s = rig.engine.strategy();
+    assert_eq!(s.last_error, Some(OrderError::Blocked));
+    assert_eq!(rig.venue.orders.len(), 5, "no order after the kill switch");
+    assert_eq!(
+        rig.venue
+            .trd_app_types
+            .iter()
+            .filter(|t| **t == b'q')
+            .count(),
+        1
+    );
+    let c = rig.engine.counters().counters();
+    assert_eq!(read(&c.session[rig.trd.index()].mass_cancels), 1);
+
+    // A mass cancel on a session that is down is refused and counted; nothing is sent.
+    rig.engine.command(Command::Abort(rig.trd), at(rig.t));
+    rig.engine.command(Command::MassCancel(rig.trd), at(rig.t));
+    let c = rig.engine.counters().counters();
+    assert_eq!(read(&c.session[rig.trd.index()].commands_refused), 1);
+    assert_eq!(read(&c.session[rig.trd.index()].mass_cancels), 1);
+}
+
+fn seqs(rig: &Rig) -> (u64, u64) {
+    let c = &rig.engine.counters().counters().session[rig.trd.index()];
+    (read(&c.next_sender_seq), read(&c.next_target_seq))
+}
+
+fn reconnect_trading(rig: &mut Rig, what: &str) {
+    rig.engine.command(Command::Connect(rig.trd), at(rig.t));
+    rig.run_until(what, 200_000, |r| {
+        r.engine.phase(r.trd) == Some(Phase::Active) && r.venue.trd.is_active()
+    });
+    for _ in 0..20 {
+        rig.step();
+    }
+}
+
+fn stop_trading(rig: &mut Rig) {
+    rig.engine.command(Command::Abort(rig.trd), at(rig.t));
+    rig.run_until("venue saw the reset", 10_000, |r| !r.venue.trd.is_active());
+    assert_eq!(rig.engine.phase(rig.trd), Some(Phase::Stopped));
+}
+
+#[test]
+fn sequence_numbers_are_published_set_while_down_and_reset_with_the_next_logon() {
+    // Sequences carry over connections (no reset on logon).
+    let mut rig = Rig::new(1, false);
+    rig.log_on();
+    rig.ticks(5);
+    // Logon + 5 orders out, Logon + 5 fills in.
+    assert_eq!(seqs(&rig), (7, 7));
+    let fix = rig.engine.fix(rig.trd).unwrap();
+    assert_eq!(fix.next_sender_seq(), 7);
+    let c = rig.engine.counters().clone();
+    let trd = &c.counters().session[rig.trd.index()];
+    let logon_ns = read(&trd.logon_ns) as i64;
+    assert!(
+        logon_ns > EPOCH_NS && logon_ns <= EPOCH_NS + rig.t,
+        "logon at {logon_ns}"
+    );
+
+    // Refused while logged on, and for 0; nothing changes.
+    let session = rig.trd;
+    let set = |sender, target| Command::SetSeq {
+        session,
+        sender,
+        target,
+    };
+    rig.engine.command(set(Some(100), Some(50)), at(rig.t));
+    assert_eq!(read(&trd.commands_refused), 1);
+    assert_eq!(seqs(&rig), (7, 7));
+
+    stop_trading(&mut rig);
+    rig.engine.command(set(Some(0), None), at(rig.t));
+    assert_eq!(read(&trd.commands_refused), 2);
+    rig.engine.command(set(Some(100), Some(50)), at(rig.t));
+    assert_eq!(read(&trd.commands_refused), 2);
+    assert_eq!(seqs(&rig), (100, 50));
+    // The venue is told the same out of band: the next Logon is 34=100 and answers 34=50.
+    let v = rig.venue.trd.fix_mut().journal_mut();
+    v.set_next_target_seq(100);
+    v.set_next_sender_seq(50);
+    reconnect_trading(&mut rig, "logged on at 100/50");
+    assert_eq!(rig.venue.trd_logon_seqs.last(), Some(&101));
+    assert_eq!(seqs(&rig), (101, 51));
+    assert_eq!(read(&trd.logons), 2);
+    assert!(read(&trd.logon_ns) as i64 > logon_ns);
+
+    // ResetSeq while down: 1/1 at once, and the next Logon carries 141=Y at 34=1 (the
+    // venue, still at 101/51, restarts because of the flag).
+    stop_trading(&mut rig);
+    rig.engine.command(Command::ResetSeq(rig.trd), at(rig.t));
+    assert_eq!(seqs(&rig), (1, 1));
+    reconnect_trading(&mut rig, "logged on after a reset");
+    assert_eq!(rig.venue.trd_logon_seqs.last(), Some(&2));
+    assert_eq!(seqs(&rig), (2, 2));
+
+    // ResetSeq while up waits for the next logon.
+    rig.ticks(2);
+    assert_eq!(seqs(&rig), (4, 4));
+    rig.engine.command(Command::ResetSeq(rig.trd), at(rig.t));
+    assert_eq!(seqs(&rig), (4, 4));
+    stop_trading(&mut rig);
+    assert_eq!(seqs(&rig), (4, 4));
+    reconnect_trading(&mut rig, "logged on after a deferred reset");
+    assert_eq!(rig.venue.trd_logon_seqs.last(), Some(&2));
+    assert_eq!(seqs(&rig), (2, 2));
+    assert_eq!(read(&trd.commands_refused), 2);
+    rig.ticks(3);
+    assert_eq!(
+        rig.engine.strategy().fills,
+        10,
+        "orders flow after every change"
+    );
+}
