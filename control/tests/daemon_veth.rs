@@ -51,12 +51,13 @@ impl Drop for Topology {
     }
 }
 
-fn topology() -> Topology {
+fn topology(which: u32) -> Topology {
     assert!(
         nix::unistd::geteuid().is_root(),
         "this test needs root (network namespaces, AF_PACKET); CI runs it as root"
     );
-    let tag = std::process::id() % 100_000;
+    // Unique per process and per test (tests of this file run in parallel).
+    let tag = (std::process::id() % 10_000) * 10 + which;
     let t = Topology {
         ns: format!("twd{tag}"),
         host_if: format!("twdh{tag}"),
@@ -201,9 +202,19 @@ fn scrape(addr: &str) -> String {
     out
 }
 
-#[test]
-fn daemon_against_the_venue_over_veth_with_every_operator_command() {
-    let topo = topology();
+/// The venue running in its namespace and a daemon configuration pointing at it.
+struct Setup {
+    topo: Topology,
+    dir: tempfile::TempDir,
+    venue: Proc,
+    config: PathBuf,
+    socket: PathBuf,
+    token: PathBuf,
+    metrics: String,
+}
+
+fn setup(which: u32, reset_on_logon: bool) -> Setup {
+    let topo = topology(which);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
 
@@ -249,7 +260,7 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
     let token = d.join("admin.token");
     write_private(&token, TOKEN);
     let socket = d.join("run/admin.sock");
-    let metrics = format!("127.0.0.1:{}", 20_000 + std::process::id() % 20_000);
+    let metrics = format!("127.0.0.1:{}", 20_000 + (std::process::id() % 10_000) * 4 + which);
     let config = d.join("tickwire.toml");
     std::fs::write(
         &config,
@@ -280,7 +291,7 @@ TargetCompID = "KRAKEN-TRD"
 SocketConnectHost = "10.78.0.2"
 SocketConnectPort = 4001
 HeartBtInt = 1
-ResetOnLogon = true
+ResetOnLogon = {reset}
 FileStorePath = "{d}/store"
 FileLogPath = "{d}/log"
 Credentials = "spot"
@@ -295,12 +306,38 @@ metrics = "{metrics}"
             d = d.display(),
             socket = socket.display(),
             token = token.display(),
+            reset = reset_on_logon,
         ),
     )
     .unwrap();
     let (code, out, err) = tickwire(&["config", "check", config.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
 
+    // The venue's stdout must keep draining or it blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Setup {
+        topo,
+        dir,
+        venue,
+        config,
+        socket,
+        token,
+        metrics,
+    }
+}
+
+#[test]
+fn daemon_against_the_venue_over_veth_with_every_operator_command() {
+    let Setup {
+        topo: _topo,
+        dir,
+        venue: _venue,
+        config,
+        socket,
+        token,
+        metrics,
+    } = setup(1, true);
+    let d = dir.path();
     let daemon = Daemon::start(&config, &socket, &token);
     daemon.wait("the admin socket", 20, |_| socket.exists());
     let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
@@ -396,5 +433,72 @@ metrics = "{metrics}"
     for secret in [SECRET_A, TOKEN] {
         assert!(!log.contains(secret), "secret in the daemon's output");
     }
-    drop(lines);
+}
+
+fn store_seq(store: &Path) -> (u64, u64) {
+    let (code, out, err) = tickwire(&[
+        "--output",
+        "json",
+        "fix",
+        "store",
+        "show",
+        store.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    (
+        v["next_sender_seq"].as_u64().unwrap(),
+        v["next_target_seq"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn kill_9_and_restart_resumes_sequence_numbers_from_the_store() {
+    let Setup {
+        topo: _topo,
+        dir,
+        venue: _venue,
+        config,
+        socket,
+        token,
+        ..
+    } = setup(2, false);
+    let store = dir.path().join("store/TESTCLIENT-KRAKEN-TRD.store");
+
+    let mut first = Daemon::start(&config, &socket, &token);
+    first.wait("the admin socket", 20, |_| socket.exists());
+    first.wait("logon", 30, |d| d.session("trd")["state"] == "active");
+    // Let a few heartbeats go each way so both sequence numbers move past the logon.
+    first.wait("heartbeats", 20, |d| {
+        d.session("trd")["fix_in"].as_u64().unwrap() >= 3
+    });
+    first.proc.0.kill().unwrap();
+    first.proc.0.wait().unwrap();
+    let (sender, target) = store_seq(&store);
+    assert!(
+        sender >= 3 && target >= 3,
+        "store after the crash: {sender} {target}"
+    );
+
+    // The crashed daemon left its socket behind; the new one replaces it.
+    assert!(socket.exists());
+    let second = Daemon::start(&config, &socket, &token);
+    second.wait("logon after the restart", 40, |d| {
+        d.cli(&["session", "show", "trd"]).0 == 0 && d.session("trd")["state"] == "active"
+    });
+    // The Logon went out at the stored sequence number (no 141=Y reset): the journal keeps
+    // counting from where the crash left it, and the venue accepted it.
+    second.wait("heartbeats", 20, |d| {
+        d.session("trd")["fix_in"].as_u64().unwrap() >= 2
+    });
+    let (sender2, target2) = store_seq(&store);
+    assert!(
+        sender2 > sender,
+        "sender sequence resumed: {sender} → {sender2}"
+    );
+    assert!(
+        target2 > target,
+        "target sequence resumed: {target} → {target2}"
+    );
+    assert_eq!(second.session("trd")["logons"], 1);
 }
