@@ -4,6 +4,12 @@
 //!
 //! "Emit" means the message ends up in a caller-owned transmit buffer: the template variants
 //! copy their bytes out with `Template::copy_to`; the naive one returns its `String`.
+//!
+//! Compared with the `emit` group of `benches/fastpath.rs` (patch only, message left in the
+//! template), each iteration here also formats a 16-digit ClOrdID (`write_u64`), copies the
+//! ~190-byte message out, and carries two more constant fields (18, 7928); the `Fixed` variants
+//! zero-pad 16-byte price and quantity slots, and the `varying` ones change value widths, which
+//! in the `Exact` layout moves the message tail and re-sums it on every send.
 //! Run: `cargo bench -p tickwire-fix --bench emit -- --measurement-time 2`.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 

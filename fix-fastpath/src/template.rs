@@ -172,8 +172,9 @@ pub struct Template {
     ts_day: i64,
     ts_date: [u8; 8],
     ts_date_sum: u32,
-    /// The last millisecond `set_timestamp` formatted (SendingTime and TransactTime of one
-    /// send share it): its second, its three digits and their byte sum.
+    /// The last time `set_timestamp` was given (SendingTime and TransactTime of one send share
+    /// it), its millisecond, that millisecond's second, three digits and their byte sum.
+    ts_nanos: i64,
     ts_millis: i64,
     ts_second: i64,
     ts_ms: [u8; 3],
@@ -354,10 +355,12 @@ impl Template {
             ts_day: i64::MIN,
             ts_date: [0; 8],
             ts_date_sum: 0,
-            ts_millis: i64::MIN,
+            // The memo starts as the epoch, whose values these are.
+            ts_nanos: 0,
+            ts_millis: 0,
             ts_second: 0,
             ts_ms: [b'0'; 3],
-            ts_ms_sum: 0,
+            ts_ms_sum: 3 * u32::from(b'0'),
         };
         t.resum();
         Ok(t)
@@ -645,17 +648,20 @@ impl Template {
             value.write_millis(&mut text);
             return self.set_raw(slot, &text);
         }
-        let millis = value.nanos.div_euclid(1_000_000);
-        if millis != self.ts_millis {
-            let ms = millis.rem_euclid(1000) as u32;
-            self.ts_millis = millis;
-            self.ts_second = millis.div_euclid(1000);
-            self.ts_ms = [
-                b'0' + (ms / 100) as u8,
-                b'0' + ((ms / 10) % 10) as u8,
-                b'0' + (ms % 10) as u8,
-            ];
-            self.ts_ms_sum = 3 * u32::from(b'0') + ms / 100 + (ms / 10) % 10 + ms % 10;
+        if value.nanos != self.ts_nanos {
+            self.ts_nanos = value.nanos;
+            let millis = value.nanos.div_euclid(1_000_000);
+            if millis != self.ts_millis {
+                let ms = millis.rem_euclid(1000) as u32;
+                self.ts_millis = millis;
+                self.ts_second = millis.div_euclid(1000);
+                self.ts_ms = [
+                    b'0' + (ms / 100) as u8,
+                    b'0' + ((ms / 10) % 10) as u8,
+                    b'0' + (ms % 10) as u8,
+                ];
+                self.ts_ms_sum = 3 * u32::from(b'0') + ms / 100 + (ms / 10) % 10 + ms % 10;
+            }
         }
         let (second, ms_digits, ms_sum) = (self.ts_second, self.ts_ms, self.ts_ms_sum);
         let start = usize::from(s.offset);
@@ -1090,10 +1096,12 @@ mod tests {
         // Same second (ms only), next second, next day, a year later, before 1970, and a
         // foreign value written by `set` in between (the cache must not survive it).
         let base = UtcTimestamp::parse(b"20260407-23:59:58.998").expect("valid");
-        let steps: [i64; 8] = [0, 1, 1_001, 2_001, 86_400_000, 366 * 86_400_000, 0, -1];
+        let steps: [i64; 9] = [0, 1, 1_001, 2_001, 86_400_000, 366 * 86_400_000, 0, -1, 0];
         for (k, ms) in steps.into_iter().enumerate() {
             let now = if k == 7 {
                 UtcTimestamp::from_millis(-1)
+            } else if k == 8 {
+                UtcTimestamp::from_nanos(0)
             } else {
                 UtcTimestamp::from_millis(base.as_millis() + ms)
             };
