@@ -260,7 +260,10 @@ fn setup(which: u32, reset_on_logon: bool) -> Setup {
     let token = d.join("admin.token");
     write_private(&token, TOKEN);
     let socket = d.join("run/admin.sock");
-    let metrics = format!("127.0.0.1:{}", 20_000 + (std::process::id() % 10_000) * 4 + which);
+    let metrics = format!(
+        "127.0.0.1:{}",
+        20_000 + (std::process::id() % 10_000) * 4 + which
+    );
     let config = d.join("tickwire.toml");
     std::fs::write(
         &config,
