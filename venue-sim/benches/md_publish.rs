@@ -63,6 +63,7 @@ fn venue_run(secs: f64, rate: u32) -> Option<(f64, f64, Histogram<u64>, Histogra
         });
         rtt.record(t.elapsed().as_nanos() as u64).unwrap();
     }
+    trader.set_nonblocking();
 
     let warm = Instant::now() + Duration::from_secs(1);
     while Instant::now() < warm {

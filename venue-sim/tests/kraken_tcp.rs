@@ -407,7 +407,10 @@ fn flood_hits_rate_limit_then_error_rate_disconnect_while_another_session_trades
     let samples = server
         .call(|v, _| v.tick_to_order("TESTCLIENT").map(|h| h.len()))
         .unwrap();
-    assert!(samples >= Some(1), "tick-to-order latency recorded: {samples:?}");
+    assert!(
+        samples >= Some(1),
+        "tick-to-order latency recorded: {samples:?}"
+    );
     let start = Instant::now();
     let x = feed.expect(T, "incremental after the flood", |m| m.ty() == "X");
     assert!(start.elapsed() < T && x.get(262) == Some("F1"));

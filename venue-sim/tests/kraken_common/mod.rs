@@ -104,6 +104,7 @@ pub struct Conn {
     pub target: String,
     pub seq: u64,
     pub closed: bool,
+    nonblocking: bool,
 }
 
 impl Conn {
@@ -124,6 +125,7 @@ impl Conn {
             target: port.comp_id().into(),
             seq: 1,
             closed: false,
+            nonblocking: false,
         };
         c.tls.poll().unwrap();
         c.flush();
@@ -143,14 +145,23 @@ impl Conn {
         }
     }
 
+    /// From now on reads never wait (`pump` ignores its `wait`): for polling many sessions
+    /// from one thread.
+    pub fn set_nonblocking(&mut self) {
+        self.tcp.set_nonblocking(true).unwrap();
+        self.nonblocking = true;
+    }
+
     /// Reads once (up to `wait`).
     pub fn pump(&mut self, wait: Duration) {
         if self.closed {
             return;
         }
-        self.tcp
-            .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
-            .unwrap();
+        if !self.nonblocking {
+            self.tcp
+                .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
+                .unwrap();
+        }
         let mut buf = [0u8; 65536];
         match self.tcp.read(&mut buf) {
             Ok(0) => self.closed = true,
