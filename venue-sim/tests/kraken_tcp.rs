@@ -588,7 +588,7 @@ fn derivatives_logon_comb_uuid_and_reject() {
         (new.get(150), new.get(11)),
         (Some("0"), Some(uuid.as_str()))
     );
-    let order_id = new.get(37).unwrap();
+    let order_id = new.get(37).unwrap().to_string();
     assert_eq!(order_id.len(), 36, "UUID OrderID: {order_id}");
     c.send(
         "D",
@@ -603,6 +603,48 @@ fn derivatives_logon_comb_uuid_and_reject() {
         r.get(58),
         Some("COMB UUIDv4 required for ClOrdID on derivatives")
     );
+
+    // Derivatives market data (port 4002, KRAKEN-DRV-MD) shows the resting offer; the order's
+    // cancel reaches the subscriber as an incremental delete with the book checksum.
+    let mut md = Conn::connect(
+        server.addr(Port::DerivativesMd).unwrap(),
+        &pki,
+        "TESTCLIENT-DRV",
+        Port::DerivativesMd,
+    );
+    md.send("A", "98=0|108=30|141=Y");
+    md.expect(T, "MD logon", |m| m.ty() == "A");
+    md.send(
+        "V",
+        "262=D1|263=1|264=10|267=2|269=0|269=1|146=1|55=PF_XBTUSD",
+    );
+    let w = md.expect(T, "snapshot", |m| m.ty() == "W");
+    assert_eq!(
+        (w.get(268), w.get(278), w.get(270)),
+        (Some("1"), Some("O95000"), Some("95000"))
+    );
+    let cancel = tickwire_fix::kraken::comb_uuid(
+        tickwire_venue::kraken::server::utc_now(),
+        0x2234_5678_9abc_def0_1122,
+    );
+    c.send(
+        "F",
+        &format!(
+            "11={}|37={order_id}|54=2|55=PF_XBTUSD|60={}",
+            String::from_utf8_lossy(&cancel),
+            sending_time()
+        ),
+    );
+    c.expect(T, "Canceled", |m| m.ty() == "8" && m.get(150) == Some("4"));
+    let x = md.expect(T, "delete", |m| m.ty() == "X");
+    assert_eq!(
+        (x.get(279), x.get(278), x.get(271)),
+        (Some("2"), Some("O95000"), Some("0"))
+    );
+    assert_eq!(x.get(5041), Some("0"), "CRC32 of an empty book");
+    md.send("g", "335=TS-D|336=SESSION|263=0");
+    let h = md.expect(T, "TradingSessionStatus", |m| m.ty() == "h");
+    assert_eq!(h.get(567), Some("1"), "derivatives: SPEC §8 item 6");
     server.stop();
 }
 
