@@ -2,6 +2,9 @@
 //! cycles through the whole path (venue feed, NIC pair, allowlist, smoltcp, TLS 1.3, FIX,
 //! book, strategy, template, and back) make no heap allocation and take no minor page fault.
 //!
+//! The message log is attached (and drained on this thread, as the writer thread would):
+//! recording every message costs no allocation either.
+//!
 //! Both the engine and the venue side run on this thread, so both are counted. Memory is
 //! locked the way the engine thread locks it (`mlockall(MCL_CURRENT | MCL_FUTURE)` through
 //! `engine::runner::pin_current`), which needs root or CAP_IPC_LOCK: without it the test
@@ -17,6 +20,7 @@ use engine_util::Rig;
 use nix::sys::resource::{getrusage, UsageWho};
 use tickwire_dataplane::counters::read;
 use tickwire_dataplane::engine::runner::{pin_current, ThreadConfig};
+use tickwire_dataplane::msglog;
 
 struct Counting;
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
@@ -60,14 +64,27 @@ fn no_allocation_and_no_page_fault_over_100k_tick_to_order_cycles() {
     }
     // Every tick fires an order; every order is filled.
     let mut rig = Rig::new(1, true);
+    let (tap, mut drain) = msglog::ring(4 << 20);
+    rig.engine.set_message_log(tap);
+    let mut record = msglog::Record::default();
+    let mut chunk = |rig: &mut Rig, n: u64| {
+        let mut logged = 0u64;
+        for _ in 0..n / 1_000 {
+            rig.ticks(1_000);
+            while drain.next(&mut record) {
+                logged += 1;
+            }
+        }
+        logged
+    };
     rig.log_on();
-    rig.ticks(20_000);
+    assert!(chunk(&mut rig, 20_000) >= 3 * 20_000);
     assert_eq!(rig.engine.strategy().fills, 20_000, "warm-up");
 
     let cycles = 100_000;
     let (a0, f0) = (ALLOCATIONS.load(Ordering::Relaxed), minor_faults());
     let t = std::time::Instant::now();
-    rig.ticks(cycles);
+    let logged = chunk(&mut rig, cycles);
     let elapsed = t.elapsed();
     let (a1, f1) = (ALLOCATIONS.load(Ordering::Relaxed), minor_faults());
 
@@ -77,8 +94,11 @@ fn no_allocation_and_no_page_fault_over_100k_tick_to_order_cycles() {
     assert_eq!(rig.venue.check.malformed, 0);
     let trd = &rig.engine.counters().counters().session[rig.trd.index()];
     assert_eq!(read(&trd.orders_sent), 20_000 + cycles);
+    // Tick in, order out, fill in: every one recorded, none dropped.
+    assert!(logged >= 3 * cycles, "{logged} records");
+    assert_eq!(read(&rig.engine.counters().counters().log_dropped), 0);
     println!(
-        "{cycles} tick→order→fill cycles in {elapsed:?} (both sides, one thread): {} allocations, {} minor faults",
+        "{cycles} tick→order→fill cycles in {elapsed:?} (both sides, one thread, {logged} messages logged): {} allocations, {} minor faults",
         a1 - a0,
         f1 - f0
     );

@@ -10,6 +10,7 @@ use tickwire_dataplane::counters::read;
 use tickwire_dataplane::engine::{
     Command, Engine, Idle, MdSubscription, OrderError, Phase, SetupError,
 };
+use tickwire_dataplane::msglog::{self, Direction, Drain, Record};
 use tickwire_fix::book::State as BookState;
 use tickwire_fix::session::Journal;
 
@@ -215,4 +216,189 @@ fn sequence_numbers_are_published_set_while_down_and_reset_with_the_next_logon()
         10,
         "orders flow after every change"
     );
+}
+
+/// (session, direction, MsgType, MsgSeqNum or 0, text of an event, nanos).
+type Logged = (u8, Direction, String, u64, String, i64);
+
+fn drain_all(drain: &mut Drain) -> Vec<Logged> {
+    let mut out = Vec::new();
+    let mut r = Record::default();
+    while drain.next(&mut r) {
+        let dir = r.direction().unwrap();
+        let (ty, seq, text) = if dir == Direction::Event {
+            (
+                String::new(),
+                0,
+                String::from_utf8(r.bytes.clone()).unwrap(),
+            )
+        } else {
+            let mut index = tickwire_fix::message::FieldIndex::<512>::new();
+            let m = tickwire_fix::message::Message::parse(&r.bytes, &mut index).unwrap();
+            (
+                String::from_utf8(m.msg_type().to_vec()).unwrap(),
+                m.seq_num().unwrap(),
+                String::new(),
+            )
+        };
+        out.push((r.session, dir, ty, seq, text, r.nanos));
+    }
+    out
+}
+
+fn messages(log: &[Logged], session: u8, dir: Direction) -> Vec<(String, u64)> {
+    log.iter()
+        .filter(|l| l.0 == session && l.1 == dir)
+        .map(|l| (l.2.clone(), l.3))
+        .collect()
+}
+
+fn pairs(v: &[(&str, u64)]) -> Vec<(String, u64)> {
+    v.iter().map(|(t, s)| (t.to_string(), *s)).collect()
+}
+
+#[test]
+fn message_log_records_every_message_both_ways_in_order_and_session_events() {
+    let mut rig = Rig::new(1, true);
+    let (tap, mut drain) = msglog::ring(1 << 20);
+    rig.engine.set_message_log(tap);
+    rig.log_on();
+    rig.ticks(3);
+    let log = drain_all(&mut drain);
+    let (md, trd) = (rig.md.index() as u8, rig.trd.index() as u8);
+    assert_eq!(
+        messages(&log, trd, Direction::Out),
+        pairs(&[("A", 1), ("D", 2), ("D", 3), ("D", 4)])
+    );
+    assert_eq!(
+        messages(&log, trd, Direction::In),
+        pairs(&[("A", 1), ("8", 2), ("8", 3), ("8", 4)])
+    );
+    assert_eq!(messages(&log, md, Direction::Out), pairs(&[("A", 1)]));
+    assert_eq!(
+        messages(&log, md, Direction::In),
+        pairs(&[("A", 1), ("W", 2), ("X", 3), ("X", 4)])
+    );
+    // In the order things happened: each order before its fill, and after the tick that fired it.
+    let pos = |s: u8, d: Direction, ty: &str, seq: u64| {
+        log.iter()
+            .position(|l| l.0 == s && l.1 == d && l.2 == ty && l.3 == seq)
+            .unwrap()
+    };
+    for k in 2..=4 {
+        assert!(
+            pos(md, Direction::In, if k == 2 { "W" } else { "X" }, k)
+                < pos(trd, Direction::Out, "D", k)
+        );
+        assert!(pos(trd, Direction::Out, "D", k) < pos(trd, Direction::In, "8", k));
+    }
+    assert!(
+        log.windows(2).all(|w| w[0].5 <= w[1].5),
+        "time never goes back"
+    );
+    assert!(log
+        .iter()
+        .all(|l| l.5 > EPOCH_NS && l.5 <= EPOCH_NS + rig.t));
+    let events: Vec<&str> = log
+        .iter()
+        .filter(|l| l.0 == trd && l.1 == Direction::Event)
+        .map(|l| l.4.as_str())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "connecting to 10.0.0.2:4001",
+            "logged on: next sender seq 2, next target seq 2"
+        ]
+    );
+    assert!(pos(trd, Direction::Out, "A", 1) < pos(trd, Direction::In, "A", 1));
+
+    // A reset connection is an event with its reason; the operator's logout too.
+    rig.engine.command(Command::Abort(rig.trd), at(rig.t));
+    rig.engine.command(Command::Logout(rig.md), at(rig.t));
+    rig.run_until("md stopped", 200_000, |r| {
+        r.engine.phase(r.md) == Some(Phase::Stopped)
+    });
+    let log = drain_all(&mut drain);
+    let events: Vec<(u8, &str)> = log
+        .iter()
+        .filter(|l| l.1 == Direction::Event)
+        .map(|l| (l.0, l.4.as_str()))
+        .collect();
+    assert_eq!(events[0], (trd, "disconnected: Command"));
+    assert_eq!(events[1], (md, "logout (operator)"));
+    assert!(
+        events.contains(&(md, "closing: Fix(LoggedOut)")),
+        "{events:?}"
+    );
+    assert_eq!(messages(&log, md, Direction::Out), pairs(&[("5", 2)]));
+    assert_eq!(messages(&log, md, Direction::In), pairs(&[("5", 5)]));
+    assert_eq!(read(&rig.engine.counters().counters().log_dropped), 0);
+}
+
+#[test]
+fn a_full_message_log_drops_and_counts_and_trading_goes_on() {
+    let mut rig = Rig::new(1, true);
+    rig.log_on();
+    // The smallest ring (one maximum-size record), never drained.
+    let (tap, mut drain) = msglog::ring(0);
+    rig.engine.set_message_log(tap);
+    rig.ticks(1_000);
+    assert_eq!(rig.engine.strategy().fills, 1_000);
+    let dropped = read(&rig.engine.counters().counters().log_dropped);
+    let kept = drain_all(&mut drain).len() as u64;
+    assert!(
+        kept > 100 && dropped > 1_000,
+        "kept {kept}, dropped {dropped}"
+    );
+    assert_eq!(
+        kept + dropped,
+        3 * 1_000,
+        "tick in, order out, fill in: each recorded or counted"
+    );
+}
+
+#[test]
+fn probes_measure_test_request_to_heartbeat_round_trips() {
+    let mut rig = Rig::new(1, true);
+    rig.log_on();
+    let c = rig.engine.counters().clone();
+    let trd = &c.counters().session[rig.trd.index()];
+    for k in 1..=5 {
+        rig.commands.send(Command::Probe(rig.trd)).unwrap();
+        rig.run_until("probe answered", 1_000, |_| read(&trd.probe_count) == k);
+        let rtt = read(&trd.probe_rtt_ns);
+        // One engine cycle sends it; the venue answers in its cycle; the next engine cycle
+        // reads it: 20 µs steps of synthetic time.
+        assert!(
+            (20_000..=100_000).contains(&rtt) && rtt % 20_000 == 0,
+            "rtt {rtt}"
+        );
+    }
+    assert_eq!(read(&trd.probes_sent), 5);
+
+    // The venue's frames are dropped: no answer, no count; once allowed, TCP retransmits the
+    // Heartbeat and the long round trip is what is recorded.
+    rig.allowlist
+        .publish(
+            tickwire_dataplane::allowlist::Allowlist::new(&[std::net::Ipv4Addr::new(192, 0, 2, 1)])
+                .unwrap(),
+        )
+        .unwrap();
+    rig.commands.send(Command::Probe(rig.trd)).unwrap();
+    for _ in 0..500 {
+        rig.step();
+    }
+    assert_eq!(read(&trd.probe_count), 5);
+    rig.allowlist
+        .publish(tickwire_dataplane::allowlist::Allowlist::new(&[VENUE]).unwrap())
+        .unwrap();
+    rig.run_until("late answer", 200_000, |_| read(&trd.probe_count) == 6);
+    assert!(read(&trd.probe_rtt_ns) > 500 * 20_000);
+
+    // Not logged on: refused, nothing sent.
+    rig.engine.command(Command::Abort(rig.trd), at(rig.t));
+    rig.engine.command(Command::Probe(rig.trd), at(rig.t));
+    assert_eq!(read(&trd.commands_refused), 1);
+    assert_eq!(read(&trd.probes_sent), 6);
 }

@@ -35,7 +35,7 @@ use std::time::Duration;
 use tickwire_fix::book::Book;
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::encode::{EncodeError, Encoder};
-use tickwire_fix::message::Message;
+use tickwire_fix::message::{frame, resync, FrameLimits, Message};
 use tickwire_fix::outbound::{
     self, MarketDataShape, MassCancelScope, NewOrder, OrderRequest, OrderShape, Side, SlotWidths,
 };
@@ -50,6 +50,7 @@ use tickwire_fix::views::{ExecType, ExecutionReport, MarketData};
 use crate::allowlist::Live;
 use crate::clock::Now;
 use crate::counters::{self, bump, set, Shared};
+use crate::msglog::{Direction, Tap};
 use crate::nic::Nic;
 use crate::stack::{ConnId, ConnState, Stack, StackConfig, StackError};
 use meter::{Metered, RecordCounter};
@@ -425,6 +426,117 @@ struct Slot<J: Journal> {
     mass_cancel: OrderRequest,
     /// Send the next Logon with 141=Y (after restarting the journal at 1).
     reset_next_logon: bool,
+    /// Whole inbound messages for the message log and probes.
+    inbound: Framer,
+    /// Bytes at the head of the FIX transmit queue already recorded in the message log.
+    out_logged: usize,
+    /// The unanswered probe.
+    probe: Option<Probe>,
+}
+
+/// A TestRequest sent by [`Command::Probe`], waiting for its Heartbeat.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    /// `\x01112=<TestReqID>\x01`, what the answering Heartbeat contains.
+    needle: [u8; 32],
+    len: usize,
+    sent_ns: i64,
+}
+
+/// Cuts a byte stream into whole FIX messages, across the pieces it arrives in. The partial
+/// message at the end of a piece waits in a buffer sized at start-up (the FIX session's receive
+/// capacity); a longer one is skipped.
+#[derive(Debug)]
+struct Framer {
+    carry: Vec<u8>,
+    len: usize,
+    limits: FrameLimits,
+}
+
+impl Framer {
+    fn new(capacity: usize) -> Framer {
+        Framer {
+            carry: vec![0; capacity],
+            len: 0,
+            limits: FrameLimits {
+                max_message_len: capacity,
+            },
+        }
+    }
+
+    fn reset(&mut self) {
+        self.len = 0;
+    }
+
+    /// Calls `each` with every message completed by `input`, in order.
+    fn feed(&mut self, mut input: &[u8], mut each: impl FnMut(&[u8])) {
+        if self.len > 0 {
+            let old = self.len;
+            let n = input.len().min(self.carry.len() - old);
+            self.carry[old..old + n].copy_from_slice(&input[..n]);
+            self.len += n;
+            match frame(&self.carry[..self.len], self.limits) {
+                Ok(Some(m)) if m > old => {
+                    each(&self.carry[..m]);
+                    input = &input[m - old..];
+                    self.len = 0;
+                }
+                Ok(None) if self.len < self.carry.len() => return,
+                // Too long, or not a message: start over at the next message start.
+                _ => self.len = 0,
+            }
+        }
+        let mut pos = 0;
+        while pos < input.len() {
+            match frame(&input[pos..], self.limits) {
+                Ok(Some(m)) => {
+                    each(&input[pos..pos + m]);
+                    pos += m;
+                }
+                Ok(None) => {
+                    let rest = &input[pos..];
+                    if rest.len() < self.carry.len() {
+                        self.carry[..rest.len()].copy_from_slice(rest);
+                        self.len = rest.len();
+                    }
+                    return;
+                }
+                Err(_) => pos += resync(&input[pos..]),
+            }
+        }
+    }
+}
+
+/// An event line formatted on the stack (cut at its capacity).
+struct Line {
+    buf: [u8; 192],
+    len: usize,
+}
+
+impl core::fmt::Write for Line {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let n = s.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+/// Records an event line for session `i` (formatting into a stack buffer: no allocation).
+fn log_event(tap: &mut Option<Tap>, i: usize, now: UtcTimestamp, args: core::fmt::Arguments<'_>) {
+    if let Some(tap) = tap.as_mut() {
+        let mut line = Line {
+            buf: [0; 192],
+            len: 0,
+        };
+        let _ = core::fmt::Write::write_fmt(&mut line, args);
+        tap.record(i as u8, Direction::Event, now.nanos, &line.buf[..line.len]);
+    }
+}
+
+/// True when `hay` contains `needle`.
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
 
 impl<J: Journal> Slot<J> {
@@ -467,6 +579,12 @@ pub struct Engine<N: Nic, J: Journal, S: Strategy, R: PreTrade = AcceptAll> {
     rng: u64,
     next_timer_ns: i64,
     stack_dirty: bool,
+    /// The message log's producer end.
+    tap: Option<Tap>,
+    /// Probes sent (numbers the TestReqIDs).
+    probes: u64,
+    /// UTC of the cycle (or command) being handled, for the message log.
+    utc_ns: i64,
 }
 
 impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> core::fmt::Debug for Engine<N, J, S, R> {
@@ -689,6 +807,9 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             rng: cfg.seed | 1,
             next_timer_ns: now.mono_ns,
             stack_dirty: false,
+            tap: None,
+            probes: 0,
+            utc_ns: now.utc.nanos,
         };
         (engine, Commands(tx))
     }
@@ -752,6 +873,9 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             md_request,
             mass_cancel,
             reset_next_logon: false,
+            inbound: Framer::new(spec.fix_capacities.receive.max(4096)),
+            out_logged: 0,
+            probe: None,
         });
         set(&self.counters.counters().sessions, self.slots.len() as u64);
         self.publish_session(id.index());
@@ -812,6 +936,27 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         self.ids = tickwire_fix::kraken::SpotClOrdId::new(high_water);
     }
 
+    /// Records every FIX message from now on into `tap`: each whole message received (in the
+    /// order it arrived, before the session checks it, as QuickFIX's incoming log does) and
+    /// each message handed to TLS (retransmissions included), with the session index and the
+    /// cycle's UTC time; and session events ([`Direction::Event`]: connecting, logon,
+    /// logout, closing and disconnect with the [`Teardown`] reason) as short text lines.
+    /// Recording copies into the ring and never allocates; a full ring drops the record and
+    /// counts it (`log_dropped`). Replaces an earlier tap.
+    pub fn set_message_log(&mut self, tap: Tap) {
+        for s in &mut self.slots {
+            s.inbound.reset();
+            // What is already queued counts as recorded: the log starts with the next message.
+            s.out_logged = s.fix.pending_transmit().len();
+        }
+        self.tap = Some(tap);
+    }
+
+    /// Stops recording and hands the tap back.
+    pub fn take_message_log(&mut self) -> Option<Tap> {
+        self.tap.take()
+    }
+
     /// The strategy.
     pub fn strategy(&self) -> &S {
         &self.strategy
@@ -860,6 +1005,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
     /// Applies a command now (the same as queueing it through [`Commands`]).
     pub fn command(&mut self, cmd: Command, now: Now) {
         bump(&self.counters.counters().commands, 1);
+        self.utc_ns = now.utc.nanos;
         match cmd {
             Command::BlockOrders => self.blocked = true,
             Command::AllowOrders => self.blocked = false,
@@ -878,6 +1024,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
                 if let Some(s) = self.slots.get_mut(i) {
                     s.want_up = false;
                     if s.fix.send_logout(now.utc, Some(b"Operator logout")).is_ok() {
+                        log_event(&mut self.tap, i, now.utc, format_args!("logout (operator)"));
                         // The peer's Logout answer makes it `Fix(LoggedOut)`; a connection
                         // that ends before the answer is read ends for the command.
                         s.last_teardown = Some(Teardown::Command);
@@ -924,12 +1071,40 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         }
     }
 
-    fn probe(&mut self, id: SessionId, _now: Now) {
+    fn probe(&mut self, id: SessionId, now: Now) {
         let c = self.counters.counters();
-        match self.slots.get(id.index()) {
-            None => bump(&c.commands_unknown, 1),
-            Some(_) => bump(&c.session[id.index()].commands_refused, 1),
+        let Some(s) = self.slots.get_mut(id.index()) else {
+            bump(&c.commands_unknown, 1);
+            return;
+        };
+        let sc = &c.session[id.index()];
+        if !s.logged_on() {
+            bump(&sc.commands_refused, 1);
+            return;
         }
+        self.probes += 1;
+        // TestReqID `TWPROBE<n>`; the needle is `SOH 112=TWPROBE<n> SOH`.
+        const PREFIX: &[u8] = b"\x01112=TWPROBE";
+        let mut needle = [0u8; 32];
+        needle[..PREFIX.len()].copy_from_slice(PREFIX);
+        let w = tickwire_fix::encode::write_u64(&mut needle[PREFIX.len()..31], self.probes)
+            .unwrap_or(0);
+        needle[PREFIX.len() + w] = 0x01;
+        let len = PREFIX.len() + w + 1;
+        if s.fix
+            .send_test_request(now.utc, &needle[5..len - 1])
+            .is_err()
+        {
+            bump(&sc.commands_refused, 1);
+            return;
+        }
+        s.probe = Some(Probe {
+            needle,
+            len,
+            sent_ns: now.mono_ns,
+        });
+        s.dirty = true;
+        bump(&sc.probes_sent, 1);
     }
 
     fn mass_cancel(&mut self, id: SessionId, now: Now) {
@@ -986,6 +1161,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
     /// Returns a measure of the work done (0: idle cycle).
     pub fn do_work(&mut self, now: Now) -> usize {
         let mut work = 0;
+        self.utc_ns = now.utc.nanos;
         while let Ok(cmd) = self.commands.pop() {
             self.command(cmd, now);
             work += 1;
@@ -1105,6 +1281,12 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         };
         match self.stack.connect(s.remote) {
             Ok(conn) => {
+                log_event(
+                    &mut self.tap,
+                    i,
+                    now.utc,
+                    format_args!("connecting to {}", s.remote),
+                );
                 bump(&c.session[i].connects, 1);
                 if read_counter(&c.session[i].connects) > 1 {
                     bump(&c.session[i].reconnects, 1);
@@ -1144,6 +1326,15 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             s.fix_up = false;
             s.change = Some(SessionChange::Down);
         }
+        s.out_logged = 0;
+        s.probe = None;
+        s.inbound.reset();
+        log_event(
+            &mut self.tap,
+            i,
+            now.utc,
+            format_args!("disconnected: {reason:?}"),
+        );
         if let Some(conn) = s.conn.take() {
             self.stack.abort(conn);
             self.stack_dirty = true;
@@ -1183,6 +1374,13 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             s.fix_up = false;
             s.change = Some(SessionChange::Down);
         }
+        s.out_logged = 0;
+        log_event(
+            &mut self.tap,
+            i,
+            now.utc,
+            format_args!("closing: {reason:?}"),
+        );
         if let Some(tls) = s.tls.as_mut() {
             let _ = tls.close();
         }
@@ -1249,6 +1447,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             if tls.is_established() && !s.fix_up {
                 s.fix_up = true;
                 s.fix.handle_connected(now.utc);
+                s.out_logged = 0;
                 // ResetSeq: both sides restart at 1, announced by 141=Y (which the session
                 // writes itself when its configuration resets on every logon).
                 let reset = core::mem::take(&mut s.reset_next_logon);
@@ -1296,6 +1495,16 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
                     s.change = Some(SessionChange::LoggedOn);
                     bump(&c.session[i].logons, 1);
                     set(&c.session[i].logon_ns, now.utc.nanos.max(0) as u64);
+                    log_event(
+                        &mut self.tap,
+                        i,
+                        now.utc,
+                        format_args!(
+                            "logged on: next sender seq {}, next target seq {}",
+                            s.fix.journal().next_sender_seq(),
+                            s.fix.journal().next_target_seq()
+                        ),
+                    );
                     if let Some(t) = s.md_request.as_mut() {
                         if send_template(&mut s.fix, t, now.utc).is_ok() {
                             bump(&c.session[i].md_requests, 1);
@@ -1360,10 +1569,35 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             return;
         };
         let current_up = cur.logged_on();
-        let Slot { fix, tls, book, .. } = cur;
+        let Slot {
+            fix,
+            tls,
+            book,
+            inbound,
+            probe,
+            ..
+        } = cur;
         let Some(tls) = tls.as_mut() else {
             return;
         };
+        if self.tap.is_some() || probe.is_some() {
+            let tap = &mut self.tap;
+            let sc = &c.session[i];
+            inbound.feed(tls.plaintext(), |msg| {
+                if let Some(t) = tap.as_mut() {
+                    t.record(i as u8, Direction::In, now.utc.nanos, msg);
+                }
+                if let Some(p) = probe {
+                    if contains(msg, b"\x0135=0\x01") && contains(msg, &p.needle[..p.len]) {
+                        set(&sc.probe_rtt_ns, (now.mono_ns - p.sent_ns).max(0) as u64);
+                        bump(&sc.probe_count, 1);
+                        *probe = None;
+                    }
+                }
+            });
+        } else {
+            inbound.reset();
+        }
         let mut desk = DeskImpl {
             before,
             after,
@@ -1494,6 +1728,23 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             let n = s.fix.pending_transmit().len().min(RECORD_PLAINTEXT);
             tls.write_plaintext(&s.fix.pending_transmit()[..n])
                 .map_err(Teardown::Tls)?;
+            if let Some(tap) = self.tap.as_mut() {
+                // Each message is recorded when its first byte goes to TLS.
+                let pending = s.fix.pending_transmit();
+                let limits = FrameLimits {
+                    max_message_len: pending.len().max(1),
+                };
+                while s.out_logged < n {
+                    let rest = &pending[s.out_logged..];
+                    let m = match frame(rest, limits) {
+                        Ok(Some(m)) => m,
+                        _ => rest.len(),
+                    };
+                    tap.record(i as u8, Direction::Out, self.utc_ns, &rest[..m]);
+                    s.out_logged += m;
+                }
+            }
+            s.out_logged = s.out_logged.saturating_sub(n);
             s.fix.consume_transmit(n);
             bump(&c.tls_records_out, 1);
             send(&mut self.stack, tls)?;
@@ -1560,6 +1811,9 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         set(&c.port.drop_not_allowed, pc.drops.not_allowed);
         set(&c.port.drop_unsupported, pc.drops.unsupported);
         set(&c.port.drop_malformed, pc.drops.malformed);
+        if let Some(tap) = self.tap.as_ref() {
+            set(&c.log_dropped, tap.dropped());
+        }
         for i in 0..self.slots.len() {
             self.publish_session(i);
         }

@@ -476,6 +476,21 @@ impl<J: Journal> Session<J> {
         Ok(())
     }
 
+    /// Queues a TestRequest (35=1) with TestReqID `id` (an operator's probe); the peer answers
+    /// with a Heartbeat carrying the same TestReqID (112). An admin message: not journaled.
+    ///
+    /// # Errors
+    /// [`SendError::NotLoggedOn`], or [`SendError::Encode`] if it does not fit.
+    pub fn send_test_request(&mut self, now: UtcTimestamp, id: &[u8]) -> Result<(), SendError> {
+        if self.state != State::Active {
+            return Err(SendError::NotLoggedOn);
+        }
+        self.send_admin(now, b"1", |_, e| {
+            e.field(112, id);
+        })
+        .map_err(SendError::Encode)
+    }
+
     // ----- outbound --------------------------------------------------------------------------
 
     /// Queues an admin message with the next MsgSeqNum; not journaled (resends gap-fill it).
