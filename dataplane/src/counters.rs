@@ -139,8 +139,11 @@ pub struct ArmedCounters {
     pub fires: AtomicU64,
     /// Firings whose order the engine accepted.
     pub orders: AtomicU64,
-    /// Firings whose order was refused (kill switch, risk, session down, no template bound).
+    /// Firings whose order was refused (kill switch, risk, session down, no template bound),
+    /// or that failed after being queued.
     pub refused: AtomicU64,
+    /// Events the control thread did not take in time (its queue was full).
+    pub events_dropped: AtomicU64,
 }
 
 /// Counters of the run-time risk control ([`crate::engine::live_risk::LiveGate`]).
@@ -365,6 +368,7 @@ static EMPTY: Counters = Counters {
         fires: AtomicU64::new(0),
         orders: AtomicU64::new(0),
         refused: AtomicU64::new(0),
+        events_dropped: AtomicU64::new(0),
     },
     risk: RiskCounters {
         commands: AtomicU64::new(0),
@@ -416,12 +420,12 @@ mod tests {
     fn layout_is_fixed() {
         assert_eq!(core::mem::size_of::<Port>(), 9 * 8);
         assert_eq!(core::mem::size_of::<Session>(), 30 * 8);
-        assert_eq!(core::mem::size_of::<ArmedCounters>(), 6 * 8);
+        assert_eq!(core::mem::size_of::<ArmedCounters>(), 7 * 8);
         assert_eq!(core::mem::size_of::<RiskCounters>(), 3 * 8);
         let sessions_end = 6 * 8 + 9 * 8 + MAX_SESSIONS * 30 * 8;
         assert_eq!(
             core::mem::size_of::<Counters>(),
-            sessions_end + 2 * 8 + 6 * 8 + 3 * 8
+            sessions_end + 2 * 8 + 7 * 8 + 3 * 8
         );
         assert_eq!(core::mem::offset_of!(Counters, port), 48);
         assert_eq!(core::mem::offset_of!(Counters, session), 48 + 72);
@@ -431,7 +435,7 @@ mod tests {
         assert_eq!(core::mem::offset_of!(Session, probe_rtt_ns), 29 * 8);
         assert_eq!(core::mem::offset_of!(Counters, log_dropped), sessions_end);
         assert_eq!(core::mem::offset_of!(Counters, armed), sessions_end + 16);
-        assert_eq!(core::mem::offset_of!(Counters, risk), sessions_end + 64);
+        assert_eq!(core::mem::offset_of!(Counters, risk), sessions_end + 72);
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //! Threads: [`runner`] is the only place in tickwire that spawns or pins threads. Tests and
 //! in-process benchmarks call [`Engine::do_work`] themselves.
 
+pub mod armed;
 pub mod meter;
 pub mod runner;
 pub mod strategy;
