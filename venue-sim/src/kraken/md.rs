@@ -166,14 +166,12 @@ pub(crate) fn handle_request(
 }
 
 fn push_id(ids: &mut Vec<[u8; 40]>, lens: &mut Vec<usize>, prefix: u8, px: Decimal) {
-    let mut b = [0u8; 40];
-    b[0] = prefix;
-    let n = px.write(&mut b[1..]).unwrap_or(0);
+    let (b, n) = entry_id(prefix, px);
     ids.push(b);
-    lens.push(n + 1);
+    lens.push(n);
 }
 
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct Change {
     action: u8,
     side: Side,
@@ -280,22 +278,54 @@ fn checksum(sub: &Subscription) -> u32 {
     h.finalize()
 }
 
+/// Buffers [`publish`] reuses across calls instead of allocating per message.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    changes: Vec<Change>,
+    deletes: Vec<Change>,
+    fresh: Vec<(Decimal, Decimal)>,
+    ids: Vec<([u8; 40], usize)>,
+    entries: Vec<MdEntry<'static>>,
+}
+
+/// Decimal digits of `v` into `buf`; returns the length.
+fn write_u64(buf: &mut [u8; 20], mut v: u64) -> usize {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let n = tmp.len() - i;
+    buf[..n].copy_from_slice(&tmp[i..]);
+    n
+}
+
+fn entry_id(prefix: u8, px: Decimal) -> ([u8; 40], usize) {
+    let mut b = [0u8; 40];
+    b[0] = prefix;
+    let n = px.write(&mut b[1..]).unwrap_or(0);
+    (b, n + 1)
+}
+
 /// Sends what the engine's last calls changed to every subscription of `c`. False if the
 /// session could not take it (transmit queue full).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn publish(
     engine: &Engine,
     c: &mut Conn,
-    _venue: usize,
     touched: &[(usize, InstrumentId)],
     trades: &[(usize, PublicTrade)],
     now: UtcTimestamp,
     stats: &mut Stats,
+    scratch: &mut Scratch,
 ) -> bool {
     let mut subs = std::mem::take(&mut c.subs);
     let mut ok = true;
-    let mut changes: Vec<Change> = Vec::new();
-    let mut deletes: Vec<Change> = Vec::new();
-    let mut fresh: Vec<(Decimal, Decimal)> = Vec::new();
     for sub in &mut subs {
         let Some(spec) = engine.instrument(sub.instrument) else {
             continue;
@@ -307,12 +337,11 @@ pub(crate) fn publish(
                 .filter(|(_, t)| t.instrument == sub.instrument)
             {
                 let mut id = [0u8; 20];
-                let n = t.trade_seq.to_string();
-                id[..n.len()].copy_from_slice(n.as_bytes());
+                let n = write_u64(&mut id, t.trade_seq);
                 let entry = MdEntry {
                     action: Some(b'0'),
                     entry_type: b'2',
-                    id: &id[..n.len()],
+                    id: &id[..n],
                     px: t.price,
                     size: t.qty,
                     time: EntryTime::TimeOnly(t.time),
@@ -328,51 +357,80 @@ pub(crate) fn publish(
         if !sub.book || !touched.iter().any(|&(_, id)| id == sub.instrument) {
             continue;
         }
-        changes.clear();
-        deletes.clear();
+        scratch.changes.clear();
+        scratch.deletes.clear();
         for side in [Side::Sell, Side::Buy] {
-            fresh.clear();
-            fresh.extend(engine.depth(sub.instrument, side).take(sub.depth));
+            scratch.fresh.clear();
+            scratch
+                .fresh
+                .extend(engine.depth(sub.instrument, side).take(sub.depth));
             let old = match side {
                 Side::Sell => &mut sub.asks,
                 Side::Buy => &mut sub.bids,
             };
-            diff(side, old, &fresh, sub.depth, &mut changes, &mut deletes);
+            diff(
+                side,
+                old,
+                &scratch.fresh,
+                sub.depth,
+                &mut scratch.changes,
+                &mut scratch.deletes,
+            );
             old.clear();
-            old.extend_from_slice(&fresh);
+            old.extend_from_slice(&scratch.fresh);
         }
-        if changes.is_empty() && deletes.is_empty() {
+        if scratch.changes.is_empty() && scratch.deletes.is_empty() {
             continue;
         }
-        let all: Vec<Change> = deletes.iter().chain(changes.iter()).copied().collect();
-        let mut ids: Vec<[u8; 40]> = Vec::with_capacity(all.len());
-        let mut lens = Vec::with_capacity(all.len());
-        for ch in &all {
+        scratch.ids.clear();
+        for ch in scratch.deletes.iter().chain(scratch.changes.iter()) {
             let p = if ch.side == Side::Buy { b'B' } else { b'O' };
-            push_id(&mut ids, &mut lens, p, ch.px);
+            scratch.ids.push(entry_id(p, ch.px));
         }
-        let entries: Vec<MdEntry<'_>> = all
-            .iter()
-            .enumerate()
-            .map(|(k, ch)| MdEntry {
-                action: Some(ch.action),
-                entry_type: if ch.side == Side::Buy { b'0' } else { b'1' },
-                id: &ids[k][..lens[k]],
-                px: ch.px,
-                size: ch.size,
-                time: EntryTime::TimeOnly(now),
-                taker_ord_type: None,
-                aggressor: None,
-            })
-            .collect();
+        // The entries borrow `ids`; the vector's storage is kept between calls.
+        let mut entries: Vec<MdEntry<'_>> = std::mem::take(&mut scratch.entries);
+        entries.extend(
+            scratch
+                .deletes
+                .iter()
+                .chain(scratch.changes.iter())
+                .zip(scratch.ids.iter())
+                .map(|(ch, (id, len))| MdEntry {
+                    action: Some(ch.action),
+                    entry_type: if ch.side == Side::Buy { b'0' } else { b'1' },
+                    id: &id[..*len],
+                    px: ch.px,
+                    size: ch.size,
+                    time: EntryTime::TimeOnly(now),
+                    taker_ord_type: None,
+                    aggressor: None,
+                }),
+        );
         let sum = checksum(sub);
         ok &= send_with(c, now, |e, s| {
             out::md_incremental(e, s, &sub.req_id, symbol, &entries, Some(sum))
         });
         stats.md_messages += 1;
+        entries.clear();
+        // An empty vector of the same layout: std collects it in place, keeping the storage.
+        scratch.entries = entries.into_iter().map(|_| unreachable_entry()).collect();
     }
     c.subs = subs;
     ok
+}
+
+/// Never called: maps the (empty) entry vector back to `'static` for reuse.
+fn unreachable_entry() -> MdEntry<'static> {
+    MdEntry {
+        action: None,
+        entry_type: b'0',
+        id: b"",
+        px: Decimal::ZERO,
+        size: Decimal::ZERO,
+        time: EntryTime::TimeOnly(UtcTimestamp::from_nanos(0)),
+        taker_ord_type: None,
+        aggressor: None,
+    }
 }
 
 /// Handles an InstrumentListRequest (35=x).

@@ -127,6 +127,7 @@ pub struct Venue {
     trades: Vec<(usize, PublicTrade)>,
     market: Option<Sim>,
     stats: Stats,
+    md_scratch: md::Scratch,
     /// Per client: when its market-data session was last sent something.
     last_tick_ns: Vec<i64>,
     /// Per client: tick sent → NewOrderSingle received, nanoseconds.
@@ -227,6 +228,7 @@ impl Venue {
             trades: Vec::with_capacity(64),
             market,
             stats: Stats::default(),
+            md_scratch: md::Scratch::default(),
             last_tick_ns: vec![0; cfg.clients.len()],
             tick_to_order: (0..cfg.clients.len()).map(|_| None).collect(),
             cfg,
@@ -810,11 +812,11 @@ impl Venue {
             if !md::publish(
                 &book.engine,
                 c,
-                v,
                 &self.touched,
                 &self.trades,
                 now,
                 &mut self.stats,
+                &mut self.md_scratch,
             ) {
                 self.stats.slow_consumers += 1;
                 c.closing = true;
