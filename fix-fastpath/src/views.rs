@@ -697,9 +697,29 @@ impl<'a> Iterator for MdEntries<'a> {
         let mut action = if self.snapshot { Some(b'0') } else { None };
         let (mut entry_type, mut entry_id, mut price, mut size, mut time, mut aggressor) =
             (None, &b""[..], None, None, &b""[..], None);
+        let mut i = self.pos;
+        // Kraken's incremental entries come as 279 269 278 270 271 273: recognise that layout
+        // with one test and take the six values directly; what follows (more members, the next
+        // delimiter) goes through the general loop below as usual.
+        if let Some([a, b, c, d, e, f]) = fields.get(i..i + 6) {
+            let kraken = (a.tag == 279)
+                & (b.tag == 269)
+                & (c.tag == 278)
+                & (d.tag == 270)
+                & (e.tag == 271)
+                & (f.tag == 273);
+            if kraken && self.delimiter == 279 {
+                action = self.msg.value(*a).first().copied();
+                entry_type = self.msg.value(*b).first().copied();
+                entry_id = self.msg.value(*c);
+                price = Some(self.msg.value(*d));
+                size = Some(self.msg.value(*e));
+                time = self.msg.value(*f);
+                i += 6;
+            }
+        }
         // One `match` per field both decides membership (the set of [`MD_ENTRY_TAGS`])
         // and records the value: the entry ends at the next delimiter or the first non-member.
-        let mut i = self.pos;
         while let Some(f) = fields.get(i) {
             if i > self.pos && f.tag == self.delimiter {
                 break;
@@ -1285,6 +1305,44 @@ impl SequenceReset {
 mod tests {
     use super::*;
     use crate::parse::FieldIndex;
+
+    /// Kraken's entry layout (279 269 278 270 271 273) read in one step, then more members,
+    /// the next entry, and a non-member ending the group.
+    #[test]
+    fn kraken_layout_entries_and_what_follows_them() {
+        let raw = "8=FIX.4.4\x019=1\x0135=X\x0134=2\x01268=3\x01279=0\x01269=2\x01278=T1\x01270=84000.1\x01271=0.5\x01273=14:32:03.101\x012446=2\x01279=2\x01269=0\x01278=B1\x01270=83999.9\x01271=0\x01273=14:32:03.104\x01279=1\x01269=1\x01278=O1\x01270=84000.2\x01271=1.5\x01273=14:32:03.105\x0158=x\x0110=000\x01";
+        let mut idx = FieldIndex::<64>::new();
+        let msg = Message::parse(raw.as_bytes(), &mut idx).expect("indexes");
+        let md = MarketData::new_checked(&msg).expect("view");
+        let e: Vec<_> = md.entries().map(|e| e.expect("entry")).collect();
+        assert_eq!(e.len(), 3);
+        assert_eq!(
+            (e[0].action, e[0].entry_type, e[0].entry_id, e[0].aggressor),
+            (
+                UpdateAction::New,
+                EntryType::Trade,
+                &b"T1"[..],
+                Some(Side::Sell)
+            )
+        );
+        assert_eq!(
+            (e[0].price, e[0].size),
+            (Decimal::new(840_001, 1), Decimal::new(5, 1))
+        );
+        assert_eq!(
+            (e[1].action, e[1].entry_type, e[1].aggressor),
+            (UpdateAction::Delete, EntryType::Bid, None)
+        );
+        assert_eq!(e[1].time, b"14:32:03.104");
+        assert_eq!(
+            (e[2].action, e[2].price),
+            (UpdateAction::Change, Decimal::new(840_002, 1))
+        );
+        let mut group = msg.group(268, 279, MD_ENTRY_TAGS);
+        let mut entries = md.entries();
+        assert_eq!(entries.by_ref().count(), group.by_ref().count());
+        assert_eq!(entries.position(), group.position(), "58 ends the group");
+    }
 
     /// MdEntries splits entries exactly where the generic group iterator does, for every
     /// member tag and for a non-member ending the group.
