@@ -425,6 +425,28 @@ pub struct Session {
     /// Name of a `[credentials.NAME]` table (trading sessions).
     #[serde(rename = "Credentials")]
     pub credentials: Option<String>,
+    /// Market-data sessions: the instrument to subscribe to after every logon (`BTC/USD`).
+    #[serde(rename = "Symbol")]
+    pub symbol: Option<String>,
+    /// Market-data sessions: levels per side of the subscription and the book.
+    #[serde(rename = "MarketDepth", default = "default_depth")]
+    pub market_depth: u32,
+    /// Market-data sessions: the instrument's PricePrecision (decimals of a price).
+    #[serde(rename = "PricePrecision", default = "default_price_precision")]
+    pub price_precision: u8,
+    /// Market-data sessions: the instrument's QtyPrecision (decimals of a quantity).
+    #[serde(rename = "QtyPrecision", default = "default_qty_precision")]
+    pub qty_precision: u8,
+}
+
+fn default_depth() -> u32 {
+    10
+}
+fn default_price_precision() -> u8 {
+    1
+}
+fn default_qty_precision() -> u8 {
+    8
 }
 
 fn default_heartbeat() -> u32 {
@@ -906,6 +928,24 @@ fn resolve_session(
             ))
         }
         _ => {}
+    }
+    match (&s.symbol, s.kind.is_trading()) {
+        (Some(_), true) => {
+            return Err(invalid(
+                key("Symbol"),
+                "only market-data sessions subscribe to a symbol",
+            ))
+        }
+        (Some(sym), false) if !sym.contains('/') => {
+            return Err(invalid(key("Symbol"), "expected BASE/QUOTE, e.g. BTC/USD"))
+        }
+        _ => {}
+    }
+    if !(1..=1000).contains(&s.market_depth) {
+        return Err(invalid(key("MarketDepth"), "must be 1..=1000"));
+    }
+    if s.price_precision > 12 || s.qty_precision > 12 {
+        return Err(invalid(key("PricePrecision"), "precisions must be 0..=12"));
     }
     let mut hosts = Vec::new();
     if let Some(h) = s.host.clone().or_else(|| venue.host.clone()) {

@@ -34,7 +34,9 @@ use tickwire_dataplane::allowlist::{self, Allowlist, Publisher};
 use tickwire_dataplane::clock::Clock;
 use tickwire_dataplane::counters::{read, Shared};
 use tickwire_dataplane::engine::runner::{self, IdlePolicy, ThreadConfig};
-use tickwire_dataplane::engine::{self, Command, Commands, Engine, Idle, SessionId, SessionSpec};
+use tickwire_dataplane::engine::{
+    self, BookSpec, Command, Commands, Engine, Idle, MdSubscription, SessionId, SessionSpec,
+};
 use tickwire_dataplane::msglog;
 use tickwire_dataplane::stack::StackConfig;
 use tickwire_fix::kraken::Credentials;
@@ -290,6 +292,18 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
             .clone()
             .unwrap_or_else(|| s.host.clone());
         let mut spec = SessionSpec::new(s.remote, tls_config(&cfg), &server_name, fix, store);
+        if let Some(symbol) = &c.symbol {
+            spec.book = Some(BookSpec {
+                depth: c.market_depth as usize,
+                price_scale: c.price_precision,
+                qty_scale: c.qty_precision,
+            });
+            spec.subscribe = Some(MdSubscription::l2(
+                symbol,
+                c.market_depth,
+                &format!("tw-{}", s.name),
+            ));
+        }
         if let Some(name) = &c.credentials {
             let (key, secret) = &secrets.credentials[name];
             let creds = Credentials::new(key.expose(), secret.expose())
@@ -472,6 +486,13 @@ impl Handler<'_> {
             "orders_refused": read(&c.orders_refused),
             "rejects_received": read(&c.rejects_received),
             "last_error": read(&c.last_error),
+            "next_sender_seq": read(&c.next_sender_seq),
+            "next_target_seq": read(&c.next_target_seq),
+            "logon_ns": read(&c.logon_ns),
+            "book_updates": read(&c.book_updates),
+            "md_requests": read(&c.md_requests),
+            "mass_cancels": read(&c.mass_cancels),
+            "commands_refused": read(&c.commands_refused),
             "store": s.store.display().to_string(),
         })
     }
@@ -499,6 +520,9 @@ impl Handler<'_> {
     fn shutdown(&mut self, on_shutdown: OnShutdown) {
         if on_shutdown == OnShutdown::Cancel {
             let _ = self.send(Command::BlockOrders);
+            for i in self.trading().collect::<Vec<_>>() {
+                let _ = self.send(Command::MassCancel(self.ids[i]));
+            }
         }
         for i in 0..self.ids.len() {
             let _ = self.send(Command::Logout(self.ids[i]));
@@ -510,9 +534,78 @@ impl Handler<'_> {
             .all(|i| matches!(read(&self.counters.counters().session[i].phase), 1 | 2))
     }
 
+    /// FIX-level round trips (TestRequest → Heartbeat) through the engine, one at a time,
+    /// bounded in count and time; quantiles placed against Kraken's connectivity tiers.
+    fn probe(&mut self, args: &Value) -> Answer {
+        let i = self.session(args)?;
+        let count = args["count"].as_u64().unwrap_or(100).clamp(1, 10_000);
+        let shared = self.counters.clone();
+        let c = &shared.counters().session[i];
+        if read(&c.phase) != 6 {
+            return Err((
+                ErrorCode::Refused,
+                format!("session {} is not logged on", self.sessions[i].name),
+            ));
+        }
+        let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)
+            .map_err(|e| (ErrorCode::Refused, e.to_string()))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for _ in 0..count {
+            let before = read(&c.probe_count);
+            self.send(Command::Probe(self.ids[i]))?;
+            while read(&c.probe_count) == before {
+                if Instant::now() > deadline {
+                    break;
+                }
+                std::thread::sleep(Duration::from_micros(20));
+            }
+            if read(&c.probe_count) == before {
+                break;
+            }
+            let _ = h.record(read(&c.probe_rtt_ns).max(1));
+        }
+        if h.is_empty() {
+            return Err((
+                ErrorCode::Refused,
+                "no TestRequest was answered within 10 s".into(),
+            ));
+        }
+        let p50 = h.value_at_quantile(0.5);
+        // Kraken's published round-trip tiers (SPEC: connectivity guide).
+        let tiers = [
+            ("cross-connect", 200_000u64),
+            ("AWS London", 2_000_000),
+            ("US", 60_000_000),
+            ("Tokyo", 140_000_000),
+        ];
+        let nearest = tiers
+            .iter()
+            .min_by_key(|(_, ns)| (p50 as i64 - *ns as i64).unsigned_abs())
+            .map_or("", |t| t.0);
+        Ok(json!({
+            "session": self.sessions[i].name,
+            "round_trips": h.len(),
+            "fix_rtt_ns": {
+                "p50": p50,
+                "p90": h.value_at_quantile(0.9),
+                "p99": h.value_at_quantile(0.99),
+                "max": h.max(),
+            },
+            "tiers_ns": tiers.iter().map(|(n, v)| json!({"tier": n, "rtt": v})).collect::<Vec<_>>(),
+            "closest_tier": nearest,
+        }))
+    }
+
     fn kill(&mut self) -> Answer {
         self.send(Command::BlockOrders)?;
         self.killed = true;
+        let mut cancelled = Vec::new();
+        if self.cfg.risk.kill.mass_cancel {
+            for i in self.trading().collect::<Vec<_>>() {
+                self.send(Command::MassCancel(self.ids[i]))?;
+                cancelled.push(self.sessions[i].name.clone());
+            }
+        }
         let mut logged_out = Vec::new();
         if self.cfg.risk.kill.logout {
             for i in self.trading().collect::<Vec<_>>() {
@@ -520,7 +613,9 @@ impl Handler<'_> {
                 logged_out.push(self.sessions[i].name.clone());
             }
         }
-        Ok(json!({"killed": true, "orders": "blocked", "logged_out": logged_out}))
+        Ok(
+            json!({"killed": true, "orders": "blocked", "mass_cancel": cancelled, "logged_out": logged_out}),
+        )
     }
 }
 
@@ -563,6 +658,48 @@ impl admin::Handler for Handler<'_> {
                 self.send(Command::Logout(self.ids[i]))?;
                 Ok(json!({"session": self.sessions[i].name, "logout": "sent"}))
             }
+            "session.set-seq" => {
+                let i = self.session(args)?;
+                let num = |k: &str| -> Result<Option<u64>, (ErrorCode, String)> {
+                    match &args[k] {
+                        Value::Null => Ok(None),
+                        v => v
+                            .as_u64()
+                            .filter(|&n| n > 0)
+                            .map(Some)
+                            .ok_or_else(|| bad(format!("{k}: expected a sequence number ≥ 1"))),
+                    }
+                };
+                let (sender, target) = (num("sender")?, num("target")?);
+                if sender.is_none() && target.is_none() {
+                    return Err(bad("give --sender and/or --target"));
+                }
+                let phase = read(&c.session[i].phase);
+                if !matches!(phase, 1..=4) {
+                    return Err((
+                        ErrorCode::Refused,
+                        format!(
+                            "session {} is {}: log it out first (sequence numbers change only before a Logon)",
+                            self.sessions[i].name,
+                            phase_name(phase)
+                        ),
+                    ));
+                }
+                self.send(Command::SetSeq {
+                    session: self.ids[i],
+                    sender,
+                    target,
+                })?;
+                Ok(json!({"session": self.sessions[i].name, "sender": sender, "target": target}))
+            }
+            "session.reset-seq" => {
+                let i = self.session(args)?;
+                self.send(Command::ResetSeq(self.ids[i]))?;
+                Ok(
+                    json!({"session": self.sessions[i].name, "reset": "next logon with 141=Y at 1/1"}),
+                )
+            }
+            "probe" => self.probe(args),
             "whitelist.list" => Ok(json!(self
                 .allowed
                 .iter()

@@ -220,6 +220,21 @@ fn errors_name_the_key_and_the_problem() {
             "nic.interface",
             "required",
         ),
+        (
+            minimal("", "").replace("Credentials = \"spot\"", "Credentials = \"spot\"\nSymbol = \"BTC/USD\""),
+            "session[1].Symbol",
+            "only market-data sessions",
+        ),
+        (
+            minimal("", "").replace("FileStorePath = \"/tmp/md\"", "FileStorePath = \"/tmp/md\"\nSymbol = \"BTCUSD\""),
+            "session[0].Symbol",
+            "BASE/QUOTE",
+        ),
+        (
+            minimal("", "").replace("FileStorePath = \"/tmp/md\"", "FileStorePath = \"/tmp/md\"\nMarketDepth = 0"),
+            "session[0].MarketDepth",
+            "1..=1000",
+        ),
     ];
     for (text, key, problem) in cases {
         let e = err(text);

@@ -287,6 +287,18 @@ api_key = {{ file = "{d}/api.key" }}
 api_secret = {{ file = "{d}/api.secret" }}
 
 [[session]]
+name = "md"
+kind = "spot-md-l2"
+SenderCompID = "TESTCLIENT"
+TargetCompID = "KRAKEN-MD"
+SocketConnectHost = "10.78.0.2"
+SocketConnectPort = 4000
+HeartBtInt = 1
+ResetOnLogon = true
+FileStorePath = "{d}/store"
+Symbol = "BTC/USD"
+
+[[session]]
 name = "trd"
 kind = "spot-trading"
 SenderCompID = "TESTCLIENT"
@@ -348,8 +360,14 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
     daemon.wait("logon", 30, |d| d.session("trd")["state"] == "active");
     let s = daemon.session("trd");
     assert_eq!(s["logons"], 1, "{s}");
+    daemon.wait("market data", 30, |d| {
+        let md = d.session("md");
+        md["state"] == "active" && md["book_updates"].as_u64().unwrap() >= 1
+    });
+    let md = daemon.session("md");
+    assert!(md["md_requests"].as_u64().unwrap() >= 1, "{md}");
     let status = daemon.json(&["status"]);
-    assert_eq!(status["sessions"][0]["state"], "active");
+    assert_eq!(status["sessions"][1]["state"], "active");
     for secret in [SECRET_A, TOKEN, "FIXTESTKEY123"] {
         assert!(!status.to_string().contains(secret), "secret in status");
     }
@@ -380,9 +398,28 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
         d.session("trd")["state"] == "active"
     });
 
-    // Kill switch and re-arm.
+    // FIX round trips through the engine, placed against Kraken's tiers.
+    let p = daemon.json(&["probe", "trd", "--count", "20"]);
+    assert_eq!(p["round_trips"], 20, "{p}");
+    assert!(p["fix_rtt_ns"]["p50"].as_u64().unwrap() > 0);
+    assert!(p["closest_tier"].is_string());
+
+    // Sequence numbers: shown per session; changing them is refused while logged on.
+    let s = daemon.session("trd");
+    assert!(s["next_sender_seq"].as_u64().unwrap() > 1, "{s}");
+    let (code, _, err) = daemon.cli(&["session", "set-seq", "trd", "--sender", "500"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("log it out first"), "{err}");
+
+    // Kill switch: orders blocked and a 35=q on the trading session; re-arm.
+    let in_before = daemon.session("trd")["fix_in"].as_u64().unwrap();
     let r = daemon.json(&["kill"]);
     assert_eq!(r["killed"], true);
+    assert_eq!(r["mass_cancel"][0], "trd");
+    daemon.wait("the mass cancel sent and answered", 10, |d| {
+        let s = d.session("trd");
+        s["mass_cancels"] == 1 && s["fix_in"].as_u64().unwrap() > in_before
+    });
     assert_eq!(daemon.json(&["status"])["engine"]["killed"], true);
     assert_eq!(daemon.json(&["unkill"])["killed"], false);
 
@@ -409,9 +446,13 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
     daemon.json(&["session", "logout", "trd"]);
     daemon.wait("logged out", 15, |d| d.session("trd")["state"] == "stopped");
     assert!(daemon.session("trd")["fix_out"].as_u64().unwrap() > out_before);
-    // And back on.
+    // While it is down the sequence numbers may be set; then back on at them.
+    daemon.json(&["session", "set-seq", "trd", "--sender", "500"]);
+    daemon.wait("seq set", 5, |d| d.session("trd")["next_sender_seq"] == 500);
     daemon.json(&["session", "logon", "trd"]);
     daemon.wait("logon again", 30, |d| d.session("trd")["state"] == "active");
+    // ResetOnLogon = true here: the Logon's 141=Y restarts both sides at 1.
+    assert!(daemon.session("trd")["next_sender_seq"].as_u64().unwrap() < 500);
 
     // SIGTERM: clean stop, socket removed, exit 0.
     let pid = nix::unistd::Pid::from_raw(daemon.proc.0.id() as i32);
@@ -504,4 +545,19 @@ fn kill_9_and_restart_resumes_sequence_numbers_from_the_store() {
         "target sequence resumed: {target} → {target2}"
     );
     assert_eq!(second.session("trd")["logons"], 1);
+
+    // Without 141=Y an operator's set-seq carries into the next Logon: the venue sees the
+    // gap, asks for a resend and gets a gap fill, and the session stays up.
+    second.json(&["session", "logout", "trd"]);
+    second.wait("logged out", 15, |d| d.session("trd")["state"] == "stopped");
+    second.json(&["session", "set-seq", "trd", "--sender", "500"]);
+    second.wait("seq set", 5, |d| d.session("trd")["next_sender_seq"] == 500);
+    second.json(&["session", "logon", "trd"]);
+    second.wait("logon at 500", 30, |d| {
+        d.session("trd")["state"] == "active"
+    });
+    second.wait("heartbeats after the gap fill", 20, |d| {
+        d.session("trd")["next_sender_seq"].as_u64().unwrap() > 502
+    });
+    assert_eq!(second.session("trd")["state"], "active");
 }
