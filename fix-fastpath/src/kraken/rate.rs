@@ -271,7 +271,8 @@ impl SpotRateCounter {
     }
 }
 
-/// Parameters of the Derivatives per-session token bucket (SPEC §5.2, all [ASSUME]).
+/// Parameters of the Derivatives per-session token bucket (SPEC §5.2; every number is an
+/// assumption of the spec, Kraken publishes none for FIX).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenBucketParams {
     /// Bucket size in tokens (500).
