@@ -34,6 +34,12 @@ impl Default for Feed {
 }
 
 impl Feed {
+    /// True if the tick published last puts the best ask at or below [`TRIGGER`], i.e. the
+    /// armed order fires on it (the venue side uses it to know an order is coming).
+    pub fn fires(&self) -> bool {
+        self.last.is_some_and(|(ask, _)| ask <= TRIGGER)
+    }
+
     /// Publishes the next tick on the venue's market-data session: a full snapshot (35=W) the
     /// first time, then an incremental (35=X) removing the previous levels and adding new ones.
     ///
@@ -81,6 +87,29 @@ impl Feed {
         }
         .map(|_| ())
     }
+}
+
+/// The minimal venue's answer to a NewOrderSingle: a full fill (35=8, 150=F, 39=2) at the
+/// armed price and quantity. Every baseline's venue sends the same one.
+///
+/// # Errors
+/// The session's [`SendError`].
+pub fn send_fill<J: Journal>(venue: &mut Session<J>, now: UtcTimestamp) -> Result<(), SendError> {
+    venue
+        .send_app(now, b"8", |e| {
+            e.field(37, b"O3KQ7T-XH2LM-ZP4WUA")
+                .field(17, b"SIMX")
+                .field(150, b"F")
+                .field(39, b"2")
+                .field(55, b"BTC/USD")
+                .field(54, b"1")
+                .field(31, b"84000.0")
+                .field(32, b"0.01")
+                .field(151, b"0")
+                .field(14, b"0.01")
+                .field(6, b"84000.0");
+        })
+        .map(|_| ())
 }
 
 /// The armed order: a trigger table (`tickwire_dataplane::trigger`, the same one the engine
@@ -161,11 +190,28 @@ impl ArmedOrder {
         trading: &mut Session<J>,
         now: UtcTimestamp,
     ) -> Result<bool, String> {
+        self.on_book_with(book, trading, now, || {})
+    }
+
+    /// [`ArmedOrder::on_book`], calling `on_fire` when a trigger fires, before its order is
+    /// patched and sent (where the per-stage breakdown stamps "trigger" done).
+    ///
+    /// # Errors
+    /// As [`ArmedOrder::on_book`].
+    #[inline]
+    pub fn on_book_with<J: Journal>(
+        &mut self,
+        book: &Book,
+        trading: &mut Session<J>,
+        now: UtcTimestamp,
+        mut on_fire: impl FnMut(),
+    ) -> Result<bool, String> {
         let top = Top::from_book(book, now);
         let (order, ids) = (&mut self.order, &mut self.ids);
         let mut outcome = Ok(false);
         self.triggers.evaluate(BTC_USD, &top, now, |fire| {
             if outcome.is_ok() {
+                on_fire();
                 outcome = send(order, ids, trading, now, &fire).map(|()| true);
             }
         });

@@ -6,16 +6,22 @@
 //!         ─► template patch (35=D) ─► FIX session ─► TLS seal ─► TCP ─► MemNic ══► venue fills
 //! ```
 //!
-//! Measured per tick that fires: from the start of the client cycle that receives the tick to
-//! the order frame handed to the NIC (the next `Stack::poll` egress), with `Instant`.
+//! Measured per tick that fires, with the calibrated TSC (`tickwire_dataplane::clock::Clock`):
+//! - inside the appliance: from the start of the client's `Stack::poll` that receives the tick
+//!   to the return of the `Stack::poll` that hands the order frame to the NIC, the layers
+//!   driven one by one so that [`Params::stages`] can stamp between them ([`crate::stages`]);
+//! - at the venue: from just before the venue's `Stack::poll` that transmits the tick frame to
+//!   the venue's `recv` that returns the order's bytes.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use crate::feed::{ArmedOrder, Feed};
+use crate::feed::{send_fill, ArmedOrder, Feed};
+use crate::stages::Stages;
 use tickwire_dataplane::allowlist::{self, Allowlist};
+use tickwire_dataplane::clock::Clock;
 use tickwire_dataplane::link::Link;
 use tickwire_dataplane::mem::{self, MemNic};
 use tickwire_dataplane::stack::{Stack, StackConfig};
@@ -24,7 +30,6 @@ use tickwire_fix::message::Message;
 use tickwire_fix::session::{
     Capacities, Config, MemoryJournal, ResendPolicy, Role, Session, State,
 };
-use tickwire_fix::time::UtcTimestamp;
 use tickwire_fix::views::{ExecutionReport, MarketData, OrdStatus};
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -41,6 +46,9 @@ pub struct Params {
     /// previous one has been handled (saturating). Between paced ticks the client keeps
     /// polling its stack, as the engine's duty cycle does.
     pub rate_per_s: u64,
+    /// Stamp every stage boundary on even ticks ([`crate::stages`]); odd ticks stay
+    /// un-stamped and give [`Report::tick_to_trade`]. Off: every tick is un-stamped.
+    pub stages: bool,
 }
 
 /// What was measured.
@@ -52,12 +60,21 @@ pub struct Report {
     pub orders: u64,
     /// Fills received back.
     pub fills: u64,
-    /// Tick-to-trade inside the appliance, ns.
+    /// Tick-to-trade inside the appliance, ns (in-memory: the un-stamped ticks, see
+    /// [`crate::stages`]).
     pub tick_to_trade: Histogram<u64>,
+    /// Tick-to-trade measured at the venue, ns: tick handed to the venue's NIC (in-memory:
+    /// just before the `Stack::poll` that transmits it; kernel: just before the `write`) →
+    /// the order seen by the venue (the `recv`/`read` that returns its bytes).
+    pub at_venue: Histogram<u64>,
+    /// The per-stage breakdown (in-memory harness with [`Params::stages`]).
+    pub stages: Option<Stages>,
     /// Wall time of the run.
     pub elapsed: Duration,
     /// Frames the client's allowlist dropped (should be 0).
     pub dropped_frames: u64,
+    /// Peak RSS of the process during this run, KiB (see [`crate::rss`]).
+    pub peak_rss_kib: Option<u64>,
 }
 
 /// Progress of a run.
@@ -95,11 +112,109 @@ struct Side2 {
     trd: Link<MemoryJournal>,
 }
 
+/// The client's measured path for one tick, driving the layers one by one (what
+/// `Link::pump` + `Link::flush` do, minus the state checks the unmeasured part repeats).
+/// `s` receives the stage boundaries when `stamped` (s0 and s9 always). Returns whether an
+/// order went out.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn tick_to_order(
+    clock: &Clock,
+    client: &mut Side2,
+    book: &mut Book,
+    armed: &mut ArmedOrder,
+    stamped: bool,
+    s: &mut [i64; 10],
+    md_error: &mut Option<String>,
+) -> Result<bool, String> {
+    let stamp = |s: &mut [i64; 10], i: usize| {
+        if stamped {
+            s[i] = clock.mono_ns();
+        }
+    };
+    s[0] = clock.mono_ns();
+    let now = clock.utc(s[0]);
+    // NIC rx + TCP ingress.
+    client.stack.poll(s[0]);
+    stamp(s, 1);
+    // TCP read: the ciphertext into TLS (twice if the receive ring wraps).
+    let md = &mut client.md;
+    loop {
+        let tls = &mut md.tls;
+        let n = client
+            .stack
+            .recv_with(md.conn, |b| tls.handle_ciphertext(b))
+            .map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+    }
+    stamp(s, 2);
+    // TLS open.
+    md.tls.poll().map_err(|e| e.to_string())?;
+    stamp(s, 3);
+    // FIX parse + book.
+    let mut updated = false;
+    if !md.tls.plaintext().is_empty() {
+        let n = md.tls.plaintext().len();
+        md.fix
+            .handle_input(now, md.tls.plaintext(), &mut |m: &Message<'_>| {
+                let seq = m.uint(34).unwrap_or(0);
+                match MarketData::new_checked(m) {
+                    Ok(v) => match book.apply_message(&v, seq) {
+                        Ok(_) => updated = true,
+                        Err(e) => *md_error = Some(e.to_string()),
+                    },
+                    Err(e) => *md_error = Some(e.to_string()),
+                }
+            });
+        md.tls.consume_plaintext(n);
+    }
+    stamp(s, 4);
+    if !updated {
+        return Ok(false);
+    }
+    // Trigger (stamp 5 when it fires), template patch + FIX session.
+    let trd = &mut client.trd;
+    let fired = armed.on_book_with(book, &mut trd.fix, now, || stamp(s, 5))?;
+    if !fired {
+        return Ok(false);
+    }
+    stamp(s, 6);
+    // TLS seal.
+    let n = trd.fix.pending_transmit().len().min(RECORD_PLAINTEXT);
+    trd.tls
+        .write_plaintext(&trd.fix.pending_transmit()[..n])
+        .map_err(|e| e.to_string())?;
+    trd.fix.consume_transmit(n);
+    stamp(s, 7);
+    // TCP write.
+    let sent = client
+        .stack
+        .send(trd.conn, trd.tls.pending_ciphertext())
+        .map_err(|e| e.to_string())?;
+    trd.tls.consume_ciphertext(sent);
+    stamp(s, 8);
+    // TCP egress + NIC tx.
+    client.stack.poll(if stamped { s[8] } else { s[0] });
+    s[9] = clock.mono_ns();
+    Ok(true)
+}
+
+/// Largest plaintext per TLS record (as `Link`).
+const RECORD_PLAINTEXT: usize = 16 * 1024 - 256;
+
+fn hist() -> Result<Histogram<u64>, String> {
+    Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).map_err(|e| e.to_string())
+}
+
 /// Runs the in-memory tick-to-trade path.
 ///
 /// # Errors
 /// A description of what failed (set-up, TLS, a session that dropped).
 pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report, String> {
+    crate::rss::reset_peak();
+    let (clock, _) = Clock::calibrate(Duration::from_millis(20));
     let pki = crate::pki::generate("fix.venue.test")?;
     let (a, b) = mem::pair(1024, [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
     let cfg = |address| StackConfig {
@@ -112,17 +227,10 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
             .map(|a| allowlist::live(a).1)
             .map_err(|_| "allowlist".to_string())
     };
-    let base = Instant::now();
-    let epoch = UtcTimestamp::from_nanos(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_err(|e| e.to_string())?
-            .as_nanos() as i64,
-    );
-    let now_ns = || base.elapsed().as_nanos() as i64;
-    let utc = |ns: i64| UtcTimestamp::from_nanos(epoch.nanos + ns);
-    let mut cstack = Stack::new(a, allow(VENUE)?, cfg(CLIENT), 0);
-    let mut vstack = Stack::new(b, allow(CLIENT)?, cfg(VENUE), 0);
+    let now_ns = || clock.mono_ns();
+    let utc = |ns: i64| clock.utc(ns);
+    let mut cstack = Stack::new(a, allow(VENUE)?, cfg(CLIENT), now_ns());
+    let mut vstack = Stack::new(b, allow(CLIENT)?, cfg(VENUE), now_ns());
     let vmd = vstack.listen(4000).map_err(|e| e.to_string())?;
     let vtrd = vstack.listen(4001).map_err(|e| e.to_string())?;
     let cmd = cstack
@@ -202,10 +310,16 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
     let mut armed = ArmedOrder::new()?;
     let mut feed = Feed::default();
     let mut book = Book::new(10, 1, 8);
-    let mut hist =
-        Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).map_err(|e| e.to_string())?;
+    let mut inside = hist()?;
+    let mut at_venue = hist()?;
+    let mut stages = if params.stages {
+        Some(Stages::new()?)
+    } else {
+        None
+    };
     let (mut orders, mut fills) = (0u64, 0u64);
     let mut md_error: Option<String> = None;
+    let mut s = [0i64; 10];
     let started = Instant::now();
 
     let started_ns = now_ns();
@@ -226,49 +340,62 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
             .md
             .flush(&mut venue.stack, utc(ns))
             .map_err(|e| e.to_string())?;
-        venue.stack.poll(ns);
+        // At the venue: the tick is handed to the NIC here.
+        let v0 = now_ns();
+        venue.stack.poll(v0);
 
         // --- client: tick in, order out (measured) ---
-        let t0 = Instant::now();
-        let ns = now_ns();
-        let now = utc(ns);
-        client.stack.poll(ns);
-        let mut md_seq = 0;
-        let book_ref = &mut book;
-        client
-            .md
-            .pump(&mut client.stack, now, &mut |m: &Message<'_>| {
-                md_seq = m.uint(34).unwrap_or(0);
-                match MarketData::new_checked(m) {
-                    Ok(md) => {
-                        if let Err(e) = book_ref.apply_message(&md, md_seq) {
-                            md_error = Some(e.to_string());
-                        }
-                    }
-                    Err(e) => md_error = Some(e.to_string()),
-                }
-            })
-            .map_err(|e| e.to_string())?;
-        let fired = armed.on_book(&book, &mut client.trd.fix, now)?;
-        if fired {
-            client
-                .trd
-                .flush(&mut client.stack, now)
-                .map_err(|e| e.to_string())?;
-            client.stack.poll(ns);
-        }
-        if fired {
-            hist.record((t0.elapsed().as_nanos() as u64).max(1))
-                .map_err(|e| e.to_string())?;
-            orders += 1;
-        }
+        let stamped = stages.is_some() && tick % 2 == 0;
+        let fired = tick_to_order(
+            &clock,
+            &mut client,
+            &mut book,
+            &mut armed,
+            stamped,
+            &mut s,
+            &mut md_error,
+        )?;
         if let Some(e) = md_error.take() {
             return Err(format!("market data at tick {tick}: {e}"));
         }
-
-        // --- venue fills, client reads fills and ACKs (not measured) ---
+        if fired {
+            orders += 1;
+            match (&mut stages, stamped) {
+                (Some(st), true) => st.record(&s)?,
+                _ => inside
+                    .record((s[9] - s[0]).max(1) as u64)
+                    .map_err(|e| e.to_string())?,
+            }
+        }
         let ns = now_ns();
-        venue.stack.poll(ns);
+        client
+            .md
+            .flush(&mut client.stack, utc(ns))
+            .map_err(|e| e.to_string())?;
+
+        // --- venue: sees the order (at-venue stamp), fills it; client reads the fill ---
+        venue.stack.poll(now_ns());
+        let mut got = 0usize;
+        loop {
+            let tls = &mut venue.trd.tls;
+            let n = venue
+                .stack
+                .recv_with(venue.trd.conn, |b| tls.handle_ciphertext(b))
+                .map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        if fired {
+            if got == 0 {
+                return Err(format!("tick {tick}: the order did not reach the venue"));
+            }
+            at_venue
+                .record((now_ns() - v0).max(1) as u64)
+                .map_err(|e| e.to_string())?;
+        }
+        let ns = now_ns();
         let mut new_orders = 0u32;
         venue
             .trd
@@ -277,23 +404,7 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
             })
             .map_err(|e| e.to_string())?;
         for _ in 0..new_orders {
-            venue
-                .trd
-                .fix
-                .send_app(utc(ns), b"8", |e| {
-                    e.field(37, b"O3KQ7T-XH2LM-ZP4WUA")
-                        .field(17, b"SIMX")
-                        .field(150, b"F")
-                        .field(39, b"2")
-                        .field(55, b"BTC/USD")
-                        .field(54, b"1")
-                        .field(31, b"84000.0")
-                        .field(32, b"0.01")
-                        .field(151, b"0")
-                        .field(14, b"0.01")
-                        .field(6, b"84000.0");
-                })
-                .map_err(|e| e.to_string())?;
+            send_fill(&mut venue.trd.fix, utc(ns)).map_err(|e| e.to_string())?;
         }
         venue
             .md
@@ -325,12 +436,16 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
             }
         }
         if params.progress_every > 0 && tick % params.progress_every == 0 {
+            let h = match (&stages, inside.is_empty()) {
+                (Some(st), true) => &st.stamped,
+                _ => &inside,
+            };
             progress(Progress {
                 ticks: tick,
                 orders,
                 fills,
-                p50: hist.value_at_quantile(0.5),
-                p99: hist.value_at_quantile(0.99),
+                p50: h.value_at_quantile(0.5),
+                p99: h.value_at_quantile(0.99),
             });
         }
     }
@@ -352,8 +467,11 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
         ticks: params.ticks,
         orders,
         fills,
-        tick_to_trade: hist,
+        tick_to_trade: inside,
+        at_venue,
+        stages,
         elapsed: started.elapsed(),
         dropped_frames: client.stack.counters().drops.not_allowed,
+        peak_rss_kib: crate::rss::peak_kib(),
     })
 }

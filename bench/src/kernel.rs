@@ -6,12 +6,21 @@
 //! - [`Mode::Blocking`]: the venue in its own thread, the client blocking in `read` (what most
 //!   hand-written clients do).
 //!
-//! Measured like the in-memory path: from the client's `read` that returns the tick's bytes to
-//! the `write` that hands the order to the kernel.
+//! Measured with the calibrated TSC, two ways, like the in-memory path:
+//! - inside the client: from the return of the client's `read` that brought the tick's bytes
+//!   to the return of the `write` that hands the order to the kernel;
+//! - at the venue: from just before the venue's `write` of the tick to the return of the
+//!   venue's `read` that brings the order's bytes (in [`Mode::Blocking`] the venue thread
+//!   stamps both itself, so the client thread's wake-up is inside the interval).
+//!
+//! The venue does what the in-memory harness's minimal venue does: it answers every order with
+//! the same fill ([`crate::feed::send_fill`]), and the client reads the fills back.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
+
+use tickwire_dataplane::clock::Clock;
 
 use hdrhistogram::Histogram;
 use tickwire_fix::book::Book;
@@ -20,9 +29,9 @@ use tickwire_fix::session::{
     Capacities, Config, MemoryJournal, ResendPolicy, Role, Session, State,
 };
 use tickwire_fix::time::UtcTimestamp;
-use tickwire_fix::views::MarketData;
+use tickwire_fix::views::{ExecutionReport, MarketData, OrdStatus};
 
-use crate::feed::{ArmedOrder, Feed};
+use crate::feed::{send_fill, ArmedOrder, Feed};
 use crate::inmem::Report;
 
 /// Which kernel baseline.
@@ -41,8 +50,10 @@ struct KLink {
     fix: Session<MemoryJournal>,
     buf: Vec<u8>,
     up: bool,
-    /// When the last `read` that returned bytes returned: the start of a measured interval.
-    read_at: Instant,
+    clock: Clock,
+    /// When the last `read` that returned bytes returned (clock ns): the start of a measured
+    /// interval on the client, the end of one on the venue.
+    read_at: i64,
 }
 
 impl KLink {
@@ -51,6 +62,7 @@ impl KLink {
         tls: tickwire_tls::Session,
         fix: Session<MemoryJournal>,
         blocking: bool,
+        clock: Clock,
     ) -> Result<KLink, String> {
         tcp.set_nodelay(true).map_err(|e| e.to_string())?;
         tcp.set_nonblocking(!blocking).map_err(|e| e.to_string())?;
@@ -60,7 +72,8 @@ impl KLink {
             fix,
             buf: vec![0; 64 * 1024],
             up: false,
-            read_at: Instant::now(),
+            clock,
+            read_at: 0,
         })
     }
 
@@ -74,7 +87,7 @@ impl KLink {
         let n = match self.tcp.read(&mut self.buf) {
             Ok(0) => return Err("peer closed".into()),
             Ok(n) => {
-                self.read_at = Instant::now();
+                self.read_at = self.clock.mono_ns();
                 n
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
@@ -119,11 +132,11 @@ impl KLink {
     }
 }
 
-fn sessions() -> Result<(Session<MemoryJournal>, Session<MemoryJournal>), String> {
+fn sessions(target: &str) -> Result<(Session<MemoryJournal>, Session<MemoryJournal>), String> {
     let e = |e: tickwire_fix::session::ConfigError| e.to_string();
-    let mut c = Config::kraken_initiator("TESTCLIENT", "KRAKEN-TRD").map_err(e)?;
+    let mut c = Config::kraken_initiator("TESTCLIENT", target).map_err(e)?;
     c.rollover = None;
-    let mut v = Config::kraken_initiator("KRAKEN-TRD", "TESTCLIENT").map_err(e)?;
+    let mut v = Config::kraken_initiator(target, "TESTCLIENT").map_err(e)?;
     v.role = Role::Acceptor;
     v.resend_policy = ResendPolicy::ReplayApplication;
     v.rollover = None;
@@ -140,11 +153,10 @@ fn utc() -> UtcTimestamp {
     UtcTimestamp::from_nanos(d.as_nanos() as i64)
 }
 
-/// The venue's side: publish the next tick and send it.
-fn publish(venue: &mut KLink, feed: &mut Feed) -> Result<(), String> {
-    feed.publish(&mut venue.fix, utc())
-        .map_err(|e| e.to_string())?;
-    venue.flush()
+/// One side's two connections, as on Kraken: market data (4000) and trading (4001).
+struct Client {
+    md: KLink,
+    trd: KLink,
 }
 
 /// The client's strategy: book + trigger + precompiled order.
@@ -152,6 +164,8 @@ struct Strategy {
     book: Book,
     /// Market-data messages processed.
     ticks_seen: u64,
+    /// Fills read back.
+    fills: u64,
     armed: ArmedOrder,
 }
 
@@ -160,20 +174,29 @@ impl Strategy {
         Ok(Strategy {
             book: Book::new(10, 1, 8),
             ticks_seen: 0,
+            fills: 0,
             armed: ArmedOrder::new()?,
         })
     }
 
-    /// Handles the client's input; sends an order when the trigger holds. Returns the time
-    /// the tick's bytes were read if an order was sent.
-    fn on_tick(&mut self, client: &mut KLink) -> Result<Option<Instant>, String> {
+    /// Handles the client's input; sends an order when a book update meets the trigger.
+    /// Returns the time the tick's bytes were read if an order was sent.
+    fn on_tick(&mut self, client: &mut Client) -> Result<Option<i64>, String> {
         let now = utc();
+        let fills = &mut self.fills;
+        client.trd.pump(now, &mut |m: &Message<'_>| {
+            if let Ok(er) = ExecutionReport::new_checked(m) {
+                *fills += u64::from(er.ord_status() == OrdStatus::Filled);
+            }
+        })?;
         let book = &mut self.book;
         let seen = &mut self.ticks_seen;
         let mut err = None;
-        let got = client.pump(now, &mut |m: &Message<'_>| {
+        let mut updated = false;
+        client.md.pump(now, &mut |m: &Message<'_>| {
             if let Ok(md) = MarketData::new_checked(m) {
                 *seen += 1;
+                updated = true;
                 if let Err(e) = book.apply_message(&md, m.uint(34).unwrap_or(0)) {
                     err = Some(e.to_string());
                 }
@@ -182,64 +205,110 @@ impl Strategy {
         if let Some(e) = err {
             return Err(e);
         }
-        if !got {
+        if !updated {
             return Ok(None);
         }
-        if self.armed.on_book(&self.book, &mut client.fix, now)? {
-            client.flush()?;
-            Ok(Some(client.read_at))
+        if self.armed.on_book(&self.book, &mut client.trd.fix, now)? {
+            client.trd.flush()?;
+            Ok(Some(client.md.read_at))
         } else {
             Ok(None)
         }
     }
 }
 
-fn connect(blocking: bool) -> Result<(KLink, KLink), String> {
+/// The venue's side after a tick that fires: read until the order is in (returns when the
+/// `read` that brought it returned), then answer every order with a fill.
+fn venue_fill(venue: &mut KLink, deadline: Instant) -> Result<i64, String> {
+    let mut orders = 0u32;
+    while orders == 0 {
+        if Instant::now() > deadline {
+            return Err("the order did not reach the venue".into());
+        }
+        venue.pump(utc(), &mut |m: &Message<'_>| {
+            orders += u32::from(m.msg_type() == b"D");
+        })?;
+    }
+    let seen = venue.read_at;
+    for _ in 0..orders {
+        send_fill(&mut venue.fix, utc()).map_err(|e| e.to_string())?;
+    }
+    venue.flush()?;
+    Ok(seen)
+}
+
+fn hist() -> Result<Histogram<u64>, String> {
+    Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).map_err(|e| e.to_string())
+}
+
+fn connect(blocking: bool, clock: Clock) -> Result<(Client, Client), String> {
     let mut pki = crate::pki::generate("fix.venue.test")?;
     // What a user would build: rustls' own record layer (it allocates per record).
     pki.client.rustls_record_layer = true;
     pki.server.rustls_record_layer = true;
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let client_tcp = TcpStream::connect(addr).map_err(|e| e.to_string())?;
-    let (venue_tcp, _) = listener.accept().map_err(|e| e.to_string())?;
-    let (cfix, vfix) = sessions()?;
     let te = |e: tickwire_tls::Error| e.to_string();
-    let ctls = tickwire_tls::Session::client(
-        &pki.client,
-        &pki.server_name,
-        tickwire_tls::Capacities::default(),
-    )
-    .map_err(te)?;
-    let vtls = tickwire_tls::Session::server(&pki.server, tickwire_tls::Capacities::default())
+    let pair = |target: &str| -> Result<(KLink, KLink), String> {
+        let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let client_tcp = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+        let (venue_tcp, _) = listener.accept().map_err(|e| e.to_string())?;
+        let (cfix, vfix) = sessions(target)?;
+        let ctls = tickwire_tls::Session::client(
+            &pki.client,
+            &pki.server_name,
+            tickwire_tls::Capacities::default(),
+        )
         .map_err(te)?;
-    let mut client = KLink::new(client_tcp, ctls, cfix, false)?;
-    let mut venue = KLink::new(venue_tcp, vtls, vfix, false)?;
+        let vtls = tickwire_tls::Session::server(&pki.server, tickwire_tls::Capacities::default())
+            .map_err(te)?;
+        Ok((
+            KLink::new(client_tcp, ctls, cfix, false, clock)?,
+            KLink::new(venue_tcp, vtls, vfix, false, clock)?,
+        ))
+    };
+    let (cmd, vmd) = pair("KRAKEN-MD")?;
+    let (ctrd, vtrd) = pair("KRAKEN-TRD")?;
+    let mut client = Client { md: cmd, trd: ctrd };
+    let mut venue = Client { md: vmd, trd: vtrd };
     // Handshake and logon, polled.
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut logon = false;
-    while client.fix.state() != State::Active {
+    let (mut md_logon, mut trd_logon) = (false, false);
+    while client.md.fix.state() != State::Active || client.trd.fix.state() != State::Active {
         if Instant::now() > deadline {
             return Err("kernel baseline did not log on".into());
         }
-        client.pump(utc(), &mut |_| {})?;
-        venue.pump(utc(), &mut |_| {})?;
-        if client.up && !logon {
-            client
-                .fix
-                .send_logon(utc(), |_, _| {})
-                .map_err(|e| e.to_string())?;
-            logon = true;
+        for link in [
+            &mut client.md,
+            &mut client.trd,
+            &mut venue.md,
+            &mut venue.trd,
+        ] {
+            link.pump(utc(), &mut |_| {})?;
         }
-        client.flush()?;
-        venue.flush()?;
+        for (link, done) in [
+            (&mut client.md, &mut md_logon),
+            (&mut client.trd, &mut trd_logon),
+        ] {
+            if link.up && !*done {
+                link.fix
+                    .send_logon(utc(), |_, _| {})
+                    .map_err(|e| e.to_string())?;
+                *done = true;
+            }
+        }
+        for link in [
+            &mut client.md,
+            &mut client.trd,
+            &mut venue.md,
+            &mut venue.trd,
+        ] {
+            link.flush()?;
+        }
     }
     if blocking {
+        // The client blocks reading market data; fills are drained without blocking.
         client
-            .tcp
-            .set_nonblocking(false)
-            .map_err(|e| e.to_string())?;
-        venue
+            .md
             .tcp
             .set_nonblocking(false)
             .map_err(|e| e.to_string())?;
@@ -252,61 +321,88 @@ fn connect(blocking: bool) -> Result<(KLink, KLink), String> {
 /// # Errors
 /// A description of what failed.
 pub fn run(mode: Mode, ticks: u64) -> Result<Report, String> {
-    let (mut client, mut venue) = connect(mode == Mode::Blocking)?;
+    crate::rss::reset_peak();
+    let (clock, _) = Clock::calibrate(Duration::from_millis(20));
+    let (mut client, mut venue) = connect(mode == Mode::Blocking, clock)?;
     let mut strategy = Strategy::new()?;
-    let mut hist =
-        Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).map_err(|e| e.to_string())?;
+    let mut inside = hist()?;
     let mut orders = 0u64;
     let started = Instant::now();
-    match mode {
+    let limit = || Instant::now() + Duration::from_secs(5);
+    let record = |h: &mut Histogram<u64>, d: i64| h.record(d.max(1) as u64);
+    let at_venue = match mode {
         Mode::Polling => {
+            let mut at_venue = hist()?;
             let mut feed = Feed::default();
             for i in 1..=ticks {
-                publish(&mut venue, &mut feed)?;
+                feed.publish(&mut venue.md.fix, utc())
+                    .map_err(|e| e.to_string())?;
+                let v0 = clock.mono_ns();
+                venue.md.flush()?;
                 // Poll until the client has processed this tick.
                 while strategy.ticks_seen < i {
                     if let Some(t0) = strategy.on_tick(&mut client)? {
-                        hist.record((t0.elapsed().as_nanos() as u64).max(1))
-                            .map_err(|e| e.to_string())?;
+                        record(&mut inside, clock.mono_ns() - t0).map_err(|e| e.to_string())?;
                         orders += 1;
                     }
                 }
-                venue.pump(utc(), &mut |_| {})?;
+                if feed.fires() {
+                    let seen = venue_fill(&mut venue.trd, limit())
+                        .map_err(|e| format!("tick {i}, {orders} orders: {e}"))?;
+                    record(&mut at_venue, seen - v0).map_err(|e| e.to_string())?;
+                }
+                venue.md.pump(utc(), &mut |_| {})?;
             }
+            let deadline = limit();
+            while strategy.fills < orders && Instant::now() < deadline {
+                strategy.on_tick(&mut client)?;
+            }
+            at_venue
         }
         Mode::Blocking => {
-            let venue_thread = std::thread::spawn(move || -> Result<(), String> {
+            let venue_thread = std::thread::spawn(move || -> Result<Histogram<u64>, String> {
+                let mut at_venue = hist()?;
                 let mut feed = Feed::default();
-                venue.tcp.set_nonblocking(true).map_err(|e| e.to_string())?;
                 for _ in 1..=ticks {
-                    publish(&mut venue, &mut feed)?;
-                    // Pace like a feed (one tick per 50 µs), draining the orders meanwhile.
-                    let until = Instant::now() + Duration::from_micros(50);
-                    while Instant::now() < until {
-                        venue.pump(utc(), &mut |_| {})?;
+                    feed.publish(&mut venue.md.fix, utc())
+                        .map_err(|e| e.to_string())?;
+                    let v0 = clock.mono_ns();
+                    venue.md.flush()?;
+                    if feed.fires() {
+                        let seen =
+                            venue_fill(&mut venue.trd, Instant::now() + Duration::from_secs(5))?;
+                        at_venue
+                            .record((seen - v0).max(1) as u64)
+                            .map_err(|e| e.to_string())?;
+                    }
+                    // Pace like a feed (one tick per 50 µs), draining the socket meanwhile.
+                    while clock.mono_ns() - v0 < 50_000 {
+                        venue.md.pump(utc(), &mut |_| {})?;
+                        venue.trd.pump(utc(), &mut |_| {})?;
                     }
                 }
-                Ok(())
+                Ok(at_venue)
             });
-            while strategy.ticks_seen < ticks {
+            while strategy.ticks_seen < ticks || strategy.fills < orders {
                 if let Some(t0) = strategy.on_tick(&mut client)? {
-                    hist.record((t0.elapsed().as_nanos() as u64).max(1))
-                        .map_err(|e| e.to_string())?;
+                    record(&mut inside, clock.mono_ns() - t0).map_err(|e| e.to_string())?;
                     orders += 1;
                 }
             }
             venue_thread
                 .join()
-                .map_err(|_| "venue thread panicked".to_string())??;
+                .map_err(|_| "venue thread panicked".to_string())??
         }
-    }
-    // The baselines do not read fills back: their venue only publishes.
+    };
     Ok(Report {
         ticks,
         orders,
-        fills: 0,
-        tick_to_trade: hist,
+        fills: strategy.fills,
+        tick_to_trade: inside,
+        at_venue,
+        stages: None,
         elapsed: started.elapsed(),
         dropped_frames: 0,
+        peak_rss_kib: crate::rss::peak_kib(),
     })
 }

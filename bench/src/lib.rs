@@ -14,3 +14,5 @@ pub mod inmem;
 pub mod kernel;
 pub mod pki;
 pub mod report;
+pub mod rss;
+pub mod stages;

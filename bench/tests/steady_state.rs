@@ -47,6 +47,7 @@ fn measure(ticks: u64) -> (u64, i64, u64) {
             ticks,
             progress_every: 0,
             rate_per_s: 0,
+            stages: true,
         },
         |_| {},
     )

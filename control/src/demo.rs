@@ -59,6 +59,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             ticks: args.ticks,
             progress_every: every,
             rate_per_s: args.rate,
+            stages: false,
         },
         |p| {
             let line = format!(
@@ -96,6 +97,18 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         println!("    {label:<7}{:>9}", h.value_at_quantile(q));
     }
     println!("    max    {:>9}", h.max());
+    let v = &report.at_venue;
+    println!("  tick-to-trade at the venue (tick frame to NIC → order frame received), ns:");
+    for (label, q) in QUANTILES {
+        println!("    {label:<7}{:>9}", v.value_at_quantile(q));
+    }
+    println!("    max    {:>9}", v.max());
+    if let Some(k) = report.peak_rss_kib {
+        println!(
+            "  peak RSS          {} MiB (process, during the run)",
+            k / 1024
+        );
+    }
 
     let hgrm_path = args.out.join("tick-to-trade.hgrm");
     std::fs::write(&hgrm_path, hgrm(h))
@@ -120,6 +133,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             .map(|(l, q)| (l.to_string(), serde_json::Value::from(h.value_at_quantile(*q))))
             .chain([("max".to_string(), serde_json::Value::from(h.max()))])
             .collect::<serde_json::Map<String, serde_json::Value>>(),
+        "at_venue_ns": QUANTILES
+            .iter()
+            .map(|(l, q)| (l.to_string(), serde_json::Value::from(v.value_at_quantile(*q))))
+            .chain([("max".to_string(), serde_json::Value::from(v.max()))])
+            .collect::<serde_json::Map<String, serde_json::Value>>(),
+        "peak_rss_kib": report.peak_rss_kib,
     });
     std::fs::write(
         args.out.join("summary.json"),

@@ -31,6 +31,10 @@ fn demo_short_mode_fills_orders_and_reports_percentiles() {
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
     assert!(summary["tick_to_trade_ns"]["p99.9"].as_u64().unwrap() > 0);
+    assert!(
+        summary["at_venue_ns"]["p50"].as_u64().unwrap()
+            >= summary["tick_to_trade_ns"]["p50"].as_u64().unwrap()
+    );
     assert!(dir.path().join("tick-to-trade.hgrm").exists());
     assert!(out.contains("armed:"), "{out}");
     let sent: u64 = out
@@ -132,8 +136,30 @@ fn bench_runs_every_topology_and_writes_histograms() {
         .contains("8x (32000 ticks/s)"));
     for r in runs {
         assert!(r["orders"].as_u64().unwrap() > 0, "{r}");
-        assert!(r["ns"]["p50"].as_u64().unwrap() > 0, "{r}");
-        assert!(r["ns"]["max"].as_u64().unwrap() >= r["ns"]["p99"].as_u64().unwrap());
+        assert_eq!(
+            r["fills"], r["orders"],
+            "every venue fills every order: {r}"
+        );
+        for k in ["ns", "at_venue_ns"] {
+            assert!(r[k]["p50"].as_u64().unwrap() > 0, "{r}");
+            assert!(r[k]["max"].as_u64().unwrap() >= r[k]["p99"].as_u64().unwrap());
+        }
+        // The venue's interval contains the appliance's.
+        assert!(
+            r["at_venue_ns"]["p50"].as_u64() >= r["ns"]["p50"].as_u64(),
+            "{r}"
+        );
+        assert!(r["peak_rss_kib"].as_u64().unwrap() > 1024, "{r}");
+    }
+    let st = &v["stages"];
+    let stages = st["stage_ns"].as_array().unwrap();
+    assert_eq!(stages.len(), 9);
+    let sum: u64 = stages.iter().map(|s| s["p50"].as_u64().unwrap()).sum();
+    assert_eq!(st["sum_of_p50"].as_u64().unwrap(), sum);
+    assert!(st["end_to_end_p50"].as_u64().unwrap() > 0, "{st}");
+    assert!(st["error_vs_end_to_end"].as_f64().is_some(), "{st}");
+    for k in ["baseline_a_p50_ratio", "baseline_b_p50_ratio"] {
+        assert!(v["at_venue_targets"][k].as_f64().unwrap() > 0.0, "{v}");
     }
     for f in [
         "tickwire-inmem.hgrm",
@@ -141,7 +167,13 @@ fn bench_runs_every_topology_and_writes_histograms() {
         "kernel-blocking.hgrm",
         "tickwire-inmem-8x.hgrm",
         "tickwire-inmem-1x.hgrm",
+        "tickwire-inmem-at-venue.hgrm",
+        "kernel-polling-at-venue.hgrm",
+        "kernel-blocking-at-venue.hgrm",
+        "tickwire-inmem-stage-tls_open.hgrm",
+        "tickwire-inmem-stage-tcp_egress_tx.hgrm",
         "tick-to-trade.svg",
+        "tick-to-trade-at-venue.svg",
         "report.json",
     ] {
         assert!(out.join(f).exists(), "{f} missing");
