@@ -25,6 +25,7 @@
 //! in-process benchmarks call [`Engine::do_work`] themselves.
 
 pub mod armed;
+pub mod live_risk;
 pub mod meter;
 pub mod runner;
 pub mod strategy;
@@ -971,6 +972,11 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
     /// The pre-trade check.
     pub fn risk(&self) -> &R {
         &self.risk
+    }
+
+    /// The pre-trade check, mutably (bindings once sessions and templates exist).
+    pub fn risk_mut(&mut self) -> &mut R {
+        &mut self.risk
     }
 
     /// The counter block.

@@ -14,7 +14,8 @@ use tickwire_dataplane::allowlist::{self, Allowlist};
 use tickwire_dataplane::clock::Now;
 use tickwire_dataplane::counters::Shared;
 use tickwire_dataplane::engine::{
-    self, Commands, Engine, OrderId, Phase, SessionId, SessionSpec, Strategy, ThresholdBuy,
+    self, AcceptAll, Commands, Engine, OrderId, Phase, PreTrade, SessionId, SessionSpec, Strategy,
+    ThresholdBuy,
 };
 use tickwire_dataplane::link::Link;
 use tickwire_dataplane::mem;
@@ -518,11 +519,11 @@ impl Venue {
     }
 }
 
-pub type ClientEngine<S = ThresholdBuy> = Engine<mem::MemNic, MemoryJournal, S>;
+pub type ClientEngine<S = ThresholdBuy, R = AcceptAll> = Engine<mem::MemNic, MemoryJournal, S, R>;
 
 /// The engine (client) and the venue on the two ends of one in-memory NIC pair.
-pub struct Rig<S: Strategy = ThresholdBuy> {
-    pub engine: ClientEngine<S>,
+pub struct Rig<S: Strategy = ThresholdBuy, R: PreTrade = AcceptAll> {
+    pub engine: ClientEngine<S, R>,
     pub venue: Venue,
     pub md: SessionId,
     pub trd: SessionId,
@@ -552,15 +553,29 @@ impl<S: Strategy> Rig<S> {
         strategy: S,
         customize: impl FnOnce(&mut SessionSpec<MemoryJournal>, &mut SessionSpec<MemoryJournal>),
     ) -> Rig<S> {
+        Rig::build_with_risk(fire_every, reset, strategy, AcceptAll, customize)
+    }
+}
+
+impl<S: Strategy, R: PreTrade> Rig<S, R> {
+    /// A rig running `strategy` behind the pre-trade check `risk`.
+    pub fn build_with_risk(
+        fire_every: u64,
+        reset: bool,
+        strategy: S,
+        risk: R,
+        customize: impl FnOnce(&mut SessionSpec<MemoryJournal>, &mut SessionSpec<MemoryJournal>),
+    ) -> Rig<S, R> {
         let (client_tls, server_tls) = pki();
         let (a, b) = mem::pair(1024, [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
         let venue = Venue::new(b, server_tls, fire_every, reset);
         let (publisher, live) = allowlist::live(Allowlist::new(&[VENUE]).unwrap());
-        let (mut engine, commands) = Engine::new(
+        let (mut engine, commands) = Engine::with_risk(
             a,
             live,
             engine_config(),
             strategy,
+            risk,
             Shared::in_memory(),
             at(0),
         );
@@ -592,7 +607,12 @@ impl<S: Strategy> Rig<S> {
         self.venue.poll(at(self.t));
     }
 
-    pub fn run_until(&mut self, what: &str, limit: u64, mut done: impl FnMut(&mut Rig<S>) -> bool) {
+    pub fn run_until(
+        &mut self,
+        what: &str,
+        limit: u64,
+        mut done: impl FnMut(&mut Rig<S, R>) -> bool,
+    ) {
         for _ in 0..limit {
             if done(self) {
                 return;
