@@ -257,7 +257,8 @@ fn er_slot(tag: u32) -> usize {
 #[derive(Debug, Clone, Copy)]
 pub struct ExecutionReport<'a> {
     msg: Message<'a>,
-    at: [u16; ER_TAGS.len()],
+    /// Field index of each of [`ER_TAGS`]; the last entry ([`ER_OTHER`]) takes every other tag.
+    at: [u16; ER_TAGS.len() + 1],
     exec_type: ExecType,
     ord_status: OrdStatus,
     side: Side,
@@ -275,47 +276,53 @@ impl<'a> ExecutionReport<'a> {
     /// [`ViewError`].
     pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
         expect_type(msg, b"8")?;
+        let mut er = ExecutionReport {
+            msg: *msg,
+            at: [ABSENT; ER_TAGS.len() + 1],
+            exec_type: ExecType::Other(0),
+            ord_status: OrdStatus::Other(0),
+            side: Side::Other(0),
+            cum_qty: Decimal::ZERO,
+            leaves_qty: Decimal::ZERO,
+            avg_px: Decimal::ZERO,
+        };
         // Back to front with unconditional stores, so the first occurrence of each tag is the
         // one left: one table load and one store per field, no branch and no load of `at`.
-        let mut slots = [ABSENT; ER_TAGS.len() + 1];
+        // The slots are written in the view itself and only read back one by one: copying
+        // the array after its narrow stores would stall on store forwarding.
         for (i, f) in msg.fields().iter().enumerate().rev() {
-            slots[er_slot(f.tag)] = i as u16;
+            er.at[er_slot(f.tag)] = i as u16;
         }
-        let mut at = [ABSENT; ER_TAGS.len()];
-        at.copy_from_slice(&slots[..ER_TAGS.len()]);
-        let value = |k: usize| -> Result<&'a [u8], ViewError> {
+        let value = |at: &[u16; ER_TAGS.len() + 1], k: usize| -> Result<&'a [u8], ViewError> {
             match at[k] {
                 ABSENT => Err(ViewError::Field(ParseError::Missing { tag: ER_TAGS[k] })),
                 i => Ok(msg.value(msg.fields()[usize::from(i)])),
             }
         };
-        let ch = |k: usize| -> Result<u8, ViewError> {
-            match value(k)? {
+        let ch = |at: &[u16; ER_TAGS.len() + 1], k: usize| -> Result<u8, ViewError> {
+            match value(at, k)? {
                 [c] => Ok(*c),
                 _ => Err(ViewError::Field(ParseError::BadChar { tag: ER_TAGS[k] })),
             }
         };
-        let dec = |k: usize| -> Result<Decimal, ViewError> {
-            Decimal::parse(value(k)?).map_err(|error| {
+        let dec = |at: &[u16; ER_TAGS.len() + 1], k: usize| -> Result<Decimal, ViewError> {
+            Decimal::parse(value(at, k)?).map_err(|error| {
                 ViewError::Field(ParseError::BadDecimal {
                     tag: ER_TAGS[k],
                     error,
                 })
             })
         };
-        value(1)?;
-        value(2)?;
-        value(6)?;
-        Ok(ExecutionReport {
-            msg: *msg,
-            at,
-            exec_type: ExecType::from_code(ch(3)?),
-            ord_status: OrdStatus::from_code(ch(4)?),
-            side: Side::from_code(ch(5)?),
-            cum_qty: dec(7)?,
-            leaves_qty: dec(8)?,
-            avg_px: dec(9)?,
-        })
+        value(&er.at, 1)?;
+        value(&er.at, 2)?;
+        value(&er.at, 6)?;
+        er.exec_type = ExecType::from_code(ch(&er.at, 3)?);
+        er.ord_status = OrdStatus::from_code(ch(&er.at, 4)?);
+        er.side = Side::from_code(ch(&er.at, 5)?);
+        er.cum_qty = dec(&er.at, 7)?;
+        er.leaves_qty = dec(&er.at, 8)?;
+        er.avg_px = dec(&er.at, 9)?;
+        Ok(er)
     }
 
     #[inline(always)]
