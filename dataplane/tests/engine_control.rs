@@ -48,6 +48,16 @@ fn market_data_request_goes_out_after_every_logon_and_the_book_fills() {
     // The venue drops the market-data connection: the engine reconnects, logs on and
     // subscribes again (Kraken forgets subscriptions with the session).
     rig.venue.abort_market_data(at(rig.t));
+    rig.run_until("engine saw the reset", 10_000, |r| {
+        r.engine.phase(r.md) != Some(Phase::Active)
+    });
+    // The old book is not trusted once its session is gone.
+    let book = rig.engine.book(rig.md).unwrap();
+    assert_eq!(
+        book.state(),
+        BookState::Stale(tickwire_fix::book::StaleReason::NoSnapshot)
+    );
+    assert_eq!(book.best_ask(), None);
     rig.run_until("resubscribed", 200_000, |r| {
         r.venue.md_requests.len() == 2 && r.engine.phase(r.md) == Some(Phase::Active)
     });
@@ -351,6 +361,11 @@ fn a_full_message_log_drops_and_counts_and_trading_goes_on() {
         kept > 100 && dropped > 1_000,
         "kept {kept}, dropped {dropped}"
     );
+    // A new tap: the count goes on over taps.
+    let (tap, _drain) = msglog::ring(1 << 20);
+    rig.engine.set_message_log(tap);
+    rig.ticks(10);
+    assert_eq!(read(&rig.engine.counters().counters().log_dropped), dropped);
     assert_eq!(
         kept + dropped,
         3 * 1_000,

@@ -410,6 +410,7 @@ struct Slot<J: Journal> {
     logon_fields: Option<LogonFields>,
     fix: Session<J>,
     book: Option<Book>,
+    book_spec: Option<BookSpec>,
     conn: Option<ConnId>,
     tls: Option<tickwire_tls::Session>,
     fix_up: bool,
@@ -545,6 +546,17 @@ impl<J: Journal> Slot<J> {
     fn logged_on(&self) -> bool {
         self.phase == Phase::Active && self.fix.state() == FixState::Active
     }
+
+    /// A book whose session went down is not trusted: empty and stale (no snapshot) until
+    /// the next subscription's snapshot. Only on a disconnect, so the allocation is allowed.
+    fn forget_book(&mut self) {
+        use tickwire_fix::book::{StaleReason, State};
+        if let (Some(b), Some(spec)) = (self.book.as_mut(), self.book_spec) {
+            if b.state() != State::Stale(StaleReason::NoSnapshot) {
+                *b = Book::new(spec.depth, spec.price_scale, spec.qty_scale);
+            }
+        }
+    }
 }
 
 struct Template {
@@ -587,6 +599,8 @@ pub struct Engine<N: Nic, J: Journal, S: Strategy, R: PreTrade = AcceptAll> {
     probes: u64,
     /// UTC of the cycle (or command) being handled, for the message log.
     utc_ns: i64,
+    /// Records dropped by message-log taps replaced earlier.
+    log_dropped_before: u64,
 }
 
 impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> core::fmt::Debug for Engine<N, J, S, R> {
@@ -812,6 +826,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             tap: None,
             probes: 0,
             utc_ns: now.utc.nanos,
+            log_dropped_before: 0,
         };
         (engine, Commands(tx))
     }
@@ -857,6 +872,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             book: spec
                 .book
                 .map(|b| Book::new(b.depth, b.price_scale, b.qty_scale)),
+            book_spec: spec.book,
             conn: None,
             tls: None,
             fix_up: false,
@@ -944,19 +960,25 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
     /// cycle's UTC time; and session events ([`Direction::Event`]: connecting, logon,
     /// logout, closing and disconnect with the [`Teardown`] reason) as short text lines.
     /// Recording copies into the ring and never allocates; a full ring drops the record and
-    /// counts it (`log_dropped`). Replaces an earlier tap.
+    /// counts it (`log_dropped`, over every tap). Replaces an earlier tap.
     pub fn set_message_log(&mut self, tap: Tap) {
         for s in &mut self.slots {
             s.inbound.reset();
             // What is already queued counts as recorded: the log starts with the next message.
             s.out_logged = s.fix.pending_transmit().len();
         }
-        self.tap = Some(tap);
+        if let Some(old) = self.tap.replace(tap) {
+            self.log_dropped_before += old.dropped();
+        }
     }
 
     /// Stops recording and hands the tap back.
     pub fn take_message_log(&mut self) -> Option<Tap> {
-        self.tap.take()
+        let tap = self.tap.take();
+        if let Some(t) = tap.as_ref() {
+            self.log_dropped_before += t.dropped();
+        }
+        tap
     }
 
     /// The strategy.
@@ -1333,6 +1355,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             s.fix_up = false;
             s.change = Some(SessionChange::Down);
         }
+        s.forget_book();
         s.out_logged = 0;
         s.probe = None;
         s.inbound.reset();
@@ -1381,6 +1404,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             s.fix_up = false;
             s.change = Some(SessionChange::Down);
         }
+        s.forget_book();
         s.out_logged = 0;
         log_event(
             &mut self.tap,
@@ -1818,9 +1842,8 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         set(&c.port.drop_not_allowed, pc.drops.not_allowed);
         set(&c.port.drop_unsupported, pc.drops.unsupported);
         set(&c.port.drop_malformed, pc.drops.malformed);
-        if let Some(tap) = self.tap.as_ref() {
-            set(&c.log_dropped, tap.dropped());
-        }
+        let dropped = self.tap.as_ref().map_or(0, Tap::dropped);
+        set(&c.log_dropped, self.log_dropped_before + dropped);
         for i in 0..self.slots.len() {
             self.publish_session(i);
         }
