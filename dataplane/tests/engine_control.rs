@@ -8,11 +8,12 @@ mod engine_util;
 use engine_util::*;
 use tickwire_dataplane::counters::read;
 use tickwire_dataplane::engine::{
-    Command, Engine, Idle, MdSubscription, OrderError, Phase, SetupError,
+    Command, Engine, Idle, MdSubscription, OrderError, Phase, SetupError, ThresholdBuy,
 };
 use tickwire_dataplane::msglog::{self, Direction, Drain, Record};
 use tickwire_fix::book::State as BookState;
-use tickwire_fix::session::Journal;
+use tickwire_fix::decimal::Decimal;
+use tickwire_fix::session::{Journal, ResendPolicy};
 
 fn subscribed_rig() -> Rig<Idle> {
     let sub = MdSubscription::l2("BTC/USD", 10, "MD-BTCUSD-1");
@@ -416,4 +417,47 @@ fn probes_measure_test_request_to_heartbeat_round_trips() {
     rig.engine.command(Command::Probe(rig.trd), at(rig.t));
     assert_eq!(read(&trd.commands_refused), 1);
     assert_eq!(read(&trd.probes_sent), 6);
+}
+
+#[test]
+fn message_log_records_retransmissions() {
+    // Sequences carry over; the engine replays its orders when asked.
+    let strategy = ThresholdBuy::new(TRIGGER, Decimal::new(TRIGGER, 1), Decimal::new(1, 2));
+    let mut rig = Rig::build(1, false, strategy, |_, trd| {
+        trd.fix.resend_policy = ResendPolicy::ReplayApplication;
+    });
+    rig.engine.strategy_mut().order = Some(rig.order);
+    rig.log_on();
+    rig.ticks(3);
+    stop_trading(&mut rig);
+    let (tap, mut drain) = msglog::ring(1 << 20);
+    rig.engine.set_message_log(tap);
+    // The venue lost track after the first order: it asks for 3.. again at the next logon.
+    rig.venue.trd.fix_mut().journal_mut().set_next_target_seq(3);
+    reconnect_trading(&mut rig, "logged on again");
+    let mut r = Record::default();
+    let mut out = Vec::new();
+    while drain.next(&mut r) {
+        if r.session == rig.trd.index() as u8 && r.direction() == Some(Direction::Out) {
+            let mut index = tickwire_fix::message::FieldIndex::<512>::new();
+            let m = tickwire_fix::message::Message::parse(&r.bytes, &mut index).unwrap();
+            out.push((
+                String::from_utf8(m.msg_type().to_vec()).unwrap(),
+                m.seq_num().unwrap(),
+                m.field(43) == Some(b"Y".as_slice()),
+            ));
+        }
+    }
+    let s = |t: &str, n: u64, dup: bool| (t.to_string(), n, dup);
+    // Logon, the two orders replayed with PossDupFlag, and a gap fill over the Logon (an
+    // admin message is never replayed).
+    assert_eq!(
+        out,
+        [
+            s("A", 5, false),
+            s("D", 3, true),
+            s("D", 4, true),
+            s("4", 5, true)
+        ]
+    );
 }
