@@ -1872,6 +1872,72 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Duty for Engine<N, J, S, R> {
 mod tests {
     use super::*;
 
+    fn message(seq: u64, text: &[u8]) -> Vec<u8> {
+        let mut buf = vec![0u8; 512];
+        let mut e = Encoder::new(&mut buf);
+        e.begin(b"FIX.4.4", b"0")
+            .uint(34, seq)
+            .field(49, b"A")
+            .field(56, b"B")
+            .field(58, text);
+        let n = e.finish().unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    #[test]
+    fn framer_finds_every_message_across_any_split_and_skips_garbage() {
+        let mut stream = Vec::new();
+        let mut want = Vec::new();
+        for seq in 1..=5 {
+            let m = message(seq, &vec![b'x'; 10 * seq as usize]);
+            stream.extend_from_slice(&m);
+            want.push(m);
+            if seq == 3 {
+                stream.extend_from_slice(b"garbage\x01");
+            }
+        }
+        for cut in 0..=stream.len() {
+            for cut2 in cut..=stream.len() {
+                if cut2 != cut && cut2 % 7 != 0 {
+                    continue;
+                }
+                let mut f = Framer::new(4096);
+                let mut got = Vec::new();
+                for piece in [&stream[..cut], &stream[cut..cut2], &stream[cut2..]] {
+                    f.feed(piece, |m| got.push(m.to_vec()));
+                }
+                assert_eq!(got, want, "cut at {cut} and {cut2}");
+            }
+        }
+        // A message longer than the buffer is skipped; the next one is found.
+        let long = message(9, &[b'y'; 300]);
+        let short = message(10, b"z");
+        let mut f = Framer::new(256);
+        let mut got = Vec::new();
+        f.feed(&long[..100], |m| got.push(m.to_vec()));
+        f.feed(&long[100..], |m| got.push(m.to_vec()));
+        f.feed(&short, |m| got.push(m.to_vec()));
+        assert_eq!(got, [short]);
+    }
+
+    #[test]
+    fn event_lines_are_cut_at_their_capacity() {
+        let (tap, mut drain) = crate::msglog::ring(0);
+        let mut tap = Some(tap);
+        let long = "y".repeat(500);
+        log_event(
+            &mut tap,
+            3,
+            UtcTimestamp::from_nanos(7),
+            format_args!("a {long}"),
+        );
+        let mut r = crate::msglog::Record::default();
+        assert!(drain.next(&mut r));
+        assert_eq!((r.session, r.nanos, r.bytes.len()), (3, 7, 192));
+        assert!(r.bytes.starts_with(b"a yyy"));
+    }
+
     #[test]
     fn backoff_doubles_up_to_the_cap_with_bounded_jitter() {
         let b = Backoff {
