@@ -97,7 +97,7 @@ impl Side {
     ///
     /// Up to 32 levels (the usual subscribed depths) the index is the number of better levels,
     /// counted without a branch per level; deeper books binary-search.
-    #[inline]
+    #[inline(always)]
     fn find(&self, price: i64) -> Result<usize, usize> {
         let slice = &self.prices[..self.len];
         if slice.len() <= 32 {
@@ -226,6 +226,7 @@ impl Book {
         self.next_md_seq = Some(seq.wrapping_add(1));
     }
 
+    #[inline(always)]
     fn ticks(&self, price: Decimal, size: Decimal) -> Result<(i64, i64), StaleReason> {
         let p = price
             .to_scaled(self.price_scale)
@@ -240,6 +241,7 @@ impl Book {
     }
 
     /// Like [`Book::ticks`], for a level that must stay in the book (size > 0).
+    #[inline(always)]
     fn level_ticks(&self, price: Decimal, size: Decimal) -> Result<(i64, i64), StaleReason> {
         let (p, s) = self.ticks(price, size)?;
         if s == 0 {

@@ -189,6 +189,7 @@ impl Decimal {
     /// # Errors
     /// [`DecimalError::Inexact`] if digits would be lost, [`DecimalError::Overflow`] if the
     /// mantissa would not fit.
+    #[inline]
     pub fn rescale(self, scale: u8) -> Result<Decimal, DecimalError> {
         if scale > MAX_SCALE {
             return Err(DecimalError::Overflow);
