@@ -2,7 +2,18 @@
 //!
 //! Both ends are polled from one thread (the in-process benchmark topology of DESIGN §4);
 //! the rings live behind `Rc<RefCell<…>>` shared by the ends: a borrow flag, not a lock, and
-//! no allocation per frame (slots are allocated once).
+//! no allocation per frame (slot buffers are allocated once and exchanged, not copied, between
+//! an end and the ring).
+//!
+//! **Checksums.** Frames only ever move between memory buffers of this process, so a direction
+//! without corruption faults cannot damage them: its receiving end reports
+//! [`Nic::rx_checksum_trusted`] and the stack skips verification, as it would with hardware
+//! offload. The sending end leaves checksums out ([`Nic::tx_checksum_offload`]) only once the
+//! receiving end's stack has said it trusts the ring (the answer is recorded in the ring), so
+//! a receiver wrapped in something that does not forward the question (a meter, a
+//! [`crate::pcap`] capture), or read without a stack, always gets checksummed frames. As soon
+//! as the sending end has [`Faults::corrupt_permille`] set, the sender fills checksums and the
+//! receiver verifies them.
 //!
 //! [`Faults`] turns an end into a lossy, duplicating, reordering, corrupting link with a seeded
 //! generator, for TCP recovery tests.
@@ -16,36 +27,52 @@ const SLOT: usize = 2048;
 
 #[derive(Debug)]
 struct Ring {
-    data: Vec<u8>,
+    /// One buffer of `SLOT` bytes per slot. Ends exchange whole buffers with the ring
+    /// (`mem::swap`), so a frame is written once by the sender and never copied on the way.
+    bufs: Vec<Vec<u8>>,
     lens: Vec<u16>,
+    /// Slot of the oldest frame.
     head: usize,
+    /// Slot the next frame goes to.
     tail: usize,
+    /// Frames queued.
+    queued: usize,
     slots: usize,
+    /// The sending end corrupts frames ([`Faults::corrupt_permille`]): the receiver must
+    /// verify checksums.
+    corrupting: bool,
+    /// The receiving end last answered [`Nic::rx_checksum_trusted`] with `true`: the stack
+    /// reading this ring relies on its integrity, so the sender may leave checksums out.
+    /// Stays `false` when the receiving end sits inside a wrapper that does not forward the
+    /// question (its stack then verifies), or is read without a stack.
+    receiver_trusts: bool,
 }
 
 impl Ring {
     fn new(slots: usize) -> Ring {
         Ring {
-            data: vec![0; slots * SLOT],
+            bufs: (0..slots).map(|_| vec![0; SLOT]).collect(),
             lens: vec![0; slots],
             head: 0,
             tail: 0,
+            queued: 0,
             slots,
+            corrupting: false,
+            receiver_trusts: false,
         }
     }
 
     fn len(&self) -> usize {
-        self.tail - self.head
+        self.queued
     }
 
-    fn slot_mut(&mut self, i: usize) -> &mut [u8] {
-        let s = i % self.slots;
-        &mut self.data[s * SLOT..(s + 1) * SLOT]
-    }
-
-    fn frame(&self, i: usize) -> &[u8] {
-        let s = i % self.slots;
-        &self.data[s * SLOT..s * SLOT + usize::from(self.lens[s])]
+    /// The slot after `i` (no division on the per-frame path).
+    fn next(&self, i: usize) -> usize {
+        if i + 1 == self.slots {
+            0
+        } else {
+            i + 1
+        }
     }
 }
 
@@ -119,6 +146,7 @@ impl MemNic {
     pub fn set_faults(&mut self, faults: Faults) {
         self.faults = faults;
         self.rng = faults.seed | 1;
+        self.tx.borrow_mut().corrupting = faults.corrupt_permille > 0;
     }
 
     /// What the impairments did so far.
@@ -144,24 +172,36 @@ impl Nic for MemNic {
 
     fn rx_peek(&mut self) -> Option<&[u8]> {
         if self.rx_held.is_none() {
-            let ring = self.rx.borrow();
+            let mut ring = self.rx.borrow_mut();
             if ring.len() == 0 {
                 return None;
             }
-            // The frame is copied out of the shared ring into this end's buffer: the RefCell
-            // borrow cannot outlive this call. (A ring per end with indices would avoid it;
-            // in-memory links are for tests and the software-cost benchmark.)
-            let f = ring.frame(ring.head);
-            self.rx_frame[..f.len()].copy_from_slice(f);
-            self.rx_held = Some(f.len());
+            // Take the slot's buffer and leave ours in its place (the slot is free once
+            // released): the RefCell borrow cannot outlive this call, the buffer can.
+            let s = ring.head;
+            let len = usize::from(ring.lens[s]);
+            core::mem::swap(&mut ring.bufs[s], &mut self.rx_frame);
+            self.rx_held = Some(len);
         }
         self.rx_held.map(|n| &self.rx_frame[..n])
     }
 
     fn rx_release(&mut self) {
         if self.rx_held.take().is_some() {
-            self.rx.borrow_mut().head += 1;
+            let mut ring = self.rx.borrow_mut();
+            ring.head = ring.next(ring.head);
+            ring.queued -= 1;
         }
+    }
+
+    fn rx_checksum_trusted(&self) -> bool {
+        let mut ring = self.rx.borrow_mut();
+        ring.receiver_trusts = !ring.corrupting;
+        ring.receiver_trusts
+    }
+
+    fn tx_checksum_offload(&self) -> bool {
+        self.faults.corrupt_permille == 0 && self.tx.borrow().receiver_trusts
     }
 
     fn tx_alloc(&mut self, len: usize) -> Option<&mut [u8]> {
@@ -199,25 +239,25 @@ impl Nic for MemNic {
         };
         let reorder = self.roll(self.faults.reorder_permille);
         let mut ring = self.tx.borrow_mut();
-        for _ in 0..copies {
+        for copy in 0..copies {
             if ring.len() == ring.slots {
                 break;
             }
-            let t = ring.tail;
-            ring.slot_mut(t)[..len].copy_from_slice(&self.tx_frame[..len]);
-            let s = t % ring.slots;
+            let s = ring.tail;
+            if copy + 1 == copies {
+                // Hand the frame's buffer to the ring, take the free slot's buffer back.
+                core::mem::swap(&mut ring.bufs[s], &mut self.tx_frame);
+            } else {
+                ring.bufs[s][..len].copy_from_slice(&self.tx_frame[..len]);
+            }
             ring.lens[s] = len as u16;
-            ring.tail += 1;
+            ring.tail = ring.next(s);
+            ring.queued += 1;
             if reorder && ring.len() >= 2 {
                 // Swap with the frame queued before it.
-                let (a, b) = ((t - 1) % ring.slots, t % ring.slots);
-                let (la, lb) = (ring.lens[a], ring.lens[b]);
-                let mut tmp = [0u8; SLOT];
-                tmp.copy_from_slice(&ring.data[a * SLOT..(a + 1) * SLOT]);
-                ring.data.copy_within(b * SLOT..(b + 1) * SLOT, a * SLOT);
-                ring.data[b * SLOT..(b + 1) * SLOT].copy_from_slice(&tmp);
-                ring.lens[a] = lb;
-                ring.lens[b] = la;
+                let a = if s == 0 { ring.slots - 1 } else { s - 1 };
+                ring.bufs.swap(a, s);
+                ring.lens.swap(a, s);
                 self.stats.reordered += 1;
             }
         }

@@ -27,4 +27,19 @@ pub trait Nic {
     fn mtu(&self) -> usize {
         1514
     }
+    /// True when every frame [`Nic::rx_peek`] returns is known to carry correct IPv4 and
+    /// TCP/UDP/ICMP checksums (verified by hardware offload, or a link that cannot corrupt),
+    /// so the stack may skip verifying them. Default `false`: the stack verifies. A backend
+    /// that cannot guarantee it (AF_PACKET, TAP, veth: frames may be corrupted on the way)
+    /// must keep the default; wrappers keep it unless they forward the inner NIC's answer
+    /// and cannot alter frames.
+    fn rx_checksum_trusted(&self) -> bool {
+        false
+    }
+    /// True when frames committed with [`Nic::tx_commit`] need no software checksums: the
+    /// hardware fills them, or the only receiver is a peer that trusts the link (see
+    /// [`Nic::rx_checksum_trusted`]). Default `false`: the stack fills them.
+    fn tx_checksum_offload(&self) -> bool {
+        false
+    }
 }

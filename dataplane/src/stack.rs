@@ -1,23 +1,41 @@
 //! The userspace TCP/IP stack: smoltcp over any [`Nic`], behind the allowlist.
 //!
 //! ```text
-//! Nic::rx_peek ─► Allowlist::classify ─► (drop + count) | smoltcp Interface::poll ─► TCP sockets
-//! TCP sockets ─► smoltcp ─► Nic::tx_alloc / tx_commit (frame built in NIC memory) ─► tx_flush
+//! poll: egress ─► TCP sockets ─► smoltcp ─► [checksums] ─► Nic::tx_alloc / tx_commit ─► tx_flush
+//!       ingress ─► Nic::rx_peek ─► Allowlist::classify ─► (drop + count) | [checksums] ─► smoltcp
 //! ```
 //!
 //! Sockets are created up front (capacity fixed at construction), with Nagle off and no delayed
-//! ACK: a FIX order leaves in the segment that carries it. Time comes in as an argument.
+//! ACK timer: a FIX order leaves in the segment that carries it. Time comes in as an argument.
+//!
+//! **Order of a poll.** [`Stack::poll`] first sends what the sockets have due (data written
+//! since the last poll, retransmissions, ACKs), then takes in up to a burst of received frames.
+//! The ACK for data received in one poll therefore leaves with the next poll, which in a
+//! busy-polling loop is the next duty cycle: when the application answers in between (the
+//! request/response pattern of FIX), the answer carries the ACK and one frame is saved per
+//! exchange. Replies smoltcp makes while reading a frame (ARP, RST, ICMP echo) still leave at once.
+//!
+//! **Checksums.** smoltcp is told to neither compute nor verify IPv4/TCP/UDP/ICMP checksums; the
+//! port does it, per frame, unless the NIC vouches for the frames itself
+//! ([`Nic::rx_checksum_trusted`], [`Nic::tx_checksum_offload`]: hardware offload, or an
+//! in-memory link that cannot corrupt). Frames failing verification are dropped and counted in
+//! [`PortCounters::bad_checksum`].
+//!
 //! One copy happens at the smoltcp boundary on receive (the frame is copied into the port's
 //! buffer so that smoltcp may transmit a reply while reading it); transmit frames are built
 //! in NIC memory directly.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
+use smoltcp::iface::PollIngressSingleResult;
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
-use smoltcp::phy::{Device, DeviceCapabilities, Medium};
+use smoltcp::phy::{ChecksumCapabilities, Device, DeviceCapabilities, Medium};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Cidr};
+use smoltcp::wire::{
+    EthernetAddress, HardwareAddress, Icmpv4Packet, IpAddress, IpCidr, IpProtocol, Ipv4Cidr,
+    Ipv4Packet, TcpPacket, UdpPacket,
+};
 
 use crate::allowlist::{DropCounts, Live, Verdict};
 use crate::nic::Nic;
@@ -33,6 +51,84 @@ pub struct PortCounters {
     pub tx_ring_full: u64,
     /// Frames dropped before the stack, by reason.
     pub drops: DropCounts,
+    /// Frames (that passed the allowlist) dropped for a wrong IPv4 header or transport checksum.
+    pub bad_checksum: u64,
+}
+
+/// Frames taken in, and egress rounds run, per poll (bounded work per duty cycle).
+const BURST: usize = 32;
+
+const ETH_HEADER: usize = 14;
+const ETHERTYPE_IPV4: [u8; 2] = [0x08, 0x00];
+
+/// Verifies the IPv4 header checksum and, for unfragmented TCP/UDP/ICMP, the transport
+/// checksum of an Ethernet frame. Non-IPv4 frames (ARP) and frames too short to parse pass:
+/// smoltcp parses them itself and drops what is malformed.
+fn checksums_ok(frame: &[u8]) -> bool {
+    if frame.len() < ETH_HEADER || frame[12..14] != ETHERTYPE_IPV4 {
+        return true;
+    }
+    let Ok(ip) = Ipv4Packet::new_checked(&frame[ETH_HEADER..]) else {
+        return true;
+    };
+    if !ip.verify_checksum() {
+        return false;
+    }
+    if ip.more_frags() || ip.frag_offset() != 0 {
+        return true;
+    }
+    let (src, dst) = (
+        IpAddress::Ipv4(ip.src_addr()),
+        IpAddress::Ipv4(ip.dst_addr()),
+    );
+    match ip.next_header() {
+        IpProtocol::Tcp => {
+            TcpPacket::new_checked(ip.payload()).map_or(true, |t| t.verify_checksum(&src, &dst))
+        }
+        IpProtocol::Udp => UdpPacket::new_checked(ip.payload())
+            .map_or(true, |u| u.checksum() == 0 || u.verify_checksum(&src, &dst)),
+        IpProtocol::Icmp => {
+            Icmpv4Packet::new_checked(ip.payload()).map_or(true, |i| i.verify_checksum())
+        }
+        _ => true,
+    }
+}
+
+/// Fills the IPv4 header checksum and the TCP/UDP/ICMP checksum of a frame smoltcp built
+/// (smoltcp leaves them zero).
+fn fill_checksums(frame: &mut [u8]) {
+    if frame.len() < ETH_HEADER || frame[12..14] != ETHERTYPE_IPV4 {
+        return;
+    }
+    let Ok(mut ip) = Ipv4Packet::new_checked(&mut frame[ETH_HEADER..]) else {
+        return;
+    };
+    ip.fill_checksum();
+    if ip.more_frags() || ip.frag_offset() != 0 {
+        return;
+    }
+    let (src, dst) = (
+        IpAddress::Ipv4(ip.src_addr()),
+        IpAddress::Ipv4(ip.dst_addr()),
+    );
+    match ip.next_header() {
+        IpProtocol::Tcp => {
+            if let Ok(mut t) = TcpPacket::new_checked(ip.payload_mut()) {
+                t.fill_checksum(&src, &dst);
+            }
+        }
+        IpProtocol::Udp => {
+            if let Ok(mut u) = UdpPacket::new_checked(ip.payload_mut()) {
+                u.fill_checksum(&src, &dst);
+            }
+        }
+        IpProtocol::Icmp => {
+            if let Ok(mut i) = Icmpv4Packet::new_checked(ip.payload_mut()) {
+                i.fill_checksum();
+            }
+        }
+        _ => {}
+    }
 }
 
 /// A [`Nic`] as a smoltcp device, with the allowlist in front.
@@ -84,9 +180,13 @@ impl smoltcp::phy::RxToken for RxTok<'_> {
 
 impl<N: Nic> smoltcp::phy::TxToken for TxTok<'_, N> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let offload = self.nic.tx_checksum_offload();
         match self.nic.tx_alloc(len) {
             Some(buf) => {
                 let r = f(buf);
+                if !offload {
+                    fill_checksums(buf);
+                }
                 self.nic.tx_commit(len);
                 self.counters.tx_frames += 1;
                 r
@@ -114,6 +214,7 @@ impl<N: Nic> Device for Port<N> {
 
     fn receive(&mut self, _now: Instant) -> Option<(RxTok<'_>, TxTok<'_, N>)> {
         loop {
+            let trusted = self.nic.rx_checksum_trusted();
             let frame = self.nic.rx_peek()?;
             let verdict = self.allow.table().classify(frame);
             if verdict == Verdict::Pass {
@@ -121,7 +222,11 @@ impl<N: Nic> Device for Port<N> {
                 self.rx_buf[..n].copy_from_slice(&frame[..n]);
                 self.rx_len = n;
                 self.nic.rx_release();
-                break;
+                if trusted || checksums_ok(&self.rx_buf[..n]) {
+                    break;
+                }
+                self.counters.bad_checksum += 1;
+                continue;
             }
             self.counters.drops.count(verdict);
             self.nic.rx_release();
@@ -153,7 +258,9 @@ impl<N: Nic> Device for Port<N> {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
         caps.max_transmission_unit = self.nic.mtu();
-        caps.max_burst_size = Some(32);
+        caps.max_burst_size = Some(BURST);
+        // The port verifies and fills checksums itself, per frame, where the NIC does not.
+        caps.checksum = ChecksumCapabilities::ignored();
         caps
     }
 }
@@ -317,13 +424,34 @@ impl<N: Nic> Stack<N> {
         &mut self.port.nic
     }
 
-    /// Processes received frames and timers, sends what is due; bounded by the NIC's burst.
-    /// Returns true if any socket changed state.
+    /// Sends what the sockets have due (up to a burst of segments), then processes up to a burst
+    /// of received frames (see the module doc for why in this order). Returns true if any
+    /// socket may have changed state.
     pub fn poll(&mut self, now_ns: i64) -> bool {
-        let changed = self
-            .iface
-            .poll(instant(now_ns), &mut self.port, &mut self.sockets)
-            == smoltcp::iface::PollResult::SocketStateChanged;
+        use smoltcp::iface::PollResult;
+        let now = instant(now_ns);
+        let mut changed = false;
+        for _ in 0..BURST {
+            match self
+                .iface
+                .poll_egress(now, &mut self.port, &mut self.sockets)
+            {
+                PollResult::None => break,
+                PollResult::SocketStateChanged => changed = true,
+            }
+        }
+        self.port.nic.tx_flush();
+        for _ in 0..BURST {
+            match self
+                .iface
+                .poll_ingress_single(now, &mut self.port, &mut self.sockets)
+            {
+                PollIngressSingleResult::None => break,
+                PollIngressSingleResult::PacketProcessed => {}
+                PollIngressSingleResult::SocketStateChanged => changed = true,
+            }
+        }
+        // Replies smoltcp made while reading (ARP, RST, ICMP).
         self.port.nic.tx_flush();
         changed
     }
