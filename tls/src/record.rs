@@ -92,15 +92,73 @@ impl RecordKey {
             body_len as u8,
         ];
         out[..5].copy_from_slice(&header);
-        out[5..5 + payload.len()].copy_from_slice(payload);
-        out[5 + payload.len()] = kind;
         let nonce = self.nonce();
-        let tag = self
-            .key
-            .seal_in_place_separate_tag(nonce, Aad::from(header), &mut out[5..5 + inner])
+        // Out of place: the plaintext is read where the caller has it, the ciphertext written
+        // once into `out` (no staging copy); the inner type byte and the tag go after it.
+        let (body, rest) = out[5..total].split_at_mut(payload.len());
+        self.key
+            .seal_out_of_place_scatter(nonce, Aad::from(header), payload, body, &[kind], rest)
             .map_err(|_| Error::Other)?;
-        out[5 + inner..total].copy_from_slice(tag.as_ref());
         Ok(total)
+    }
+
+    /// Reads the header of the record at the start of `buf`: `Ok(None)` while incomplete, else
+    /// the record's total length.
+    fn record_len(buf: &[u8]) -> Result<Option<usize>, Error> {
+        if buf.len() < 5 {
+            return Ok(None);
+        }
+        let len = usize::from(u16::from_be_bytes([buf[3], buf[4]]));
+        if buf[0] != APPLICATION_DATA || buf[1] != 3 || !(17..=MAX_PLAINTEXT + 256).contains(&len) {
+            return Err(Error::PeerMisbehaved);
+        }
+        if buf.len() < 5 + len {
+            return Ok(None);
+        }
+        Ok(Some(5 + len))
+    }
+
+    /// Length of the inner plaintext (payload, type byte, padding) of the complete record at
+    /// the start of `buf`, what [`RecordKey::open_into`] needs: `Ok(None)` while incomplete.
+    ///
+    /// # Errors
+    /// [`Error::PeerMisbehaved`] for a malformed header.
+    pub fn inner_len(buf: &[u8]) -> Result<Option<usize>, Error> {
+        Ok(Self::record_len(buf)?.map(|n| n - 5 - 16))
+    }
+
+    /// Opens the complete record at the start of `buf` into `out` (at least
+    /// [`RecordKey::inner_len`] bytes), leaving `buf` untouched: returns the record's total
+    /// length, its inner type and the payload's length (the payload is `out[..len]`).
+    ///
+    /// # Errors
+    /// [`Error::PeerMisbehaved`] for a malformed or incomplete record or a short `out`,
+    /// [`Error::BadRecordMac`] when authentication fails.
+    pub fn open_into(&mut self, buf: &[u8], out: &mut [u8]) -> Result<(usize, u8, usize), Error> {
+        let Some(total) = Self::record_len(buf)? else {
+            return Err(Error::PeerMisbehaved);
+        };
+        let inner = total - 5 - 16;
+        if out.len() < inner {
+            return Err(Error::PeerMisbehaved);
+        }
+        let mut header = [0u8; 5];
+        header.copy_from_slice(&buf[..5]);
+        let nonce = self.nonce();
+        let out = &mut out[..inner];
+        self.key
+            .open_separate_gather(
+                nonce,
+                Aad::from(header),
+                &buf[5..5 + inner],
+                &buf[5 + inner..total],
+                out,
+            )
+            .map_err(|_| Error::BadRecordMac)?;
+        let Some(end) = out.iter().rposition(|&b| b != 0) else {
+            return Err(Error::PeerMisbehaved);
+        };
+        Ok((total, out[end], end))
     }
 
     /// Opens the record at the start of `buf` in place. Returns `Ok(None)` when the record is
@@ -113,16 +171,10 @@ impl RecordKey {
         &mut self,
         buf: &mut [u8],
     ) -> Result<Option<(usize, u8, core::ops::Range<usize>)>, Error> {
-        if buf.len() < 5 {
+        let Some(total) = Self::record_len(buf)? else {
             return Ok(None);
-        }
-        let len = usize::from(u16::from_be_bytes([buf[3], buf[4]]));
-        if buf[0] != APPLICATION_DATA || buf[1] != 3 || !(17..=MAX_PLAINTEXT + 256).contains(&len) {
-            return Err(Error::PeerMisbehaved);
-        }
-        if buf.len() < 5 + len {
-            return Ok(None);
-        }
+        };
+        let len = total - 5;
         let mut header = [0u8; 5];
         header.copy_from_slice(&buf[..5]);
         let nonce = self.nonce();
@@ -174,5 +226,35 @@ mod tests {
             tx.seal(APPLICATION_DATA, b"too big for ten", &mut small),
             Err(Error::InsufficientSize { .. })
         ));
+    }
+
+    #[test]
+    fn open_into_decrypts_out_of_place_and_detects_tampering() {
+        let (mut tx, mut rx) = (key(), key());
+        let mut wire = [0u8; 256];
+        let n = tx
+            .seal(APPLICATION_DATA, b"8=FIX.4.4|35=0|", &mut wire)
+            .expect("fits");
+        assert_eq!(RecordKey::inner_len(&wire[..n - 1]), Ok(None));
+        let inner = RecordKey::inner_len(&wire[..n])
+            .expect("header")
+            .expect("complete");
+        assert_eq!(inner, 16);
+        let before = wire;
+        let mut out = [0u8; 64];
+        let (len, kind, payload) = rx.open_into(&wire[..n], &mut out).expect("authentic");
+        assert_eq!((len, kind), (n, APPLICATION_DATA));
+        assert_eq!(&out[..payload], b"8=FIX.4.4|35=0|");
+        assert_eq!(wire, before, "input untouched");
+        let n = tx.seal(ALERT, &[1, 0], &mut wire).expect("fits");
+        assert_eq!(
+            rx.open_into(&wire[..n], &mut out[..2]),
+            Err(Error::PeerMisbehaved),
+            "output shorter than the inner plaintext"
+        );
+        let (mut tx, mut rx) = (key(), key());
+        let n = tx.seal(APPLICATION_DATA, b"x", &mut wire).expect("fits");
+        wire[n - 1] ^= 1;
+        assert_eq!(rx.open_into(&wire[..n], &mut out), Err(Error::BadRecordMac));
     }
 }

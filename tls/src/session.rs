@@ -441,52 +441,90 @@ impl Session {
         Ok(())
     }
 
-    /// Opens every complete record in the input buffer with our own record layer.
+    /// Opens every complete record in the input buffer with our own record layer; what is left
+    /// (a partial record) moves to the front of the buffer once, at the end.
     fn kernel_rx(&mut self) -> Result<(), Error> {
+        let mut at = 0;
+        let r = self.kernel_rx_records(&mut at);
+        if at > 0 {
+            self.rx.copy_within(at..self.rx_len, 0);
+            self.rx_len -= at;
+        }
+        if let Err(e) = r {
+            self.failed = Some(e);
+        }
+        r
+    }
+
+    /// The records of `rx[*at..rx_len]`, advancing `at` past each one opened.
+    fn kernel_rx_records(&mut self, at: &mut usize) -> Result<(), Error> {
         let Conn::Kernel(k) = &mut self.conn else {
             return Ok(());
         };
         loop {
-            let opened = match k.rx.open(&mut self.rx[..self.rx_len]) {
-                Ok(Some(r)) => r,
-                Ok(None) => return Ok(()),
-                Err(e) => {
-                    self.failed = Some(e);
-                    return Err(e);
-                }
+            let input = &mut self.rx[*at..self.rx_len];
+            let Some(inner) = RecordKey::inner_len(input)? else {
+                return Ok(());
             };
-            let (len, kind, range) = opened;
+            // Decrypt straight into the plaintext buffer when it has room at its end (after
+            // moving unread plaintext to the front if that makes room); else in place.
+            let mut end = self.plain_start + self.plain_len;
+            if self.plain.len() - end < inner
+                && self.plain_start > 0
+                && self.plain.len() - self.plain_len >= inner
+            {
+                self.plain.copy_within(self.plain_start..end, 0);
+                self.plain_start = 0;
+                end = self.plain_len;
+            }
+            let (len, kind, payload) = if self.plain.len() - end >= inner {
+                let (len, kind, n) = k.rx.open_into(input, &mut self.plain[end..])?;
+                (len, kind, Payload::Plain(end..end + n))
+            } else {
+                let Some((len, kind, range)) = k.rx.open(input)? else {
+                    return Ok(());
+                };
+                (len, kind, Payload::Rx(*at + range.start..*at + range.end))
+            };
+            *at += len;
+            let bytes: &[u8] = match &payload {
+                Payload::Plain(r) => &self.plain[r.clone()],
+                Payload::Rx(r) => &self.rx[r.clone()],
+            };
             match kind {
-                APPLICATION_DATA => {
-                    let payload = range.len();
-                    if self.plain_start + self.plain_len + payload > self.plain.len() {
-                        if self.plain_len + payload > self.plain.len() {
-                            return Err(Error::InsufficientSize { required: payload });
+                APPLICATION_DATA => match payload {
+                    Payload::Plain(r) => self.plain_len += r.len(),
+                    Payload::Rx(r) => {
+                        let n = r.len();
+                        if self.plain_start + self.plain_len + n > self.plain.len() {
+                            if self.plain_len + n > self.plain.len() {
+                                return Err(Error::InsufficientSize { required: n });
+                            }
+                            self.plain.copy_within(
+                                self.plain_start..self.plain_start + self.plain_len,
+                                0,
+                            );
+                            self.plain_start = 0;
                         }
-                        self.plain
-                            .copy_within(self.plain_start..self.plain_start + self.plain_len, 0);
-                        self.plain_start = 0;
+                        let end = self.plain_start + self.plain_len;
+                        self.plain[end..end + n].copy_from_slice(&self.rx[r]);
+                        self.plain_len += n;
                     }
-                    let end = self.plain_start + self.plain_len;
-                    self.plain[end..end + payload].copy_from_slice(&self.rx[range]);
-                    self.plain_len += payload;
-                }
+                },
                 HANDSHAKE => {
                     // Post-handshake messages may span records: collect them in `hs` (sized at
                     // construction) and act on each complete one.
-                    let payload = &self.rx[range];
-                    if self.hs.len() + payload.len() > self.hs.capacity() {
-                        self.failed = Some(Error::PeerMisbehaved);
+                    if self.hs.len() + bytes.len() > self.hs.capacity() {
                         return Err(Error::PeerMisbehaved);
                     }
-                    self.hs.extend_from_slice(payload);
-                    let mut at = 0;
-                    while at + 4 <= self.hs.len() {
-                        let typ = self.hs[at];
-                        let l = usize::from(self.hs[at + 1]) << 16
-                            | usize::from(self.hs[at + 2]) << 8
-                            | usize::from(self.hs[at + 3]);
-                        let body = at + 4..at + 4 + l;
+                    self.hs.extend_from_slice(bytes);
+                    let mut done = 0;
+                    while done + 4 <= self.hs.len() {
+                        let typ = self.hs[done];
+                        let l = usize::from(self.hs[done + 1]) << 16
+                            | usize::from(self.hs[done + 2]) << 8
+                            | usize::from(self.hs[done + 3]);
+                        let body = done + 4..done + 4 + l;
                         if body.end > self.hs.len() {
                             break;
                         }
@@ -515,35 +553,25 @@ impl Session {
                                     k.tx = RecordKey::new(seq, &secrets)?;
                                 }
                             }
-                            _ => {
-                                self.failed = Some(Error::PeerMisbehaved);
-                                return Err(Error::PeerMisbehaved);
-                            }
+                            _ => return Err(Error::PeerMisbehaved),
                         }
-                        at = body.end;
+                        done = body.end;
                     }
-                    self.hs.drain(..at);
+                    self.hs.drain(..done);
                 }
                 ALERT => {
-                    let desc = self.rx.get(range.start + 1).copied().unwrap_or(0);
+                    let desc = bytes.get(1).copied().unwrap_or(0);
                     if desc == 0 {
                         self.peer_closed = true;
                     } else {
-                        let e = match desc {
+                        return Err(match desc {
                             70 => Error::ProtocolVersion,
                             d => Error::PeerAlert(crate::error::alert(d.into())),
-                        };
-                        self.failed = Some(e);
-                        return Err(e);
+                        });
                     }
                 }
-                _ => {
-                    self.failed = Some(Error::PeerMisbehaved);
-                    return Err(Error::PeerMisbehaved);
-                }
+                _ => return Err(Error::PeerMisbehaved),
             }
-            self.rx.copy_within(len..self.rx_len, 0);
-            self.rx_len -= len;
         }
     }
 
@@ -700,6 +728,14 @@ impl Session {
         };
         Ok((outcome, wrote))
     }
+}
+
+/// Where [`Session::kernel_rx_records`] left a record's payload.
+enum Payload {
+    /// Decrypted into the plaintext buffer, at its end.
+    Plain(core::ops::Range<usize>),
+    /// Decrypted in place in the input buffer.
+    Rx(core::ops::Range<usize>),
 }
 
 #[derive(Clone, Copy)]
