@@ -33,13 +33,22 @@ use tickwire_dataplane::af_packet::AfPacket;
 use tickwire_dataplane::allowlist::{self, Allowlist, Publisher};
 use tickwire_dataplane::clock::Clock;
 use tickwire_dataplane::counters::{read, Shared};
+use tickwire_dataplane::engine::armed::{Armed, ArmedCommand, ArmedControl, ArmedEvent};
+use tickwire_dataplane::engine::live_risk::{LiveGate, RiskCommand, RiskControl, RiskReply};
 use tickwire_dataplane::engine::runner::{self, IdlePolicy, ThreadConfig};
 use tickwire_dataplane::engine::{
-    self, BookSpec, Command, Commands, Engine, Idle, MdSubscription, SessionId, SessionSpec,
+    self, BookSpec, Command, Commands, Engine, MdSubscription, SessionId, SessionSpec,
 };
 use tickwire_dataplane::msglog;
+use tickwire_dataplane::risk::{
+    Capacity, Collar, Gate, GlobalLimits, InstrumentId, InstrumentLimits, LimitChange, Order, Risk,
+    Throttle,
+};
 use tickwire_dataplane::stack::StackConfig;
+use tickwire_dataplane::trigger::{Condition, Trigger, TriggerId};
+use tickwire_fix::decimal::Decimal;
 use tickwire_fix::kraken::Credentials;
+use tickwire_fix::outbound::{OrderShape, Side, TimeInForce};
 use tickwire_fix::session::Config as FixConfig;
 use tickwire_fix::store::{Store, StoreConfig};
 
@@ -201,6 +210,134 @@ fn logon_fields(
     })
 }
 
+/// An instrument the daemon trades: the symbol of a market-data session and its scales.
+#[derive(Debug, Clone)]
+struct Instrument {
+    symbol: String,
+    md_session: usize,
+    price_scale: u8,
+    qty_scale: u8,
+}
+
+fn instruments(cfg: &Config) -> Vec<Instrument> {
+    let mut out: Vec<Instrument> = Vec::new();
+    for (i, s) in cfg.sessions.iter().enumerate() {
+        if let Some(sym) = &s.symbol {
+            if !out.iter().any(|x| &x.symbol == sym) {
+                out.push(Instrument {
+                    symbol: sym.clone(),
+                    md_session: i,
+                    price_scale: s.price_precision,
+                    qty_scale: s.qty_precision,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// `text` in units of `10^-scale` (ticks or lots).
+fn scaled(key: &str, text: &str, scale: u8) -> anyhow::Result<i64> {
+    Decimal::parse(text.as_bytes())
+        .ok()
+        .and_then(|d| d.to_scaled(scale).ok())
+        .ok_or_else(|| cli::usage(format!("{key}: {text:?} does not fit {scale} decimals")))
+}
+
+/// Limits of the configuration in the risk module's units (absent limits are off).
+fn limits(cfg: &Config, inst: &Instrument) -> anyhow::Result<InstrumentLimits> {
+    let r = &cfg.risk;
+    let opt = |key: &str, v: &Option<String>, scale: u8| -> anyhow::Result<i64> {
+        v.as_deref().map_or(Ok(i64::MAX), |t| scaled(key, t, scale))
+    };
+    Ok(InstrumentLimits {
+        max_order_qty: opt("risk.max_order_qty", &r.max_order_qty, inst.qty_scale)?,
+        // Notional is price ticks × quantity lots.
+        max_notional: opt(
+            "risk.max_notional",
+            &r.max_notional,
+            inst.price_scale + inst.qty_scale,
+        )?,
+        collar: r.price_collar_bps.map_or(Collar::Ticks(i64::MAX), |b| {
+            Collar::BasisPoints(i64::from(b))
+        }),
+        max_open_orders: r.max_open_orders_per_instrument.unwrap_or(u32::MAX),
+        max_position: opt("risk.max_position", &r.max_position, inst.qty_scale)?,
+    })
+}
+
+fn global_limits(cfg: &Config, capacity: Capacity) -> GlobalLimits {
+    let r = &cfg.risk;
+    let tier = match r.rate_tier.as_deref() {
+        Some("starter") => Some(tickwire_fix::kraken::rate::Tier::Starter),
+        Some("intermediate") => Some(tickwire_fix::kraken::rate::Tier::Intermediate),
+        Some("pro") => Some(tickwire_fix::kraken::rate::Tier::Pro),
+        _ => None,
+    };
+    GlobalLimits {
+        max_open_orders: r
+            .max_open_orders
+            .unwrap_or(capacity.orders as u32)
+            .min(capacity.orders as u32),
+        max_book_age_ns: i64::MAX,
+        duplicate_window_ns: r.duplicate_window_ms.map_or(0, |ms| ms as i64 * 1_000_000),
+        throttle: match tier {
+            None => Throttle::Off,
+            Some(t) => Throttle::Spot {
+                tier: t.params(),
+                headroom: 2,
+                max_latency_ns: 5_000_000,
+            },
+        },
+    }
+}
+
+/// The trigger of a configured or requested armed order.
+#[allow(clippy::too_many_arguments)]
+fn trigger(
+    key: &str,
+    inst: InstrumentId,
+    meta: &Instrument,
+    when: tickwire_control::config::Condition,
+    level: &str,
+    side: Side,
+    price: &str,
+    qty: &str,
+    rearm_after_ms: Option<u64>,
+) -> anyhow::Result<Trigger> {
+    use tickwire_control::config::Condition as C;
+    let level_ticks = scaled(&format!("{key}.level"), level, meta.price_scale)?;
+    let condition = match when {
+        C::AskAtOrBelow => Condition::AskAtOrBelow(level_ticks),
+        C::BidAtOrAbove => Condition::BidAtOrAbove(level_ticks),
+        C::LastAtOrBelow => Condition::LastAtOrBelow(level_ticks),
+        C::LastAtOrAbove => Condition::LastAtOrAbove(level_ticks),
+        C::SpreadAtOrBelow => Condition::SpreadAtOrBelow(level_ticks),
+    };
+    let order = Order {
+        instrument: inst,
+        side,
+        price: scaled(&format!("{key}.price"), price, meta.price_scale)?,
+        qty: scaled(&format!("{key}.qty"), qty, meta.qty_scale)?,
+    };
+    Ok(match rearm_after_ms {
+        None => Trigger::one_shot(condition, order, TimeInForce::ImmediateOrCancel),
+        Some(ms) => Trigger::rearming(
+            condition,
+            order,
+            TimeInForce::ImmediateOrCancel,
+            ms as i64 * 1_000_000,
+        ),
+    })
+}
+
+fn side_of(s: tickwire_control::config::Side) -> Side {
+    match s {
+        tickwire_control::config::Side::Buy => Side::Buy,
+        tickwire_control::config::Side::Sell => Side::Sell,
+    }
+}
+
 /// Runs the daemon until SIGTERM / SIGINT.
 ///
 /// # Errors
@@ -262,7 +399,7 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
         .map_err(|e| cli::environment(format!("counters {}: {e}", counters_path.display())))?;
 
     // Message logs: the engine's tap (wired when the engine records messages) and the writer.
-    let (_tap, drain) = msglog::ring(4 << 20);
+    let (tap, drain) = msglog::ring(4 << 20);
     let targets: Vec<Option<filelog::Target>> = sessions
         .iter()
         .map(|s| {
@@ -339,14 +476,100 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
         ..ThreadConfig::default()
     };
     let (clock, fallback) = Clock::calibrate(Duration::from_millis(20));
+    // Instruments (one per market-data symbol), pre-trade risk and the armed-order table.
+    let insts = instruments(&cfg);
+    let trading = sessions.iter().position(|s| s.kind.is_trading());
+    let capacity = Capacity {
+        instruments: insts.len().max(1),
+        orders: 1024,
+        recent: 64,
+    };
+    let mut risk = Risk::new(capacity, global_limits(&cfg, capacity))
+        .map_err(|e| cli::usage(format!("risk: {e:?}")))?;
+    for (k, inst) in insts.iter().enumerate() {
+        risk.apply(LimitChange::Instrument(
+            InstrumentId(k as u16),
+            limits(&cfg, inst)?,
+        ))
+        .map_err(|e| cli::usage(format!("risk ({}): {e:?}", inst.symbol)))?;
+    }
+    let (armed, mut armed_control) = Armed::new(64, 64, counters.clone());
+    let mut armed_table = ArmedTable::default();
+    for (k, a) in cfg.armed.iter().enumerate() {
+        let key = format!("armed[{k}]");
+        let i = insts
+            .iter()
+            .position(|x| x.symbol == a.symbol)
+            .ok_or_else(|| {
+                cli::usage(format!(
+                    "{key}.symbol: no market-data session has Symbol = {:?}",
+                    a.symbol
+                ))
+            })?;
+        let t = trigger(
+            &key,
+            InstrumentId(i as u16),
+            &insts[i],
+            a.when,
+            &a.level,
+            side_of(a.side),
+            &a.price,
+            &a.qty,
+            a.rearm_after_ms,
+        )?;
+        let id = armed_table.next_id();
+        armed_control
+            .send(ArmedCommand::Arm(id, t))
+            .map_err(|_| cli::usage("armed: more armed orders than the queue holds"))?;
+        armed_table.requested(id, json!({"symbol": a.symbol, "when": format!("{:?}", a.when), "level": a.level, "side": format!("{:?}", a.side), "price": a.price, "qty": a.qty, "rearm_after_ms": a.rearm_after_ms, "session": a.session}));
+    }
+    let binding: Vec<(String, usize, u8, u8)> = insts
+        .iter()
+        .map(|x| (x.symbol.clone(), x.md_session, x.price_scale, x.qty_scale))
+        .collect();
+
+    let (gate, risk_control) = LiveGate::new(Gate::new(risk), 64, counters.clone());
     let engine_counters = counters.clone();
     let (running, (commands, ids)) = runner::spawn(thread, clock, move |now| {
         let nic = AfPacket::open(&interface, 512).map_err(|e| e.to_string())?;
-        let (mut engine, commands) = Engine::new(nic, live, ecfg, Idle, engine_counters, now);
+        let (mut engine, commands) =
+            Engine::with_risk(nic, live, ecfg, armed, gate, engine_counters, now);
         engine.set_cl_ord_id_high_water(high_water);
+        engine.set_message_log(tap);
         let mut ids = Vec::with_capacity(specs.len());
         for spec in specs {
             ids.push(engine.add_session(spec, now).map_err(|e| e.to_string())?);
+        }
+        for (k, (symbol, md, ps, qs)) in binding.iter().enumerate() {
+            let inst = InstrumentId(k as u16);
+            let gate = engine.risk_mut().gate_mut();
+            gate.bind_instrument(inst, symbol.as_bytes(), *ps, *qs)
+                .map_err(|e| format!("{e:?}"))?;
+            gate.bind_book(ids[*md], inst)
+                .map_err(|e| format!("{e:?}"))?;
+            engine.strategy_mut().bind_book(ids[*md], inst, *ps, *qs);
+            if let Some(t) = trading {
+                for side in [Side::Buy, Side::Sell] {
+                    let shape = OrderShape {
+                        tif: TimeInForce::ImmediateOrCancel,
+                        ..OrderShape::limit(symbol.as_bytes(), side)
+                    };
+                    let order = engine
+                        .add_order(ids[t], &shape)
+                        .map_err(|e| e.to_string())?;
+                    engine
+                        .risk_mut()
+                        .gate_mut()
+                        .bind_order(order, inst)
+                        .map_err(|e| format!("{e:?}"))?;
+                    engine.strategy_mut().bind_order(
+                        inst,
+                        side,
+                        TimeInForce::ImmediateOrCancel,
+                        order,
+                    );
+                }
+            }
         }
         Ok((engine, (commands, ids)))
     })
@@ -364,6 +587,11 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
         started: Instant::now(),
         core,
         counters_path: counters_path.clone(),
+        armed: armed_control,
+        armed_table,
+        instruments: insts,
+        risk: risk_control,
+        risk_log: Vec::new(),
     };
     let mut admin_server = admin::Server::bind(&cfg.admin.socket, secrets.admin_token.clone())
         .map_err(|e| cli::environment(format!("admin.socket: {e}")))?;
@@ -426,6 +654,58 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
     Ok(Status::Ok)
 }
 
+/// The control thread's mirror of the armed-order table, kept from the strategy's events.
+#[derive(Debug, Default)]
+struct ArmedTable {
+    next: u32,
+    entries: std::collections::BTreeMap<u32, (Value, &'static str, u64)>,
+}
+
+impl ArmedTable {
+    fn next_id(&mut self) -> TriggerId {
+        self.next += 1;
+        TriggerId(self.next)
+    }
+
+    fn requested(&mut self, id: TriggerId, what: Value) {
+        self.entries.insert(id.0, (what, "requested", 0));
+    }
+
+    fn apply(&mut self, e: ArmedEvent) {
+        let set = |t: &mut Self, id: TriggerId, state: &'static str| {
+            if let Some(x) = t.entries.get_mut(&id.0) {
+                x.1 = state;
+            }
+        };
+        match e {
+            ArmedEvent::Armed(id) => set(self, id, "armed"),
+            ArmedEvent::Refused(id, _) => set(self, id, "refused"),
+            ArmedEvent::Disarmed(id) => set(self, id, "disarmed"),
+            ArmedEvent::Fired { id, .. } => {
+                if let Some(x) = self.entries.get_mut(&id.0) {
+                    x.2 += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn json(&self) -> Value {
+        Value::Array(
+            self.entries
+                .iter()
+                .map(|(id, (what, state, fired))| {
+                    let mut v = what.clone();
+                    v["id"] = json!(id);
+                    v["state"] = json!(state);
+                    v["fired"] = json!(fired);
+                    v
+                })
+                .collect(),
+        )
+    }
+}
+
 /// The admin socket's view of the running daemon.
 struct Handler<'a> {
     cfg: &'a Config,
@@ -439,6 +719,11 @@ struct Handler<'a> {
     started: Instant,
     core: Option<usize>,
     counters_path: PathBuf,
+    armed: ArmedControl,
+    armed_table: ArmedTable,
+    instruments: Vec<Instrument>,
+    risk: RiskControl,
+    risk_log: Vec<String>,
 }
 
 type Answer = Result<Value, (ErrorCode, String)>;
@@ -485,11 +770,14 @@ impl Handler<'_> {
             "orders_sent": read(&c.orders_sent),
             "orders_refused": read(&c.orders_refused),
             "rejects_received": read(&c.rejects_received),
+            "rejects_sent": read(&c.rejects_sent),
+            "fix_garbled": read(&c.fix_garbled),
             "last_error": read(&c.last_error),
             "next_sender_seq": read(&c.next_sender_seq),
             "next_target_seq": read(&c.next_target_seq),
             "logon_ns": read(&c.logon_ns),
             "book_updates": read(&c.book_updates),
+            "execution_reports": read(&c.execution_reports),
             "md_requests": read(&c.md_requests),
             "mass_cancels": read(&c.mass_cancels),
             "commands_refused": read(&c.commands_refused),
@@ -596,8 +884,142 @@ impl Handler<'_> {
         }))
     }
 
+    fn drain_risk(&mut self) {
+        while let Some(r) = self.risk.poll_event() {
+            let line = match r {
+                RiskReply::Applied(c) => format!("applied {c:?}"),
+                RiskReply::Refused(c, e) => format!("refused {c:?}: {e:?}"),
+                RiskReply::Risk(e) => format!("{e:?}"),
+            };
+            self.risk_log.push(line);
+            if self.risk_log.len() > 32 {
+                self.risk_log.remove(0);
+            }
+        }
+    }
+
+    /// Changes one limit: every instrument's, or the global ones, from the configured values
+    /// with the one named replaced.
+    fn risk_set(&mut self, args: &Value) -> Answer {
+        let limit = args["limit"]
+            .as_str()
+            .ok_or_else(|| bad("missing argument: limit"))?;
+        let value = args["value"]
+            .as_str()
+            .ok_or_else(|| bad("missing argument: value"))?;
+        let mut r = self.cfg.risk.clone();
+        let num = |v: &str| -> Result<u64, (ErrorCode, String)> {
+            v.parse()
+                .map_err(|_| bad(format!("{limit}: {v:?} is not a whole number")))
+        };
+        match limit {
+            "max_order_qty" => r.max_order_qty = Some(value.to_owned()),
+            "max_notional" => r.max_notional = Some(value.to_owned()),
+            "max_position" => r.max_position = Some(value.to_owned()),
+            "price_collar_bps" => r.price_collar_bps = Some(num(value)? as u32),
+            "max_open_orders_per_instrument" => {
+                r.max_open_orders_per_instrument = Some(num(value)? as u32)
+            }
+            "max_open_orders" => r.max_open_orders = Some(num(value)? as u32),
+            "duplicate_window_ms" => r.duplicate_window_ms = Some(num(value)?),
+            other => return Err(bad(format!("unknown limit {other:?}"))),
+        }
+        let mut cfg = self.cfg.clone();
+        cfg.risk = r;
+        let mut changes = Vec::new();
+        if matches!(limit, "max_open_orders" | "duplicate_window_ms") {
+            let capacity = Capacity {
+                instruments: self.instruments.len().max(1),
+                orders: 1024,
+                recent: 64,
+            };
+            changes.push(LimitChange::Global(global_limits(&cfg, capacity)));
+        } else {
+            for (k, inst) in self.instruments.iter().enumerate() {
+                let l = limits(&cfg, inst).map_err(|e| bad(e.to_string()))?;
+                changes.push(LimitChange::Instrument(InstrumentId(k as u16), l));
+            }
+        }
+        for c in changes {
+            self.risk.send(RiskCommand::Limit(c)).map_err(|_| {
+                (
+                    ErrorCode::Refused,
+                    "the risk queue is full; try again".to_string(),
+                )
+            })?;
+        }
+        Ok(json!({"limit": limit, "value": value, "change": "requested (see risk show)"}))
+    }
+
+    fn drain_armed(&mut self) {
+        while let Some(e) = self.armed.poll_event() {
+            self.armed_table.apply(e);
+        }
+    }
+
+    fn arm(&mut self, args: &Value) -> Answer {
+        let text = |k: &str| -> Result<String, (ErrorCode, String)> {
+            args[k]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| bad(format!("missing argument: {k}")))
+        };
+        let symbol = text("symbol")?;
+        let session = text("session")?;
+        let k = self
+            .instruments
+            .iter()
+            .position(|x| x.symbol == symbol)
+            .ok_or_else(|| bad(format!("no market-data session subscribes to {symbol:?}")))?;
+        let trd = self.sessions.iter().position(|s| s.kind.is_trading());
+        if trd.map(|t| self.sessions[t].name.as_str()) != Some(session.as_str()) {
+            return Err(bad(format!(
+                "orders are precompiled for the trading session {:?}, not {session:?}",
+                trd.map(|t| self.sessions[t].name.clone())
+                    .unwrap_or_default()
+            )));
+        }
+        let when: tickwire_control::config::Condition =
+            serde_json::from_value(args["when"].clone()).map_err(|_| {
+                bad("when: one of ask-at-or-below, bid-at-or-above, last-at-or-below, last-at-or-above, spread-at-or-below")
+            })?;
+        let side: tickwire_control::config::Side =
+            serde_json::from_value(args["side"].clone()).map_err(|_| bad("side: buy or sell"))?;
+        let (level, price, qty) = (text("level")?, text("price")?, text("qty")?);
+        let rearm = args["rearm_after_ms"].as_u64();
+        let t = trigger(
+            "arm",
+            InstrumentId(k as u16),
+            &self.instruments[k],
+            when,
+            &level,
+            side_of(side),
+            &price,
+            &qty,
+            rearm,
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        if t.order.qty <= 0 || (t.order.price <= 0) {
+            return Err(bad("price and qty must be positive"));
+        }
+        let id = self.armed_table.next_id();
+        self.armed.send(ArmedCommand::Arm(id, t)).map_err(|_| {
+            (
+                ErrorCode::Refused,
+                "the armed-order queue is full; try again".to_string(),
+            )
+        })?;
+        self.armed_table.requested(
+            id,
+            json!({"symbol": symbol, "when": args["when"], "level": level, "side": args["side"],
+                   "price": price, "qty": qty, "rearm_after_ms": rearm, "session": session}),
+        );
+        Ok(json!({"id": id.0, "arm": "requested"}))
+    }
+
     fn kill(&mut self) -> Answer {
         self.send(Command::BlockOrders)?;
+        let _ = self.risk.send(RiskCommand::Kill);
         self.killed = true;
         let mut cancelled = Vec::new();
         if self.cfg.risk.kill.mass_cancel {
@@ -621,6 +1043,8 @@ impl Handler<'_> {
 
 impl admin::Handler for Handler<'_> {
     fn handle(&mut self, command: &str, args: &Value) -> Answer {
+        self.drain_armed();
+        self.drain_risk();
         let c = self.counters.counters();
         match command {
             "status" => Ok(json!({
@@ -700,6 +1124,28 @@ impl admin::Handler for Handler<'_> {
                 )
             }
             "probe" => self.probe(args),
+            "armed" => {
+                self.drain_armed();
+                Ok(self.armed_table.json())
+            }
+            "arm" => self.arm(args),
+            "disarm" => {
+                let id = args["id"]
+                    .as_u64()
+                    .ok_or_else(|| bad("missing argument: id"))? as u32;
+                if !self.armed_table.entries.contains_key(&id) {
+                    return Err(bad(format!("no armed order {id}")));
+                }
+                self.armed
+                    .send(ArmedCommand::Disarm(TriggerId(id)))
+                    .map_err(|_| {
+                        (
+                            ErrorCode::Refused,
+                            "the armed-order queue is full; try again".to_string(),
+                        )
+                    })?;
+                Ok(json!({"id": id, "disarm": "requested"}))
+            }
             "whitelist.list" => Ok(json!(self
                 .allowed
                 .iter()
@@ -732,10 +1178,13 @@ impl admin::Handler for Handler<'_> {
             "kill" => self.kill(),
             "unkill" => {
                 self.send(Command::AllowOrders)?;
+                let _ = self.risk.send(RiskCommand::Rearm);
                 self.killed = false;
                 Ok(json!({"killed": false, "orders": "allowed"}))
             }
+            "risk.set" => self.risk_set(args),
             "risk.show" => Ok(json!({
+                "changes": self.risk_log.clone(),
                 "max_order_qty": self.cfg.risk.max_order_qty,
                 "max_notional": self.cfg.risk.max_notional,
                 "price_collar_bps": self.cfg.risk.price_collar_bps,

@@ -121,6 +121,7 @@ impl Writer {
                 continue;
             };
             self.line.clear();
+            redact(&mut self.record.bytes);
             line(self.record.nanos, &self.record.bytes, &mut self.line);
             let file = match self.record.direction() {
                 Some(Direction::Event) => &mut files.events,
@@ -150,6 +151,30 @@ impl Writer {
     pub fn finish(&mut self) {
         self.drain();
         self.flush();
+    }
+}
+
+/// Tags whose values never reach a log file: Password (554, Kraken's logon signature) and
+/// RawData (96).
+pub const REDACTED: [&[u8]; 2] = [b"554=", b"96="];
+
+/// Overwrites the values of [`REDACTED`] fields with `*` (same length, so BodyLength and the
+/// layout stay as they were; the CheckSum of a logged Logon then no longer matches, which is
+/// the point: the line records that a signature was sent, not the signature).
+pub fn redact(msg: &mut [u8]) {
+    let mut start = 0;
+    while start < msg.len() {
+        let end = msg[start..]
+            .iter()
+            .position(|&b| b == 1)
+            .map_or(msg.len(), |p| start + p);
+        let field = &msg[start..end];
+        if let Some(prefix) = REDACTED.iter().find(|p| field.starts_with(p)) {
+            for b in &mut msg[start + prefix.len()..end] {
+                *b = b'*';
+            }
+        }
+        start = end + 1;
     }
 }
 
@@ -255,6 +280,23 @@ mod tests {
         assert_eq!(lines.len(), 1);
         let d = decode(&lines[0]);
         assert_eq!(d, "20260407-14:32:07.250  BeginString(8)=FIX.4.4 | BodyLength(9)=5 | MsgType(35)=0 | CheckSum(10)=000");
+    }
+
+    #[test]
+    fn passwords_are_redacted_in_place() {
+        let mut m = b"8=FIX.4.4\x019=20\x0135=A\x01553=KEY\x01554=c2VjcmV0\x0110=1\x01".to_vec();
+        let len = m.len();
+        redact(&mut m);
+        assert_eq!(m.len(), len);
+        assert!(
+            m.windows(13).any(|w| w == b"554=********\x01"),
+            "{}",
+            String::from_utf8_lossy(&m)
+        );
+        assert!(m.windows(8).any(|w| w == b"553=KEY\x01"));
+        let mut tail = b"96=abc".to_vec();
+        redact(&mut tail);
+        assert_eq!(tail, b"96=***");
     }
 
     #[test]

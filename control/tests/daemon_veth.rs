@@ -182,11 +182,16 @@ impl Daemon {
     fn wait<F: FnMut(&Daemon) -> bool>(&self, what: &str, secs: u64, mut f: F) {
         let deadline = Instant::now() + Duration::from_secs(secs);
         while !f(self) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}\n{}",
-                self.log()
-            );
+            if Instant::now() >= deadline {
+                let (_, sessions, _) = self.cli(&["session", "list"]);
+                let (_, armed, _) = self.cli(&["armed"]);
+                let (_, risk, _) = self.cli(&["risk", "show"]);
+
+                panic!(
+                    "timed out waiting for {what}\n{}\nsessions: {sessions}\narmed: {armed}\nrisk: {risk}",
+                    self.log()
+                );
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -232,11 +237,11 @@ fn setup(which: u32, reset_on_logon: bool) -> Setup {
             "10.78.0.2",
             "--no-derivatives",
             "--market-rate",
-            "0",
+            "50",
         ])
         .args(["--cert-dir", d.join("pki").to_str().unwrap()])
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut venue = Proc(venue);
@@ -296,6 +301,7 @@ SocketConnectPort = 4000
 HeartBtInt = 1
 ResetOnLogon = true
 FileStorePath = "{d}/store"
+FileLogPath = "{d}/log"
 Symbol = "BTC/USD"
 
 [[session]]
@@ -310,6 +316,10 @@ ResetOnLogon = {reset}
 FileStorePath = "{d}/store"
 FileLogPath = "{d}/log"
 Credentials = "spot"
+
+[risk]
+max_order_qty = "1"
+max_open_orders = 50
 
 [admin]
 socket = "{socket}"
@@ -411,6 +421,92 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("log it out first"), "{err}");
 
+    // Armed order: fires on the venue's book through the precompiled template, is filled.
+    let r = daemon.json(&[
+        "arm",
+        "--symbol",
+        "BTC/USD",
+        "--when",
+        "ask-at-or-below",
+        "--level",
+        "10000000",
+        "--side",
+        "buy",
+        "--price",
+        "10000000",
+        "--qty",
+        "0.0001",
+        "--session",
+        "trd",
+    ]);
+    let id = r["id"].as_u64().unwrap();
+    daemon.wait("the armed order to fire and be filled", 30, |d| {
+        let s = d.session("trd");
+        s["orders_sent"].as_u64().unwrap() >= 1 && s["execution_reports"].as_u64().unwrap() >= 1
+    });
+    let armed = daemon.json(&["armed"]);
+    let entry = armed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == id)
+        .unwrap()
+        .clone();
+    assert_eq!(entry["fired"], 1, "{armed}");
+    assert_eq!(entry["state"], "armed");
+    // Risk limits change live: an order above the new max_order_qty is refused, not sent.
+    daemon.json(&["risk", "set", "max_order_qty", "0.00001"]);
+    daemon.wait("the limit applied", 10, |d| {
+        d.json(&["risk", "show"])["changes"]
+            .to_string()
+            .contains("applied")
+    });
+    let sent = daemon.session("trd")["orders_sent"].as_u64().unwrap();
+    let refused = daemon.session("trd")["orders_refused"].as_u64().unwrap();
+    daemon.json(&[
+        "arm",
+        "--symbol",
+        "BTC/USD",
+        "--when",
+        "ask-at-or-below",
+        "--level",
+        "10000000",
+        "--side",
+        "buy",
+        "--price",
+        "10000000",
+        "--qty",
+        "0.0001",
+        "--session",
+        "trd",
+    ]);
+    daemon.wait("the order refused by risk", 30, |d| {
+        d.session("trd")["orders_refused"].as_u64().unwrap() > refused
+    });
+    assert_eq!(daemon.session("trd")["orders_sent"].as_u64().unwrap(), sent);
+    daemon.json(&["risk", "set", "max_order_qty", "1"]);
+    let (code, _, err) = daemon.cli(&["risk", "set", "max_banana", "1"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = daemon.cli(&[
+        "arm",
+        "--symbol",
+        "ETH/USD",
+        "--when",
+        "ask-at-or-below",
+        "--level",
+        "1",
+        "--side",
+        "buy",
+        "--price",
+        "1",
+        "--qty",
+        "1",
+        "--session",
+        "trd",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no market-data session"), "{err}");
+
     // Kill switch: orders blocked and a 35=q on the trading session; re-arm.
     let in_before = daemon.session("trd")["fix_in"].as_u64().unwrap();
     let r = daemon.json(&["kill"]);
@@ -421,6 +517,30 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
         s["mass_cancels"] == 1 && s["fix_in"].as_u64().unwrap() > in_before
     });
     assert_eq!(daemon.json(&["status"])["engine"]["killed"], true);
+    // The next order is blocked: armed and qualifying, but nothing reaches the wire.
+    let sent = daemon.session("trd")["orders_sent"].as_u64().unwrap();
+    let refused = daemon.session("trd")["orders_refused"].as_u64().unwrap();
+    daemon.json(&[
+        "arm",
+        "--symbol",
+        "BTC/USD",
+        "--when",
+        "ask-at-or-below",
+        "--level",
+        "10000000",
+        "--side",
+        "buy",
+        "--price",
+        "10000000",
+        "--qty",
+        "0.0001",
+        "--session",
+        "trd",
+    ]);
+    daemon.wait("the order blocked by the kill switch", 30, |d| {
+        d.session("trd")["orders_refused"].as_u64().unwrap() > refused
+    });
+    assert_eq!(daemon.session("trd")["orders_sent"].as_u64().unwrap(), sent);
     assert_eq!(daemon.json(&["unkill"])["killed"], false);
 
     // Wrong token: refused with exit 3, session untouched.
@@ -453,6 +573,30 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
     daemon.wait("logon again", 30, |d| d.session("trd")["state"] == "active");
     // ResetOnLogon = true here: the Logon's 141=Y restarts both sides at 1.
     assert!(daemon.session("trd")["next_sender_seq"].as_u64().unwrap() < 500);
+
+    // What went on the wire, from the QuickFIX-format message log and `log tail` (the log
+    // thread flushes at least every 200 ms).
+    let log_file = d.join("log/FIX.4.4-TESTCLIENT-KRAKEN-TRD.messages.current.log");
+    let mut log = String::new();
+    daemon.wait("the logout in the message log", 10, |_| {
+        log = std::fs::read_to_string(&log_file).unwrap_or_default();
+        log.contains("\x0135=5\x01")
+    });
+    assert!(log.contains("\x0135=q\x01"), "no 35=q in the message log");
+    assert!(log.contains("\x0135=5\x01"), "no 35=5 in the message log");
+    assert!(log.contains("\x0135=D\x01"), "no 35=D in the message log");
+    let tail = daemon.json(&["log", "tail", "trd", "--lines", "200"]);
+    assert!(tail.to_string().contains("MsgType(35)=q"), "{tail}");
+    let events =
+        std::fs::read_to_string(d.join("log/FIX.4.4-TESTCLIENT-KRAKEN-TRD.event.current.log"))
+            .unwrap();
+    assert!(!events.is_empty());
+    for secret in [SECRET_A, TOKEN] {
+        assert!(
+            !log.contains(secret) && !events.contains(secret),
+            "secret in the logs"
+        );
+    }
 
     // SIGTERM: clean stop, socket removed, exit 0.
     let pid = nix::unistd::Pid::from_raw(daemon.proc.0.id() as i32);
