@@ -20,6 +20,7 @@ use hdrhistogram::Histogram;
 
 use crate::feed::{send_fill, ArmedOrder, Feed};
 use crate::stages::Stages;
+use crate::venue::{GeneratedKey, KrakenSide, COMP_ID};
 use tickwire_dataplane::allowlist::{self, Allowlist};
 use tickwire_dataplane::clock::Clock;
 use tickwire_dataplane::link::Link;
@@ -30,6 +31,7 @@ use tickwire_fix::message::Message;
 use tickwire_fix::session::{
     Capacities, Config, MemoryJournal, ResendPolicy, Role, Session, State,
 };
+use tickwire_fix::time::UtcTimestamp;
 use tickwire_fix::views::{ExecutionReport, MarketData, OrdStatus};
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -49,6 +51,8 @@ pub struct Params {
     /// Stamp every stage boundary on even ticks ([`crate::stages`]); odd ticks stay
     /// un-stamped and give [`Report::tick_to_trade`]. Off: every tick is un-stamped.
     pub stages: bool,
+    /// The venue end.
+    pub venue: VenueKind,
 }
 
 /// What was measured.
@@ -75,6 +79,8 @@ pub struct Report {
     pub dropped_frames: u64,
     /// Peak RSS of the process during this run, KiB (see [`crate::rss`]).
     pub peak_rss_kib: Option<u64>,
+    /// The Kraken venue's counters ([`VenueKind::Kraken`]).
+    pub venue_stats: Option<tickwire_venue::kraken::Stats>,
 }
 
 /// Progress of a run.
@@ -92,17 +98,22 @@ pub struct Progress {
     pub p99: u64,
 }
 
-fn fix_pair(target: &str) -> Result<(Session<MemoryJournal>, Session<MemoryJournal>), String> {
+/// The FIX session of one end of `target`'s connection (TESTCLIENT ↔ `target`).
+fn fix_session(target: &str, venue: bool) -> Result<Session<MemoryJournal>, String> {
     let e = |e: tickwire_fix::session::ConfigError| e.to_string();
-    let mut c = Config::kraken_initiator("TESTCLIENT", target).map_err(e)?;
+    let mut c = if venue {
+        let mut v = Config::kraken_initiator(target, "TESTCLIENT").map_err(e)?;
+        v.role = Role::Acceptor;
+        v.resend_policy = ResendPolicy::ReplayApplication;
+        v
+    } else {
+        Config::kraken_initiator("TESTCLIENT", target).map_err(e)?
+    };
     c.rollover = None;
-    let mut v = Config::kraken_initiator(target, "TESTCLIENT").map_err(e)?;
-    v.role = Role::Acceptor;
-    v.resend_policy = ResendPolicy::ReplayApplication;
-    v.rollover = None;
-    Ok((
-        Session::new(c, MemoryJournal::new(1 << 14, 512), Capacities::default()),
-        Session::new(v, MemoryJournal::new(1 << 14, 512), Capacities::default()),
+    Ok(Session::new(
+        c,
+        MemoryJournal::new(1 << 14, 512),
+        Capacities::default(),
     ))
 }
 
@@ -208,6 +219,89 @@ fn hist() -> Result<Histogram<u64>, String> {
     Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).map_err(|e| e.to_string())
 }
 
+/// The venue end of the pair.
+enum VenueSide {
+    /// Publishes [`Feed`] ticks and fills every order (what the kernel baselines' venue does).
+    Minimal { side: Box<Side2>, feed: Feed },
+    /// The real Kraken profile with its matching engine ([`crate::venue`]).
+    Kraken(Box<KrakenSide<MemNic>>),
+}
+
+impl VenueSide {
+    fn stack(&mut self) -> &mut Stack<MemNic> {
+        match self {
+            VenueSide::Minimal { side, .. } => &mut side.stack,
+            VenueSide::Kraken(k) => &mut k.stack,
+        }
+    }
+
+    /// Receives and answers whatever arrived (`on_order_bytes`: the trading connection's
+    /// `recv` returned bytes), then sends what is due.
+    fn step(
+        &mut self,
+        ns: i64,
+        utc: UtcTimestamp,
+        on_order_bytes: impl FnMut(),
+    ) -> Result<(), String> {
+        match self {
+            VenueSide::Minimal { side, .. } => {
+                side.stack.poll(ns);
+                let trd = &mut side.trd;
+                let mut on_order_bytes = on_order_bytes;
+                let mut first = true;
+                loop {
+                    let tls = &mut trd.tls;
+                    let n = side
+                        .stack
+                        .recv_with(trd.conn, |b| tls.handle_ciphertext(b))
+                        .map_err(|e| e.to_string())?;
+                    if n == 0 {
+                        break;
+                    }
+                    if first {
+                        on_order_bytes();
+                        first = false;
+                    }
+                }
+                let mut new_orders = 0u32;
+                side.trd
+                    .pump(&mut side.stack, utc, &mut |m: &Message<'_>| {
+                        new_orders += u32::from(m.msg_type() == b"D")
+                    })
+                    .map_err(|e| e.to_string())?;
+                for _ in 0..new_orders {
+                    send_fill(&mut side.trd.fix, utc).map_err(|e| e.to_string())?;
+                }
+                side.md
+                    .pump(&mut side.stack, utc, &mut |_| {})
+                    .map_err(|e| e.to_string())?;
+                side.trd
+                    .flush(&mut side.stack, utc)
+                    .map_err(|e| e.to_string())?;
+                side.stack.poll(ns);
+            }
+            VenueSide::Kraken(k) => {
+                k.stack.poll(ns);
+                k.ingress(utc, on_order_bytes)?;
+                k.egress()?;
+                k.stack.poll(ns);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which venue the in-memory pair runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VenueKind {
+    /// The minimal filling venue: the same work as the kernel baselines' venue.
+    Minimal,
+    /// The Kraken profile (`tickwire_venue::kraken::Venue`): HMAC logon with generated
+    /// credentials, an L2 subscription, ticks that are real book changes, IOC orders matched
+    /// by the real engine.
+    Kraken,
+}
+
 /// Runs the in-memory tick-to-trade path.
 ///
 /// # Errors
@@ -231,8 +325,33 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
     let utc = |ns: i64| clock.utc(ns);
     let mut cstack = Stack::new(a, allow(VENUE)?, cfg(CLIENT), now_ns());
     let mut vstack = Stack::new(b, allow(CLIENT)?, cfg(VENUE), now_ns());
-    let vmd = vstack.listen(4000).map_err(|e| e.to_string())?;
-    let vtrd = vstack.listen(4001).map_err(|e| e.to_string())?;
+    let te = |e: tickwire_tls::Error| e.to_string();
+    let key = GeneratedKey::generate();
+    let creds = key.credentials()?;
+    let mut venue = match params.venue {
+        VenueKind::Minimal => {
+            let vmd = vstack.listen(4000).map_err(|e| e.to_string())?;
+            let vtrd = vstack.listen(4001).map_err(|e| e.to_string())?;
+            let tls_server =
+                || tickwire_tls::Session::server(&pki.server, tickwire_tls::Capacities::default());
+            let v_md_fix = fix_session("KRAKEN-MD", true)?;
+            let v_trd_fix = fix_session("KRAKEN-TRD", true)?;
+            VenueSide::Minimal {
+                side: Box::new(Side2 {
+                    stack: vstack,
+                    md: Link::new(vmd, tls_server().map_err(te)?, v_md_fix),
+                    trd: Link::new(vtrd, tls_server().map_err(te)?, v_trd_fix),
+                }),
+                feed: Feed::default(),
+            }
+        }
+        VenueKind::Kraken => VenueSide::Kraken(Box::new(KrakenSide::new(
+            vstack,
+            &pki.server,
+            &key,
+            utc(now_ns()),
+        )?)),
+    };
     let cmd = cstack
         .connect(SocketAddrV4::new(VENUE, 4000))
         .map_err(|e| e.to_string())?;
@@ -246,39 +365,49 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
             tickwire_tls::Capacities::default(),
         )
     };
-    let tls_server =
-        || tickwire_tls::Session::server(&pki.server, tickwire_tls::Capacities::default());
-    let (c_md_fix, v_md_fix) = fix_pair("KRAKEN-MD")?;
-    let (c_trd_fix, v_trd_fix) = fix_pair("KRAKEN-TRD")?;
-    let te = |e: tickwire_tls::Error| e.to_string();
+    let c_md_fix = fix_session("KRAKEN-MD", false)?;
+    let c_trd_fix = fix_session("KRAKEN-TRD", false)?;
     let mut client = Side2 {
         stack: cstack,
         md: Link::new(cmd, tls_client().map_err(te)?, c_md_fix),
         trd: Link::new(ctrd, tls_client().map_err(te)?, c_trd_fix),
     };
-    let mut venue = Side2 {
-        stack: vstack,
-        md: Link::new(vmd, tls_server().map_err(te)?, v_md_fix),
-        trd: Link::new(vtrd, tls_server().map_err(te)?, v_trd_fix),
-    };
+    let kraken = params.venue == VenueKind::Kraken;
+    let mut book = Book::new(10, 1, 8);
+    let mut md_error: Option<String> = None;
+    let (mut orders, mut fills) = (0u64, 0u64);
+    let mut armed = ArmedOrder::new()?;
 
-    // Connect, handshake, log on both sessions.
-    let (mut md_logon, mut trd_logon) = (false, false);
+    // Connect, handshake, log on both sessions (Kraken: HMAC on trading), subscribe.
+    let (mut md_logon, mut trd_logon, mut subscribed) = (false, false, !kraken);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while client.md.fix.state() != State::Active || client.trd.fix.state() != State::Active {
+    loop {
+        let ready = client.md.fix.state() == State::Active
+            && client.trd.fix.state() == State::Active
+            && (!kraken || book.best_bid().is_some());
+        if ready {
+            break;
+        }
         if Instant::now() > deadline {
-            return Err("sessions did not log on within 10 s".into());
+            return Err(format!(
+                "sessions did not log on (and the book fill) within 10 s: md {:?}, trading {:?}, bid {:?}, ask {:?}, venue {:?}",
+                client.md.fix.state(),
+                client.trd.fix.state(),
+                book.best_bid(),
+                book.best_ask(),
+                match &venue {
+                    VenueSide::Kraken(k) => Some(k.venue.stats()),
+                    VenueSide::Minimal { .. } => None,
+                }
+            ));
         }
         let ns = now_ns();
-        for side in [&mut client, &mut venue] {
-            side.stack.poll(ns);
-            side.md
-                .pump(&mut side.stack, utc(ns), &mut |_| {})
-                .map_err(|e| e.to_string())?;
-            side.trd
-                .pump(&mut side.stack, utc(ns), &mut |_| {})
-                .map_err(|e| e.to_string())?;
+        client.stack.poll(ns);
+        client_pump(&mut client, &mut book, &mut md_error, &mut fills, utc(ns))?;
+        if let Some(e) = md_error.take() {
+            return Err(format!("market data during set-up: {e}"));
         }
+        venue_setup_step(&mut venue, ns, utc(ns))?;
         if client.md.is_up() && !md_logon {
             client
                 .md
@@ -288,28 +417,51 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
             md_logon = true;
         }
         if client.trd.is_up() && !trd_logon {
+            let nonce = u64::try_from(utc(ns).as_millis()).unwrap_or(0);
             client
                 .trd
                 .fix
-                .send_logon(utc(ns), |_, _| {})
+                .send_logon(utc(ns), |seq, e| {
+                    if kraken {
+                        let pw = creds.password(seq, COMP_ID.as_bytes(), b"KRAKEN-TRD", nonce);
+                        e.field(553, creds.api_key().as_bytes())
+                            .field(554, &pw)
+                            .uint(5025, nonce)
+                            .uint(8674, 0);
+                    }
+                })
                 .map_err(|e| e.to_string())?;
             trd_logon = true;
         }
-        for side in [&mut client, &mut venue] {
-            let ns = now_ns();
-            side.md
-                .flush(&mut side.stack, utc(ns))
+        if !subscribed && client.md.fix.state() == State::Active {
+            client
+                .md
+                .fix
+                .send_app(utc(ns), b"V", |e| {
+                    e.field(262, b"tw-btcusd-l2")
+                        .field(263, b"1")
+                        .uint(264, 10)
+                        .field(265, b"1")
+                        .field(266, b"Y")
+                        .uint(267, 3)
+                        .field(269, b"0")
+                        .field(269, b"1")
+                        .field(269, b"2")
+                        .uint(146, 1)
+                        .field(55, b"BTC/USD");
+                })
                 .map_err(|e| e.to_string())?;
-            side.trd
-                .flush(&mut side.stack, utc(ns))
-                .map_err(|e| e.to_string())?;
-            side.stack.poll(ns);
+            subscribed = true;
         }
+        let ns = now_ns();
+        for link in [&mut client.md, &mut client.trd] {
+            link.flush(&mut client.stack, utc(ns))
+                .map_err(|e| e.to_string())?;
+        }
+        client.stack.poll(ns);
+        venue_setup_step(&mut venue, ns, utc(ns))?;
     }
 
-    let mut armed = ArmedOrder::new()?;
-    let mut feed = Feed::default();
-    let mut book = Book::new(10, 1, 8);
     let mut inside = hist()?;
     let mut at_venue = hist()?;
     let mut stages = if params.stages {
@@ -317,8 +469,6 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
     } else {
         None
     };
-    let (mut orders, mut fills) = (0u64, 0u64);
-    let mut md_error: Option<String> = None;
     let mut s = [0i64; 10];
     let started = Instant::now();
 
@@ -332,17 +482,24 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
                 std::hint::spin_loop();
             }
         }
-        // --- venue publishes one book update ---
+        // --- venue: one book update ---
         let ns = now_ns();
-        feed.publish(&mut venue.md.fix, utc(ns))
-            .map_err(|e| e.to_string())?;
-        venue
-            .md
-            .flush(&mut venue.stack, utc(ns))
-            .map_err(|e| e.to_string())?;
+        match &mut venue {
+            VenueSide::Minimal { side, feed } => {
+                feed.publish(&mut side.md.fix, utc(ns))
+                    .map_err(|e| e.to_string())?;
+                side.md
+                    .flush(&mut side.stack, utc(ns))
+                    .map_err(|e| e.to_string())?;
+            }
+            VenueSide::Kraken(k) => {
+                k.tick(utc(ns))?;
+                k.egress()?;
+            }
+        }
         // At the venue: the tick is handed to the NIC here.
         let v0 = now_ns();
-        venue.stack.poll(v0);
+        venue.stack().poll(v0);
 
         // --- client: tick in, order out (measured) ---
         let stamped = stages.is_some() && tick % 2 == 0;
@@ -373,66 +530,40 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
             .flush(&mut client.stack, utc(ns))
             .map_err(|e| e.to_string())?;
 
-        // --- venue: sees the order (at-venue stamp), fills it; client reads the fill ---
-        venue.stack.poll(now_ns());
-        let mut got = 0usize;
-        loop {
-            let tls = &mut venue.trd.tls;
-            let n = venue
-                .stack
-                .recv_with(venue.trd.conn, |b| tls.handle_ciphertext(b))
-                .map_err(|e| e.to_string())?;
-            if n == 0 {
-                break;
-            }
-            got += n;
-        }
+        // --- venue: sees the order (at-venue stamp), answers; the client reads it all ---
+        let mut v1 = None;
+        venue.step(ns, utc(ns), || v1 = Some(clock.mono_ns()))?;
         if fired {
-            if got == 0 {
-                return Err(format!("tick {tick}: the order did not reach the venue"));
-            }
+            let v1 = v1.ok_or_else(|| format!("tick {tick}: the order did not reach the venue"))?;
             at_venue
-                .record((now_ns() - v0).max(1) as u64)
+                .record((v1 - v0).max(1) as u64)
                 .map_err(|e| e.to_string())?;
         }
         let ns = now_ns();
-        let mut new_orders = 0u32;
-        venue
-            .trd
-            .pump(&mut venue.stack, utc(ns), &mut |m: &Message<'_>| {
-                new_orders += u32::from(m.msg_type() == b"D")
-            })
-            .map_err(|e| e.to_string())?;
-        for _ in 0..new_orders {
-            send_fill(&mut venue.trd.fix, utc(ns)).map_err(|e| e.to_string())?;
-        }
-        venue
-            .md
-            .pump(&mut venue.stack, utc(ns), &mut |_| {})
-            .map_err(|e| e.to_string())?;
-        venue
-            .trd
-            .flush(&mut venue.stack, utc(ns))
-            .map_err(|e| e.to_string())?;
-        venue.stack.poll(ns);
         client.stack.poll(ns);
+        if client_pump(&mut client, &mut book, &mut md_error, &mut fills, utc(ns))?
+            && armed.on_book(&book, &mut client.trd.fix, utc(ns))?
+        {
+            // A book change outside the measured path that meets the trigger (none with
+            // these venues: a fill removes the only offer at the trigger price).
+            orders += 1;
+        }
+        if let Some(e) = md_error.take() {
+            return Err(format!("market data after tick {tick}: {e}"));
+        }
         client
             .trd
-            .pump(&mut client.stack, utc(ns), &mut |m: &Message<'_>| {
-                if let Ok(er) = ExecutionReport::new_checked(m) {
-                    fills += u64::from(er.ord_status() == OrdStatus::Filled);
-                }
-            })
+            .flush(&mut client.stack, utc(ns))
             .map_err(|e| e.to_string())?;
         client.stack.poll(ns);
         if tick % 1024 == 0 {
-            for link in [
-                &mut client.md,
-                &mut client.trd,
-                &mut venue.md,
-                &mut venue.trd,
-            ] {
+            for link in [&mut client.md, &mut client.trd] {
                 link.fix.handle_timeout(utc(ns));
+            }
+            if let VenueSide::Minimal { side, .. } = &mut venue {
+                for link in [&mut side.md, &mut side.trd] {
+                    link.fix.handle_timeout(utc(ns));
+                }
             }
         }
         if params.progress_every > 0 && tick % params.progress_every == 0 {
@@ -452,17 +583,15 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
     // Let the last fills arrive.
     for _ in 0..100 {
         let ns = now_ns();
-        venue.stack.poll(ns);
+        venue.step(ns, utc(ns), || {})?;
         client.stack.poll(ns);
-        client
-            .trd
-            .pump(&mut client.stack, utc(ns), &mut |m: &Message<'_>| {
-                if let Ok(er) = ExecutionReport::new_checked(m) {
-                    fills += u64::from(er.ord_status() == OrdStatus::Filled);
-                }
-            })
-            .map_err(|e| e.to_string())?;
+        client_pump(&mut client, &mut book, &mut md_error, &mut fills, utc(ns))?;
+        client.stack.poll(ns);
     }
+    let venue_stats = match &venue {
+        VenueSide::Kraken(k) => Some(k.venue.stats()),
+        VenueSide::Minimal { .. } => None,
+    };
     Ok(Report {
         ticks: params.ticks,
         orders,
@@ -473,5 +602,60 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
         elapsed: started.elapsed(),
         dropped_frames: client.stack.counters().drops.not_allowed,
         peak_rss_kib: crate::rss::peak_kib(),
+        venue_stats,
     })
+}
+
+/// The client outside the measured path: market data into the book, fills counted.
+/// Returns whether the book changed.
+fn client_pump(
+    client: &mut Side2,
+    book: &mut Book,
+    md_error: &mut Option<String>,
+    fills: &mut u64,
+    now: UtcTimestamp,
+) -> Result<bool, String> {
+    let mut updated = false;
+    client
+        .md
+        .pump(&mut client.stack, now, &mut |m: &Message<'_>| {
+            let seq = m.uint(34).unwrap_or(0);
+            if let Ok(v) = MarketData::new_checked(m) {
+                match book.apply_message(&v, seq) {
+                    Ok(_) => updated = true,
+                    Err(e) => *md_error = Some(e.to_string()),
+                }
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    client
+        .trd
+        .pump(&mut client.stack, now, &mut |m: &Message<'_>| {
+            if let Ok(er) = ExecutionReport::new_checked(m) {
+                *fills += u64::from(er.ord_status() == OrdStatus::Filled);
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(updated)
+}
+
+/// The venue during set-up: everything in, everything out.
+fn venue_setup_step(venue: &mut VenueSide, ns: i64, now: UtcTimestamp) -> Result<(), String> {
+    match venue {
+        VenueSide::Minimal { side, .. } => {
+            side.stack.poll(ns);
+            for link in [&mut side.md, &mut side.trd] {
+                link.pump(&mut side.stack, now, &mut |_| {})
+                    .map_err(|e| e.to_string())?;
+                link.flush(&mut side.stack, now)
+                    .map_err(|e| e.to_string())?;
+            }
+            side.stack.poll(ns);
+            Ok(())
+        }
+        VenueSide::Kraken(k) => {
+            k.venue.handle_timeout(now);
+            venue.step(ns, now, || {})
+        }
+    }
 }

@@ -5,8 +5,11 @@
 //! pair, the client's userspace TCP, TLS 1.3 and FIX parser, update the L2 book, fire an armed
 //! order through a precompiled template, and leave through TLS, TCP and the NIC. Each
 //! tick-to-trade interval (client cycle that received the tick → order frame handed to the NIC)
-//! goes into an HDR histogram. The venue side is a minimal responder (it fills every order);
-//! the full venue simulator is a separate crate.
+//! goes into an HDR histogram, next to the same tick measured at the venue. The venue side is
+//! either the Kraken profile of the venue simulator with its matching engine ([`venue`], what
+//! `tickwire demo` runs) or a minimal responder that fills every order — the same venue the
+//! kernel-socket baselines ([`kernel`]) run against, so that `tickwire bench` compares like
+//! with like.
 #![forbid(unsafe_code)]
 
 pub mod feed;
@@ -16,3 +19,4 @@ pub mod pki;
 pub mod report;
 pub mod rss;
 pub mod stages;
+pub mod venue;

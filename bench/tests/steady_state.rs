@@ -48,6 +48,7 @@ fn measure(ticks: u64) -> (u64, i64, u64) {
             progress_every: 0,
             rate_per_s: 0,
             stages: true,
+            venue: tickwire_bench::inmem::VenueKind::Minimal,
         },
         |_| {},
     )

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use hdrhistogram::Histogram;
-use tickwire_bench::inmem::{self, Report};
+use tickwire_bench::inmem::{self, Report, VenueKind};
 use tickwire_bench::kernel::{self, Mode};
 use tickwire_bench::report::{hgrm, plot_percentiles, QUANTILES};
 use tickwire_bench::stages;
@@ -59,6 +59,7 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         format!("tickwire, paced at 1x ({r1} ticks/s)"),
         "baseline (b): kernel TCP + rustls, one thread polling".to_string(),
         "baseline (a): kernel TCP + rustls, blocking threads".to_string(),
+        "tickwire in-memory against the Kraken venue (matching engine)".to_string(),
     ];
     let ticks = [
         args.ticks,
@@ -66,6 +67,7 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         args.paced_ticks,
         args.ticks,
         args.blocking_ticks,
+        args.paced_ticks,
     ];
     let files = [
         "tickwire-inmem",
@@ -73,6 +75,7 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         "tickwire-inmem-1x",
         "kernel-polling",
         "kernel-blocking",
+        "tickwire-inmem-kraken",
     ];
     let load_before = load_average();
     for (i, name) in names.iter().enumerate() {
@@ -88,6 +91,11 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
                     progress_every: 0,
                     rate_per_s,
                     stages,
+                    venue: if i == 5 {
+                        VenueKind::Kraken
+                    } else {
+                        VenueKind::Minimal
+                    },
                 },
                 |_| {},
             )
@@ -97,7 +105,8 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             1 => paced(r8, false),
             2 => paced(r1, false),
             3 => kernel::run(Mode::Polling, ticks),
-            _ => kernel::run(Mode::Blocking, ticks),
+            4 => kernel::run(Mode::Blocking, ticks),
+            _ => paced(0, false),
         }
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("running {name}"))?;

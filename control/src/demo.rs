@@ -1,11 +1,15 @@
 //! `tickwire demo`: the embedded default, no configuration.
 //!
 //! Runs the appliance's full software path in one process on the in-memory NIC pair (see
-//! `tickwire_bench::inmem`): a venue side publishes BTC/USD book updates over FIX / TLS 1.3 /
-//! userspace TCP at a steady rate; the client parses them, keeps its L2 book, fires an armed
-//! order ("best ask ≤ 84000.0 → buy IOC 0.01") through a precompiled template back down the
-//! same stack, and the venue fills it. Shows progress live, then a summary table, and writes
-//! the histogram (`.hgrm`), a percentile plot (SVG) and `summary.json` to `--out`.
+//! `tickwire_bench::inmem` and `tickwire_bench::venue`) against the Kraken venue simulator
+//! (`tickwire_venue::kraken::Venue`, its matching engine behind tickwire's userspace TCP and
+//! TLS 1.3): the client logs on with freshly generated HMAC credentials, subscribes to BTC/USD
+//! L2 market data, and a market maker on the venue moves its offer once per tick at a steady
+//! rate; the client parses each 35=X, keeps its L2 book (5041 checked), fires an armed order
+//! ("best ask ≤ 84000.0 → buy IOC 0.01") through a precompiled template back down the same
+//! stack, and the matching engine fills it against the offer. Shows progress live, then a
+//! summary table, and writes the histograms (`.hgrm`), a percentile plot (SVG) and
+//! `summary.json` to `--out`.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
@@ -35,9 +39,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    println!("tickwire demo: venue and appliance in one process, in-memory NIC pair");
+    println!(
+        "tickwire demo: Kraken venue simulator and appliance in one process, in-memory NIC pair"
+    );
     println!("path: NIC → allowlist → TCP (smoltcp) → TLS 1.3 (rustls) → FIX → book → trigger");
-    println!("      → precompiled NewOrderSingle → TLS → TCP → NIC; the venue fills every order");
+    println!("      → precompiled NewOrderSingle → TLS → TCP → NIC → venue matching engine");
+    println!("venue: HMAC logon with generated credentials, BTC/USD L2 subscription (35=V → W/X),");
+    println!("       a market maker moves its 0.01 offer every tick (84000.0 … 84000.7)");
     println!("armed: best ask ≤ 84000.0 → buy IOC 0.01 BTC/USD @ 84000.0");
     match args.rate {
         0 => println!("feed: {} ticks, as fast as the path allows\n", args.ticks),
@@ -60,6 +68,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             progress_every: every,
             rate_per_s: args.rate,
             stages: false,
+            venue: tickwire_bench::inmem::VenueKind::Kraken,
         },
         |p| {
             let line = format!(
@@ -92,6 +101,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     println!("  orders sent       {}", report.orders);
     println!("  orders filled     {}", report.fills);
     println!("  frames dropped    {} (allowlist)", report.dropped_frames);
+    if let Some(v) = report.venue_stats {
+        println!(
+            "  venue             {} logons, {} execution reports, {} market-data messages, {} rejects",
+            v.logons, v.reports, v.md_messages, v.rejects
+        );
+    }
     println!("  tick-to-trade inside the appliance (tick frame in → order frame to NIC), ns:");
     for (label, q) in QUANTILES {
         println!("    {label:<7}{:>9}", h.value_at_quantile(q));
@@ -139,6 +154,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             .chain([("max".to_string(), serde_json::Value::from(v.max()))])
             .collect::<serde_json::Map<String, serde_json::Value>>(),
         "peak_rss_kib": report.peak_rss_kib,
+        "venue": report.venue_stats.map(|v| serde_json::json!({
+            "logons": v.logons,
+            "execution_reports": v.reports,
+            "md_messages": v.md_messages,
+            "rejects": v.rejects,
+        })),
     });
     std::fs::write(
         args.out.join("summary.json"),

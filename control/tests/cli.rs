@@ -56,6 +56,10 @@ fn demo_short_mode_fills_orders_and_reports_percentiles() {
         .parse()
         .unwrap();
     assert!(sent > 1000, "about one tick in eight fires: {sent}");
+    // Real fills from the matching engine, and the venue's own counters.
+    assert_eq!(summary["venue"]["logons"], 2, "{summary}");
+    assert!(summary["venue"]["execution_reports"].as_u64().unwrap() >= 2 * sent);
+    assert_eq!(summary["venue"]["rejects"], 0, "{summary}");
     assert!(out.contains("frames dropped    0"), "{out}");
     assert_eq!(sent, filled);
     for q in ["p50", "p99", "p99.9", "max"] {
@@ -129,7 +133,11 @@ fn bench_runs_every_topology_and_writes_histograms() {
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let runs = v["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 5);
+    assert_eq!(runs.len(), 6);
+    assert!(runs[5]["topology"]
+        .as_str()
+        .unwrap()
+        .contains("Kraken venue"));
     assert!(runs[1]["topology"]
         .as_str()
         .unwrap()
@@ -167,6 +175,7 @@ fn bench_runs_every_topology_and_writes_histograms() {
         "kernel-blocking.hgrm",
         "tickwire-inmem-8x.hgrm",
         "tickwire-inmem-1x.hgrm",
+        "tickwire-inmem-kraken.hgrm",
         "tickwire-inmem-at-venue.hgrm",
         "kernel-polling-at-venue.hgrm",
         "kernel-blocking-at-venue.hgrm",

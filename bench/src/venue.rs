@@ -1,0 +1,371 @@
+//! The venue side of the in-memory harness on the real Kraken profile: a
+//! [`tickwire_venue::kraken::Venue`] behind tickwire's userspace stack, one TLS 1.3 server
+//! session per accepted connection, the Venue fed the decrypted bytes.
+//!
+//! ```text
+//! MemNic ─► Stack (listens on 4000/4001) ─► tickwire-tls server ─► Venue::handle_input
+//! Venue::transmit ─► tickwire-tls seal ─► Stack::send ─► MemNic
+//! ```
+//!
+//! Ticks are real book changes of the Spot engine: a market maker (a participant account on
+//! the engine, not throttled, never cancelled on disconnect) rests a bid at 83990.0 and one
+//! 0.01 BTC offer that it moves every tick to 84000.0 + k × 0.1 (k = 0..7 from a seeded
+//! xorshift, never where it already rests), by a cancel and a new order. The venue publishes
+//! each change to the client's L2 subscription as a 35=X (5041-checksummed); on one tick in
+//! eight the offer sits at 84000.0, the client's armed IOC buy lifts it in the matching
+//! engine and both sides see the trade. One thread, no timer in the loop: same seed, same
+//! order flow.
+
+use std::hash::BuildHasher as _;
+
+use base64::Engine as _;
+use tickwire_dataplane::nic::Nic;
+use tickwire_dataplane::stack::{ConnId, ConnState, Stack};
+use tickwire_fix::decimal::Decimal;
+use tickwire_fix::kraken::Credentials;
+use tickwire_fix::time::UtcTimestamp;
+use tickwire_venue::engine::{
+    AccountConfig, AccountId, CancelRequest, InstrumentId, NewOrder, SessionConfig, SessionId, Side,
+};
+use tickwire_venue::kraken::{self, Client, Port, Venue};
+
+use crate::feed::TRIGGER;
+
+/// The client's CompID on the venue.
+pub const COMP_ID: &str = "TESTCLIENT";
+
+/// Freshly generated Kraken API credentials: a random key name and a 64-byte secret, shown
+/// base64-encoded as Kraken shows it.
+#[derive(Debug, Clone)]
+pub struct GeneratedKey {
+    /// API key (553).
+    pub api_key: String,
+    /// Secret, base64.
+    pub secret_b64: String,
+}
+
+impl GeneratedKey {
+    /// New random credentials (from the OS-seeded hasher keys of `RandomState`).
+    pub fn generate() -> GeneratedKey {
+        let word = |i: u64| std::collections::hash_map::RandomState::new().hash_one(i);
+        let secret: Vec<u8> = (0..8u64).flat_map(|i| word(i).to_le_bytes()).collect();
+        GeneratedKey {
+            api_key: format!("TW{:016X}", word(99)),
+            secret_b64: base64::engine::general_purpose::STANDARD.encode(secret),
+        }
+    }
+
+    /// The client-side credentials.
+    ///
+    /// # Errors
+    /// The credentials' error text.
+    pub fn credentials(&self) -> Result<Credentials, String> {
+        Credentials::new(&self.api_key, &self.secret_b64).map_err(|e| e.to_string())
+    }
+}
+
+/// One accepted TCP connection on the venue stack.
+#[derive(Debug)]
+struct Conn {
+    tcp: ConnId,
+    port: Port,
+    tls: tickwire_tls::Session,
+    venue: Option<kraken::ConnId>,
+}
+
+/// The market maker that makes the ticks.
+#[derive(Debug)]
+struct Maker {
+    account: AccountId,
+    session: SessionId,
+    instrument: InstrumentId,
+    rng: u64,
+    /// Offset (0..8) and ClOrdID of the resting offer.
+    resting: Option<(i64, u64)>,
+    next_cl: u64,
+    since_reset: u64,
+}
+
+/// Largest plaintext per TLS record.
+const RECORD_PLAINTEXT: usize = 16 * 1024 - 256;
+
+/// The Kraken venue on a userspace stack, with the tick maker.
+#[derive(Debug)]
+pub struct KrakenSide<N: Nic> {
+    /// The venue's stack.
+    pub stack: Stack<N>,
+    /// The venue core.
+    pub venue: Venue,
+    conns: [Conn; 2],
+    maker: Maker,
+}
+
+fn cl_text(id: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let n = tickwire_fix::encode::write_u64(buf, id).unwrap_or(0);
+    &buf[..n]
+}
+
+impl<N: Nic> KrakenSide<N> {
+    /// A Spot venue serving `key` as [`COMP_ID`] (no Derivatives, no synthetic market, no
+    /// rollover; the Spot rate counter off, since the armed order fires thousands of times a
+    /// second), listening on 4000 (market data) and 4001 (trading) of `stack`.
+    ///
+    /// # Errors
+    /// What failed to build, as text.
+    pub fn new(
+        mut stack: Stack<N>,
+        server: &tickwire_tls::ServerConfig,
+        key: &GeneratedKey,
+        now: UtcTimestamp,
+    ) -> Result<KrakenSide<N>, String> {
+        let mut spot = tickwire_venue::engine::Config::spot();
+        spot.spot_rate_limit = false;
+        spot.open_order_cap = false;
+        spot.error_rate = None;
+        spot.max_accounts = 4;
+        spot.max_sessions = 8;
+        spot.clordids_per_account = 1 << 18;
+        let cfg = kraken::Config {
+            clients: vec![Client {
+                comp_id: COMP_ID.into(),
+                derivatives_comp_id: None,
+                api_key: key.api_key.clone(),
+                api_secret: key.secret_b64.clone(),
+                tier: tickwire_venue::limits::Tier::Pro,
+            }],
+            spot,
+            derivatives: None,
+            rollover: None,
+            max_connections: 4,
+            market: None,
+            ..kraken::Config::default()
+        };
+        let mut venue = Venue::new(cfg, now).map_err(|e| e.to_string())?;
+        let engine = venue.spot_engine();
+        let instrument = engine
+            .instrument_id(b"BTC/USD")
+            .ok_or("the venue has no BTC/USD")?;
+        let account = engine
+            .add_account(AccountConfig {
+                unlimited: true,
+                ..AccountConfig::default()
+            })
+            .map_err(|e| e.to_string())?;
+        let session = engine
+            .open_session(
+                account,
+                SessionConfig {
+                    cancel_on_disconnect: false,
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        let te = |e: tickwire_tls::Error| e.to_string();
+        let mut conn = |port: Port| -> Result<Conn, String> {
+            Ok(Conn {
+                tcp: stack
+                    .listen(port.default_port())
+                    .map_err(|e| e.to_string())?,
+                port,
+                tls: tickwire_tls::Session::server(server, tickwire_tls::Capacities::default())
+                    .map_err(te)?,
+                venue: None,
+            })
+        };
+        let conns = [conn(Port::SpotMd)?, conn(Port::SpotTrading)?];
+        let mut side = KrakenSide {
+            stack,
+            venue,
+            conns,
+            maker: Maker {
+                account,
+                session,
+                instrument,
+                rng: 0x2545_f491_4f6c_dd1d,
+                resting: None,
+                next_cl: 1,
+                since_reset: 0,
+            },
+        };
+        // The standing bid.
+        let mut buf = [0u8; 20];
+        let cl = side.maker.next_cl;
+        side.maker.next_cl += 1;
+        let bid = NewOrder::limit(
+            cl_text(cl, &mut buf),
+            b"BTC/USD",
+            Side::Buy,
+            Decimal::new(75, 2),
+            Decimal::new(TRIGGER - 100, 1),
+        );
+        side.venue
+            .spot_engine()
+            .handle_new_order(session, &bid, now)
+            .map_err(|e| format!("maker bid: {e:?}"))?;
+        side.venue.handle_timeout(now);
+        Ok(side)
+    }
+
+    /// Moves the maker's offer (one book change, published to the subscription by the venue).
+    /// Returns whether the offer now sits at the trigger price (the armed order fires on it).
+    ///
+    /// # Errors
+    /// An engine refusal, as text.
+    pub fn tick(&mut self, now: UtcTimestamp) -> Result<bool, String> {
+        let m = &mut self.maker;
+        m.rng ^= m.rng << 13;
+        m.rng ^= m.rng >> 7;
+        m.rng ^= m.rng << 17;
+        let mut k = (m.rng % 8) as i64;
+        let engine = self.venue.spot_engine();
+        // The maker's open orders: the bid, and the offer unless it was lifted.
+        let still_rests = engine.open_orders(m.account, m.instrument) > 1;
+        m.since_reset += 1;
+        if m.since_reset >= 60_000 {
+            // A new ClOrdID "day" long before the registry fills.
+            m.since_reset = 0;
+            engine.reset_clordids(m.account);
+        }
+        let (mut a, mut b) = ([0u8; 20], [0u8; 20]);
+        if let (Some((old_k, old_cl)), true) = (m.resting, still_rests) {
+            if k == old_k {
+                k = (k + 1) % 8;
+            }
+            let cl = m.next_cl;
+            m.next_cl += 1;
+            engine
+                .handle_cancel(
+                    m.session,
+                    &CancelRequest {
+                        cl_ord_id: cl_text(cl, &mut a),
+                        order_id: None,
+                        orig_cl_ord_id: Some(cl_text(old_cl, &mut b)),
+                        symbol: b"BTC/USD",
+                        side: Side::Sell,
+                    },
+                    now,
+                )
+                .map_err(|e| format!("maker cancel: {e:?}"))?;
+        }
+        let cl = m.next_cl;
+        m.next_cl += 1;
+        let offer = NewOrder::limit(
+            cl_text(cl, &mut a),
+            b"BTC/USD",
+            Side::Sell,
+            Decimal::new(1, 2),
+            Decimal::new(TRIGGER + k, 1),
+        );
+        engine
+            .handle_new_order(m.session, &offer, now)
+            .map_err(|e| format!("maker offer: {e:?}"))?;
+        m.resting = Some((k, cl));
+        // Drains the engine: reports, market data to the subscription.
+        self.venue.handle_timeout(now);
+        Ok(k == 0)
+    }
+
+    /// TCP → TLS → Venue on both connections; accepts a connection's session once its TLS
+    /// handshake completes. `on_order_bytes` runs when the trading connection's `recv`
+    /// returned bytes, before they are decrypted and handled (the at-venue stamp). Returns
+    /// the ciphertext bytes read on the trading connection.
+    ///
+    /// # Errors
+    /// TCP or TLS failures, as text.
+    pub fn ingress(
+        &mut self,
+        now: UtcTimestamp,
+        mut on_order_bytes: impl FnMut(),
+    ) -> Result<usize, String> {
+        let mut trading_bytes = 0;
+        for c in &mut self.conns {
+            if matches!(self.stack.state(c.tcp), ConnState::Connecting) {
+                continue;
+            }
+            loop {
+                let tls = &mut c.tls;
+                let n = self
+                    .stack
+                    .recv_with(c.tcp, |b| tls.handle_ciphertext(b))
+                    .map_err(|e| format!("{}: {e}", c.port.name()))?;
+                if n == 0 {
+                    break;
+                }
+                if c.port == Port::SpotTrading {
+                    if trading_bytes == 0 {
+                        on_order_bytes();
+                    }
+                    trading_bytes += n;
+                }
+            }
+            c.tls
+                .poll()
+                .map_err(|e| format!("{} tls: {e}", c.port.name()))?;
+            if c.venue.is_none() && c.tls.is_established() {
+                c.venue = Some(
+                    self.venue
+                        .handle_connect(c.port, now)
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            if let Some(id) = c.venue {
+                if !c.tls.plaintext().is_empty() {
+                    let n = c.tls.plaintext().len();
+                    self.venue.handle_input(id, now, c.tls.plaintext());
+                    c.tls.consume_plaintext(n);
+                }
+            }
+        }
+        Ok(trading_bytes)
+    }
+
+    /// Venue → TLS → TCP on both connections (what the venue has to send).
+    ///
+    /// # Errors
+    /// TCP or TLS failures, as text.
+    pub fn egress(&mut self) -> Result<(), String> {
+        for c in &mut self.conns {
+            if let Some(id) = c.venue {
+                if self.venue.wants_close(id) {
+                    return Err(format!("the venue closed {}", c.port.name()));
+                }
+                loop {
+                    let out = self.venue.transmit(id);
+                    if out.is_empty() || c.tls.pending_ciphertext().len() >= 16 * 1024 {
+                        break;
+                    }
+                    let n = out.len().min(RECORD_PLAINTEXT);
+                    c.tls
+                        .write_plaintext(&out[..n])
+                        .map_err(|e| format!("{} tls: {e}", c.port.name()))?;
+                    self.venue.consume_transmit(id, n);
+                }
+            }
+            // The handshake's flights too.
+            let out = c.tls.pending_ciphertext();
+            if !out.is_empty() {
+                let n = self
+                    .stack
+                    .send(c.tcp, out)
+                    .map_err(|e| format!("{}: {e}", c.port.name()))?;
+                c.tls.consume_ciphertext(n);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn generated_keys_differ_and_sign() {
+        let (a, b) = (GeneratedKey::generate(), GeneratedKey::generate());
+        assert_ne!(a.secret_b64, b.secret_b64);
+        let c = a.credentials().unwrap();
+        let pw = c.password(1, b"TESTCLIENT", b"KRAKEN-TRD", 1);
+        assert!(c.verify(1, b"TESTCLIENT", b"KRAKEN-TRD", 1, &pw));
+        assert!(!c.verify(2, b"TESTCLIENT", b"KRAKEN-TRD", 1, &pw));
+    }
+}
