@@ -185,6 +185,44 @@ fn aes_gcm_four_ops(rounds: usize) -> Histogram<u64> {
     h
 }
 
+/// Stage costs behind the userspace rows, measured after them (p50 of `rounds` samples, each
+/// sample the mean of 16 calls so the timer's own cost stays out): one read of the clock the
+/// userspace rounds use (they read it once per `Stack::poll` and twice per round), and one
+/// `Stack::poll` with nothing to send or receive.
+fn stages(rounds: usize) -> Vec<(&'static str, u64)> {
+    const BATCH: u32 = 16;
+    let per_call = |h: &Histogram<u64>| h.value_at_quantile(0.5);
+    let base = Instant::now();
+    let now = || base.elapsed().as_nanos() as i64;
+    let mut clock = hist();
+    let mut sink = 0i64;
+    for _ in 0..rounds {
+        let t0 = Instant::now();
+        for _ in 0..BATCH {
+            sink = sink.wrapping_add(std::hint::black_box(now()));
+        }
+        clock
+            .record((t0.elapsed().as_nanos() as u64 / u64::from(BATCH)).max(1))
+            .unwrap();
+    }
+    std::hint::black_box(sink);
+    let (mut c, _v, _cc, _vc) = stacks();
+    let mut idle = hist();
+    let t = now();
+    for _ in 0..rounds {
+        let t0 = Instant::now();
+        for _ in 0..BATCH {
+            std::hint::black_box(c.poll(t));
+        }
+        idle.record((t0.elapsed().as_nanos() as u64 / u64::from(BATCH)).max(1))
+            .unwrap();
+    }
+    vec![
+        ("clock read (the rounds' `now()`)", per_call(&clock)),
+        ("Stack::poll with nothing to do", per_call(&idle)),
+    ]
+}
+
 fn kernel_pair() -> (TcpStream, TcpStream) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
@@ -359,5 +397,9 @@ fn main() {
             h.max(),
             h.value_at_quantile(0.5) as f64 / ours
         );
+    }
+    println!("stages (p50 per call, ns)");
+    for (name, ns) in stages(rounds / 10) {
+        println!("{name:<58} {ns:>8}");
     }
 }

@@ -194,6 +194,35 @@ impl Nic for MemNic {
         }
     }
 
+    fn rx_take(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
+        if buf.len() < SLOT {
+            // Too short to be a slot buffer: copy.
+            let frame = self.rx_peek()?;
+            let n = frame.len().min(buf.len());
+            buf[..n].copy_from_slice(&frame[..n]);
+            self.rx_release();
+            return Some(n);
+        }
+        if let Some(n) = self.rx_held.take() {
+            // A frame peeked before: hand over its buffer.
+            core::mem::swap(buf, &mut self.rx_frame);
+            let mut ring = self.rx.borrow_mut();
+            ring.head = ring.next(ring.head);
+            ring.queued -= 1;
+            return Some(n);
+        }
+        let mut ring = self.rx.borrow_mut();
+        if ring.len() == 0 {
+            return None;
+        }
+        let s = ring.head;
+        let n = usize::from(ring.lens[s]);
+        core::mem::swap(&mut ring.bufs[s], buf);
+        ring.head = ring.next(s);
+        ring.queued -= 1;
+        Some(n)
+    }
+
     fn rx_checksum_trusted(&self) -> bool {
         let mut ring = self.rx.borrow_mut();
         ring.receiver_trusts = !ring.corrupting;

@@ -23,6 +23,18 @@ pub trait Nic {
     fn tx_commit(&mut self, len: usize);
     /// Hands queued frames to the wire (a doorbell / syscall on real NICs); returns how many.
     fn tx_flush(&mut self) -> usize;
+    /// Moves the next received frame into `buf` and releases it; returns its length (`None`
+    /// when nothing arrived). The default copies what [`Nic::rx_peek`] returns (truncated to
+    /// `buf.len()`). A backend whose frames sit in heap buffers of its own may instead exchange
+    /// `buf` with the frame's buffer (no copy); `buf` then comes back no shorter than the
+    /// largest frame the backend delivers.
+    fn rx_take(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
+        let frame = self.rx_peek()?;
+        let n = frame.len().min(buf.len());
+        buf[..n].copy_from_slice(&frame[..n]);
+        self.rx_release();
+        Some(n)
+    }
     /// Largest frame (without FCS).
     fn mtu(&self) -> usize {
         1514
