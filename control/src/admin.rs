@@ -283,8 +283,13 @@ impl Server {
             }
             Err(_) => {}
         }
-        let listener = UnixListener::bind(path).map_err(io)?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        // Bound under a temporary name, made 0600, then renamed into place: the socket never
+        // exists at `path` with looser permissions, whatever the umask.
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        let listener = UnixListener::bind(&tmp).map_err(io)?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)?;
         listener.set_nonblocking(true).map_err(io)?;
         Ok(Server {
             path: path.to_owned(),

@@ -586,6 +586,18 @@ pub enum OnShutdown {
     Keep,
 }
 
+/// What a (re)started daemon does about orders a previous run may have left open at the
+/// venue, once each trading session has logged on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnStart {
+    /// Mass-cancel (35=q, 530=7) when the session store shows a previous run.
+    #[default]
+    MassCancel,
+    /// Leave them.
+    Keep,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -609,6 +621,8 @@ struct File {
     admin: Admin,
     #[serde(default)]
     on_shutdown: OnShutdown,
+    #[serde(default)]
+    on_start: OnStart,
 }
 
 /// A resolved session endpoint.
@@ -651,6 +665,8 @@ pub struct Config {
     pub admin: Admin,
     /// Shutdown behaviour.
     pub on_shutdown: OnShutdown,
+    /// Start-up reconciliation of orders left by a previous run.
+    pub on_start: OnStart,
 }
 
 /// The loaded secrets of a configuration.
@@ -856,6 +872,7 @@ fn resolve(file: File) -> Result<Config, Error> {
         armed: file.armed,
         admin: file.admin,
         on_shutdown: file.on_shutdown,
+        on_start: file.on_start,
     })
 }
 

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use serde_json::{json, Value};
 use tickwire_control::admin::{self, ErrorCode};
-use tickwire_control::config::{Backend, Config, OnShutdown, SessionKind};
+use tickwire_control::config::{Backend, Config, OnShutdown, OnStart, SessionKind};
 use tickwire_control::{filelog, metrics, notify};
 use tickwire_dataplane::af_packet::AfPacket;
 use tickwire_dataplane::allowlist::{self, Allowlist, Publisher};
@@ -416,7 +416,12 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
     // Everything the engine thread needs, built here so that errors name the session.
     let mut specs = Vec::with_capacity(sessions.len());
     let mut high_water = 0u64;
-    for (s, c) in sessions.iter().zip(&cfg.sessions) {
+    // Trading sessions whose store shows a previous run: reconciled once logged on.
+    let mut reconcile = Vec::new();
+    for (i, (s, c)) in sessions.iter().zip(&cfg.sessions).enumerate() {
+        if s.kind.is_trading() && s.store.exists() && cfg.on_start == OnStart::MassCancel {
+            reconcile.push(i);
+        }
         let (store, high) = open_store(&s.store)?;
         high_water = high_water.max(high);
         let mut fix = FixConfig::kraken_initiator(&s.sender, &s.target)
@@ -592,6 +597,7 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
         instruments: insts,
         risk: risk_control,
         risk_log: Vec::new(),
+        reconcile,
     };
     let mut admin_server = admin::Server::bind(&cfg.admin.socket, secrets.admin_token.clone())
         .map_err(|e| cli::environment(format!("admin.socket: {e}")))?;
@@ -624,6 +630,7 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
             Err(e) => return Err(anyhow::anyhow!("signalfd: {e}")),
         }
         let mut work = admin_server.poll(&mut handler);
+        handler.reconcile();
         if let Some(m) = metrics_server.as_mut() {
             work += m.poll(&mut || metrics::render(counters.counters(), &names, &[]));
         }
@@ -724,6 +731,8 @@ struct Handler<'a> {
     instruments: Vec<Instrument>,
     risk: RiskControl,
     risk_log: Vec<String>,
+    /// Trading sessions to mass-cancel on their first logon (a previous run's orders).
+    reconcile: Vec<usize>,
 }
 
 type Answer = Result<Value, (ErrorCode, String)>;
@@ -882,6 +891,26 @@ impl Handler<'_> {
             "tiers_ns": tiers.iter().map(|(n, v)| json!({"tier": n, "rtt": v})).collect::<Vec<_>>(),
             "closest_tier": nearest,
         }))
+    }
+
+    /// Sends the start-up mass cancel of each session in `reconcile` once it is logged on.
+    fn reconcile(&mut self) {
+        let shared = self.counters.clone();
+        let mut i = 0;
+        while i < self.reconcile.len() {
+            let s = self.reconcile[i];
+            if read(&shared.counters().session[s].phase) == 6
+                && self.send(Command::MassCancel(self.ids[s])).is_ok()
+            {
+                eprintln!(
+                    "tickwire: {}: previous run found in the store: mass cancel sent",
+                    self.sessions[s].name
+                );
+                self.reconcile.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
     }
 
     fn drain_risk(&mut self) {
@@ -1176,6 +1205,32 @@ impl admin::Handler for Handler<'_> {
                           "allowlist": self.allowed.iter().map(ToString::to_string).collect::<Vec<_>>()}))
             }
             "kill" => self.kill(),
+            "order.mass-cancel" => {
+                let only = args["session"].as_str();
+                let targets: Vec<usize> = self
+                    .trading()
+                    .filter(|&i| only.is_none_or(|n| self.sessions[i].name == n))
+                    .collect();
+                if targets.is_empty() {
+                    return Err(bad(format!("no trading session named {only:?}")));
+                }
+                for &i in &targets {
+                    if read(&c.session[i].phase) != 6 {
+                        return Err((
+                            ErrorCode::Refused,
+                            format!("session {} is not logged on", self.sessions[i].name),
+                        ));
+                    }
+                }
+                let names: Vec<String> = targets
+                    .iter()
+                    .map(|&i| self.sessions[i].name.clone())
+                    .collect();
+                for i in targets {
+                    self.send(Command::MassCancel(self.ids[i]))?;
+                }
+                Ok(json!({"mass_cancel": names}))
+            }
             "unkill" => {
                 self.send(Command::AllowOrders)?;
                 let _ = self.risk.send(RiskCommand::Rearm);

@@ -623,6 +623,27 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
     }
 }
 
+/// Arms a buy that fires on the first ask of the venue's synthetic market.
+const ARM: [&str; 17] = [
+    "arm",
+    "--symbol",
+    "BTC/USD",
+    "--when",
+    "ask-at-or-below",
+    "--level",
+    "10000000",
+    "--side",
+    "buy",
+    "--price",
+    "10000000",
+    "--qty",
+    "0.0001",
+    "--session",
+    "trd",
+    "--rearm-after-ms",
+    "100000",
+];
+
 fn store_seq(store: &Path) -> (u64, u64) {
     let (code, out, err) = tickwire(&[
         "--output",
@@ -689,6 +710,51 @@ fn kill_9_and_restart_resumes_sequence_numbers_from_the_store() {
         "target sequence resumed: {target} → {target2}"
     );
     assert_eq!(second.session("trd")["logons"], 1);
+    // Reconciliation (on_start = mass-cancel by default): the store shows a previous run, so
+    // whatever it left open is cancelled once the session is logged on.
+    second.wait("the start-up mass cancel", 10, |d| {
+        d.session("trd")["mass_cancels"] == 1
+    });
+    // A new order after the restart never reuses a ClOrdID of the first run.
+    second.wait("market data after the restart", 30, |d| {
+        let md = d.session("md");
+        md["state"] == "active" && md["book_updates"].as_u64().unwrap() >= 2
+    });
+    second.json(&ARM);
+    second.wait("an order after the restart", 30, |d| {
+        d.session("trd")["orders_sent"].as_u64().unwrap() >= 1
+    });
+    // The store is the crash-safe record of what was sent (the message log may lose its last
+    // buffered lines to a kill -9): every journaled order of both runs.
+    let (code, out, err) = tickwire(&[
+        "--output",
+        "json",
+        "fix",
+        "store",
+        "show",
+        store.to_str().unwrap(),
+        "--last",
+        "100000",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let ids: Vec<u64> = v["last"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["message"].as_str())
+        .filter(|m| m.contains("|35=D|") || m.contains("|35=q|"))
+        .filter_map(|m| {
+            m.split('|')
+                .find_map(|f| f.strip_prefix("11="))
+                .and_then(|v| v.parse().ok())
+        })
+        .collect();
+    assert!(ids.len() >= 2, "orders of both runs journaled: {ids:?}");
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ClOrdIDs not strictly increasing across the restart: {ids:?}"
+    );
 
     // Without 141=Y an operator's set-seq carries into the next Logon: the venue sees the
     // gap, asks for a resend and gets a gap fill, and the session stays up.
