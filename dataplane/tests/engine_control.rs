@@ -135,6 +135,59 @@ fn kill_switch_flow_sends_a_mass_cancel_and_blocks_the_next_order() {
     assert_eq!(read(&c.session[rig.trd.index()].mass_cancels), 1);
 }
 
+#[test]
+fn cancel_sends_an_order_cancel_request_through_the_templates_precompiled_cancel() {
+    let mut rig = Rig::new(1, true);
+    rig.log_on();
+    rig.ticks(3);
+    let orig = *rig.venue.orders.last().unwrap();
+    let mut order_id = [0u8; 40];
+    order_id[..19].copy_from_slice(b"O3KQ7T-XH2LM-ZP4WUA");
+    rig.commands
+        .send(Command::Cancel {
+            order: rig.order,
+            orig_cl_ord_id: orig,
+            order_id,
+            order_id_len: 19,
+        })
+        .unwrap();
+    rig.run_until("35=F at the venue", 1_000, |r| !r.venue.cancels.is_empty());
+    let f = rig.venue.cancels[0].clone();
+    let fields: Vec<&str> = f.split('|').collect();
+    let id: u64 = fields[0].strip_prefix("11=").unwrap().parse().unwrap();
+    assert!(id > orig, "a fresh ClOrdID: {f}");
+    assert_eq!(fields[1], "37=O3KQ7T-XH2LM-ZP4WUA", "{f}");
+    assert_eq!(fields[2], format!("41={orig}"), "{f}");
+    assert_eq!(fields[3], "54=1", "{f}");
+    assert_eq!(fields[4], "55=BTC/USD", "{f}");
+    assert!(fields[5].starts_with("60=2026"), "{f}");
+    // Without an OrderID, or with the session down, nothing is sent and the refusal counted.
+    rig.engine.command(
+        Command::Cancel {
+            order: rig.order,
+            orig_cl_ord_id: orig,
+            order_id,
+            order_id_len: 0,
+        },
+        at(rig.t),
+    );
+    let c = rig.engine.counters().counters();
+    assert_eq!(read(&c.session[rig.trd.index()].commands_refused), 1);
+    rig.engine.command(Command::Abort(rig.trd), at(rig.t));
+    rig.engine.command(
+        Command::Cancel {
+            order: rig.order,
+            orig_cl_ord_id: orig,
+            order_id,
+            order_id_len: 19,
+        },
+        at(rig.t),
+    );
+    let c = rig.engine.counters().counters();
+    assert_eq!(read(&c.session[rig.trd.index()].commands_refused), 2);
+    assert_eq!(rig.venue.cancels.len(), 1);
+}
+
 fn seqs(rig: &Rig) -> (u64, u64) {
     let c = &rig.engine.counters().counters().session[rig.trd.index()];
     (read(&c.next_sender_seq), read(&c.next_target_seq))

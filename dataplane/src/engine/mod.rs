@@ -353,6 +353,21 @@ pub enum Command {
     /// One probe per session at a time: a new probe replaces an unanswered one. Refused when
     /// the session is not logged on.
     Probe(SessionId),
+    /// Send an OrderCancelRequest (35=F) for an order sent through template `order`: a fresh
+    /// ClOrdID, OrigClOrdID `orig_cl_ord_id`, the venue's OrderID (37, which Kraken prefers
+    /// when both are present) from its ExecutionReport. Refused (counted in
+    /// `commands_refused`) when the template's session is not logged on or a value does not
+    /// fit its slot.
+    Cancel {
+        /// The template the order went out through (symbol and side).
+        order: OrderId,
+        /// The order's ClOrdID.
+        orig_cl_ord_id: u64,
+        /// The venue's OrderID (37), `order_id_len` bytes.
+        order_id: [u8; 40],
+        /// Bytes of `order_id` in use.
+        order_id_len: u8,
+    },
 }
 
 /// The command queue is full.
@@ -562,6 +577,8 @@ impl<J: Journal> Slot<J> {
 struct Template {
     session: SessionId,
     order: NewOrder,
+    /// The OrderCancelRequest (35=F) for orders of this template, precompiled with it.
+    cancel: OrderRequest,
     symbol: [u8; 32],
     symbol_len: usize,
     side: Side,
@@ -938,10 +955,13 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         let mut symbol = [0u8; 32];
         let symbol_len = shape.symbol.len().min(32);
         symbol[..symbol_len].copy_from_slice(&shape.symbol[..symbol_len]);
+        let cancel = outbound::order_cancel_request(header, shape.symbol, shape.side)
+            .map_err(SetupError::Template)?;
         let id = OrderId(self.templates.len() as u16);
         self.templates.push(Template {
             session,
             order,
+            cancel,
             symbol,
             symbol_len,
             side: shape.side,
@@ -1097,6 +1117,17 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
                 self.publish_session(id.index());
             }
             Command::Probe(id) => self.probe(id, now),
+            Command::Cancel {
+                order,
+                orig_cl_ord_id,
+                order_id,
+                order_id_len,
+            } => self.cancel(
+                order,
+                orig_cl_ord_id,
+                &order_id[..usize::from(order_id_len).min(40)],
+                now,
+            ),
         }
     }
 
@@ -1161,6 +1192,46 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         if filled && send_template(&mut s.fix, &mut req.template, now.utc).is_ok() {
             s.dirty = true;
             bump(&sc.mass_cancels, 1);
+        } else {
+            bump(&sc.commands_refused, 1);
+        }
+    }
+
+    fn cancel(&mut self, order: OrderId, orig: u64, order_id: &[u8], now: Now) {
+        let c = self.counters.counters();
+        let Some(t) = self.templates.get_mut(order.index()) else {
+            bump(&c.commands_unknown, 1);
+            return;
+        };
+        let Some(s) = self.slots.get_mut(t.session.index()) else {
+            bump(&c.commands_unknown, 1);
+            return;
+        };
+        let sc = &c.session[t.session.index()];
+        let Some(cl_ord_id) = (if s.logged_on() && !order_id.is_empty() {
+            self.ids.next(now.utc)
+        } else {
+            None
+        }) else {
+            bump(&sc.commands_refused, 1);
+            return;
+        };
+        let (mut new_id, mut old_id) = ([0u8; 20], [0u8; 20]);
+        let w = tickwire_fix::encode::write_u64(&mut new_id, cl_ord_id).unwrap_or(0);
+        let wo = tickwire_fix::encode::write_u64(&mut old_id, orig).unwrap_or(0);
+        let req = &mut t.cancel;
+        let filled = req.template.set(req.cl_ord_id, &new_id[..w]).is_ok()
+            && req
+                .orig_cl_ord_id
+                .is_none_or(|slot| req.template.set(slot, &old_id[..wo]).is_ok())
+            && req
+                .order_id
+                .is_none_or(|slot| req.template.set(slot, order_id).is_ok())
+            && req
+                .transact_time
+                .is_none_or(|slot| req.template.set_timestamp(slot, now.utc).is_ok());
+        if filled && send_template(&mut s.fix, &mut req.template, now.utc).is_ok() {
+            s.dirty = true;
         } else {
             bump(&sc.commands_refused, 1);
         }

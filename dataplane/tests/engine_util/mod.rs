@@ -320,6 +320,8 @@ pub struct Venue {
     pub md_requests: Vec<String>,
     /// Bodies of the OrderMassCancelRequests (35=q) received on the trading session.
     pub mass_cancels: Vec<String>,
+    /// Bodies of the OrderCancelRequests (35=F) received on the trading session.
+    pub cancels: Vec<String>,
     /// Every MsgType received on the trading session after logon, in order (app messages).
     pub trd_app_types: Vec<u8>,
     pending_fills: Box<[u64; 4096]>,
@@ -369,6 +371,7 @@ impl Venue {
             trd_logon_seqs: Vec::with_capacity(64),
             md_requests: Vec::with_capacity(64),
             mass_cancels: Vec::with_capacity(64),
+            cancels: Vec::with_capacity(64),
             trd_app_types: Vec::with_capacity(1 << 20),
             pending_fills: Box::new([0; 4096]),
             pending: 0,
@@ -412,6 +415,7 @@ impl Venue {
             trd_logon_seqs,
             md_requests,
             mass_cancels,
+            cancels,
             trd_app_types,
             pending_fills,
             pending,
@@ -435,6 +439,9 @@ impl Venue {
                 }
                 if which == 1 && m.msg_type() == b"q" {
                     mass_cancels.push(body_text(m));
+                }
+                if which == 1 && m.msg_type() == b"F" {
+                    cancels.push(body_text(m));
                 }
                 if which == 1 && m.msg_type() == b"D" {
                     let ok = m.field(55) == Some(b"BTC/USD".as_slice())
