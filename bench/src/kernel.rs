@@ -404,5 +404,6 @@ pub fn run(mode: Mode, ticks: u64) -> Result<Report, String> {
         elapsed: started.elapsed(),
         dropped_frames: 0,
         peak_rss_kib: crate::rss::peak_kib(),
+        venue_stats: None,
     })
 }
