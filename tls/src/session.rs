@@ -458,121 +458,138 @@ impl Session {
 
     /// The records of `rx[*at..rx_len]`, advancing `at` past each one opened.
     fn kernel_rx_records(&mut self, at: &mut usize) -> Result<(), Error> {
+        loop {
+            let Some(inner) = RecordKey::inner_len(&self.rx[*at..self.rx_len])? else {
+                return Ok(());
+            };
+            // Decrypt straight into the plaintext buffer when it has room at its end; else in
+            // place.
+            let room = self.plain_room(inner);
+            let Conn::Kernel(k) = &mut self.conn else {
+                return Ok(());
+            };
+            let input = &mut self.rx[*at..self.rx_len];
+            let (len, kind, payload) = match room {
+                Some(end) => {
+                    let (len, kind, n) = k.rx.open_into(input, &mut self.plain[end..])?;
+                    (len, kind, Payload::Plain(end..end + n))
+                }
+                None => {
+                    let Some((len, kind, range)) = k.rx.open(input)? else {
+                        return Ok(());
+                    };
+                    (len, kind, Payload::Rx(*at + range.start..*at + range.end))
+                }
+            };
+            *at += len;
+            self.handle_inner(kind, payload)?;
+        }
+    }
+
+    /// Where `inner` bytes can be decrypted at the end of the plaintext buffer (after moving
+    /// unread plaintext to the front if that makes room), or `None`.
+    fn plain_room(&mut self, inner: usize) -> Option<usize> {
+        let end = self.plain_start + self.plain_len;
+        if self.plain.len() - end >= inner {
+            return Some(end);
+        }
+        if self.plain.len() - self.plain_len >= inner {
+            self.plain.copy_within(self.plain_start..end, 0);
+            self.plain_start = 0;
+            return Some(self.plain_len);
+        }
+        None
+    }
+
+    /// Acts on one opened record of our record layer.
+    fn handle_inner(&mut self, kind: u8, payload: Payload) -> Result<(), Error> {
         let Conn::Kernel(k) = &mut self.conn else {
             return Ok(());
         };
-        loop {
-            let input = &mut self.rx[*at..self.rx_len];
-            let Some(inner) = RecordKey::inner_len(input)? else {
-                return Ok(());
-            };
-            // Decrypt straight into the plaintext buffer when it has room at its end (after
-            // moving unread plaintext to the front if that makes room); else in place.
-            let mut end = self.plain_start + self.plain_len;
-            if self.plain.len() - end < inner
-                && self.plain_start > 0
-                && self.plain.len() - self.plain_len >= inner
-            {
-                self.plain.copy_within(self.plain_start..end, 0);
-                self.plain_start = 0;
-                end = self.plain_len;
-            }
-            let (len, kind, payload) = if self.plain.len() - end >= inner {
-                let (len, kind, n) = k.rx.open_into(input, &mut self.plain[end..])?;
-                (len, kind, Payload::Plain(end..end + n))
-            } else {
-                let Some((len, kind, range)) = k.rx.open(input)? else {
-                    return Ok(());
-                };
-                (len, kind, Payload::Rx(*at + range.start..*at + range.end))
-            };
-            *at += len;
-            let bytes: &[u8] = match &payload {
-                Payload::Plain(r) => &self.plain[r.clone()],
-                Payload::Rx(r) => &self.rx[r.clone()],
-            };
-            match kind {
-                APPLICATION_DATA => match payload {
-                    Payload::Plain(r) => self.plain_len += r.len(),
-                    Payload::Rx(r) => {
-                        let n = r.len();
-                        if self.plain_start + self.plain_len + n > self.plain.len() {
-                            if self.plain_len + n > self.plain.len() {
-                                return Err(Error::InsufficientSize { required: n });
-                            }
-                            self.plain.copy_within(
-                                self.plain_start..self.plain_start + self.plain_len,
-                                0,
-                            );
-                            self.plain_start = 0;
+        let bytes: &[u8] = match &payload {
+            Payload::Plain(r) => &self.plain[r.clone()],
+            Payload::Rx(r) => &self.rx[r.clone()],
+        };
+        match kind {
+            APPLICATION_DATA => match payload {
+                Payload::Plain(r) => self.plain_len += r.len(),
+                Payload::Rx(r) => {
+                    let n = r.len();
+                    if self.plain_start + self.plain_len + n > self.plain.len() {
+                        if self.plain_len + n > self.plain.len() {
+                            return Err(Error::InsufficientSize { required: n });
                         }
-                        let end = self.plain_start + self.plain_len;
-                        self.plain[end..end + n].copy_from_slice(&self.rx[r]);
-                        self.plain_len += n;
+                        self.plain
+                            .copy_within(self.plain_start..self.plain_start + self.plain_len, 0);
+                        self.plain_start = 0;
                     }
-                },
-                HANDSHAKE => {
-                    // Post-handshake messages may span records: collect them in `hs` (sized at
-                    // construction) and act on each complete one.
-                    if self.hs.len() + bytes.len() > self.hs.capacity() {
-                        return Err(Error::PeerMisbehaved);
-                    }
-                    self.hs.extend_from_slice(bytes);
-                    let mut done = 0;
-                    while done + 4 <= self.hs.len() {
-                        let typ = self.hs[done];
-                        let l = usize::from(self.hs[done + 1]) << 16
-                            | usize::from(self.hs[done + 2]) << 8
-                            | usize::from(self.hs[done + 3]);
-                        let body = done + 4..done + 4 + l;
-                        if body.end > self.hs.len() {
-                            break;
-                        }
-                        match typ {
-                            4 => {
-                                // A ticket rustls cannot parse only costs resumption; the
-                                // data path goes on.
-                                if k.conn.ticket(&self.hs[body.clone()]).is_ok() {
-                                    self.tickets = self.tickets.saturating_add(1);
-                                }
-                            }
-                            24 => {
-                                let requested = self.hs.get(body.start) == Some(&1);
-                                let (seq, secrets) = k.conn.update_rx().map_err(Error::from)?;
-                                k.rx = RecordKey::new(seq, &secrets)?;
-                                if requested {
-                                    // Answer with our own KeyUpdate(update_not_requested), then
-                                    // switch our sending key.
-                                    let n = k.tx.seal(
-                                        HANDSHAKE,
-                                        &[24, 0, 0, 1, 0],
-                                        &mut self.tx[self.tx_len..],
-                                    )?;
-                                    self.tx_len += n;
-                                    let (seq, secrets) = k.conn.update_tx().map_err(Error::from)?;
-                                    k.tx = RecordKey::new(seq, &secrets)?;
-                                }
-                            }
-                            _ => return Err(Error::PeerMisbehaved),
-                        }
-                        done = body.end;
-                    }
-                    self.hs.drain(..done);
+                    let end = self.plain_start + self.plain_len;
+                    self.plain[end..end + n].copy_from_slice(&self.rx[r]);
+                    self.plain_len += n;
                 }
-                ALERT => {
-                    let desc = bytes.get(1).copied().unwrap_or(0);
-                    if desc == 0 {
-                        self.peer_closed = true;
-                    } else {
-                        return Err(match desc {
-                            70 => Error::ProtocolVersion,
-                            d => Error::PeerAlert(crate::error::alert(d.into())),
-                        });
-                    }
+            },
+            HANDSHAKE => {
+                // Post-handshake messages may span records: collect them in `hs` (sized at
+                // construction) and act on each complete one.
+                if self.hs.len() + bytes.len() > self.hs.capacity() {
+                    return Err(Error::PeerMisbehaved);
                 }
-                _ => return Err(Error::PeerMisbehaved),
+                self.hs.extend_from_slice(bytes);
+                let mut done = 0;
+                while done + 4 <= self.hs.len() {
+                    let typ = self.hs[done];
+                    let l = usize::from(self.hs[done + 1]) << 16
+                        | usize::from(self.hs[done + 2]) << 8
+                        | usize::from(self.hs[done + 3]);
+                    let body = done + 4..done + 4 + l;
+                    if body.end > self.hs.len() {
+                        break;
+                    }
+                    match typ {
+                        4 => {
+                            // A ticket rustls cannot parse only costs resumption; the data
+                            // path goes on.
+                            if k.conn.ticket(&self.hs[body.clone()]).is_ok() {
+                                self.tickets = self.tickets.saturating_add(1);
+                            }
+                        }
+                        24 => {
+                            let requested = self.hs.get(body.start) == Some(&1);
+                            let (seq, secrets) = k.conn.update_rx().map_err(Error::from)?;
+                            k.rx = RecordKey::new(seq, &secrets)?;
+                            if requested {
+                                // Answer with our own KeyUpdate(update_not_requested), then
+                                // switch our sending key.
+                                let n = k.tx.seal(
+                                    HANDSHAKE,
+                                    &[24, 0, 0, 1, 0],
+                                    &mut self.tx[self.tx_len..],
+                                )?;
+                                self.tx_len += n;
+                                let (seq, secrets) = k.conn.update_tx().map_err(Error::from)?;
+                                k.tx = RecordKey::new(seq, &secrets)?;
+                            }
+                        }
+                        _ => return Err(Error::PeerMisbehaved),
+                    }
+                    done = body.end;
+                }
+                self.hs.drain(..done);
             }
+            ALERT => {
+                let desc = bytes.get(1).copied().unwrap_or(0);
+                if desc == 0 {
+                    self.peer_closed = true;
+                } else {
+                    return Err(match desc {
+                        70 => Error::ProtocolVersion,
+                        d => Error::PeerAlert(crate::error::alert(d.into())),
+                    });
+                }
+            }
+            _ => return Err(Error::PeerMisbehaved),
         }
+        Ok(())
     }
 
     /// One call of `process_tls_records`, its state handled. Returns what happened and whether
@@ -822,5 +839,46 @@ mod tests {
         s.consume_ciphertext(n);
         assert_eq!(c.poll(), Err(Error::PeerMisbehaved));
         assert_eq!(c.write_plaintext(b"x"), Err(Error::PeerMisbehaved));
+    }
+
+    #[test]
+    fn records_split_anywhere_arrive_in_order() {
+        let (mut c, mut s) = pair();
+        let mut expect = Vec::new();
+        let mut wire = Vec::new();
+        for i in 0..300usize {
+            let msg: Vec<u8> = (0..(i * 37) % 700 + 1).map(|b| (b + i) as u8).collect();
+            s.write_plaintext(&msg).expect("write");
+            expect.extend_from_slice(&msg);
+            wire.extend_from_slice(s.pending_ciphertext());
+            let n = s.pending_ciphertext().len();
+            s.consume_ciphertext(n);
+        }
+        let mut got = Vec::new();
+        let mut off = 0;
+        let mut k = 1usize;
+        while off < wire.len() {
+            k = (k * 7919 + 13) % 1500 + 1;
+            let end = (off + k).min(wire.len());
+            let mut at = off;
+            while at < end {
+                let n = c.handle_ciphertext(&wire[at..end]);
+                at += n;
+                c.poll().expect("poll");
+                if n == 0 {
+                    break;
+                }
+            }
+            off = at;
+            // Consume a part of what arrived, as a FIX parser would.
+            let take = c.plaintext().len() / 2 + k % 3;
+            let take = take.min(c.plaintext().len());
+            got.extend_from_slice(&c.plaintext()[..take]);
+            c.consume_plaintext(take);
+        }
+        c.poll().expect("poll");
+        got.extend_from_slice(c.plaintext());
+        assert_eq!(got.len(), expect.len());
+        assert!(got == expect);
     }
 }
