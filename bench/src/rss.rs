@@ -7,6 +7,10 @@
 //! that run (and anything it started) was the process's only work. [`process_max_rss_kib`] is
 //! `getrusage(RUSAGE_SELF).ru_maxrss` for comparison: it also counts threads that have exited
 //! since the last reset, so after the blocking baseline it may stay above `VmHWM`.
+//!
+//! The reset brings the peak down to the *current* RSS, which still holds what the allocator
+//! kept from earlier runs (freed heap it has not returned to the kernel), so a run's figure is
+//! an upper bound of what it needs alone; the first run's figure is the tightest.
 
 /// Resets the process's peak RSS to its current RSS. Returns false if the kernel refused
 /// (no `/proc`, or a kernel without clear_refs).

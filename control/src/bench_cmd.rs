@@ -46,10 +46,15 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
     if text {
         println!("tickwire bench: tick-to-trade, same FIX/TLS/strategy code on every path");
         println!(
-            "machine: {} CPUs, load average {}\n",
+            "machine: {} CPUs, load average {}",
             std::thread::available_parallelism().map_or(0, |n| n.get()),
             load_average()
         );
+        println!(
+            "venue: every row but the last runs against the same minimal venue (publishes the"
+        );
+        println!("       feed, fills every order), so tickwire and the baselines do the same venue work;");
+        println!("       the last row is the Kraken venue simulator with its matching engine (the demo)\n");
     }
     let r1 = args.rate;
     let r8 = args.rate.saturating_mul(8);
@@ -226,7 +231,7 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
     let table = |title: &str, pick: fn(&Report) -> &Histogram<u64>, base: f64, rss: bool| {
         println!("\n{title}");
         println!(
-            "{:<56} {:>8} {:>8} {:>8} {:>9} {:>9} {:>10} {:>8}{}",
+            "{:<62} {:>8} {:>8} {:>8} {:>9} {:>9} {:>10} {:>8}{}",
             "topology",
             "p50",
             "p90",
@@ -245,7 +250,7 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
                 (true, None) => "         ?".to_string(),
             };
             println!(
-                "{:<56} {:>8} {:>8} {:>8} {:>9} {:>9} {:>10} {:>7.1}x{rss}",
+                "{:<62} {:>8} {:>8} {:>8} {:>9} {:>9} {:>10} {:>7.1}x{rss}",
                 name,
                 h.value_at_quantile(0.5),
                 h.value_at_quantile(0.9),
