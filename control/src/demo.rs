@@ -128,11 +128,17 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let hgrm_path = args.out.join("tick-to-trade.hgrm");
     std::fs::write(&hgrm_path, hgrm(h))
         .with_context(|| format!("writing {}", hgrm_path.display()))?;
+    let venue_hgrm = args.out.join("tick-to-trade-at-venue.hgrm");
+    std::fs::write(&venue_hgrm, hgrm(v))
+        .with_context(|| format!("writing {}", venue_hgrm.display()))?;
     let plot = args.out.join("tick-to-trade.svg");
     plot_percentiles(
         &plot,
-        "tickwire demo: tick-to-trade inside the appliance",
-        &[("in-memory NIC + userspace TCP + TLS 1.3 + FIX", h)],
+        "tickwire demo: tick-to-trade (in-memory NIC + userspace TCP + TLS 1.3 + FIX)",
+        &[
+            ("inside the appliance (tick in → order to NIC)", h),
+            ("at the venue (tick to NIC → order received)", v),
+        ],
     )
     .map_err(anyhow::Error::msg)
     .with_context(|| format!("writing {}", plot.display()))?;
@@ -166,7 +172,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         serde_json::to_vec_pretty(&summary)?,
     )?;
     println!(
-        "\nwritten to {}: tick-to-trade.svg (percentile plot), tick-to-trade.hgrm, summary.json",
+        "\nwritten to {}: tick-to-trade.svg (percentile plot), tick-to-trade.hgrm, tick-to-trade-at-venue.hgrm, summary.json",
         args.out.display()
     );
     if report.orders == 0 || report.fills != report.orders {

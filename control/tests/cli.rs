@@ -36,6 +36,7 @@ fn demo_short_mode_fills_orders_and_reports_percentiles() {
             >= summary["tick_to_trade_ns"]["p50"].as_u64().unwrap()
     );
     assert!(dir.path().join("tick-to-trade.hgrm").exists());
+    assert!(dir.path().join("tick-to-trade-at-venue.hgrm").exists());
     assert!(out.contains("armed:"), "{out}");
     let sent: u64 = out
         .lines()
