@@ -304,6 +304,7 @@ fn trigger(
     price: &str,
     qty: &str,
     rearm_after_ms: Option<u64>,
+    tif: TimeInForce,
 ) -> anyhow::Result<Trigger> {
     use tickwire_control::config::Condition as C;
     let level_ticks = scaled(&format!("{key}.level"), level, meta.price_scale)?;
@@ -321,13 +322,8 @@ fn trigger(
         qty: scaled(&format!("{key}.qty"), qty, meta.qty_scale)?,
     };
     Ok(match rearm_after_ms {
-        None => Trigger::one_shot(condition, order, TimeInForce::ImmediateOrCancel),
-        Some(ms) => Trigger::rearming(
-            condition,
-            order,
-            TimeInForce::ImmediateOrCancel,
-            ms as i64 * 1_000_000,
-        ),
+        None => Trigger::one_shot(condition, order, tif),
+        Some(ms) => Trigger::rearming(condition, order, tif, ms as i64 * 1_000_000),
     })
 }
 
@@ -521,6 +517,7 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
             &a.price,
             &a.qty,
             a.rearm_after_ms,
+            TimeInForce::ImmediateOrCancel,
         )?;
         let id = armed_table.next_id();
         armed_control
@@ -535,7 +532,7 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
 
     let (gate, risk_control) = LiveGate::new(Gate::new(risk), 64, counters.clone());
     let engine_counters = counters.clone();
-    let (running, (commands, ids)) = runner::spawn(thread, clock, move |now| {
+    let (running, (commands, ids, templates)) = runner::spawn(thread, clock, move |now| {
         let nic = AfPacket::open(&interface, 512).map_err(|e| e.to_string())?;
         let (mut engine, commands) =
             Engine::with_risk(nic, live, ecfg, armed, gate, engine_counters, now);
@@ -545,6 +542,7 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
         for spec in specs {
             ids.push(engine.add_session(spec, now).map_err(|e| e.to_string())?);
         }
+        let mut templates = Vec::new();
         for (k, (symbol, md, ps, qs)) in binding.iter().enumerate() {
             let inst = InstrumentId(k as u16);
             let gate = engine.risk_mut().gate_mut();
@@ -554,9 +552,14 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
                 .map_err(|e| format!("{e:?}"))?;
             engine.strategy_mut().bind_book(ids[*md], inst, *ps, *qs);
             if let Some(t) = trading {
-                for side in [Side::Buy, Side::Sell] {
+                for (side, tif) in [
+                    (Side::Buy, TimeInForce::ImmediateOrCancel),
+                    (Side::Sell, TimeInForce::ImmediateOrCancel),
+                    (Side::Buy, TimeInForce::GoodTillCancel),
+                    (Side::Sell, TimeInForce::GoodTillCancel),
+                ] {
                     let shape = OrderShape {
-                        tif: TimeInForce::ImmediateOrCancel,
+                        tif,
                         ..OrderShape::limit(symbol.as_bytes(), side)
                     };
                     let order = engine
@@ -567,16 +570,12 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
                         .gate_mut()
                         .bind_order(order, inst)
                         .map_err(|e| format!("{e:?}"))?;
-                    engine.strategy_mut().bind_order(
-                        inst,
-                        side,
-                        TimeInForce::ImmediateOrCancel,
-                        order,
-                    );
+                    engine.strategy_mut().bind_order(inst, side, tif, order);
+                    templates.push((symbol.clone(), side, tif, order));
                 }
             }
         }
-        Ok((engine, (commands, ids)))
+        Ok((engine, (commands, ids, templates)))
     })
     .map_err(|e| cli::environment(format!("engine thread: {e}")))?;
 
@@ -598,6 +597,8 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
         risk: risk_control,
         risk_log: Vec::new(),
         reconcile,
+        templates,
+        orders: Orders::default(),
     };
     let mut admin_server = admin::Server::bind(&cfg.admin.socket, secrets.admin_token.clone())
         .map_err(|e| cli::environment(format!("admin.socket: {e}")))?;
@@ -634,7 +635,7 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
         if let Some(m) = metrics_server.as_mut() {
             work += m.poll(&mut || metrics::render(counters.counters(), &names, &[]));
         }
-        work += writer.drain();
+        work += writer.drain_with(&mut |r| handler.orders.observe(r));
         if work == 0 {
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -659,6 +660,110 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
         stats.cycles, stats.busy_cycles
     );
     Ok(Status::Ok)
+}
+
+/// One order as the wire shows it.
+#[derive(Debug, Clone)]
+struct OrderView {
+    session: u8,
+    symbol: String,
+    side: u8,
+    tif: u8,
+    qty: String,
+    price: String,
+    order_id: Option<String>,
+    status: &'static str,
+    open: bool,
+}
+
+/// The control thread's view of the orders this run sent, kept from the message log records
+/// (35=D out, 35=8 in): what `order list` shows and `order cancel` needs.
+#[derive(Debug, Default)]
+struct Orders {
+    by_id: std::collections::BTreeMap<u64, OrderView>,
+}
+
+fn field<'a>(msg: &'a [u8], tag: &[u8]) -> Option<&'a [u8]> {
+    msg.split(|&b| b == 1)
+        .find_map(|f| f.strip_prefix(tag).and_then(|rest| rest.strip_prefix(b"=")))
+}
+
+fn num(v: Option<&[u8]>) -> Option<u64> {
+    std::str::from_utf8(v?).ok()?.parse().ok()
+}
+
+fn text(v: Option<&[u8]>) -> String {
+    v.map(|v| String::from_utf8_lossy(v).into_owned())
+        .unwrap_or_default()
+}
+
+impl Orders {
+    const KEEP_CLOSED: usize = 256;
+
+    fn observe(&mut self, r: &msglog::Record) {
+        let m = &r.bytes[..];
+        match (r.direction(), field(m, b"35")) {
+            (Some(msglog::Direction::Out), Some(b"D")) => {
+                if let Some(id) = num(field(m, b"11")) {
+                    let first =
+                        |t: &[u8], d: u8| field(m, t).and_then(|v| v.first().copied()).unwrap_or(d);
+                    self.by_id.insert(
+                        id,
+                        OrderView {
+                            session: r.session,
+                            symbol: text(field(m, b"55")),
+                            side: first(b"54", b'?'),
+                            tif: first(b"59", b'0'),
+                            qty: text(field(m, b"38")),
+                            price: text(field(m, b"44")),
+                            order_id: None,
+                            status: "sent",
+                            open: true,
+                        },
+                    );
+                }
+            }
+            // A BusinessMessageReject of a NewOrderSingle: the order never reached the book.
+            (Some(msglog::Direction::In), Some(b"j")) if field(m, b"372") == Some(b"D") => {
+                if let Some(o) = num(field(m, b"379")).and_then(|k| self.by_id.get_mut(&k)) {
+                    o.status = "rejected";
+                    o.open = false;
+                }
+            }
+            (Some(msglog::Direction::In), Some(b"8")) => {
+                let key = num(field(m, b"41"))
+                    .filter(|k| self.by_id.contains_key(k))
+                    .or_else(|| num(field(m, b"11")));
+                let Some(o) = key.and_then(|k| self.by_id.get_mut(&k)) else {
+                    return;
+                };
+                if let Some(oid) = field(m, b"37") {
+                    o.order_id = Some(text(Some(oid)));
+                }
+                let (status, open) = match field(m, b"39") {
+                    Some(b"0") => ("new", true),
+                    Some(b"1") => ("partially-filled", true),
+                    Some(b"2") => ("filled", false),
+                    Some(b"4") => ("canceled", false),
+                    Some(b"6") => ("pending-cancel", true),
+                    Some(b"8") => ("rejected", false),
+                    Some(b"C") => ("expired", false),
+                    Some(b"3") => ("done-for-day", false),
+                    _ => (o.status, o.open),
+                };
+                o.status = status;
+                o.open = open;
+            }
+            _ => {}
+        }
+        // Bounded: forget the oldest closed orders.
+        while self.by_id.values().filter(|o| !o.open).count() > Self::KEEP_CLOSED {
+            let Some(k) = self.by_id.iter().find(|(_, o)| !o.open).map(|(k, _)| *k) else {
+                break;
+            };
+            self.by_id.remove(&k);
+        }
+    }
 }
 
 /// The control thread's mirror of the armed-order table, kept from the strategy's events.
@@ -733,6 +838,15 @@ struct Handler<'a> {
     risk_log: Vec<String>,
     /// Trading sessions to mass-cancel on their first logon (a previous run's orders).
     reconcile: Vec<usize>,
+    /// Precompiled order templates: symbol, side, TimeInForce.
+    templates: Vec<(
+        String,
+        Side,
+        TimeInForce,
+        tickwire_dataplane::engine::OrderId,
+    )>,
+    /// Orders seen on the wire (from the message log).
+    orders: Orders,
 }
 
 type Answer = Result<Value, (ErrorCode, String)>;
@@ -913,6 +1027,53 @@ impl Handler<'_> {
         }
     }
 
+    /// OrderCancelRequest for one open order, through its template's precompiled 35=F.
+    fn cancel(&mut self, args: &Value) -> Answer {
+        let id: u64 = args["cl_ord_id"]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| bad("cl_ord_id: expected the order's numeric ClOrdID"))?;
+        let o = self
+            .orders
+            .by_id
+            .get(&id)
+            .filter(|o| o.open)
+            .ok_or_else(|| bad(format!("no open order {id} (see tickwire order list)")))?
+            .clone();
+        let oid = o.order_id.clone().ok_or_else(|| {
+            (
+                ErrorCode::Refused,
+                format!("order {id} has no OrderID from the venue yet"),
+            )
+        })?;
+        let side = if o.side == b'1' {
+            Side::Buy
+        } else {
+            Side::Sell
+        };
+        let tif = if o.tif == b'1' {
+            TimeInForce::GoodTillCancel
+        } else {
+            TimeInForce::ImmediateOrCancel
+        };
+        let template = self
+            .templates
+            .iter()
+            .find(|(s, sd, t, _)| *s == o.symbol && *sd == side && *t == tif)
+            .map(|x| x.3)
+            .ok_or_else(|| bad(format!("no precompiled template for order {id}")))?;
+        let mut order_id = [0u8; 40];
+        let n = oid.len().min(40);
+        order_id[..n].copy_from_slice(&oid.as_bytes()[..n]);
+        self.send(Command::Cancel {
+            order: template,
+            orig_cl_ord_id: id,
+            order_id,
+            order_id_len: n as u8,
+        })?;
+        Ok(json!({"cl_ord_id": id.to_string(), "cancel": "sent"}))
+    }
+
     fn drain_risk(&mut self) {
         while let Some(r) = self.risk.poll_event() {
             let line = match r {
@@ -1016,6 +1177,11 @@ impl Handler<'_> {
             serde_json::from_value(args["side"].clone()).map_err(|_| bad("side: buy or sell"))?;
         let (level, price, qty) = (text("level")?, text("price")?, text("qty")?);
         let rearm = args["rearm_after_ms"].as_u64();
+        let tif = match args["tif"].as_str().unwrap_or("ioc") {
+            "ioc" => TimeInForce::ImmediateOrCancel,
+            "gtc" => TimeInForce::GoodTillCancel,
+            other => return Err(bad(format!("tif: {other:?}: expected ioc or gtc"))),
+        };
         let t = trigger(
             "arm",
             InstrumentId(k as u16),
@@ -1026,6 +1192,7 @@ impl Handler<'_> {
             &price,
             &qty,
             rearm,
+            tif,
         )
         .map_err(|e| bad(e.to_string()))?;
         if t.order.qty <= 0 || (t.order.price <= 0) {
@@ -1041,7 +1208,8 @@ impl Handler<'_> {
         self.armed_table.requested(
             id,
             json!({"symbol": symbol, "when": args["when"], "level": level, "side": args["side"],
-                   "price": price, "qty": qty, "rearm_after_ms": rearm, "session": session}),
+                   "price": price, "qty": qty, "rearm_after_ms": rearm, "session": session,
+                   "tif": args["tif"]}),
         );
         Ok(json!({"id": id.0, "arm": "requested"}))
     }
@@ -1205,6 +1373,27 @@ impl admin::Handler for Handler<'_> {
                           "allowlist": self.allowed.iter().map(ToString::to_string).collect::<Vec<_>>()}))
             }
             "kill" => self.kill(),
+            "order.list" => Ok(Value::Array(
+                self.orders
+                    .by_id
+                    .iter()
+                    .filter(|(_, o)| o.open)
+                    .map(|(id, o)| {
+                        json!({
+                            "cl_ord_id": id.to_string(),
+                            "session": self.sessions.get(usize::from(o.session)).map(|s| s.name.clone()),
+                            "symbol": o.symbol,
+                            "side": if o.side == b'1' { "buy" } else { "sell" },
+                            "tif": match o.tif { b'1' => "gtc", b'3' => "ioc", _ => "other" },
+                            "qty": o.qty,
+                            "price": o.price,
+                            "order_id": o.order_id,
+                            "status": o.status,
+                        })
+                    })
+                    .collect(),
+            )),
+            "order.cancel" => self.cancel(args),
             "order.mass-cancel" => {
                 let only = args["session"].as_str();
                 let targets: Vec<usize> = self

@@ -114,9 +114,15 @@ impl Writer {
 
     /// Writes every record waiting in the ring; returns how many.
     pub fn drain(&mut self) -> usize {
+        self.drain_with(&mut |_| {})
+    }
+
+    /// Like [`Writer::drain`], showing each record (unredacted) to `observe` first.
+    pub fn drain_with(&mut self, observe: &mut dyn FnMut(&Record)) -> usize {
         let mut n = 0;
         while self.drain.next(&mut self.record) {
             n += 1;
+            observe(&self.record);
             let Some(Some(files)) = self.sessions.get_mut(usize::from(self.record.session)) else {
                 continue;
             };

@@ -186,6 +186,10 @@ impl Daemon {
                 let (_, sessions, _) = self.cli(&["session", "list"]);
                 let (_, armed, _) = self.cli(&["armed"]);
                 let (_, risk, _) = self.cli(&["risk", "show"]);
+                let (_, orders, _) = self.cli(&["order", "list"]);
+                eprintln!("orders: {orders}");
+                let (_, tail, _) = self.cli(&["log", "tail", "trd", "--lines", "400"]);
+                eprintln!("trd log: {tail}");
 
                 panic!(
                     "timed out waiting for {what}\n{}\nsessions: {sessions}\narmed: {armed}\nrisk: {risk}",
@@ -507,6 +511,55 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no market-data session"), "{err}");
 
+    // A resting order: a GTC buy far below the market, listed with the venue's OrderID, then
+    // cancelled with an OrderCancelRequest (35=F) and gone from the list.
+    daemon.json(&[
+        "arm",
+        "--symbol",
+        "BTC/USD",
+        "--when",
+        "ask-at-or-below",
+        "--level",
+        "10000000",
+        "--side",
+        "buy",
+        "--price",
+        "50000.0",
+        "--qty",
+        "0.001",
+        "--session",
+        "trd",
+        "--tif",
+        "gtc",
+    ]);
+    let mut open = Value::Null;
+    daemon.wait("a resting order with its OrderID", 30, |d| {
+        open = d.json(&["order", "list"]);
+        open.as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["order_id"].is_string() && o["status"] == "new")
+    });
+    let resting = open
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["status"] == "new")
+        .unwrap()
+        .clone();
+    assert_eq!(resting["tif"], "gtc", "{resting}");
+    assert_eq!(resting["price"], "50000.0", "{resting}");
+    let id = resting["cl_ord_id"].as_str().unwrap().to_owned();
+    let r = daemon.json(&["order", "cancel", &id]);
+    assert_eq!(r["cancel"], "sent");
+    daemon.wait("the order cancelled", 30, |d| {
+        !d.json(&["order", "list"]).to_string().contains(&id)
+    });
+    let (code, _, err) = daemon.cli(&["order", "cancel", &id]);
+    assert_eq!(code, 2, "no longer open: {err}");
+    let (code, _, err) = daemon.cli(&["order", "cancel", "not-an-id"]);
+    assert_eq!(code, 2, "{err}");
+
     // Kill switch: orders blocked and a 35=q on the trading session; re-arm.
     let in_before = daemon.session("trd")["fix_in"].as_u64().unwrap();
     let r = daemon.json(&["kill"]);
@@ -585,6 +638,7 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
     assert!(log.contains("\x0135=q\x01"), "no 35=q in the message log");
     assert!(log.contains("\x0135=5\x01"), "no 35=5 in the message log");
     assert!(log.contains("\x0135=D\x01"), "no 35=D in the message log");
+    assert!(log.contains("\x0135=F\x01"), "no 35=F in the message log");
     let tail = daemon.json(&["log", "tail", "trd", "--lines", "200"]);
     assert!(tail.to_string().contains("MsgType(35)=q"), "{tail}");
     let events =
@@ -641,7 +695,7 @@ const ARM: [&str; 17] = [
     "--session",
     "trd",
     "--rearm-after-ms",
-    "100000",
+    "1000",
 ];
 
 fn store_seq(store: &Path) -> (u64, u64) {

@@ -159,6 +159,9 @@ pub struct Arm {
     /// Re-arm after this many milliseconds (one-shot when absent).
     #[arg(long)]
     pub rearm_after_ms: Option<u64>,
+    /// TimeInForce of the order: ioc (the default) or gtc (rests on the book).
+    #[arg(long, default_value = "ioc")]
+    pub tif: String,
     /// Trading session that sends it.
     #[arg(long)]
     pub session: String,
@@ -251,7 +254,7 @@ impl Command {
                 json!({
                     "symbol": a.symbol, "when": a.when, "level": a.level, "side": a.side,
                     "price": a.price, "qty": a.qty, "rearm_after_ms": a.rearm_after_ms,
-                    "session": a.session,
+                    "session": a.session, "tif": a.tif,
                 }),
             ),
             Self::Disarm(id) => ("disarm", json!({ "id": id })),
