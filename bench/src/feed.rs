@@ -1,8 +1,13 @@
 //! What every tick-to-trade harness shares: the synthetic BTC/USD feed the venue publishes and
 //! the armed order the client fires (a `tickwire_dataplane::trigger` table evaluated on every
-//! book update), so tickwire and the baselines run identical FIX and trigger work.
+//! book update, each firing checked by `tickwire_dataplane::risk::Risk` before its
+//! precompiled order is patched and sent), so tickwire and the baselines run identical FIX,
+//! trigger and risk work.
 
-use tickwire_dataplane::risk::{InstrumentId, Order, Top};
+use tickwire_dataplane::risk::{
+    Capacity, Collar, GlobalLimits, InstrumentId, InstrumentLimits, LimitChange, Order, OrderKey,
+    Risk, Top,
+};
 use tickwire_dataplane::trigger::{Condition, Fire, Trigger, TriggerId, Triggers};
 use tickwire_fix::book::Book;
 use tickwire_fix::decimal::Decimal;
@@ -12,6 +17,7 @@ use tickwire_fix::outbound::{self, NewOrder, OrderShape, Side, TimeInForce};
 use tickwire_fix::session::{Journal, SendError, Session};
 use tickwire_fix::template::Header;
 use tickwire_fix::time::UtcTimestamp;
+use tickwire_fix::views::ExecutionReport;
 
 /// The trigger price in ticks (84000.0 at PricePrecision 1): buy when the best ask is at or
 /// below it. The feed puts the ask there on one tick in eight.
@@ -89,15 +95,23 @@ impl Feed {
     }
 }
 
-/// The minimal venue's answer to a NewOrderSingle: a full fill (35=8, 150=F, 39=2) at the
-/// armed price and quantity. Every baseline's venue sends the same one.
+/// The minimal venue's answer to a NewOrderSingle with ClOrdID `cl_ord_id`: a full fill
+/// (35=8, 150=F, 39=2) at the armed price and quantity. Every baseline's venue sends the same
+/// one.
 ///
 /// # Errors
 /// The session's [`SendError`].
-pub fn send_fill<J: Journal>(venue: &mut Session<J>, now: UtcTimestamp) -> Result<(), SendError> {
+pub fn send_fill<J: Journal>(
+    venue: &mut Session<J>,
+    now: UtcTimestamp,
+    cl_ord_id: u64,
+) -> Result<(), SendError> {
+    let mut cl = [0u8; 20];
+    let n = tickwire_fix::encode::write_u64(&mut cl, cl_ord_id).unwrap_or(0);
     venue
         .send_app(now, b"8", |e| {
             e.field(37, b"O3KQ7T-XH2LM-ZP4WUA")
+                .field(11, &cl[..n])
                 .field(17, b"SIMX")
                 .field(150, b"F")
                 .field(39, b"2")
@@ -112,6 +126,17 @@ pub fn send_fill<J: Journal>(venue: &mut Session<J>, now: UtcTimestamp) -> Resul
         .map(|_| ())
 }
 
+/// The numeric ClOrdID (11) of a message, if it has one (Spot ClOrdIDs are digits).
+pub fn numeric_cl_ord_id(v: Option<&[u8]>) -> Option<u64> {
+    let v = v?;
+    if v.is_empty() || v.len() > 19 {
+        return None;
+    }
+    v.iter().try_fold(0u64, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0'))
+    })
+}
+
 /// The armed order: a trigger table (`tickwire_dataplane::trigger`, the same one the engine
 /// evaluates) holding "best ask ≤ 84000.0 → buy IOC 0.01 BTC/USD @ 84000.0", re-arming with no
 /// cool-down so it fires on every tick that meets it; the precompiled NewOrderSingle it fires;
@@ -121,6 +146,8 @@ pub struct ArmedOrder {
     triggers: Triggers,
     order: NewOrder,
     ids: SpotClOrdId,
+    risk: Risk,
+    refused: u64,
 }
 
 /// The feed's only instrument in the trigger table.
@@ -165,10 +192,38 @@ impl ArmedOrder {
                 ),
             )
             .map_err(|e| e.to_string())?;
+        // Pre-trade limits every firing passes: order size and notional, a 100-tick collar
+        // off the best ask, open orders; the position limit is left wide (every fill is a
+        // buy, and runs are long) but is computed like the others.
+        let mut risk = Risk::new(
+            Capacity {
+                instruments: 1,
+                orders: 256,
+                recent: 64,
+            },
+            GlobalLimits {
+                max_open_orders: 256,
+                ..GlobalLimits::default()
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        risk.apply(LimitChange::Instrument(
+            BTC_USD,
+            InstrumentLimits {
+                max_order_qty: QTY * 10,
+                max_notional: TRIGGER * QTY * 10,
+                collar: Collar::Ticks(100),
+                max_open_orders: 256,
+                max_position: i64::MAX / 4,
+            },
+        ))
+        .map_err(|e| e.to_string())?;
         Ok(ArmedOrder {
             triggers,
             order: outbound::new_order_single(header, &shape).map_err(|e| e.to_string())?,
             ids: SpotClOrdId::new(0),
+            risk,
+            refused: 0,
         })
     }
 
@@ -193,8 +248,10 @@ impl ArmedOrder {
         self.on_book_with(book, trading, now, || {})
     }
 
-    /// [`ArmedOrder::on_book`], calling `on_fire` when a trigger fires, before its order is
-    /// patched and sent (where the per-stage breakdown stamps "trigger" done).
+    /// [`ArmedOrder::on_book`], calling `on_fire` when a trigger fires and risk admitted its
+    /// order, before the order is patched and sent (where the per-stage breakdown stamps
+    /// "trigger + risk" done). A firing risk refuses is counted ([`ArmedOrder::refused`]) and
+    /// sends nothing.
     ///
     /// # Errors
     /// As [`ArmedOrder::on_book`].
@@ -207,21 +264,66 @@ impl ArmedOrder {
         mut on_fire: impl FnMut(),
     ) -> Result<bool, String> {
         let top = Top::from_book(book, now);
-        let (order, ids) = (&mut self.order, &mut self.ids);
+        let (order, ids, risk) = (&mut self.order, &mut self.ids, &mut self.risk);
+        let refused = &mut self.refused;
         let mut outcome = Ok(false);
         self.triggers.evaluate(BTC_USD, &top, now, |fire| {
-            if outcome.is_ok() {
-                on_fire();
-                outcome = send(order, ids, trading, now, &fire).map(|()| true);
+            if outcome.is_err() {
+                return;
             }
+            let Some(id) = ids.next(now) else {
+                outcome = Err("ClOrdID space exhausted".into());
+                return;
+            };
+            if risk
+                .check_new(OrderKey(id), &fire.order, &top, now)
+                .is_err()
+            {
+                *refused += 1;
+                return;
+            }
+            on_fire();
+            let sent = send(order, id, trading, now, &fire);
+            if sent.is_err() {
+                risk.on_closed(OrderKey(id));
+            }
+            outcome = sent.map(|()| true);
         });
         outcome
+    }
+
+    /// An ExecutionReport for one of the armed orders: fills move risk's position and open
+    /// quantity, a terminal status closes the order.
+    pub fn on_execution(&mut self, er: &ExecutionReport<'_>) {
+        let Some(id) = numeric_cl_ord_id(er.cl_ord_id()) else {
+            return;
+        };
+        if let Ok(Some(q)) = er.last_qty() {
+            if let Ok(lots) = q.to_scaled(QTY_SCALE) {
+                if lots > 0 {
+                    self.risk.on_fill(OrderKey(id), BTC_USD, Side::Buy, lots);
+                }
+            }
+        }
+        if er.ord_status().is_terminal() {
+            self.risk.on_closed(OrderKey(id));
+        }
+    }
+
+    /// Firings risk refused.
+    pub fn refused(&self) -> u64 {
+        self.refused
+    }
+
+    /// Orders risk counts as open.
+    pub fn open_orders(&self) -> u32 {
+        self.risk.open_total()
     }
 }
 
 fn send<J: Journal>(
     order: &mut NewOrder,
-    ids: &mut SpotClOrdId,
+    id: u64,
     trading: &mut Session<J>,
     now: UtcTimestamp,
     fire: &Fire,
@@ -229,7 +331,6 @@ fn send<J: Journal>(
     if fire.order.side != Side::Buy || fire.tif != TimeInForce::ImmediateOrCancel {
         return Err("no template for this trigger's side or TimeInForce".into());
     }
-    let id = ids.next(now).ok_or("ClOrdID space exhausted")?;
     let mut text = [0u8; 20];
     let w = tickwire_fix::encode::write_u64(&mut text, id).unwrap_or(0);
     let price = Decimal::new(fire.order.price, PRICE_SCALE);
@@ -249,4 +350,45 @@ fn send<J: Journal>(
         })
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_cl_ord_ids_only() {
+        assert_eq!(
+            numeric_cl_ord_id(Some(b"1775572325000123")),
+            Some(1_775_572_325_000_123)
+        );
+        assert_eq!(numeric_cl_ord_id(Some(b"12a")), None);
+        assert_eq!(numeric_cl_ord_id(Some(b"")), None);
+        assert_eq!(numeric_cl_ord_id(Some(b"99999999999999999999")), None);
+        assert_eq!(numeric_cl_ord_id(None), None);
+    }
+
+    #[test]
+    fn the_feed_says_when_the_trigger_holds() {
+        let mut feed = Feed::default();
+        let mut md = Session::new(
+            tickwire_fix::session::Config::kraken_initiator("KRAKEN-MD", "TESTCLIENT")
+                .map_err(|e| e.to_string())
+                .unwrap_or_else(|e| panic!("{e}")),
+            tickwire_fix::session::MemoryJournal::new(64, 512),
+            tickwire_fix::session::Capacities::default(),
+        );
+        assert!(!feed.fires(), "nothing published yet");
+        // Not logged on: the session refuses, and the feed still moved.
+        let now = UtcTimestamp::from_nanos(1_775_572_325_000_000_000);
+        let mut fired = 0;
+        for _ in 0..800 {
+            let _ = feed.publish(&mut md, now);
+            fired += u32::from(feed.fires());
+        }
+        assert!(
+            (50..200).contains(&fired),
+            "about one tick in eight: {fired}"
+        );
+    }
 }

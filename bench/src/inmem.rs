@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use crate::feed::{send_fill, ArmedOrder, Feed};
+use crate::feed::{numeric_cl_ord_id, send_fill, ArmedOrder, Feed};
 use crate::stages::Stages;
 use crate::venue::{GeneratedKey, KrakenSide, COMP_ID};
 use tickwire_dataplane::allowlist::{self, Allowlist};
@@ -79,6 +79,8 @@ pub struct Report {
     pub dropped_frames: u64,
     /// Peak RSS of the process during this run, KiB (see [`crate::rss`]).
     pub peak_rss_kib: Option<u64>,
+    /// Firings the pre-trade risk check refused (no order sent).
+    pub risk_refused: u64,
     /// The Kraken venue's counters ([`VenueKind::Kraken`]).
     pub venue_stats: Option<tickwire_venue::kraken::Stats>,
 }
@@ -263,14 +265,17 @@ impl VenueSide {
                         first = false;
                     }
                 }
-                let mut new_orders = 0u32;
+                let (mut ids, mut n) = ([0u64; 16], 0usize);
                 side.trd
                     .pump(&mut side.stack, utc, &mut |m: &Message<'_>| {
-                        new_orders += u32::from(m.msg_type() == b"D")
+                        if m.msg_type() == b"D" && n < ids.len() {
+                            ids[n] = numeric_cl_ord_id(m.field(11)).unwrap_or(0);
+                            n += 1;
+                        }
                     })
                     .map_err(|e| e.to_string())?;
-                for _ in 0..new_orders {
-                    send_fill(&mut side.trd.fix, utc).map_err(|e| e.to_string())?;
+                for &id in &ids[..n] {
+                    send_fill(&mut side.trd.fix, utc, id).map_err(|e| e.to_string())?;
                 }
                 side.md
                     .pump(&mut side.stack, utc, &mut |_| {})
@@ -403,7 +408,14 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
         }
         let ns = now_ns();
         client.stack.poll(ns);
-        client_pump(&mut client, &mut book, &mut md_error, &mut fills, utc(ns))?;
+        client_pump(
+            &mut client,
+            &mut book,
+            &mut armed,
+            &mut md_error,
+            &mut fills,
+            utc(ns),
+        )?;
         if let Some(e) = md_error.take() {
             return Err(format!("market data during set-up: {e}"));
         }
@@ -541,8 +553,14 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
         }
         let ns = now_ns();
         client.stack.poll(ns);
-        if client_pump(&mut client, &mut book, &mut md_error, &mut fills, utc(ns))?
-            && armed.on_book(&book, &mut client.trd.fix, utc(ns))?
+        if client_pump(
+            &mut client,
+            &mut book,
+            &mut armed,
+            &mut md_error,
+            &mut fills,
+            utc(ns),
+        )? && armed.on_book(&book, &mut client.trd.fix, utc(ns))?
         {
             // A book change outside the measured path that meets the trigger (none with
             // these venues: a fill removes the only offer at the trigger price).
@@ -585,7 +603,14 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
         let ns = now_ns();
         venue.step(ns, utc(ns), || {})?;
         client.stack.poll(ns);
-        client_pump(&mut client, &mut book, &mut md_error, &mut fills, utc(ns))?;
+        client_pump(
+            &mut client,
+            &mut book,
+            &mut armed,
+            &mut md_error,
+            &mut fills,
+            utc(ns),
+        )?;
         client.stack.poll(ns);
     }
     let venue_stats = match &venue {
@@ -603,6 +628,7 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
         dropped_frames: client.stack.counters().drops.not_allowed,
         peak_rss_kib: crate::rss::peak_kib(),
         venue_stats,
+        risk_refused: armed.refused(),
     })
 }
 
@@ -611,6 +637,7 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
 fn client_pump(
     client: &mut Side2,
     book: &mut Book,
+    armed: &mut ArmedOrder,
     md_error: &mut Option<String>,
     fills: &mut u64,
     now: UtcTimestamp,
@@ -633,6 +660,7 @@ fn client_pump(
         .pump(&mut client.stack, now, &mut |m: &Message<'_>| {
             if let Ok(er) = ExecutionReport::new_checked(m) {
                 *fills += u64::from(er.ord_status() == OrdStatus::Filled);
+                armed.on_execution(&er);
             }
         })
         .map_err(|e| e.to_string())?;

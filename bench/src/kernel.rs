@@ -31,7 +31,7 @@ use tickwire_fix::session::{
 use tickwire_fix::time::UtcTimestamp;
 use tickwire_fix::views::{ExecutionReport, MarketData, OrdStatus};
 
-use crate::feed::{send_fill, ArmedOrder, Feed};
+use crate::feed::{numeric_cl_ord_id, send_fill, ArmedOrder, Feed};
 use crate::inmem::Report;
 
 /// Which kernel baseline.
@@ -183,10 +183,11 @@ impl Strategy {
     /// Returns the time the tick's bytes were read if an order was sent.
     fn on_tick(&mut self, client: &mut Client) -> Result<Option<i64>, String> {
         let now = utc();
-        let fills = &mut self.fills;
+        let (fills, armed) = (&mut self.fills, &mut self.armed);
         client.trd.pump(now, &mut |m: &Message<'_>| {
             if let Ok(er) = ExecutionReport::new_checked(m) {
                 *fills += u64::from(er.ord_status() == OrdStatus::Filled);
+                armed.on_execution(&er);
             }
         })?;
         let book = &mut self.book;
@@ -220,18 +221,21 @@ impl Strategy {
 /// The venue's side after a tick that fires: read until the order is in (returns when the
 /// `read` that brought it returned), then answer every order with a fill.
 fn venue_fill(venue: &mut KLink, deadline: Instant) -> Result<i64, String> {
-    let mut orders = 0u32;
-    while orders == 0 {
+    let (mut ids, mut n) = ([0u64; 16], 0usize);
+    while n == 0 {
         if Instant::now() > deadline {
             return Err("the order did not reach the venue".into());
         }
         venue.pump(utc(), &mut |m: &Message<'_>| {
-            orders += u32::from(m.msg_type() == b"D");
+            if m.msg_type() == b"D" && n < ids.len() {
+                ids[n] = numeric_cl_ord_id(m.field(11)).unwrap_or(0);
+                n += 1;
+            }
         })?;
     }
     let seen = venue.read_at;
-    for _ in 0..orders {
-        send_fill(&mut venue.fix, utc()).map_err(|e| e.to_string())?;
+    for &id in &ids[..n] {
+        send_fill(&mut venue.fix, utc(), id).map_err(|e| e.to_string())?;
     }
     venue.flush()?;
     Ok(seen)
@@ -405,5 +409,6 @@ pub fn run(mode: Mode, ticks: u64) -> Result<Report, String> {
         dropped_frames: 0,
         peak_rss_kib: crate::rss::peak_kib(),
         venue_stats: None,
+        risk_refused: strategy.armed.refused(),
     })
 }

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! s0 Stack::poll (NIC rx + TCP ingress) s1 recv_with (TCP read → TLS) s2 tls.poll (TLS open)
-//! s3 FIX parse + book s4 trigger (+ risk) s5 template patch + FIX session s6 TLS seal
+//! s3 FIX parse + book s4 trigger + risk s5 template patch + FIX session s6 TLS seal
 //! s7 Stack::send (TCP write) s8 Stack::poll (TCP egress + NIC tx) s9
 //! ```
 //!
@@ -23,7 +23,7 @@ pub const NAMES: [&str; 9] = [
     "TCP read",
     "TLS open",
     "FIX parse + book",
-    "trigger",
+    "trigger + risk",
     "template patch + FIX session",
     "TLS seal",
     "TCP write",
@@ -36,7 +36,7 @@ pub const KEYS: [&str; 9] = [
     "tcp_read",
     "tls_open",
     "fix_parse_book",
-    "trigger",
+    "trigger_risk",
     "template_patch_session",
     "tls_seal",
     "tcp_write",

@@ -195,6 +195,7 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             "p50_ratio_to_tickwire": p50(&r.tick_to_trade) / ours,
             "at_venue_p50_ratio_to_tickwire": p50(&r.at_venue) / ours_venue,
             "peak_rss_kib": r.peak_rss_kib,
+            "risk_refused": r.risk_refused,
         })).collect::<Vec<_>>(),
         "at_venue_targets": {
             "baseline_a_p50_ratio": venue_ratio(4),

@@ -101,6 +101,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     println!("  orders sent       {}", report.orders);
     println!("  orders filled     {}", report.fills);
     println!("  frames dropped    {} (allowlist)", report.dropped_frames);
+    println!("  risk refused      {} firings", report.risk_refused);
     if let Some(v) = report.venue_stats {
         println!(
             "  venue             {} logons, {} execution reports, {} market-data messages, {} rejects",
@@ -160,6 +161,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             .chain([("max".to_string(), serde_json::Value::from(v.max()))])
             .collect::<serde_json::Map<String, serde_json::Value>>(),
         "peak_rss_kib": report.peak_rss_kib,
+        "risk_refused": report.risk_refused,
         "venue": report.venue_stats.map(|v| serde_json::json!({
             "logons": v.logons,
             "execution_reports": v.reports,

@@ -62,6 +62,7 @@ fn demo_short_mode_fills_orders_and_reports_percentiles() {
     assert!(summary["venue"]["execution_reports"].as_u64().unwrap() >= 2 * sent);
     assert_eq!(summary["venue"]["rejects"], 0, "{summary}");
     assert!(out.contains("frames dropped    0"), "{out}");
+    assert!(out.contains("risk refused      0 firings"), "{out}");
     assert_eq!(sent, filled);
     for q in ["p50", "p99", "p99.9", "max"] {
         assert!(
@@ -159,6 +160,10 @@ fn bench_runs_every_topology_and_writes_histograms() {
             "{r}"
         );
         assert!(r["peak_rss_kib"].as_u64().unwrap() > 1024, "{r}");
+        assert_eq!(
+            r["risk_refused"], 0,
+            "every firing passes the pre-trade limits: {r}"
+        );
     }
     let st = &v["stages"];
     let stages = st["stage_ns"].as_array().unwrap();
