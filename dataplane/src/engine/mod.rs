@@ -1421,6 +1421,15 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
     fn teardown(&mut self, i: usize, reason: Teardown, now: Now) {
         let c = self.counters.counters();
         let s = &mut self.slots[i];
+        // A close we started (a Logout sent, a close_notify answered) ends for the reason we
+        // started it, even when the peer's FIN or reset gets there first — a peer that answers
+        // a Logout and closes at once (QuickFIX) must not look like a lost connection.
+        let reason = match (s.phase, reason) {
+            (Phase::Closing, Teardown::TcpClosed | Teardown::PeerClosed) => {
+                s.last_teardown.unwrap_or(Teardown::Command)
+            }
+            _ => reason,
+        };
         if s.fix_up {
             s.fix.handle_disconnected();
             s.fix_up = false;
