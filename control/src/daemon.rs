@@ -340,6 +340,19 @@ fn side_of(s: tickwire_control::config::Side) -> Side {
 /// Configuration (exit 2), environment (exit 3: privileges, interface, resolution) or
 /// run-time errors.
 pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
+    // The control plane's diagnostics: `tracing` to stderr (journald keeps them under
+    // systemd); `TICKWIRE_LOG` sets the filter (default `info`). Nothing on the engine thread
+    // logs: its record is the message log and the counters.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TICKWIRE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    let _ = output;
     let cfg = Config::load(&args.config)
         .map_err(|e| cli::usage(format!("{}: {e}", args.config.display())))?;
     let secrets = cfg
@@ -599,6 +612,7 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
         reconcile,
         templates,
         orders: Orders::default(),
+        probes: vec![None; sessions.len()],
     };
     let mut admin_server = admin::Server::bind(&cfg.admin.socket, secrets.admin_token.clone())
         .map_err(|e| cli::environment(format!("admin.socket: {e}")))?;
@@ -610,18 +624,16 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
         None => None,
     };
     let _ = notify::notify("READY=1");
-    if output == Output::Text {
-        eprintln!(
-            "tickwire: running {} session(s) on core {}; admin socket {}; counters {}{}",
-            sessions.len(),
-            core.map_or("(any)".to_string(), |c| c.to_string()),
-            cfg.admin.socket.display(),
-            counters_path.display(),
-            fallback.map_or(String::new(), |f| format!(
-                "; clock: {f:?}, using CLOCK_MONOTONIC"
-            )),
-        );
+    if let Some(f) = fallback {
+        tracing::warn!(reason = ?f, "no invariant TSC: the engine clock reads CLOCK_MONOTONIC");
     }
+    tracing::info!(
+        sessions = sessions.len(),
+        core = ?core,
+        admin_socket = %cfg.admin.socket.display(),
+        counters = %counters_path.display(),
+        "running"
+    );
 
     let names: Vec<&str> = sessions.iter().map(|s| s.name.as_str()).collect();
     let signal = loop {
@@ -633,7 +645,8 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
         let mut work = admin_server.poll(&mut handler);
         handler.reconcile();
         if let Some(m) = metrics_server.as_mut() {
-            work += m.poll(&mut || metrics::render(counters.counters(), &names, &[]));
+            let probes = handler.probe_summaries();
+            work += m.poll(&mut || metrics::render(counters.counters(), &names, &probes));
         }
         work += writer.drain_with(&mut |r| handler.orders.observe(r));
         if work == 0 {
@@ -643,7 +656,7 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
 
     // Clean stop.
     let _ = notify::notify("STOPPING=1");
-    eprintln!("tickwire: signal {signal}: stopping");
+    tracing::info!(signal, "stopping");
     handler.shutdown(cfg.on_shutdown);
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline && !handler.all_down() {
@@ -655,9 +668,10 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
         .stop()
         .map_err(|e| anyhow::anyhow!("engine thread: {e}"))?;
     writer.finish();
-    eprintln!(
-        "tickwire: stopped after {} cycles ({} busy)",
-        stats.cycles, stats.busy_cycles
+    tracing::info!(
+        cycles = stats.cycles,
+        busy_cycles = stats.busy_cycles,
+        "stopped"
     );
     Ok(Status::Ok)
 }
@@ -793,9 +807,14 @@ impl ArmedTable {
             ArmedEvent::Armed(id) => set(self, id, "armed"),
             ArmedEvent::Refused(id, _) => set(self, id, "refused"),
             ArmedEvent::Disarmed(id) => set(self, id, "disarmed"),
+            ArmedEvent::NotArmed(id) => set(self, id, "not-armed"),
             ArmedEvent::Fired { id, .. } => {
                 if let Some(x) = self.entries.get_mut(&id.0) {
                     x.2 += 1;
+                    // A one-shot trigger leaves the table when it fires.
+                    if x.0["rearm_after_ms"].is_null() {
+                        x.1 = "fired";
+                    }
                 }
             }
             _ => {}
@@ -847,9 +866,14 @@ struct Handler<'a> {
     )>,
     /// Orders seen on the wire (from the message log).
     orders: Orders,
+    /// The last probe of each session: quantiles (ns) and count, for `/metrics`.
+    probes: Vec<Option<ProbeQuantiles>>,
 }
 
 type Answer = Result<Value, (ErrorCode, String)>;
+
+/// Quantiles (quantile, ns) of a probe and its number of round trips.
+type ProbeQuantiles = (Vec<(f64, u64)>, u64);
 
 fn bad(message: impl Into<String>) -> (ErrorCode, String) {
     (ErrorCode::InvalidArgument, message.into())
@@ -982,6 +1006,13 @@ impl Handler<'_> {
             ));
         }
         let p50 = h.value_at_quantile(0.5);
+        self.probes[i] = Some((
+            [0.5, 0.9, 0.99, 1.0]
+                .iter()
+                .map(|&q| (q, h.value_at_quantile(q)))
+                .collect(),
+            h.len(),
+        ));
         // Kraken's published round-trip tiers (SPEC: connectivity guide).
         let tiers = [
             ("cross-connect", 200_000u64),
@@ -1016,9 +1047,9 @@ impl Handler<'_> {
             if read(&shared.counters().session[s].phase) == 6
                 && self.send(Command::MassCancel(self.ids[s])).is_ok()
             {
-                eprintln!(
-                    "tickwire: {}: previous run found in the store: mass cancel sent",
-                    self.sessions[s].name
+                tracing::info!(
+                    session = %self.sessions[s].name,
+                    "previous run found in the store: mass cancel sent"
                 );
                 self.reconcile.swap_remove(i);
             } else {
@@ -1072,6 +1103,25 @@ impl Handler<'_> {
             order_id_len: n as u8,
         })?;
         Ok(json!({"cl_ord_id": id.to_string(), "cancel": "sent"}))
+    }
+
+    /// FIX round-trip quantiles of the last probe of each session, as Prometheus summaries
+    /// (one family per session, named after it).
+    fn probe_summaries(&self) -> Vec<metrics::Summary> {
+        self.probes
+            .iter()
+            .zip(self.sessions)
+            .filter_map(|(p, s)| {
+                let (q, n) = p.as_ref()?;
+                Some(metrics::Summary {
+                    name: "fix_probe_rtt_seconds",
+                    help: "FIX TestRequest to Heartbeat round trips of the last probe.",
+                    quantiles: q.clone(),
+                    count: *n,
+                    session: Some(s.name.clone()),
+                })
+            })
+            .collect()
     }
 
     fn drain_risk(&mut self) {
@@ -1441,7 +1491,8 @@ impl admin::Handler for Handler<'_> {
             })),
             "metrics" => {
                 let names: Vec<&str> = self.sessions.iter().map(|s| s.name.as_str()).collect();
-                Ok(json!({ "prometheus": metrics::render(c, &names, &[]) }))
+                let probes = self.probe_summaries();
+                Ok(json!({ "prometheus": metrics::render(c, &names, &probes) }))
             }
             "log.tail" => {
                 let i = self.session(args)?;

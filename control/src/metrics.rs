@@ -23,6 +23,8 @@ pub struct Summary {
     pub quantiles: Vec<(f64, u64)>,
     /// Observations.
     pub count: u64,
+    /// The session the summary belongs to (a `session` label), if any.
+    pub session: Option<String>,
 }
 
 /// Reads one field of a session's counters.
@@ -152,17 +154,30 @@ pub fn render(c: &Counters, sessions: &[&str], summaries: &[Summary]) -> String 
             );
         }
     }
+    let mut declared: Vec<&str> = Vec::new();
     for s in summaries {
-        family(&mut out, s.name, "summary", s.help);
+        if !declared.contains(&s.name) {
+            family(&mut out, s.name, "summary", s.help);
+            declared.push(s.name);
+        }
+        let (sess, sep) = match &s.session {
+            Some(n) => (format!("session=\"{}\"", label(n)), ","),
+            None => (String::new(), ""),
+        };
         for (q, ns) in &s.quantiles {
             let _ = writeln!(
                 out,
-                "tickwire_{}{{quantile=\"{q}\"}} {}",
+                "tickwire_{}{{{sess}{sep}quantile=\"{q}\"}} {}",
                 s.name,
                 *ns as f64 / 1e9
             );
         }
-        let _ = writeln!(out, "tickwire_{}_count {}", s.name, s.count);
+        let braces = if sess.is_empty() {
+            String::new()
+        } else {
+            format!("{{{sess}}}")
+        };
+        let _ = writeln!(out, "tickwire_{}_count{braces} {}", s.name, s.count);
     }
     out
 }
@@ -339,6 +354,7 @@ mod tests {
                 help: "Tick in to order out.",
                 quantiles: vec![(0.5, 1500), (0.99, 4000)],
                 count: 9,
+                session: None,
             }],
         );
         assert!(

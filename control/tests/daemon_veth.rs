@@ -457,7 +457,7 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
         .unwrap()
         .clone();
     assert_eq!(entry["fired"], 1, "{armed}");
-    assert_eq!(entry["state"], "armed");
+    assert_eq!(entry["state"], "fired", "one-shot: it left the table");
     // Risk limits change live: an order above the new max_order_qty is refused, not sent.
     daemon.json(&["risk", "set", "max_order_qty", "0.00001"]);
     daemon.wait("the limit applied", 10, |d| {
@@ -560,14 +560,83 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
     let (code, _, err) = daemon.cli(&["order", "cancel", "not-an-id"]);
     assert_eq!(code, 2, "{err}");
 
+    // The rest of the operator commands: whitelist list, metrics over the socket (with the
+    // probe's quantiles), disarm, order mass-cancel, reset-seq.
+    let wl = daemon.json(&["whitelist", "list"]);
+    assert_eq!(wl[0], "10.78.0.2", "{wl}");
+    let m = daemon.json(&["metrics"]);
+    let text = m["prometheus"].as_str().unwrap();
+    assert!(
+        text.contains("tickwire_session_orders_sent_total{session=\"trd\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tickwire_fix_probe_rtt_seconds{session=\"trd\",quantile=\"0.5\"}"),
+        "{text}"
+    );
+    let scraped = scrape(&metrics);
+    assert!(
+        scraped.contains("tickwire_fix_probe_rtt_seconds_count{session=\"trd\"} 20"),
+        "{scraped}"
+    );
+    // A trigger that cannot fire (no ask at or below 0.1) is armed, then disarmed.
+    let idle = daemon.json(&[
+        "arm",
+        "--symbol",
+        "BTC/USD",
+        "--when",
+        "ask-at-or-below",
+        "--level",
+        "0.1",
+        "--side",
+        "buy",
+        "--price",
+        "0.1",
+        "--qty",
+        "0.001",
+        "--session",
+        "trd",
+    ])["id"]
+        .as_u64()
+        .unwrap();
+    let state = |d: &Daemon, id: u64| {
+        d.json(&["armed"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id)
+            .map(|e| e["state"].clone())
+            .unwrap_or(Value::Null)
+    };
+    daemon.wait("the idle trigger armed", 10, |d| state(d, idle) == "armed");
+    assert_eq!(
+        daemon.json(&["disarm", &idle.to_string()])["disarm"],
+        "requested"
+    );
+    daemon.wait("the trigger disarmed", 10, |d| state(d, idle) == "disarmed");
+    let (code, _, err) = daemon.cli(&["disarm", "999"]);
+    assert_eq!(code, 2, "{err}");
+    let q = daemon.session("trd")["mass_cancels"].as_u64().unwrap();
+    assert_eq!(
+        daemon.json(&["order", "mass-cancel"])["mass_cancel"][0],
+        "trd"
+    );
+    daemon.wait("the operator's 35=q", 10, |d| {
+        d.session("trd")["mass_cancels"].as_u64().unwrap() == q + 1
+    });
+    let r = daemon.json(&["session", "reset-seq", "trd"]);
+    assert!(r["reset"].as_str().unwrap().contains("141=Y"), "{r}");
+
     // Kill switch: orders blocked and a 35=q on the trading session; re-arm.
     let in_before = daemon.session("trd")["fix_in"].as_u64().unwrap();
+    let q_before = daemon.session("trd")["mass_cancels"].as_u64().unwrap();
     let r = daemon.json(&["kill"]);
     assert_eq!(r["killed"], true);
     assert_eq!(r["mass_cancel"][0], "trd");
     daemon.wait("the mass cancel sent and answered", 10, |d| {
         let s = d.session("trd");
-        s["mass_cancels"] == 1 && s["fix_in"].as_u64().unwrap() > in_before
+        s["mass_cancels"].as_u64().unwrap() == q_before + 1
+            && s["fix_in"].as_u64().unwrap() > in_before
     });
     assert_eq!(daemon.json(&["status"])["engine"]["killed"], true);
     // The next order is blocked: armed and qualifying, but nothing reaches the wire.
