@@ -201,6 +201,30 @@ impl Daemon {
     }
 }
 
+/// `tickwire arm` arguments for a BTC/USD buy on the trading session when the best ask is at or
+/// below `level`; `more` adds options (`--tif gtc`, `--rearm-after-ms N`).
+fn arm_buy<'a>(level: &'a str, price: &'a str, qty: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "arm",
+        "--symbol",
+        "BTC/USD",
+        "--when",
+        "ask-at-or-below",
+        "--level",
+        level,
+        "--side",
+        "buy",
+        "--price",
+        price,
+        "--qty",
+        qty,
+        "--session",
+        "trd",
+    ];
+    a.extend_from_slice(more);
+    a
+}
+
 fn scrape(addr: &str) -> String {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -426,23 +450,7 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
     assert!(err.contains("log it out first"), "{err}");
 
     // Armed order: fires on the venue's book through the precompiled template, is filled.
-    let r = daemon.json(&[
-        "arm",
-        "--symbol",
-        "BTC/USD",
-        "--when",
-        "ask-at-or-below",
-        "--level",
-        "10000000",
-        "--side",
-        "buy",
-        "--price",
-        "10000000",
-        "--qty",
-        "0.0001",
-        "--session",
-        "trd",
-    ]);
+    let r = daemon.json(&arm_buy("10000000", "10000000", "0.0001", &[]));
     let id = r["id"].as_u64().unwrap();
     daemon.wait("the armed order to fire and be filled", 30, |d| {
         let s = d.session("trd");
@@ -467,23 +475,7 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
     });
     let sent = daemon.session("trd")["orders_sent"].as_u64().unwrap();
     let refused = daemon.session("trd")["orders_refused"].as_u64().unwrap();
-    daemon.json(&[
-        "arm",
-        "--symbol",
-        "BTC/USD",
-        "--when",
-        "ask-at-or-below",
-        "--level",
-        "10000000",
-        "--side",
-        "buy",
-        "--price",
-        "10000000",
-        "--qty",
-        "0.0001",
-        "--session",
-        "trd",
-    ]);
+    daemon.json(&arm_buy("10000000", "10000000", "0.0001", &[]));
     daemon.wait("the order refused by risk", 30, |d| {
         d.session("trd")["orders_refused"].as_u64().unwrap() > refused
     });
@@ -513,25 +505,7 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
 
     // A resting order: a GTC buy far below the market, listed with the venue's OrderID, then
     // cancelled with an OrderCancelRequest (35=F) and gone from the list.
-    daemon.json(&[
-        "arm",
-        "--symbol",
-        "BTC/USD",
-        "--when",
-        "ask-at-or-below",
-        "--level",
-        "10000000",
-        "--side",
-        "buy",
-        "--price",
-        "50000.0",
-        "--qty",
-        "0.001",
-        "--session",
-        "trd",
-        "--tif",
-        "gtc",
-    ]);
+    daemon.json(&arm_buy("10000000", "50000.0", "0.001", &["--tif", "gtc"]));
     let mut open = Value::Null;
     daemon.wait("a resting order with its OrderID", 30, |d| {
         open = d.json(&["order", "list"]);
@@ -580,23 +554,7 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
         "{scraped}"
     );
     // A trigger that cannot fire (no ask at or below 0.1) is armed, then disarmed.
-    let idle = daemon.json(&[
-        "arm",
-        "--symbol",
-        "BTC/USD",
-        "--when",
-        "ask-at-or-below",
-        "--level",
-        "0.1",
-        "--side",
-        "buy",
-        "--price",
-        "0.1",
-        "--qty",
-        "0.001",
-        "--session",
-        "trd",
-    ])["id"]
+    let idle = daemon.json(&arm_buy("0.1", "0.1", "0.001", &[]))["id"]
         .as_u64()
         .unwrap();
     let state = |d: &Daemon, id: u64| {
@@ -642,23 +600,7 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
     // The next order is blocked: armed and qualifying, but nothing reaches the wire.
     let sent = daemon.session("trd")["orders_sent"].as_u64().unwrap();
     let refused = daemon.session("trd")["orders_refused"].as_u64().unwrap();
-    daemon.json(&[
-        "arm",
-        "--symbol",
-        "BTC/USD",
-        "--when",
-        "ask-at-or-below",
-        "--level",
-        "10000000",
-        "--side",
-        "buy",
-        "--price",
-        "10000000",
-        "--qty",
-        "0.0001",
-        "--session",
-        "trd",
-    ]);
+    daemon.json(&arm_buy("10000000", "10000000", "0.0001", &[]));
     daemon.wait("the order blocked by the kill switch", 30, |d| {
         d.session("trd")["orders_refused"].as_u64().unwrap() > refused
     });
@@ -746,26 +688,15 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
     }
 }
 
-/// Arms a buy that fires on the first ask of the venue's synthetic market.
-const ARM: [&str; 17] = [
-    "arm",
-    "--symbol",
-    "BTC/USD",
-    "--when",
-    "ask-at-or-below",
-    "--level",
-    "10000000",
-    "--side",
-    "buy",
-    "--price",
-    "10000000",
-    "--qty",
-    "0.0001",
-    "--session",
-    "trd",
-    "--rearm-after-ms",
-    "1000",
-];
+/// Arms a buy that fires on the first ask of the venue's synthetic market, re-arming after 1 s.
+fn arm_any_ask() -> Vec<&'static str> {
+    arm_buy(
+        "10000000",
+        "10000000",
+        "0.0001",
+        &["--rearm-after-ms", "1000"],
+    )
+}
 
 fn store_seq(store: &Path) -> (u64, u64) {
     let (code, out, err) = tickwire(&[
@@ -843,7 +774,7 @@ fn kill_9_and_restart_resumes_sequence_numbers_from_the_store() {
         let md = d.session("md");
         md["state"] == "active" && md["book_updates"].as_u64().unwrap() >= 2
     });
-    second.json(&ARM);
+    second.json(&arm_any_ask());
     second.wait("an order after the restart", 30, |d| {
         d.session("trd")["orders_sent"].as_u64().unwrap() >= 1
     });
