@@ -396,6 +396,9 @@ fn flood_hits_rate_limit_then_error_rate_disconnect_while_another_session_trades
     calm.send("1", "112=CALM");
     let hb = calm.expect(T, "heartbeat", |m| m.ty() == "0" && m.get(112).is_some());
     assert_eq!(hb.get(112), Some("CALM"));
+    // A tick reaches this client before its order, so tick-sent → order-received has a sample
+    // (with a quiet synthetic market the order could otherwise come first).
+    feed.expect(T, "a tick before the order", |m| m.ty() == "X");
     let (_, body) = nos(1, "0.001", "90000.0", 3, "");
     calm.send("D", &body);
     let fill = calm.expect(T, "complete fill", |m| {
