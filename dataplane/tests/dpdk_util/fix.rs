@@ -356,7 +356,14 @@ impl FixEnd for KernelEnd {
         let n = match self.stream.read(&mut self.buf) {
             Ok(0) => return Err("peer closed the TCP connection".into()),
             Ok(n) => n,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => 0,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) =>
+            {
+                0
+            }
             Err(e) => return Err(e.to_string()),
         };
         let mut off = 0;
@@ -397,7 +404,11 @@ impl FixEnd for KernelEnd {
             match self.stream.read(&mut self.buf) {
                 Ok(0) => return,
                 Ok(_) => {}
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
                 Err(_) => return,
             }
         }
