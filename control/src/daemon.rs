@@ -158,7 +158,7 @@ fn open_store(path: &Path) -> anyhow::Result<(Store, u64)> {
         if let Ok((_, _, mark, records)) = Store::read_records(path) {
             high = mark;
             for r in &records {
-                if let Some(id) = cl_ord_id(&r.bytes) {
+                if let Some(id) = num(field(&r.bytes, b"11")) {
                     high = high.max(id);
                 }
             }
@@ -169,12 +169,14 @@ fn open_store(path: &Path) -> anyhow::Result<(Store, u64)> {
     Ok((store, high))
 }
 
-/// The numeric ClOrdID (11) of a journaled message, if it has one.
-fn cl_ord_id(msg: &[u8]) -> Option<u64> {
-    msg.split(|&b| b == 1)
-        .find_map(|f| f.strip_prefix(b"11="))
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|v| v.parse().ok())
+/// Sizes of the risk tables: one instrument per market-data symbol (at least one), open orders
+/// and the duplicate check's memory.
+fn risk_capacity(instruments: usize) -> Capacity {
+    Capacity {
+        instruments: instruments.max(1),
+        orders: 1024,
+        recent: 64,
+    }
 }
 
 fn tls_config(cfg: &Config) -> tickwire_tls::ClientConfig {
@@ -493,11 +495,7 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
     // Instruments (one per market-data symbol), pre-trade risk and the armed-order table.
     let insts = instruments(&cfg);
     let trading = sessions.iter().position(|s| s.kind.is_trading());
-    let capacity = Capacity {
-        instruments: insts.len().max(1),
-        orders: 1024,
-        recent: 64,
-    };
+    let capacity = risk_capacity(insts.len());
     let mut risk = Risk::new(capacity, global_limits(&cfg, capacity))
         .map_err(|e| cli::usage(format!("risk: {e:?}")))?;
     for (k, inst) in insts.iter().enumerate() {
@@ -1168,11 +1166,7 @@ impl Handler<'_> {
         cfg.risk = r;
         let mut changes = Vec::new();
         if matches!(limit, "max_open_orders" | "duplicate_window_ms") {
-            let capacity = Capacity {
-                instruments: self.instruments.len().max(1),
-                orders: 1024,
-                recent: 64,
-            };
+            let capacity = risk_capacity(self.instruments.len());
             changes.push(LimitChange::Global(global_limits(&cfg, capacity)));
         } else {
             for (k, inst) in self.instruments.iter().enumerate() {
