@@ -9,11 +9,12 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM};
 use hdrhistogram::Histogram;
 use tickwire_dataplane::allowlist::{self, Allowlist};
+use tickwire_dataplane::clock::Clock;
 use tickwire_dataplane::mem::{self, MemNic};
 use tickwire_dataplane::stack::{ConnId, ConnState, Stack, StackConfig};
 
@@ -59,17 +60,16 @@ fn stacks() -> (Stack<MemNic>, Stack<MemNic>, ConnId, ConnId) {
 
 fn userspace_tcp(rounds: usize) -> Histogram<u64> {
     let (mut c, mut v, cc, vc) = stacks();
-    let base = Instant::now();
-    let now = || base.elapsed().as_nanos() as i64;
+    let clock = engine_clock();
     let msg = [b'x'; MSG];
     let mut h = hist();
     for i in 0..rounds + 1000 {
         let t0 = Instant::now();
         c.send(cc, &msg).unwrap();
-        c.poll(now());
+        c.poll(clock.mono_ns());
         let mut got = 0;
         while got < MSG {
-            v.poll(now());
+            v.poll(clock.mono_ns());
             v.recv_with(vc, |b| {
                 got += b.len();
                 b.len()
@@ -77,10 +77,10 @@ fn userspace_tcp(rounds: usize) -> Histogram<u64> {
             .unwrap();
         }
         v.send(vc, &msg).unwrap();
-        v.poll(now());
+        v.poll(clock.mono_ns());
         let mut back = 0;
         while back < MSG {
-            c.poll(now());
+            c.poll(clock.mono_ns());
             c.recv_with(cc, |b| {
                 back += b.len();
                 b.len()
@@ -94,6 +94,36 @@ fn userspace_tcp(rounds: usize) -> Histogram<u64> {
     h
 }
 
+/// The clock the engine's stacks run on: the calibrated TSC (CLOCK_MONOTONIC where the CPU
+/// has no invariant TSC), read once per duty cycle.
+fn engine_clock() -> Clock {
+    Clock::calibrate(Duration::from_millis(20)).0
+}
+
+/// One duty cycle of one end, as the engine runs it: one clock read; stack poll (egress what is
+/// due, then the rx burst); TCP → TLS; `on_plaintext` may answer in the same cycle, as the
+/// engine's strategy does; TLS → TCP; a second poll hands the reply to the NIC with the ACK
+/// riding on it.
+fn cycle(
+    clock: &Clock,
+    stack: &mut Stack<MemNic>,
+    id: ConnId,
+    tls: &mut tickwire_tls::Session,
+    on_plaintext: impl FnOnce(&mut tickwire_tls::Session),
+) {
+    let now = clock.mono_ns();
+    stack.poll(now);
+    stack.recv_with(id, |b| tls.handle_ciphertext(b)).unwrap();
+    tls.poll().unwrap();
+    on_plaintext(tls);
+    let out = tls.pending_ciphertext();
+    if !out.is_empty() {
+        let n = stack.send(id, out).unwrap();
+        tls.consume_ciphertext(n);
+        stack.poll(now);
+    }
+}
+
 fn userspace_tls(rounds: usize) -> Histogram<u64> {
     let (mut c, mut v, cc, vc) = stacks();
     let pki = tickwire_bench::pki::generate("venue.test").unwrap();
@@ -105,37 +135,31 @@ fn userspace_tls(rounds: usize) -> Histogram<u64> {
     .unwrap();
     let mut vt =
         tickwire_tls::Session::server(&pki.server, tickwire_tls::Capacities::default()).unwrap();
-    let base = Instant::now();
-    let now = || base.elapsed().as_nanos() as i64;
-    let step = |stack: &mut Stack<MemNic>, id: ConnId, tls: &mut tickwire_tls::Session| {
-        stack.poll(now());
-        stack.recv_with(id, |b| tls.handle_ciphertext(b)).unwrap();
-        tls.poll().unwrap();
-        let out = tls.pending_ciphertext();
-        if !out.is_empty() {
-            let n = stack.send(id, out).unwrap();
-            tls.consume_ciphertext(n);
-            stack.poll(now());
-        }
-    };
+    let clock = engine_clock();
+    let quiet = |_: &mut tickwire_tls::Session| {};
     while !ct.is_established() || !vt.is_established() {
-        step(&mut c, cc, &mut ct);
-        step(&mut v, vc, &mut vt);
+        cycle(&clock, &mut c, cc, &mut ct, quiet);
+        cycle(&clock, &mut v, vc, &mut vt, quiet);
     }
     let msg = [b'x'; MSG];
     let mut h = hist();
     for i in 0..rounds + 1000 {
         let t0 = Instant::now();
         ct.write_plaintext(&msg).unwrap();
-        step(&mut c, cc, &mut ct);
-        while vt.plaintext().len() < MSG {
-            step(&mut v, vc, &mut vt);
+        cycle(&clock, &mut c, cc, &mut ct, quiet);
+        // The far end answers in the cycle that decrypts the request.
+        let mut answered = false;
+        while !answered {
+            cycle(&clock, &mut v, vc, &mut vt, |vt| {
+                if vt.plaintext().len() >= MSG {
+                    vt.consume_plaintext(MSG);
+                    vt.write_plaintext(&msg).unwrap();
+                    answered = true;
+                }
+            });
         }
-        vt.consume_plaintext(MSG);
-        vt.write_plaintext(&msg).unwrap();
-        step(&mut v, vc, &mut vt);
         while ct.plaintext().len() < MSG {
-            step(&mut c, cc, &mut ct);
+            cycle(&clock, &mut c, cc, &mut ct, quiet);
         }
         ct.consume_plaintext(MSG);
         if i >= 1000 {
@@ -187,13 +211,13 @@ fn aes_gcm_four_ops(rounds: usize) -> Histogram<u64> {
 
 /// Stage costs behind the userspace rows, measured after them (p50 of `rounds` samples, each
 /// sample the mean of 16 calls so the timer's own cost stays out): one read of the clock the
-/// userspace rounds use (they read it once per `Stack::poll` and twice per round), and one
-/// `Stack::poll` with nothing to send or receive.
+/// userspace rounds use (once per cycle, as the engine), and one `Stack::poll` with nothing to
+/// send or receive.
 fn stages(rounds: usize) -> Vec<(&'static str, u64)> {
     const BATCH: u32 = 16;
     let per_call = |h: &Histogram<u64>| h.value_at_quantile(0.5);
-    let base = Instant::now();
-    let now = || base.elapsed().as_nanos() as i64;
+    let engine = engine_clock();
+    let now = || engine.mono_ns();
     let mut clock = hist();
     let mut sink = 0i64;
     for _ in 0..rounds {
@@ -218,7 +242,7 @@ fn stages(rounds: usize) -> Vec<(&'static str, u64)> {
             .unwrap();
     }
     vec![
-        ("clock read (the rounds' `now()`)", per_call(&clock)),
+        ("engine clock read (TSC; once per cycle)", per_call(&clock)),
         ("Stack::poll with nothing to do", per_call(&idle)),
     ]
 }
@@ -304,13 +328,11 @@ fn kernel_tls_polling(rounds: usize) -> Histogram<u64> {
     let mut vt =
         tickwire_tls::Session::server(&pki.server, tickwire_tls::Capacities::default()).unwrap();
     let mut buf = vec![0u8; 65536];
-    let mut step = |s: &mut TcpStream, tls: &mut tickwire_tls::Session| {
-        let out = tls.pending_ciphertext();
-        if !out.is_empty() {
-            s.write_all(out).unwrap();
-            let n = out.len();
-            tls.consume_ciphertext(n);
-        }
+    // The same cycle as the userspace rows: read what arrived, decrypt, let the far end answer
+    // in that cycle, write what is pending.
+    let mut cycle = |s: &mut TcpStream,
+                     tls: &mut tickwire_tls::Session,
+                     on_plaintext: &mut dyn FnMut(&mut tickwire_tls::Session)| {
         match s.read(&mut buf) {
             Ok(n) => {
                 let mut off = 0;
@@ -322,25 +344,39 @@ fn kernel_tls_polling(rounds: usize) -> Histogram<u64> {
             Err(e) if e.kind() == ErrorKind::WouldBlock => {}
             Err(e) => panic!("{e}"),
         }
+        on_plaintext(tls);
+        let out = tls.pending_ciphertext();
+        if !out.is_empty() {
+            s.write_all(out).unwrap();
+            let n = out.len();
+            tls.consume_ciphertext(n);
+        }
     };
+    let mut quiet = |_: &mut tickwire_tls::Session| {};
     while !ct.is_established() || !vt.is_established() {
-        step(&mut c, &mut ct);
-        step(&mut v, &mut vt);
+        ct.poll().unwrap();
+        vt.poll().unwrap();
+        cycle(&mut c, &mut ct, &mut quiet);
+        cycle(&mut v, &mut vt, &mut quiet);
     }
     let msg = [b'x'; MSG];
     let mut h = hist();
     for i in 0..rounds + 1000 {
         let t0 = Instant::now();
         ct.write_plaintext(&msg).unwrap();
-        step(&mut c, &mut ct);
-        while vt.plaintext().len() < MSG {
-            step(&mut v, &mut vt);
+        cycle(&mut c, &mut ct, &mut quiet);
+        let mut answered = false;
+        while !answered {
+            cycle(&mut v, &mut vt, &mut |vt| {
+                if vt.plaintext().len() >= MSG {
+                    vt.consume_plaintext(MSG);
+                    vt.write_plaintext(&msg).unwrap();
+                    answered = true;
+                }
+            });
         }
-        vt.consume_plaintext(MSG);
-        vt.write_plaintext(&msg).unwrap();
-        step(&mut v, &mut vt);
         while ct.plaintext().len() < MSG {
-            step(&mut c, &mut ct);
+            cycle(&mut c, &mut ct, &mut quiet);
         }
         ct.consume_plaintext(MSG);
         if i >= 1000 {
