@@ -376,7 +376,9 @@ mod mapping {
         // make our slices change under us or fault. A store file belongs to exactly one
         // session of one process for its whole life (documented on `Store`); we never shrink
         // it, and the length was set before mapping.
-        unsafe { memmap2::MmapMut::map_mut(file) }
+        // MAP_POPULATE: the pages are read in and mapped now, not faulted in one by one on
+        // the send path.
+        unsafe { memmap2::MmapOptions::new().populate().map_mut(file) }
     }
 }
 

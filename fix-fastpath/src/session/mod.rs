@@ -270,6 +270,10 @@ pub struct Session<J: Journal> {
     rx: Vec<u8>,
     rx_len: usize,
     scratch: Vec<u8>,
+    /// The inbound field index, reused for every message: an index of [`MAX_FIELDS`] slots is
+    /// 6 KiB, and zeroing a fresh one per message cost more than parsing the message. Taken
+    /// out while a message is dispatched (`None` only then).
+    index: Option<Box<FieldIndex<MAX_FIELDS>>>,
     queue: SeqQueue,
     events: [Option<Event>; EVENT_CAPACITY],
     ev_head: usize,
@@ -304,6 +308,7 @@ impl<J: Journal> Session<J> {
             rx: vec![0; caps.receive],
             rx_len: 0,
             scratch: vec![0; caps.receive],
+            index: Some(Box::new(FieldIndex::new())),
             queue: SeqQueue::new(caps.queue_bytes, caps.queue_messages),
             events: [None; EVENT_CAPACITY],
             ev_head: 0,
@@ -801,8 +806,24 @@ impl<J: Journal> Session<J> {
     }
 
     fn dispatch(&mut self, now: UtcTimestamp, bytes: &[u8], on_app: &mut dyn FnMut(&Message<'_>)) {
-        let mut index = FieldIndex::<MAX_FIELDS>::new();
-        let msg = match Message::parse(bytes, &mut index) {
+        // Dispatch does not nest, so the index is always there; a fresh one (an allocation)
+        // would only be made if that ever changed.
+        let mut index = self
+            .index
+            .take()
+            .unwrap_or_else(|| Box::new(FieldIndex::new()));
+        self.dispatch_indexed(now, bytes, on_app, &mut index);
+        self.index = Some(index);
+    }
+
+    fn dispatch_indexed(
+        &mut self,
+        now: UtcTimestamp,
+        bytes: &[u8],
+        on_app: &mut dyn FnMut(&Message<'_>),
+        index: &mut FieldIndex<MAX_FIELDS>,
+    ) {
+        let msg = match Message::parse(bytes, index) {
             Ok(m) => m,
             Err(e) => {
                 self.stats.garbled += 1;
