@@ -35,7 +35,7 @@ use tickwire_fix::time::UtcTimestamp;
 use crate::feed::{numeric_cl_ord_id, send_fill, Feed};
 use crate::inmem::{self, Params, Progress, Report, VenueEnd, VenueKind};
 use crate::kernel::KLink;
-use crate::venue::GeneratedKey;
+use crate::venue::{GeneratedKey, KrakenKernel};
 
 /// The client's address on the host end (no kernel address there: only the userspace stack).
 pub const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 79, 0, 1);
@@ -387,6 +387,52 @@ impl VenueEnd for KernelMinimal {
     }
 }
 
+impl VenueEnd for KrakenKernel {
+    fn setup_step(&mut self, _ns: i64, now: UtcTimestamp) -> Result<(), String> {
+        self.accept()?;
+        self.venue.handle_timeout(now);
+        self.ingress(now, || {})?;
+        self.seal()?;
+        self.write_out()
+    }
+
+    fn prepare_tick(&mut self, now: UtcTimestamp) -> Result<(), String> {
+        self.tick(now)?;
+        self.seal()
+    }
+
+    fn send_tick(&mut self, _ns: i64) -> Result<(), String> {
+        self.write_out()
+    }
+
+    fn idle(&mut self, _ns: i64) {}
+
+    fn step(
+        &mut self,
+        _ns: i64,
+        now: UtcTimestamp,
+        order_due: bool,
+        on_order_bytes: &mut dyn FnMut(),
+    ) -> Result<(), String> {
+        let deadline = Instant::now() + ORDER_STALL;
+        while self.ingress(now, &mut *on_order_bytes)? == 0 && order_due {
+            if Instant::now() > deadline {
+                return Err("the order did not reach the venue within 5 s".into());
+            }
+        }
+        self.seal()?;
+        self.write_out()
+    }
+
+    fn timeout(&mut self, now: UtcTimestamp) {
+        self.venue.handle_timeout(now);
+    }
+
+    fn stats(&self) -> Option<tickwire_venue::kraken::Stats> {
+        Some(self.venue.stats())
+    }
+}
+
 /// Runs the tickwire client on AF_PACKET over a fresh [`Topology`] named with `prefix`
 /// against `params.venue` on kernel TCP in the namespace. `on_topology` is told the names
 /// once it exists (they are gone when this returns, whatever it returns).
@@ -435,6 +481,16 @@ fn run_on(
                 &params, &clock, &pki, &key, cstack, VENUE, &mut venue, progress,
             )
         }
-        VenueKind::Kraken => Err("the Kraken venue on kernel TCP is not built yet".into()),
+        VenueKind::Kraken => {
+            let mut it = listeners.into_iter();
+            let (Some(md), Some(trading)) = (it.next(), it.next()) else {
+                return Err("two listeners expected".into());
+            };
+            let mut venue =
+                KrakenKernel::new(md, trading, &pki.server, &key, clock.utc(clock.mono_ns()))?;
+            inmem::drive(
+                &params, &clock, &pki, &key, cstack, VENUE, &mut venue, progress,
+            )
+        }
     }
 }

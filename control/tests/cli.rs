@@ -329,3 +329,60 @@ fn bench_interrupted_removes_its_netns() {
     assert!(err.contains(&ns), "{err}");
     assert!(!netns_exists(&ns), "{ns} left behind");
 }
+
+/// `demo --net veth`: the venue on kernel TCP in its own namespace, the appliance on AF_PACKET;
+/// orders filled, percentiles written, the namespace gone afterwards. Without root it refuses
+/// with the reason (exit 3).
+#[test]
+fn demo_on_veth_fills_orders_and_removes_its_netns() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "demo",
+        "--net",
+        "veth",
+        "--ticks",
+        "10000",
+        "--rate",
+        "20000",
+        "--netns-prefix",
+        "ht-d",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ];
+    let (code, out, err) = tickwire(&args);
+    if !nix::unistd::geteuid().is_root() {
+        assert_eq!(code, 3, "{out}{err}");
+        assert!(err.contains("needs root"), "{err}");
+        return;
+    }
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        out.contains("kernel TCP in its own network namespace"),
+        "{out}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["net"], "veth");
+    let fills = summary["fills"].as_u64().unwrap();
+    assert!(fills > 10_000 / 16, "{summary}");
+    assert_eq!(summary["orders"], summary["fills"], "{summary}");
+    assert_eq!(summary["frames_dropped"], 0, "{summary}");
+    assert!(
+        summary["venue"]["logons"].as_u64().unwrap() == 2,
+        "{summary}"
+    );
+    assert!(summary["tick_to_trade_ns"]["p99"].as_u64().unwrap() > 0);
+    assert!(
+        summary["at_venue_ns"]["p50"].as_u64().unwrap()
+            > summary["tick_to_trade_ns"]["p50"].as_u64().unwrap()
+    );
+    assert!(dir.path().join("tick-to-trade.svg").exists());
+    let ns = out
+        .split_whitespace()
+        .skip_while(|w| *w != "namespace")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(ns.starts_with("ht-db"), "{out}");
+    assert!(!netns_exists(&ns), "{ns} left behind");
+}
