@@ -25,6 +25,7 @@ use tickwire_dataplane::allowlist::{self, Allowlist};
 use tickwire_dataplane::clock::Clock;
 use tickwire_dataplane::link::Link;
 use tickwire_dataplane::mem::{self, MemNic};
+use tickwire_dataplane::nic::Nic;
 use tickwire_dataplane::stack::{Stack, StackConfig};
 use tickwire_fix::book::Book;
 use tickwire_fix::message::Message;
@@ -101,7 +102,7 @@ pub struct Progress {
 }
 
 /// The FIX session of one end of `target`'s connection (TESTCLIENT ↔ `target`).
-fn fix_session(target: &str, venue: bool) -> Result<Session<MemoryJournal>, String> {
+pub(crate) fn fix_session(target: &str, venue: bool) -> Result<Session<MemoryJournal>, String> {
     let e = |e: tickwire_fix::session::ConfigError| e.to_string();
     let mut c = if venue {
         let mut v = Config::kraken_initiator(target, "TESTCLIENT").map_err(e)?;
@@ -119,27 +120,27 @@ fn fix_session(target: &str, venue: bool) -> Result<Session<MemoryJournal>, Stri
     ))
 }
 
-struct Side2 {
-    stack: Stack<MemNic>,
+struct Side2<N: Nic> {
+    stack: Stack<N>,
     md: Link<MemoryJournal>,
     trd: Link<MemoryJournal>,
 }
 
 /// The client's measured path for one tick, driving the layers one by one (what
 /// `Link::pump` + `Link::flush` do, minus the state checks the unmeasured part repeats).
-/// `s` receives the stage boundaries when `stamped` (s0 and s9 always). Returns whether an
-/// order went out.
+/// `s` receives the stage boundaries when `stamped` (s0 and s9 always). Returns `None` if no
+/// book update arrived in this cycle, else whether an order went out.
 #[inline]
 #[allow(clippy::too_many_arguments)]
-fn tick_to_order(
+fn tick_to_order<N: Nic>(
     clock: &Clock,
-    client: &mut Side2,
+    client: &mut Side2<N>,
     book: &mut Book,
     armed: &mut ArmedOrder,
     stamped: bool,
     s: &mut [i64; 10],
     md_error: &mut Option<String>,
-) -> Result<bool, String> {
+) -> Result<Option<bool>, String> {
     let stamp = |s: &mut [i64; 10], i: usize| {
         if stamped {
             s[i] = clock.mono_ns();
@@ -185,13 +186,13 @@ fn tick_to_order(
     }
     stamp(s, 4);
     if !updated {
-        return Ok(false);
+        return Ok(None);
     }
     // Trigger (stamp 5 when it fires), template patch + FIX session.
     let trd = &mut client.trd;
     let fired = armed.on_book_with(book, &mut trd.fix, now, || stamp(s, 5))?;
     if !fired {
-        return Ok(false);
+        return Ok(Some(false));
     }
     stamp(s, 6);
     // TLS seal.
@@ -211,7 +212,7 @@ fn tick_to_order(
     // TCP egress + NIC tx.
     client.stack.poll(if stamped { s[8] } else { s[0] });
     s[9] = clock.mono_ns();
-    Ok(true)
+    Ok(Some(true))
 }
 
 /// Largest plaintext per TLS record (as `Link`).
@@ -224,9 +225,52 @@ fn hist() -> Result<Histogram<u64>, String> {
 /// The venue end of the pair.
 enum VenueSide {
     /// Publishes [`Feed`] ticks and fills every order (what the kernel baselines' venue does).
-    Minimal { side: Box<Side2>, feed: Feed },
+    Minimal {
+        side: Box<Side2<MemNic>>,
+        feed: Feed,
+    },
     /// The real Kraken profile with its matching engine ([`crate::venue`]).
     Kraken(Box<KrakenSide<MemNic>>),
+}
+
+/// Which venue the in-memory pair runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VenueKind {
+    /// The minimal filling venue: the same work as the kernel baselines' venue.
+    Minimal,
+    /// The Kraken profile (`tickwire_venue::kraken::Venue`): HMAC logon with generated
+    /// credentials, an L2 subscription, ticks that are real book changes, IOC orders matched
+    /// by the real engine.
+    Kraken,
+}
+
+/// The venue end of a tick-to-trade run, whatever carries it: the in-memory pair here, kernel
+/// sockets in a network namespace in [`crate::veth`].
+pub(crate) trait VenueEnd {
+    /// Set-up: everything in, everything out (handshakes, logons, subscriptions).
+    fn setup_step(&mut self, ns: i64, now: UtcTimestamp) -> Result<(), String>;
+    /// Makes the next book update and seals it, ready to be handed to the NIC or socket.
+    fn prepare_tick(&mut self, now: UtcTimestamp) -> Result<(), String>;
+    /// Hands the prepared tick to the NIC or socket (the at-venue interval starts just
+    /// before this call).
+    fn send_tick(&mut self, ns: i64) -> Result<(), String>;
+    /// While the client waits for a tick: whatever moves frames along on the venue's side.
+    fn idle(&mut self, ns: i64);
+    /// Receives and answers whatever arrived, then sends what is due. With `order_due` (the
+    /// client has just sent an order) it first waits, bounded, for the order's bytes.
+    /// `on_order_bytes` runs when the trading connection's read returned bytes, before they
+    /// are decrypted (the at-venue stamp).
+    fn step(
+        &mut self,
+        ns: i64,
+        now: UtcTimestamp,
+        order_due: bool,
+        on_order_bytes: &mut dyn FnMut(),
+    ) -> Result<(), String>;
+    /// FIX timers (heartbeats, test requests).
+    fn timeout(&mut self, now: UtcTimestamp);
+    /// The Kraken venue's counters, if the venue is the Kraken profile.
+    fn stats(&self) -> Option<tickwire_venue::kraken::Stats>;
 }
 
 impl VenueSide {
@@ -236,20 +280,65 @@ impl VenueSide {
             VenueSide::Kraken(k) => &mut k.stack,
         }
     }
+}
 
-    /// Receives and answers whatever arrived (`on_order_bytes`: the trading connection's
-    /// `recv` returned bytes), then sends what is due.
+impl VenueEnd for VenueSide {
+    fn setup_step(&mut self, ns: i64, now: UtcTimestamp) -> Result<(), String> {
+        match self {
+            VenueSide::Minimal { side, .. } => {
+                side.stack.poll(ns);
+                for link in [&mut side.md, &mut side.trd] {
+                    link.pump(&mut side.stack, now, &mut |_| {})
+                        .map_err(|e| e.to_string())?;
+                    link.flush(&mut side.stack, now)
+                        .map_err(|e| e.to_string())?;
+                }
+                side.stack.poll(ns);
+                Ok(())
+            }
+            VenueSide::Kraken(k) => {
+                k.venue.handle_timeout(now);
+                self.step(ns, now, false, &mut || {})
+            }
+        }
+    }
+
+    fn prepare_tick(&mut self, now: UtcTimestamp) -> Result<(), String> {
+        match self {
+            VenueSide::Minimal { side, feed } => {
+                feed.publish(&mut side.md.fix, now)
+                    .map_err(|e| e.to_string())?;
+                side.md
+                    .flush(&mut side.stack, now)
+                    .map_err(|e| e.to_string())
+            }
+            VenueSide::Kraken(k) => {
+                k.tick(now)?;
+                k.egress()
+            }
+        }
+    }
+
+    fn send_tick(&mut self, ns: i64) -> Result<(), String> {
+        self.stack().poll(ns);
+        Ok(())
+    }
+
+    fn idle(&mut self, ns: i64) {
+        self.stack().poll(ns);
+    }
+
     fn step(
         &mut self,
         ns: i64,
         utc: UtcTimestamp,
-        on_order_bytes: impl FnMut(),
+        _order_due: bool,
+        on_order_bytes: &mut dyn FnMut(),
     ) -> Result<(), String> {
         match self {
             VenueSide::Minimal { side, .. } => {
                 side.stack.poll(ns);
                 let trd = &mut side.trd;
-                let mut on_order_bytes = on_order_bytes;
                 let mut first = true;
                 loop {
                     let tls = &mut trd.tls;
@@ -287,52 +376,43 @@ impl VenueSide {
             }
             VenueSide::Kraken(k) => {
                 k.stack.poll(ns);
-                k.ingress(utc, on_order_bytes)?;
+                k.ingress(utc, &mut *on_order_bytes)?;
                 k.egress()?;
                 k.stack.poll(ns);
             }
         }
         Ok(())
     }
-}
 
-/// Which venue the in-memory pair runs against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VenueKind {
-    /// The minimal filling venue: the same work as the kernel baselines' venue.
-    Minimal,
-    /// The Kraken profile (`tickwire_venue::kraken::Venue`): HMAC logon with generated
-    /// credentials, an L2 subscription, ticks that are real book changes, IOC orders matched
-    /// by the real engine.
-    Kraken,
+    fn timeout(&mut self, now: UtcTimestamp) {
+        if let VenueSide::Minimal { side, .. } = self {
+            for link in [&mut side.md, &mut side.trd] {
+                link.fix.handle_timeout(now);
+            }
+        }
+    }
+
+    fn stats(&self) -> Option<tickwire_venue::kraken::Stats> {
+        match self {
+            VenueSide::Kraken(k) => Some(k.venue.stats()),
+            VenueSide::Minimal { .. } => None,
+        }
+    }
 }
 
 /// Runs the in-memory tick-to-trade path.
 ///
 /// # Errors
 /// A description of what failed (set-up, TLS, a session that dropped).
-pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report, String> {
+pub fn run(params: Params, progress: impl FnMut(Progress)) -> Result<Report, String> {
     crate::rss::reset_peak();
     let (clock, _) = Clock::calibrate(Duration::from_millis(20));
     let pki = crate::pki::generate("fix.venue.test")?;
     let (a, b) = mem::pair(1024, [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
-    let cfg = |address| StackConfig {
-        address,
-        connections: 2,
-        ..StackConfig::default()
-    };
-    let allow = |ip| {
-        Allowlist::new(&[ip])
-            .map(|a| allowlist::live(a).1)
-            .map_err(|_| "allowlist".to_string())
-    };
-    let now_ns = || clock.mono_ns();
-    let utc = |ns: i64| clock.utc(ns);
-    let mut cstack = Stack::new(a, allow(VENUE)?, cfg(CLIENT), now_ns());
-    let mut vstack = Stack::new(b, allow(CLIENT)?, cfg(VENUE), now_ns());
+    let cstack = user_stack(a, CLIENT, VENUE, clock.mono_ns())?;
+    let mut vstack = user_stack(b, VENUE, CLIENT, clock.mono_ns())?;
     let te = |e: tickwire_tls::Error| e.to_string();
     let key = GeneratedKey::generate();
-    let creds = key.credentials()?;
     let mut venue = match params.venue {
         VenueKind::Minimal => {
             let vmd = vstack.listen(4000).map_err(|e| e.to_string())?;
@@ -354,14 +434,59 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
             vstack,
             &pki.server,
             &key,
-            utc(now_ns()),
+            clock.utc(clock.mono_ns()),
         )?)),
     };
+    drive(
+        &params, &clock, &pki, &key, cstack, VENUE, &mut venue, progress,
+    )
+}
+
+/// A userspace stack at `address` on `nic` that lets frames from `peer` in only.
+pub(crate) fn user_stack<N: Nic>(
+    nic: N,
+    address: Ipv4Addr,
+    peer: Ipv4Addr,
+    now_ns: i64,
+) -> Result<Stack<N>, String> {
+    let allow = Allowlist::new(&[peer])
+        .map(|a| allowlist::live(a).1)
+        .map_err(|_| "allowlist".to_string())?;
+    Ok(Stack::new(
+        nic,
+        allow,
+        StackConfig {
+            address,
+            connections: 2,
+            ..StackConfig::default()
+        },
+        now_ns,
+    ))
+}
+
+/// The client of every tickwire row, on any NIC, against any [`VenueEnd`] at `venue_addr`
+/// (ports 4000 market data, 4001 trading): connects, handshakes, logs on (HMAC with `key` on
+/// the Kraken venue), subscribes, then runs `params.ticks` ticks and measures each.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn drive<N: Nic, V: VenueEnd>(
+    params: &Params,
+    clock: &Clock,
+    pki: &crate::pki::TestPki,
+    key: &GeneratedKey,
+    mut cstack: Stack<N>,
+    venue_addr: Ipv4Addr,
+    venue: &mut V,
+    mut progress: impl FnMut(Progress),
+) -> Result<Report, String> {
+    let now_ns = || clock.mono_ns();
+    let utc = |ns: i64| clock.utc(ns);
+    let te = |e: tickwire_tls::Error| e.to_string();
+    let creds = key.credentials()?;
     let cmd = cstack
-        .connect(SocketAddrV4::new(VENUE, 4000))
+        .connect(SocketAddrV4::new(venue_addr, 4000))
         .map_err(|e| e.to_string())?;
     let ctrd = cstack
-        .connect(SocketAddrV4::new(VENUE, 4001))
+        .connect(SocketAddrV4::new(venue_addr, 4001))
         .map_err(|e| e.to_string())?;
     let tls_client = || {
         tickwire_tls::Session::client(
@@ -400,10 +525,7 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
                 client.trd.fix.state(),
                 book.best_bid(),
                 book.best_ask(),
-                match &venue {
-                    VenueSide::Kraken(k) => Some(k.venue.stats()),
-                    VenueSide::Minimal { .. } => None,
-                }
+                venue.stats(),
             ));
         }
         let ns = now_ns();
@@ -419,7 +541,7 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
         if let Some(e) = md_error.take() {
             return Err(format!("market data during set-up: {e}"));
         }
-        venue_setup_step(&mut venue, ns, utc(ns))?;
+        venue.setup_step(ns, utc(ns))?;
         if client.md.is_up() && !md_logon {
             client
                 .md
@@ -471,7 +593,7 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
                 .map_err(|e| e.to_string())?;
         }
         client.stack.poll(ns);
-        venue_setup_step(&mut venue, ns, utc(ns))?;
+        venue.setup_step(ns, utc(ns))?;
     }
 
     let mut inside = hist()?;
@@ -494,36 +616,32 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
                 std::hint::spin_loop();
             }
         }
-        // --- venue: one book update ---
+        // --- venue: one book update, handed to the NIC / socket ---
         let ns = now_ns();
-        match &mut venue {
-            VenueSide::Minimal { side, feed } => {
-                feed.publish(&mut side.md.fix, utc(ns))
-                    .map_err(|e| e.to_string())?;
-                side.md
-                    .flush(&mut side.stack, utc(ns))
-                    .map_err(|e| e.to_string())?;
-            }
-            VenueSide::Kraken(k) => {
-                k.tick(utc(ns))?;
-                k.egress()?;
-            }
-        }
-        // At the venue: the tick is handed to the NIC here.
+        venue.prepare_tick(utc(ns))?;
         let v0 = now_ns();
-        venue.stack().poll(v0);
+        venue.send_tick(v0)?;
 
-        // --- client: tick in, order out (measured) ---
+        // --- client: tick in, order out (measured: the cycle that receives the tick) ---
         let stamped = stages.is_some() && tick % 2 == 0;
-        let fired = tick_to_order(
-            &clock,
-            &mut client,
-            &mut book,
-            &mut armed,
-            stamped,
-            &mut s,
-            &mut md_error,
-        )?;
+        let waiting = v0 + TICK_STALL_NS;
+        let fired = loop {
+            match tick_to_order(
+                clock,
+                &mut client,
+                &mut book,
+                &mut armed,
+                stamped,
+                &mut s,
+                &mut md_error,
+            )? {
+                Some(fired) => break fired,
+                None if s[0] > waiting => {
+                    return Err(format!("tick {tick} did not reach the client within 5 s"))
+                }
+                None => venue.idle(now_ns()),
+            }
+        };
         if let Some(e) = md_error.take() {
             return Err(format!("market data at tick {tick}: {e}"));
         }
@@ -544,7 +662,7 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
 
         // --- venue: sees the order (at-venue stamp), answers; the client reads it all ---
         let mut v1 = None;
-        venue.step(ns, utc(ns), || v1 = Some(clock.mono_ns()))?;
+        venue.step(ns, utc(ns), fired, &mut || v1 = Some(clock.mono_ns()))?;
         if fired {
             let v1 = v1.ok_or_else(|| format!("tick {tick}: the order did not reach the venue"))?;
             at_venue
@@ -578,11 +696,7 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
             for link in [&mut client.md, &mut client.trd] {
                 link.fix.handle_timeout(utc(ns));
             }
-            if let VenueSide::Minimal { side, .. } = &mut venue {
-                for link in [&mut side.md, &mut side.trd] {
-                    link.fix.handle_timeout(utc(ns));
-                }
-            }
+            venue.timeout(utc(ns));
         }
         if params.progress_every > 0 && tick % params.progress_every == 0 {
             let h = match (&stages, inside.is_empty()) {
@@ -598,10 +712,14 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
             });
         }
     }
-    // Let the last fills arrive.
-    for _ in 0..100 {
+    // Let the last fills arrive (100 rounds at least, at most a second).
+    let drain = Instant::now() + Duration::from_secs(1);
+    for round in 0.. {
+        if round >= 100 && (fills >= orders || Instant::now() > drain) {
+            break;
+        }
         let ns = now_ns();
-        venue.step(ns, utc(ns), || {})?;
+        venue.step(ns, utc(ns), false, &mut || {})?;
         client.stack.poll(ns);
         client_pump(
             &mut client,
@@ -613,10 +731,6 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
         )?;
         client.stack.poll(ns);
     }
-    let venue_stats = match &venue {
-        VenueSide::Kraken(k) => Some(k.venue.stats()),
-        VenueSide::Minimal { .. } => None,
-    };
     Ok(Report {
         ticks: params.ticks,
         orders,
@@ -627,15 +741,18 @@ pub fn run(params: Params, mut progress: impl FnMut(Progress)) -> Result<Report,
         elapsed: started.elapsed(),
         dropped_frames: client.stack.counters().drops.not_allowed,
         peak_rss_kib: crate::rss::peak_kib(),
-        venue_stats,
+        venue_stats: venue.stats(),
         risk_refused: armed.refused(),
     })
 }
 
+/// How long the client waits for one tick to arrive (a hang guard, not a measurement).
+const TICK_STALL_NS: i64 = 5_000_000_000;
+
 /// The client outside the measured path: market data into the book, fills counted.
 /// Returns whether the book changed.
-fn client_pump(
-    client: &mut Side2,
+fn client_pump<N: Nic>(
+    client: &mut Side2<N>,
     book: &mut Book,
     armed: &mut ArmedOrder,
     md_error: &mut Option<String>,
@@ -665,25 +782,4 @@ fn client_pump(
         })
         .map_err(|e| e.to_string())?;
     Ok(updated)
-}
-
-/// The venue during set-up: everything in, everything out.
-fn venue_setup_step(venue: &mut VenueSide, ns: i64, now: UtcTimestamp) -> Result<(), String> {
-    match venue {
-        VenueSide::Minimal { side, .. } => {
-            side.stack.poll(ns);
-            for link in [&mut side.md, &mut side.trd] {
-                link.pump(&mut side.stack, now, &mut |_| {})
-                    .map_err(|e| e.to_string())?;
-                link.flush(&mut side.stack, now)
-                    .map_err(|e| e.to_string())?;
-            }
-            side.stack.poll(ns);
-            Ok(())
-        }
-        VenueSide::Kraken(k) => {
-            k.venue.handle_timeout(now);
-            venue.step(ns, now, || {})
-        }
-    }
 }

@@ -44,20 +44,20 @@ pub enum Mode {
 }
 
 /// TCP socket + TLS + FIX, over the kernel.
-struct KLink {
+pub(crate) struct KLink {
     tcp: TcpStream,
     tls: tickwire_tls::Session,
-    fix: Session<MemoryJournal>,
+    pub(crate) fix: Session<MemoryJournal>,
     buf: Vec<u8>,
     up: bool,
     clock: Clock,
     /// When the last `read` that returned bytes returned (clock ns): the start of a measured
     /// interval on the client, the end of one on the venue.
-    read_at: i64,
+    pub(crate) read_at: i64,
 }
 
 impl KLink {
-    fn new(
+    pub(crate) fn new(
         tcp: TcpStream,
         tls: tickwire_tls::Session,
         fix: Session<MemoryJournal>,
@@ -79,20 +79,37 @@ impl KLink {
 
     /// Reads what is available (or blocks, in blocking mode) and runs TLS and FIX on it.
     /// Returns true if bytes arrived.
-    fn pump(
+    pub(crate) fn pump(
         &mut self,
         now: UtcTimestamp,
         on_app: &mut dyn FnMut(&Message<'_>),
     ) -> Result<bool, String> {
-        let n = match self.tcp.read(&mut self.buf) {
-            Ok(0) => return Err("peer closed".into()),
+        let n = self.read_some()?;
+        self.process(n, now, on_app)?;
+        Ok(n > 0)
+    }
+
+    /// One `read` into the link's buffer (stamping [`KLink::read_at`] when it returned
+    /// bytes); 0 if nothing was there.
+    pub(crate) fn read_some(&mut self) -> Result<usize, String> {
+        match self.tcp.read(&mut self.buf) {
+            Ok(0) => Err("peer closed".into()),
             Ok(n) => {
                 self.read_at = self.clock.mono_ns();
-                n
+                Ok(n)
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
-            Err(e) => return Err(e.to_string()),
-        };
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(0),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Runs TLS and FIX on the `n` bytes [`KLink::read_some`] read.
+    pub(crate) fn process(
+        &mut self,
+        n: usize,
+        now: UtcTimestamp,
+        on_app: &mut dyn FnMut(&Message<'_>),
+    ) -> Result<(), String> {
         let mut off = 0;
         while off < n {
             off += self.tls.handle_ciphertext(&self.buf[off..n]);
@@ -110,10 +127,17 @@ impl KLink {
             self.fix.handle_input(now, self.tls.plaintext(), on_app);
             self.tls.consume_plaintext(k);
         }
-        Ok(n > 0)
+        Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), String> {
+    /// FIX → TLS → socket.
+    pub(crate) fn flush(&mut self) -> Result<(), String> {
+        self.seal()?;
+        self.write_out()
+    }
+
+    /// FIX → TLS: seals what the FIX session has queued (one record's worth).
+    pub(crate) fn seal(&mut self) -> Result<(), String> {
         if self.tls.is_established() && !self.fix.pending_transmit().is_empty() {
             let k = self.fix.pending_transmit().len().min(16 * 1024 - 256);
             self.tls
@@ -121,6 +145,11 @@ impl KLink {
                 .map_err(|e| e.to_string())?;
             self.fix.consume_transmit(k);
         }
+        Ok(())
+    }
+
+    /// TLS → socket: writes every sealed byte (spinning while the socket is full).
+    pub(crate) fn write_out(&mut self) -> Result<(), String> {
         while !self.tls.pending_ciphertext().is_empty() {
             match self.tcp.write(self.tls.pending_ciphertext()) {
                 Ok(n) => self.tls.consume_ciphertext(n),
@@ -220,7 +249,7 @@ impl Strategy {
 
 /// The venue's side after a tick that fires: read until the order is in (returns when the
 /// `read` that brought it returned), then answer every order with a fill.
-fn venue_fill(venue: &mut KLink, deadline: Instant) -> Result<i64, String> {
+pub(crate) fn venue_fill(venue: &mut KLink, deadline: Instant) -> Result<i64, String> {
     let (mut ids, mut n) = ([0u64; 16], 0usize);
     while n == 0 {
         if Instant::now() > deadline {
@@ -341,8 +370,9 @@ pub fn run(mode: Mode, ticks: u64) -> Result<Report, String> {
             for i in 1..=ticks {
                 feed.publish(&mut venue.md.fix, utc())
                     .map_err(|e| e.to_string())?;
+                venue.md.seal()?;
                 let v0 = clock.mono_ns();
-                venue.md.flush()?;
+                venue.md.write_out()?;
                 // Poll until the client has processed this tick.
                 while strategy.ticks_seen < i {
                     if let Some(t0) = strategy.on_tick(&mut client)? {
@@ -370,8 +400,9 @@ pub fn run(mode: Mode, ticks: u64) -> Result<Report, String> {
                 for _ in 1..=ticks {
                     feed.publish(&mut venue.md.fix, utc())
                         .map_err(|e| e.to_string())?;
+                    venue.md.seal()?;
                     let v0 = clock.mono_ns();
-                    venue.md.flush()?;
+                    venue.md.write_out()?;
                     if feed.fires() {
                         let seen =
                             venue_fill(&mut venue.trd, Instant::now() + Duration::from_secs(5))?;

@@ -20,3 +20,4 @@ pub mod report;
 pub mod rss;
 pub mod stages;
 pub mod venue;
+pub mod veth;

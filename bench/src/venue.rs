@@ -17,6 +17,8 @@
 //! order flow.
 
 use std::hash::BuildHasher as _;
+use std::io::{ErrorKind, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
 
 use base64::Engine as _;
 use tickwire_dataplane::nic::Nic;
@@ -118,47 +120,7 @@ impl<N: Nic> KrakenSide<N> {
         key: &GeneratedKey,
         now: UtcTimestamp,
     ) -> Result<KrakenSide<N>, String> {
-        let mut spot = tickwire_venue::engine::Config::spot();
-        spot.spot_rate_limit = false;
-        spot.open_order_cap = false;
-        spot.error_rate = None;
-        spot.max_accounts = 4;
-        spot.max_sessions = 8;
-        spot.clordids_per_account = 1 << 18;
-        let cfg = kraken::Config {
-            clients: vec![Client {
-                comp_id: COMP_ID.into(),
-                derivatives_comp_id: None,
-                api_key: key.api_key.clone(),
-                api_secret: key.secret_b64.clone(),
-                tier: tickwire_venue::limits::Tier::Pro,
-            }],
-            spot,
-            derivatives: None,
-            rollover: None,
-            max_connections: 4,
-            market: None,
-            ..kraken::Config::default()
-        };
-        let mut venue = Venue::new(cfg, now).map_err(|e| e.to_string())?;
-        let engine = venue.spot_engine();
-        let instrument = engine
-            .instrument_id(b"BTC/USD")
-            .ok_or("the venue has no BTC/USD")?;
-        let account = engine
-            .add_account(AccountConfig {
-                unlimited: true,
-                ..AccountConfig::default()
-            })
-            .map_err(|e| e.to_string())?;
-        let session = engine
-            .open_session(
-                account,
-                SessionConfig {
-                    cancel_on_disconnect: false,
-                },
-            )
-            .map_err(|e| e.to_string())?;
+        let (venue, maker) = core(key, now)?;
         let te = |e: tickwire_tls::Error| e.to_string();
         let mut conn = |port: Port| -> Result<Conn, String> {
             Ok(Conn {
@@ -172,37 +134,12 @@ impl<N: Nic> KrakenSide<N> {
             })
         };
         let conns = [conn(Port::SpotMd)?, conn(Port::SpotTrading)?];
-        let mut side = KrakenSide {
+        Ok(KrakenSide {
             stack,
             venue,
             conns,
-            maker: Maker {
-                account,
-                session,
-                instrument,
-                rng: 0x2545_f491_4f6c_dd1d,
-                resting: None,
-                next_cl: 1,
-                since_reset: 0,
-            },
-        };
-        // The standing bid.
-        let mut buf = [0u8; 20];
-        let cl = side.maker.next_cl;
-        side.maker.next_cl += 1;
-        let bid = NewOrder::limit(
-            cl_text(cl, &mut buf),
-            b"BTC/USD",
-            Side::Buy,
-            Decimal::new(75, 2),
-            Decimal::new(TRIGGER - 100, 1),
-        );
-        side.venue
-            .spot_engine()
-            .handle_new_order(session, &bid, now)
-            .map_err(|e| format!("maker bid: {e:?}"))?;
-        side.venue.handle_timeout(now);
-        Ok(side)
+            maker,
+        })
     }
 
     /// Moves the maker's offer (one book change, published to the subscription by the venue).
@@ -211,57 +148,7 @@ impl<N: Nic> KrakenSide<N> {
     /// # Errors
     /// An engine refusal, as text.
     pub fn tick(&mut self, now: UtcTimestamp) -> Result<bool, String> {
-        let m = &mut self.maker;
-        m.rng ^= m.rng << 13;
-        m.rng ^= m.rng >> 7;
-        m.rng ^= m.rng << 17;
-        let mut k = (m.rng % 8) as i64;
-        let engine = self.venue.spot_engine();
-        // The maker's open orders: the bid, and the offer unless it was lifted.
-        let still_rests = engine.open_orders(m.account, m.instrument) > 1;
-        m.since_reset += 1;
-        if m.since_reset >= 60_000 {
-            // A new ClOrdID "day" long before the registry fills.
-            m.since_reset = 0;
-            engine.reset_clordids(m.account);
-        }
-        let (mut a, mut b) = ([0u8; 20], [0u8; 20]);
-        if let (Some((old_k, old_cl)), true) = (m.resting, still_rests) {
-            if k == old_k {
-                k = (k + 1) % 8;
-            }
-            let cl = m.next_cl;
-            m.next_cl += 1;
-            engine
-                .handle_cancel(
-                    m.session,
-                    &CancelRequest {
-                        cl_ord_id: cl_text(cl, &mut a),
-                        order_id: None,
-                        orig_cl_ord_id: Some(cl_text(old_cl, &mut b)),
-                        symbol: b"BTC/USD",
-                        side: Side::Sell,
-                    },
-                    now,
-                )
-                .map_err(|e| format!("maker cancel: {e:?}"))?;
-        }
-        let cl = m.next_cl;
-        m.next_cl += 1;
-        let offer = NewOrder::limit(
-            cl_text(cl, &mut a),
-            b"BTC/USD",
-            Side::Sell,
-            Decimal::new(1, 2),
-            Decimal::new(TRIGGER + k, 1),
-        );
-        engine
-            .handle_new_order(m.session, &offer, now)
-            .map_err(|e| format!("maker offer: {e:?}"))?;
-        m.resting = Some((k, cl));
-        // Drains the engine: reports, market data to the subscription.
-        self.venue.handle_timeout(now);
-        Ok(k == 0)
+        maker_tick(&mut self.venue, &mut self.maker, now)
     }
 
     /// TCP → TLS → Venue on both connections; accepts a connection's session once its TLS
@@ -348,6 +235,322 @@ impl<N: Nic> KrakenSide<N> {
                     .send(c.tcp, out)
                     .map_err(|e| format!("{}: {e}", c.port.name()))?;
                 c.tls.consume_ciphertext(n);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The venue core serving `key` as [`COMP_ID`] (no Derivatives, no synthetic market, no
+/// rollover; the Spot rate counter off, since the armed order fires thousands of times a
+/// second) and its market maker, the standing bid placed.
+fn core(key: &GeneratedKey, now: UtcTimestamp) -> Result<(Venue, Maker), String> {
+    let mut spot = tickwire_venue::engine::Config::spot();
+    spot.spot_rate_limit = false;
+    spot.open_order_cap = false;
+    spot.error_rate = None;
+    spot.max_accounts = 4;
+    spot.max_sessions = 8;
+    spot.clordids_per_account = 1 << 18;
+    let cfg = kraken::Config {
+        clients: vec![Client {
+            comp_id: COMP_ID.into(),
+            derivatives_comp_id: None,
+            api_key: key.api_key.clone(),
+            api_secret: key.secret_b64.clone(),
+            tier: tickwire_venue::limits::Tier::Pro,
+        }],
+        spot,
+        derivatives: None,
+        rollover: None,
+        max_connections: 4,
+        market: None,
+        ..kraken::Config::default()
+    };
+    let mut venue = Venue::new(cfg, now).map_err(|e| e.to_string())?;
+    let engine = venue.spot_engine();
+    let instrument = engine
+        .instrument_id(b"BTC/USD")
+        .ok_or("the venue has no BTC/USD")?;
+    let account = engine
+        .add_account(AccountConfig {
+            unlimited: true,
+            ..AccountConfig::default()
+        })
+        .map_err(|e| e.to_string())?;
+    let session = engine
+        .open_session(
+            account,
+            SessionConfig {
+                cancel_on_disconnect: false,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+    let mut maker = Maker {
+        account,
+        session,
+        instrument,
+        rng: 0x2545_f491_4f6c_dd1d,
+        resting: None,
+        next_cl: 1,
+        since_reset: 0,
+    };
+    // The standing bid.
+    let mut buf = [0u8; 20];
+    let cl = maker.next_cl;
+    maker.next_cl += 1;
+    let bid = NewOrder::limit(
+        cl_text(cl, &mut buf),
+        b"BTC/USD",
+        Side::Buy,
+        Decimal::new(75, 2),
+        Decimal::new(TRIGGER - 100, 1),
+    );
+    venue
+        .spot_engine()
+        .handle_new_order(session, &bid, now)
+        .map_err(|e| format!("maker bid: {e:?}"))?;
+    venue.handle_timeout(now);
+    Ok((venue, maker))
+}
+
+/// Moves the maker's offer (see [`KrakenSide::tick`]).
+fn maker_tick(venue: &mut Venue, m: &mut Maker, now: UtcTimestamp) -> Result<bool, String> {
+    m.rng ^= m.rng << 13;
+    m.rng ^= m.rng >> 7;
+    m.rng ^= m.rng << 17;
+    let mut k = (m.rng % 8) as i64;
+    let engine = venue.spot_engine();
+    // The maker's open orders: the bid, and the offer unless it was lifted.
+    let still_rests = engine.open_orders(m.account, m.instrument) > 1;
+    m.since_reset += 1;
+    if m.since_reset >= 60_000 {
+        // A new ClOrdID "day" long before the registry fills.
+        m.since_reset = 0;
+        engine.reset_clordids(m.account);
+    }
+    let (mut a, mut b) = ([0u8; 20], [0u8; 20]);
+    if let (Some((old_k, old_cl)), true) = (m.resting, still_rests) {
+        if k == old_k {
+            k = (k + 1) % 8;
+        }
+        let cl = m.next_cl;
+        m.next_cl += 1;
+        engine
+            .handle_cancel(
+                m.session,
+                &CancelRequest {
+                    cl_ord_id: cl_text(cl, &mut a),
+                    order_id: None,
+                    orig_cl_ord_id: Some(cl_text(old_cl, &mut b)),
+                    symbol: b"BTC/USD",
+                    side: Side::Sell,
+                },
+                now,
+            )
+            .map_err(|e| format!("maker cancel: {e:?}"))?;
+    }
+    let cl = m.next_cl;
+    m.next_cl += 1;
+    let offer = NewOrder::limit(
+        cl_text(cl, &mut a),
+        b"BTC/USD",
+        Side::Sell,
+        Decimal::new(1, 2),
+        Decimal::new(TRIGGER + k, 1),
+    );
+    engine
+        .handle_new_order(m.session, &offer, now)
+        .map_err(|e| format!("maker offer: {e:?}"))?;
+    m.resting = Some((k, cl));
+    // Drains the engine: reports, market data to the subscription.
+    venue.handle_timeout(now);
+    Ok(k == 0)
+}
+
+/// One accepted kernel TCP connection of [`KrakenKernel`].
+#[derive(Debug)]
+struct KConn {
+    tcp: TcpStream,
+    port: Port,
+    tls: tickwire_tls::Session,
+    venue: Option<kraken::ConnId>,
+}
+
+/// The same Kraken venue and market maker as [`KrakenSide`], on kernel TCP sockets (the
+/// listeners are made by the caller, e.g. inside a network namespace: [`crate::veth`]).
+/// Non-blocking sockets, polled by the caller's thread.
+#[derive(Debug)]
+pub struct KrakenKernel {
+    /// The venue core.
+    pub venue: Venue,
+    maker: Maker,
+    listeners: Vec<(TcpListener, Port)>,
+    conns: Vec<KConn>,
+    server: tickwire_tls::ServerConfig,
+    buf: Box<[u8]>,
+}
+
+impl KrakenKernel {
+    /// Serves `key` (see [`KrakenSide::new`]) on `md` (Spot market data) and `trading` (Spot
+    /// trading), both non-blocking.
+    ///
+    /// # Errors
+    /// What failed to build, as text.
+    pub fn new(
+        md: TcpListener,
+        trading: TcpListener,
+        server: &tickwire_tls::ServerConfig,
+        key: &GeneratedKey,
+        now: UtcTimestamp,
+    ) -> Result<KrakenKernel, String> {
+        let (venue, maker) = core(key, now)?;
+        Ok(KrakenKernel {
+            venue,
+            maker,
+            listeners: vec![(md, Port::SpotMd), (trading, Port::SpotTrading)],
+            conns: Vec::with_capacity(2),
+            server: server.clone(),
+            buf: vec![0u8; 64 * 1024].into_boxed_slice(),
+        })
+    }
+
+    /// Accepts what is waiting (at most one connection per port).
+    ///
+    /// # Errors
+    /// An accept or TLS failure, as text.
+    pub fn accept(&mut self) -> Result<(), String> {
+        for (l, port) in &self.listeners {
+            if self.conns.iter().any(|c| c.port == *port) {
+                continue;
+            }
+            match l.accept() {
+                Ok((tcp, _)) => {
+                    tcp.set_nonblocking(true).map_err(|e| e.to_string())?;
+                    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+                    let tls = tickwire_tls::Session::server(
+                        &self.server,
+                        tickwire_tls::Capacities::default(),
+                    )
+                    .map_err(|e| e.to_string())?;
+                    self.conns.push(KConn {
+                        tcp,
+                        port: *port,
+                        tls,
+                        venue: None,
+                    });
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => return Err(format!("accept on {}: {e}", port.name())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the maker's offer (see [`KrakenSide::tick`]).
+    ///
+    /// # Errors
+    /// An engine refusal, as text.
+    pub fn tick(&mut self, now: UtcTimestamp) -> Result<bool, String> {
+        maker_tick(&mut self.venue, &mut self.maker, now)
+    }
+
+    /// socket → TLS → Venue on every connection. `on_order_bytes` runs when a `read` on the
+    /// trading connection returned bytes, before they are decrypted (the at-venue stamp).
+    /// Returns the bytes read on the trading connection.
+    ///
+    /// # Errors
+    /// Socket or TLS failures, a closed connection, as text.
+    pub fn ingress(
+        &mut self,
+        now: UtcTimestamp,
+        mut on_order_bytes: impl FnMut(),
+    ) -> Result<usize, String> {
+        let mut trading_bytes = 0;
+        for c in &mut self.conns {
+            loop {
+                let n = match c.tcp.read(&mut self.buf) {
+                    Ok(0) => return Err(format!("{}: the client closed", c.port.name())),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
+                    Err(e) => return Err(format!("{}: {e}", c.port.name())),
+                };
+                if n == 0 {
+                    break;
+                }
+                if c.port == Port::SpotTrading {
+                    if trading_bytes == 0 {
+                        on_order_bytes();
+                    }
+                    trading_bytes += n;
+                }
+                let mut off = 0;
+                while off < n {
+                    off += c.tls.handle_ciphertext(&self.buf[off..n]);
+                    c.tls
+                        .poll()
+                        .map_err(|e| format!("{} tls: {e}", c.port.name()))?;
+                }
+            }
+            c.tls
+                .poll()
+                .map_err(|e| format!("{} tls: {e}", c.port.name()))?;
+            if c.venue.is_none() && c.tls.is_established() {
+                c.venue = Some(
+                    self.venue
+                        .handle_connect(c.port, now)
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            if let Some(id) = c.venue {
+                if !c.tls.plaintext().is_empty() {
+                    let n = c.tls.plaintext().len();
+                    self.venue.handle_input(id, now, c.tls.plaintext());
+                    c.tls.consume_plaintext(n);
+                }
+            }
+        }
+        Ok(trading_bytes)
+    }
+
+    /// Venue → TLS on every connection: seals what the venue has to send.
+    ///
+    /// # Errors
+    /// TLS failures, a connection the venue closed, as text.
+    pub fn seal(&mut self) -> Result<(), String> {
+        for c in &mut self.conns {
+            let Some(id) = c.venue else { continue };
+            if self.venue.wants_close(id) {
+                return Err(format!("the venue closed {}", c.port.name()));
+            }
+            loop {
+                let out = self.venue.transmit(id);
+                if out.is_empty() {
+                    break;
+                }
+                let n = out.len().min(RECORD_PLAINTEXT);
+                c.tls
+                    .write_plaintext(&out[..n])
+                    .map_err(|e| format!("{} tls: {e}", c.port.name()))?;
+                self.venue.consume_transmit(id, n);
+            }
+        }
+        Ok(())
+    }
+
+    /// TLS → socket on every connection (handshake flights too), spinning while a socket is
+    /// full.
+    ///
+    /// # Errors
+    /// Socket failures, as text.
+    pub fn write_out(&mut self) -> Result<(), String> {
+        for c in &mut self.conns {
+            while !c.tls.pending_ciphertext().is_empty() {
+                match c.tcp.write(c.tls.pending_ciphertext()) {
+                    Ok(n) => c.tls.consume_ciphertext(n),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => std::thread::yield_now(),
+                    Err(e) => return Err(format!("{}: {e}", c.port.name())),
+                }
             }
         }
         Ok(())

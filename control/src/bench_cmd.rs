@@ -10,10 +10,44 @@ use tickwire_bench::inmem::{self, Report, VenueKind};
 use tickwire_bench::kernel::{self, Mode};
 use tickwire_bench::report::{hgrm, plot_percentiles, QUANTILES};
 use tickwire_bench::stages;
+use tickwire_bench::veth;
 
 /// A busy minute of Kraken BTC/USD L2 book updates, ticks per second. An assumption (Kraken
 /// publishes no rate); `--rate` changes it.
 const REALISTIC_RATE: u64 = 2_000;
+
+/// A topology `tickwire bench` can run (`--topology`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Topology {
+    /// tickwire on the in-memory NIC pair, saturating (with the per-stage breakdown).
+    Inmem,
+    /// tickwire in memory, paced at 8× the realistic rate.
+    Paced8x,
+    /// tickwire in memory, paced at the realistic rate.
+    Paced1x,
+    /// tickwire on AF_PACKET over veth, the venue on kernel TCP in its own netns (root).
+    Veth,
+    /// Baseline (b): kernel TCP + rustls, one thread polling.
+    KernelPolling,
+    /// Baseline (a): kernel TCP + rustls, blocking threads.
+    KernelBlocking,
+    /// tickwire in memory against the Kraken venue simulator (matching engine).
+    Kraken,
+    /// tickwire on DPDK ports (needs a build with `--features dpdk`).
+    Dpdk,
+}
+
+/// Every topology, in table order.
+const ALL: [Topology; 8] = [
+    Topology::Inmem,
+    Topology::Paced8x,
+    Topology::Paced1x,
+    Topology::Veth,
+    Topology::KernelPolling,
+    Topology::KernelBlocking,
+    Topology::Kraken,
+    Topology::Dpdk,
+];
 
 /// Options of `tickwire bench`.
 #[derive(Debug, clap::Args)]
@@ -30,9 +64,25 @@ pub struct Args {
     /// The "realistic" tick rate, ticks/s (1×); the 8× run publishes eight times as fast.
     #[arg(long, default_value_t = REALISTIC_RATE)]
     pub rate: u64,
+    /// Topologies to run, comma-separated (default: every one; those this host cannot run
+    /// are shown as not available, with the reason).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub topology: Vec<Topology>,
+    /// Name prefix of the network namespace and veth pair the veth topology makes
+    /// (`<prefix>b<pid>`, host end `…h`, venue end `…v`; removed after the run).
+    #[arg(long, default_value = "tw-")]
+    pub netns_prefix: String,
     /// Folder for `.hgrm` files, the plot and the JSON report.
     #[arg(long, default_value = "tickwire-out/bench")]
     pub out: PathBuf,
+}
+
+/// One row of the tables: measured, or why it could not be.
+struct Row {
+    topology: Topology,
+    name: String,
+    file: &'static str,
+    outcome: Result<Report, String>,
 }
 
 #[allow(clippy::print_stdout)]
@@ -41,8 +91,12 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         args.ticks > 0 && args.blocking_ticks > 0 && args.paced_ticks > 0 && args.rate > 0,
         "--ticks, --blocking-ticks, --paced-ticks and --rate must be at least 1"
     );
+    crate::cli::interrupt_cleans_netns();
     let text = output == crate::cli::Output::Text;
-    let mut runs: Vec<(&str, Report)> = Vec::new();
+    let selected: Vec<Topology> = ALL
+        .into_iter()
+        .filter(|t| args.topology.is_empty() || args.topology.contains(t))
+        .collect();
     if text {
         println!("tickwire bench: tick-to-trade, same FIX/TLS/strategy code on every path");
         println!(
@@ -51,79 +105,122 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             load_average()
         );
         println!(
-            "venue: every row but the last runs against the same minimal venue (publishes the"
+            "venue: every row but the Kraken one runs against the same minimal venue (publishes"
         );
-        println!("       feed, fills every order), so tickwire and the baselines do the same venue work;");
-        println!("       the last row is the Kraken venue simulator with its matching engine (the demo)\n");
+        println!("       the feed, fills every order), so tickwire and the baselines do the same venue work;");
+        println!("       the Kraken row is the Kraken venue simulator with its matching engine (the demo)\n");
     }
     let r1 = args.rate;
     let r8 = args.rate.saturating_mul(8);
-    let names = [
-        "tickwire in-memory NIC + userspace TCP + TLS 1.3".to_string(),
-        format!("tickwire, paced at 8x ({r8} ticks/s)"),
-        format!("tickwire, paced at 1x ({r1} ticks/s)"),
-        "baseline (b): kernel TCP + rustls, one thread polling".to_string(),
-        "baseline (a): kernel TCP + rustls, blocking threads".to_string(),
-        "tickwire in-memory against the Kraken venue (matching engine)".to_string(),
-    ];
-    let ticks = [
-        args.ticks,
-        args.paced_ticks,
-        args.paced_ticks,
-        args.ticks,
-        args.blocking_ticks,
-        args.paced_ticks,
-    ];
-    let files = [
-        "tickwire-inmem",
-        "tickwire-inmem-8x",
-        "tickwire-inmem-1x",
-        "kernel-polling",
-        "kernel-blocking",
-        "tickwire-inmem-kraken",
-    ];
+    let mut rows: Vec<Row> = Vec::new();
     let load_before = load_average();
-    for (i, name) in names.iter().enumerate() {
-        let ticks = ticks[i];
-        if text {
+    for topology in selected {
+        let (name, file, ticks) = match topology {
+            Topology::Inmem => (
+                "tickwire in-memory NIC + userspace TCP + TLS 1.3".to_string(),
+                "tickwire-inmem",
+                args.ticks,
+            ),
+            Topology::Paced8x => (
+                format!("tickwire, paced at 8x ({r8} ticks/s)"),
+                "tickwire-inmem-8x",
+                args.paced_ticks,
+            ),
+            Topology::Paced1x => (
+                format!("tickwire, paced at 1x ({r1} ticks/s)"),
+                "tickwire-inmem-1x",
+                args.paced_ticks,
+            ),
+            Topology::Veth => (
+                "tickwire: AF_PACKET on veth + userspace TCP + TLS 1.3, venue on kernel TCP in its own netns"
+                    .to_string(),
+                "tickwire-veth",
+                args.ticks,
+            ),
+            Topology::KernelPolling => (
+                "baseline (b): kernel TCP + rustls, one thread polling".to_string(),
+                "kernel-polling",
+                args.ticks,
+            ),
+            Topology::KernelBlocking => (
+                "baseline (a): kernel TCP + rustls, blocking threads".to_string(),
+                "kernel-blocking",
+                args.blocking_ticks,
+            ),
+            Topology::Kraken => (
+                "tickwire in-memory against the Kraken venue (matching engine)".to_string(),
+                "tickwire-inmem-kraken",
+                args.paced_ticks,
+            ),
+            Topology::Dpdk => (
+                "tickwire: DPDK ports + userspace TCP + TLS 1.3".to_string(),
+                "tickwire-dpdk",
+                args.ticks,
+            ),
+        };
+        if text && topology != Topology::Dpdk {
             print!("running {name} ({ticks} ticks)… ");
             let _ = std::io::stdout().flush();
         }
-        let paced = |rate_per_s, stages| {
-            inmem::run(
-                inmem::Params {
-                    ticks,
-                    progress_every: 0,
-                    rate_per_s,
-                    stages,
-                    venue: if i == 5 {
-                        VenueKind::Kraken
-                    } else {
-                        VenueKind::Minimal
-                    },
+        let params = |rate_per_s, stages, venue| inmem::Params {
+            ticks,
+            progress_every: 0,
+            rate_per_s,
+            stages,
+            venue,
+        };
+        let inmem_run = |rate, stages, venue| {
+            inmem::run(params(rate, stages, venue), |_| {}).map_err(anyhow::Error::msg)
+        };
+        let outcome: anyhow::Result<Result<Report, String>> = match topology {
+            Topology::Inmem => inmem_run(0, true, VenueKind::Minimal).map(Ok),
+            Topology::Paced8x => inmem_run(r8, false, VenueKind::Minimal).map(Ok),
+            Topology::Paced1x => inmem_run(r1, false, VenueKind::Minimal).map(Ok),
+            Topology::Kraken => inmem_run(0, false, VenueKind::Kraken).map(Ok),
+            Topology::KernelPolling => kernel::run(Mode::Polling, ticks)
+                .map(Ok)
+                .map_err(anyhow::Error::msg),
+            Topology::KernelBlocking => kernel::run(Mode::Blocking, ticks)
+                .map(Ok)
+                .map_err(anyhow::Error::msg),
+            Topology::Veth => match veth::run(
+                params(0, false, VenueKind::Minimal),
+                &args.netns_prefix,
+                |t| {
+                    if text {
+                        print!("[netns {}, {} ↔ {}] ", t.ns, t.host_if, t.venue_if);
+                        let _ = std::io::stdout().flush();
+                    }
                 },
                 |_| {},
-            )
+            ) {
+                Ok(r) => Ok(Ok(r)),
+                Err(veth::Error::Unavailable(reason)) => Ok(Err(reason)),
+                Err(e @ veth::Error::Failed(_)) => Err(anyhow::Error::msg(e.to_string())),
+            },
+            Topology::Dpdk => Ok(Err(
+                "not built with --features dpdk (the DPDK transports are measured by `cargo bench -p tickwire-bench --features dpdk --bench dpdk_rtt`)"
+                    .to_string(),
+            )),
         };
-        let report = match i {
-            0 => paced(0, true),
-            1 => paced(r8, false),
-            2 => paced(r1, false),
-            3 => kernel::run(Mode::Polling, ticks),
-            4 => kernel::run(Mode::Blocking, ticks),
-            _ => paced(0, false),
-        }
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("running {name}"))?;
+        let outcome = outcome.with_context(|| format!("running {name}"))?;
         if text {
-            println!(
-                "{} orders, {} fills in {:.2} s",
-                report.orders,
-                report.fills,
-                report.elapsed.as_secs_f64()
-            );
+            match &outcome {
+                Ok(report) => println!(
+                    "{} orders, {} fills in {:.2} s",
+                    report.orders,
+                    report.fills,
+                    report.elapsed.as_secs_f64()
+                ),
+                Err(reason) => println!("{name}: not available: {reason}"),
+            }
         }
-        runs.push((name.as_str(), report));
+        rows.push(Row {
+            topology,
+            name,
+            file,
+            outcome,
+        });
     }
     let load_after = load_average();
     std::fs::create_dir_all(&args.out)
@@ -132,36 +229,48 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         let file = args.out.join(file);
         std::fs::write(&file, hgrm(h)).with_context(|| format!("writing {}", file.display()))
     };
-    for (i, (_, r)) in runs.iter().enumerate() {
-        write(format!("{}.hgrm", files[i]), &r.tick_to_trade)?;
-        write(format!("{}-at-venue.hgrm", files[i]), &r.at_venue)?;
+    let measured: Vec<(&Row, &Report)> = rows
+        .iter()
+        .filter_map(|row| row.outcome.as_ref().ok().map(|r| (row, r)))
+        .collect();
+    for (row, r) in &measured {
+        write(format!("{}.hgrm", row.file), &r.tick_to_trade)?;
+        write(format!("{}-at-venue.hgrm", row.file), &r.at_venue)?;
         if let Some(st) = &r.stages {
             for (k, h) in stages::KEYS.iter().zip(&st.stage) {
-                write(format!("{}-stage-{k}.hgrm", files[i]), h)?;
+                write(format!("{}-stage-{k}.hgrm", row.file), h)?;
             }
         }
     }
-    for (file, title, pick) in [
-        (
-            "tick-to-trade.svg",
-            "tick-to-trade inside the appliance",
-            (|r: &Report| &r.tick_to_trade) as fn(&Report) -> &Histogram<u64>,
-        ),
-        (
-            "tick-to-trade-at-venue.svg",
-            "tick-to-trade at the venue (tick sent → order received)",
-            |r: &Report| &r.at_venue,
-        ),
-    ] {
-        let plot = args.out.join(file);
-        let curves: Vec<_> = runs.iter().map(|(n, r)| (*n, pick(r))).collect();
-        plot_percentiles(&plot, title, &curves)
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("writing {}", plot.display()))?;
+    if !measured.is_empty() {
+        for (file, title, pick) in [
+            (
+                "tick-to-trade.svg",
+                "tick-to-trade inside the appliance",
+                (|r: &Report| &r.tick_to_trade) as fn(&Report) -> &Histogram<u64>,
+            ),
+            (
+                "tick-to-trade-at-venue.svg",
+                "tick-to-trade at the venue (tick sent → order received)",
+                |r: &Report| &r.at_venue,
+            ),
+        ] {
+            let plot = args.out.join(file);
+            let curves: Vec<_> = measured
+                .iter()
+                .map(|(row, r)| (row.name.as_str(), pick(r)))
+                .collect();
+            plot_percentiles(&plot, title, &curves)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("writing {}", plot.display()))?;
+        }
     }
     let p50 = |h: &Histogram<u64>| h.value_at_quantile(0.5).max(1) as f64;
-    let ours = p50(&runs[0].1.tick_to_trade);
-    let ours_venue = p50(&runs[0].1.at_venue);
+    let find = |t: Topology| measured.iter().find(|(row, _)| row.topology == t);
+    // Ratios are to tickwire in memory, else to the first row measured.
+    let base = find(Topology::Inmem).or(measured.first());
+    let ours = base.map_or(1.0, |(_, r)| p50(&r.tick_to_trade));
+    let ours_venue = base.map_or(1.0, |(_, r)| p50(&r.at_venue));
     let quantiles = |h: &Histogram<u64>| {
         QUANTILES
             .iter()
@@ -174,37 +283,54 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             .chain([("max".to_string(), serde_json::Value::from(h.max()))])
             .collect::<serde_json::Map<String, serde_json::Value>>()
     };
-    let breakdown = runs[0].1.stages.as_ref().map(|st| {
-        let check = st.check(&runs[0].1.tick_to_trade);
-        (st, check)
+    let inmem = find(Topology::Inmem);
+    let breakdown = inmem.and_then(|(row, r)| {
+        r.stages.as_ref().map(|st| {
+            let check = st.check(&r.tick_to_trade);
+            (row.name.as_str(), st, check)
+        })
     });
-    let venue_ratio = |i: usize| p50(&runs[i].1.at_venue) / ours_venue;
+    // At the venue, p50 of a baseline over p50 of a tickwire row.
+    let venue_ratio = |baseline: Topology, ours: Topology| {
+        Some(p50(&find(baseline)?.1.at_venue) / p50(&find(ours)?.1.at_venue))
+    };
     let json = serde_json::json!({
         "machine": {
             "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
             "load_average_before": load_before,
             "load_average_after": load_after,
         },
-        "runs": runs.iter().map(|(name, r)| serde_json::json!({
-            "topology": name,
-            "ticks": r.ticks,
-            "orders": r.orders,
-            "fills": r.fills,
-            "ns": quantiles(&r.tick_to_trade),
-            "at_venue_ns": quantiles(&r.at_venue),
-            "p50_ratio_to_tickwire": p50(&r.tick_to_trade) / ours,
-            "at_venue_p50_ratio_to_tickwire": p50(&r.at_venue) / ours_venue,
-            "peak_rss_kib": r.peak_rss_kib,
-            "risk_refused": r.risk_refused,
-        })).collect::<Vec<_>>(),
+        "runs": rows.iter().map(|row| match &row.outcome {
+            Ok(r) => serde_json::json!({
+                "topology": row.name,
+                "available": true,
+                "ticks": r.ticks,
+                "orders": r.orders,
+                "fills": r.fills,
+                "ns": quantiles(&r.tick_to_trade),
+                "at_venue_ns": quantiles(&r.at_venue),
+                "p50_ratio_to_tickwire": p50(&r.tick_to_trade) / ours,
+                "at_venue_p50_ratio_to_tickwire": p50(&r.at_venue) / ours_venue,
+                "peak_rss_kib": r.peak_rss_kib,
+                "risk_refused": r.risk_refused,
+                "frames_dropped": r.dropped_frames,
+            }),
+            Err(reason) => serde_json::json!({
+                "topology": row.name,
+                "available": false,
+                "reason": reason,
+            }),
+        }).collect::<Vec<_>>(),
         "at_venue_targets": {
-            "baseline_a_p50_ratio": venue_ratio(4),
+            "baseline_a_p50_ratio": venue_ratio(Topology::KernelBlocking, Topology::Inmem),
             "baseline_a_target": 20.0,
-            "baseline_b_p50_ratio": venue_ratio(3),
+            "baseline_b_p50_ratio": venue_ratio(Topology::KernelPolling, Topology::Inmem),
             "baseline_b_target": 3.0,
+            "baseline_a_p50_ratio_veth": venue_ratio(Topology::KernelBlocking, Topology::Veth),
+            "baseline_b_p50_ratio_veth": venue_ratio(Topology::KernelPolling, Topology::Veth),
         },
-        "stages": breakdown.map(|(st, c)| serde_json::json!({
-            "run": runs[0].0,
+        "stages": breakdown.map(|(run, st, c)| serde_json::json!({
+            "run": run,
             "method": "same run: even ticks stamped at every stage boundary, odd ticks only at both ends",
             "stage_ns": stages::KEYS.iter().zip(stages::NAMES).zip(&st.stage).map(|((k, n), h)| serde_json::json!({
                 "stage": k,
@@ -229,10 +355,16 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
     }
+    let width = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     let table = |title: &str, pick: fn(&Report) -> &Histogram<u64>, base: f64, rss: bool| {
         println!("\n{title}");
         println!(
-            "{:<62} {:>8} {:>8} {:>8} {:>9} {:>9} {:>10} {:>8}{}",
+            "{:<width$} {:>8} {:>8} {:>8} {:>9} {:>9} {:>10} {:>8}{}",
             "topology",
             "p50",
             "p90",
@@ -243,7 +375,14 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             "p50 ×",
             if rss { "  peak RSS" } else { "" }
         );
-        for (name, r) in &runs {
+        for row in &rows {
+            let r = match &row.outcome {
+                Ok(r) => r,
+                Err(reason) => {
+                    println!("{:<width$} not available: {reason}", row.name);
+                    continue;
+                }
+            };
             let h = pick(r);
             let rss = match (rss, r.peak_rss_kib) {
                 (false, _) => String::new(),
@@ -251,8 +390,8 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
                 (true, None) => "         ?".to_string(),
             };
             println!(
-                "{:<62} {:>8} {:>8} {:>8} {:>9} {:>9} {:>10} {:>7.1}x{rss}",
-                name,
+                "{:<width$} {:>8} {:>8} {:>8} {:>9} {:>9} {:>10} {:>7.1}x{rss}",
+                row.name,
                 h.value_at_quantile(0.5),
                 h.value_at_quantile(0.9),
                 h.value_at_quantile(0.99),
@@ -263,8 +402,9 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             );
         }
     };
+    let base_name = base.map_or("tickwire", |(row, _)| row.name.as_str());
     table(
-        "tick-to-trade inside the appliance, ns (tick read → order written; p50 × = p50 / tickwire's)",
+        &format!("tick-to-trade inside the appliance, ns (tick read → order written; p50 × = p50 / p50 of {base_name})"),
         |r| &r.tick_to_trade,
         ours,
         true,
@@ -275,16 +415,23 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         ours_venue,
         false,
     );
-    println!(
-        "\nat the venue, p50: baseline (a) / tickwire = {:.1}x (target ≥ 20x), baseline (b) / tickwire = {:.1}x (target ≥ 3x)",
-        venue_ratio(4),
-        venue_ratio(3)
-    );
-    if let Some((st, c)) = breakdown {
+    let ratio = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.1}x"));
+    if find(Topology::Inmem).is_some() {
         println!(
-            "\nper-stage breakdown of {} (TSC stamps on even ticks, ns):",
-            runs[0].0
+            "\nat the venue, p50: baseline (a) / tickwire = {} (target ≥ 20x), baseline (b) / tickwire = {} (target ≥ 3x)",
+            ratio(venue_ratio(Topology::KernelBlocking, Topology::Inmem)),
+            ratio(venue_ratio(Topology::KernelPolling, Topology::Inmem))
         );
+    }
+    if find(Topology::Veth).is_some() {
+        println!(
+            "at the venue, p50: baseline (a) / tickwire on veth = {}, baseline (b) / tickwire on veth = {} (veth: wire to wire through the veth pair and the venue's kernel TCP in its netns; the baselines: loopback)",
+            ratio(venue_ratio(Topology::KernelBlocking, Topology::Veth)),
+            ratio(venue_ratio(Topology::KernelPolling, Topology::Veth))
+        );
+    }
+    if let Some((run, st, c)) = breakdown {
+        println!("\nper-stage breakdown of {run} (TSC stamps on even ticks, ns):");
         println!("  {:<32} {:>8} {:>8}", "stage", "p50", "p99");
         for (n, h) in stages::NAMES.iter().zip(&st.stage) {
             println!(

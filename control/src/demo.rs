@@ -10,6 +10,10 @@
 //! stack, and the matching engine fills it against the offer. Shows progress live, then a
 //! summary table, and writes the histograms (`.hgrm`), a percentile plot (SVG) and
 //! `summary.json` to `--out`.
+//!
+//! `--net veth` (root): the same, but the venue runs on kernel TCP in its own network namespace
+//! and the appliance on the AF_PACKET backend on the host end of a veth pair
+//! (`tickwire_bench::veth`); the namespace and the pair are removed afterwards, also on Ctrl-C.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
@@ -30,6 +34,23 @@ pub struct Args {
     /// Folder for the histogram, the plot and the summary.
     #[arg(long, default_value = "tickwire-out/demo")]
     pub out: PathBuf,
+    /// Where the venue runs: `inmem` (the in-memory NIC pair, one process) or `veth` (root:
+    /// kernel TCP in its own network namespace, the appliance on AF_PACKET on a veth pair).
+    #[arg(long, value_enum, default_value_t = Net::Inmem)]
+    pub net: Net,
+    /// Name prefix of the network namespace and veth pair `--net veth` makes
+    /// (`<prefix>b<pid>`; removed after the run).
+    #[arg(long, default_value = "tw-")]
+    pub netns_prefix: String,
+}
+
+/// The network between the appliance and the venue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Net {
+    /// The in-memory NIC pair, venue on the userspace stack.
+    Inmem,
+    /// A veth pair: the venue on kernel TCP in its own network namespace.
+    Veth,
 }
 
 #[allow(clippy::print_stdout)]
@@ -39,11 +60,24 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    println!(
-        "tickwire demo: Kraken venue simulator and appliance in one process, in-memory NIC pair"
-    );
-    println!("path: NIC → allowlist → TCP (smoltcp) → TLS 1.3 (rustls) → FIX → book → trigger");
-    println!("      → precompiled NewOrderSingle → TLS → TCP → NIC → venue matching engine");
+    let veth = args.net == Net::Veth;
+    if veth {
+        crate::cli::interrupt_cleans_netns();
+        println!(
+            "tickwire demo: Kraken venue simulator on kernel TCP in its own network namespace,"
+        );
+        println!("               the appliance on AF_PACKET on the host end of a veth pair");
+        println!(
+            "path: AF_PACKET → allowlist → TCP (smoltcp) → TLS 1.3 (rustls) → FIX → book → trigger"
+        );
+        println!("      → precompiled NewOrderSingle → TLS → TCP → AF_PACKET → veth → kernel TCP → venue");
+    } else {
+        println!(
+            "tickwire demo: Kraken venue simulator and appliance in one process, in-memory NIC pair"
+        );
+        println!("path: NIC → allowlist → TCP (smoltcp) → TLS 1.3 (rustls) → FIX → book → trigger");
+        println!("      → precompiled NewOrderSingle → TLS → TCP → NIC → venue matching engine");
+    }
     println!("venue: HMAC logon with generated credentials, BTC/USD L2 subscription (35=V → W/X),");
     println!("       a market maker moves its 0.01 offer every tick (84000.0 … 84000.7)");
     println!("armed: best ask ≤ 84000.0 → buy IOC 0.01 BTC/USD @ 84000.0");
@@ -62,16 +96,15 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         _ => (args.ticks / 10).max(1),
     };
     let total = args.ticks;
-    let report = tickwire_bench::inmem::run(
-        tickwire_bench::inmem::Params {
-            ticks: args.ticks,
-            progress_every: every,
-            rate_per_s: args.rate,
-            stages: false,
-            venue: tickwire_bench::inmem::VenueKind::Kraken,
-        },
-        |p| {
-            let line = format!(
+    let params = tickwire_bench::inmem::Params {
+        ticks: args.ticks,
+        progress_every: every,
+        rate_per_s: args.rate,
+        stages: false,
+        venue: tickwire_bench::inmem::VenueKind::Kraken,
+    };
+    let progress = |p: tickwire_bench::inmem::Progress| {
+        let line = format!(
                 "  {:>3}%  ticks in {:>8}  orders out {:>7}  fills {:>7}  tick-to-trade p50 {:>6} ns  p99 {:>7} ns",
                 p.ticks * 100 / total,
                 p.ticks,
@@ -80,15 +113,38 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 p.p50,
                 p.p99
             );
-            if live {
-                print!("\r{line}");
-                let _ = std::io::stdout().flush();
-            } else {
-                println!("{line}");
+        if live {
+            print!("\r{line}");
+            let _ = std::io::stdout().flush();
+        } else {
+            println!("{line}");
+        }
+    };
+    let report = if veth {
+        tickwire_bench::veth::run(
+            params,
+            &args.netns_prefix,
+            |t| {
+                println!(
+                    "network: namespace {} (venue {}:4000/4001 on {}), appliance {} on {}\n",
+                    t.ns,
+                    tickwire_bench::veth::VENUE,
+                    t.venue_if,
+                    tickwire_bench::veth::CLIENT,
+                    t.host_if
+                )
+            },
+            progress,
+        )
+        .map_err(|e| match e {
+            tickwire_bench::veth::Error::Unavailable(r) => {
+                crate::cli::environment(format!("--net veth: not available: {r}"))
             }
-        },
-    )
-    .map_err(anyhow::Error::msg)?;
+            e @ tickwire_bench::veth::Error::Failed(_) => anyhow::Error::msg(e.to_string()),
+        })?
+    } else {
+        tickwire_bench::inmem::run(params, progress).map_err(anyhow::Error::msg)?
+    };
     if live {
         println!();
     }
@@ -114,7 +170,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     println!("    max    {:>9}", h.max());
     let v = &report.at_venue;
-    println!("  tick-to-trade at the venue (tick frame to NIC → order frame received), ns:");
+    if veth {
+        println!("  tick-to-trade at the venue (tick written to its socket → order read, through veth), ns:");
+    } else {
+        println!("  tick-to-trade at the venue (tick frame to NIC → order frame received), ns:");
+    }
     for (label, q) in QUANTILES {
         println!("    {label:<7}{:>9}", v.value_at_quantile(q));
     }
@@ -135,7 +195,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let plot = args.out.join("tick-to-trade.svg");
     plot_percentiles(
         &plot,
-        "tickwire demo: tick-to-trade (in-memory NIC + userspace TCP + TLS 1.3 + FIX)",
+        if veth {
+            "tickwire demo: tick-to-trade (AF_PACKET on veth + userspace TCP + TLS 1.3 + FIX; venue on kernel TCP)"
+        } else {
+            "tickwire demo: tick-to-trade (in-memory NIC + userspace TCP + TLS 1.3 + FIX)"
+        },
         &[
             ("inside the appliance (tick in → order to NIC)", h),
             ("at the venue (tick to NIC → order received)", v),
@@ -145,6 +209,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     .with_context(|| format!("writing {}", plot.display()))?;
     let summary = serde_json::json!({
         "ticks": report.ticks,
+        "net": if veth { "veth" } else { "inmem" },
         "rate_per_s": args.rate,
         "orders": report.orders,
         "fills": report.fills,

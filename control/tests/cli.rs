@@ -127,6 +127,8 @@ fn bench_runs_every_topology_and_writes_histograms() {
         "2000",
         "--rate",
         "4000",
+        "--topology",
+        "inmem,paced8x,paced1x,kernel-polling,kernel-blocking,kraken",
         "--output",
         "json",
         "--out",
@@ -197,4 +199,190 @@ fn bench_runs_every_topology_and_writes_histograms() {
     let (code, _, err) = tickwire(&["bench", "--ticks", "0"]);
     assert_eq!(code, 1);
     assert!(err.contains("must be at least 1"), "{err}");
+}
+
+/// True while `ip` lists the namespace or a link named after it.
+fn netns_exists(ns: &str) -> bool {
+    let out = |args: &[&str]| {
+        Command::new("ip")
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    out(&["netns", "list"])
+        .lines()
+        .any(|l| l.split_whitespace().next() == Some(ns))
+        || out(&["-o", "link", "show"]).contains(&format!(": {ns}h"))
+}
+
+/// The veth topology: as root, a row with numbers from a namespace that is gone afterwards;
+/// otherwise a row that says why it is not available (and the run still succeeds).
+#[test]
+fn bench_veth_row_is_measured_and_its_netns_removed() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, err) = tickwire(&[
+        "bench",
+        "--ticks",
+        "4000",
+        "--topology",
+        "veth,kernel-polling,dpdk",
+        "--netns-prefix",
+        "ht-t",
+        "--output",
+        "json",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3, "{v}");
+    let veth = &runs[0];
+    assert!(
+        veth["topology"]
+            .as_str()
+            .unwrap()
+            .contains("AF_PACKET on veth"),
+        "{veth}"
+    );
+    // Not built with DPDK: said so, not skipped.
+    assert_eq!(runs[2]["available"], false, "{v}");
+    assert!(runs[2]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not built with --features dpdk"));
+    if !nix::unistd::geteuid().is_root() {
+        assert_eq!(veth["available"], false, "{veth}");
+        assert!(veth["reason"].as_str().unwrap().contains("root"), "{veth}");
+        return;
+    }
+    assert_eq!(veth["available"], true, "{veth}");
+    assert!(veth["orders"].as_u64().unwrap() > 4000 / 16, "{veth}");
+    assert_eq!(veth["fills"], veth["orders"], "{veth}");
+    assert_eq!(veth["frames_dropped"], 0, "{veth}");
+    for k in ["ns", "at_venue_ns"] {
+        assert!(veth[k]["p50"].as_u64().unwrap() > 0, "{veth}");
+        assert!(veth[k]["max"].as_u64().unwrap() >= veth[k]["p99.9"].as_u64().unwrap());
+    }
+    // Wire to wire contains the appliance's part.
+    assert!(veth["at_venue_ns"]["p50"].as_u64() > veth["ns"]["p50"].as_u64());
+    assert!(v["at_venue_targets"]["baseline_b_p50_ratio_veth"]
+        .as_f64()
+        .is_some());
+    assert!(out.path().join("tickwire-veth.hgrm").exists());
+    assert!(out.path().join("tickwire-veth-at-venue.hgrm").exists());
+    // The child's namespace: ht-tb<pid>. Its pid is gone, so is any namespace of the prefix.
+    let listed = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(!listed.contains("ht-tb"), "left behind: {listed}");
+    let links = Command::new("ip").args(["-o", "link"]).output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&links.stdout).contains("ht-tb"),
+        "veth left behind"
+    );
+}
+
+/// Ctrl-C in the middle of the veth run removes its namespace and veth pair, exit 130.
+#[test]
+fn bench_interrupted_removes_its_netns() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root (network namespaces)");
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .args([
+            "bench",
+            "--ticks",
+            "100000000",
+            "--topology",
+            "veth",
+            "--netns-prefix",
+            "ht-i",
+            "--out",
+            out.path().to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ns = format!("ht-ib{}", child.id());
+    let start = std::time::Instant::now();
+    while !netns_exists(&ns) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "{ns} never appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Let it reach the measured loop.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let done = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(130), "{err}");
+    assert!(err.contains(&ns), "{err}");
+    assert!(!netns_exists(&ns), "{ns} left behind");
+}
+
+/// `demo --net veth`: the venue on kernel TCP in its own namespace, the appliance on AF_PACKET;
+/// orders filled, percentiles written, the namespace gone afterwards. Without root it refuses
+/// with the reason (exit 3).
+#[test]
+fn demo_on_veth_fills_orders_and_removes_its_netns() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "demo",
+        "--net",
+        "veth",
+        "--ticks",
+        "10000",
+        "--rate",
+        "20000",
+        "--netns-prefix",
+        "ht-d",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ];
+    let (code, out, err) = tickwire(&args);
+    if !nix::unistd::geteuid().is_root() {
+        assert_eq!(code, 3, "{out}{err}");
+        assert!(err.contains("needs root"), "{err}");
+        return;
+    }
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        out.contains("kernel TCP in its own network namespace"),
+        "{out}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["net"], "veth");
+    let fills = summary["fills"].as_u64().unwrap();
+    assert!(fills > 10_000 / 16, "{summary}");
+    assert_eq!(summary["orders"], summary["fills"], "{summary}");
+    assert_eq!(summary["frames_dropped"], 0, "{summary}");
+    assert!(
+        summary["venue"]["logons"].as_u64().unwrap() == 2,
+        "{summary}"
+    );
+    assert!(summary["tick_to_trade_ns"]["p99"].as_u64().unwrap() > 0);
+    assert!(
+        summary["at_venue_ns"]["p50"].as_u64().unwrap()
+            > summary["tick_to_trade_ns"]["p50"].as_u64().unwrap()
+    );
+    assert!(dir.path().join("tick-to-trade.svg").exists());
+    let ns = out
+        .split_whitespace()
+        .skip_while(|w| *w != "namespace")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(ns.starts_with("ht-db"), "{out}");
+    assert!(!netns_exists(&ns), "{ns} left behind");
 }

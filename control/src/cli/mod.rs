@@ -105,6 +105,34 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Makes Ctrl-C and SIGTERM end the process through one thread that first removes the network
+/// namespaces and veth pairs a run still holds (`tickwire_bench::veth::cleanup_registered`),
+/// then exits with 130. Call before any other thread starts: the signals are blocked in the
+/// calling thread, and every thread started later inherits that.
+pub fn interrupt_cleans_netns() {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGINT);
+    set.add(Signal::SIGTERM);
+    if set.thread_block().is_err() {
+        return;
+    }
+    std::thread::spawn(move || {
+        if let Ok(signal) = set.wait() {
+            let removed = tickwire_bench::veth::cleanup_registered();
+            if removed.is_empty() {
+                eprintln!("\ntickwire: {signal}, stopped");
+            } else {
+                eprintln!(
+                    "\ntickwire: {signal}, stopped; removed network namespace {}",
+                    removed.join(", ")
+                );
+            }
+            std::process::exit(130);
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
