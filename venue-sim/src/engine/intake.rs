@@ -554,6 +554,8 @@ impl Engine {
             amended_ns: now.nanos,
             expire_ns: p.expire_ns,
             seq,
+            queued_ns: now.nanos,
+            updated_ns: now.nanos,
             prev: NIL,
             next: NIL,
         };

@@ -272,6 +272,7 @@ impl Engine {
             o.cum_fee = o.cum_fee.saturating_add(fee);
             if slot == maker {
                 o.visible -= q;
+                o.updated_ns = now.nanos;
             }
             if derivatives || o.leverage {
                 let delta = match o.side {
@@ -319,7 +320,9 @@ impl Engine {
             let inst = &mut self.instruments[usize::from(id.0)];
             inst.book.set_visible(&mut self.orders.orders, maker, v);
             inst.book.move_to_back(&mut self.orders.orders, maker);
-            self.orders.orders[maker as usize].seq = seq;
+            let o = &mut self.orders.orders[maker as usize];
+            o.seq = seq;
+            o.queued_ns = now.nanos;
         }
         if self.orders.orders[taker as usize].leaves() == 0 {
             self.finish(taker);
@@ -373,6 +376,8 @@ impl Engine {
         o.ord_type = Order::triggered_type(o.entered_type);
         o.state = State::Working;
         o.seq = seq;
+        o.queued_ns = now.nanos;
+        o.updated_ns = now.nanos;
         if o.entered_type == OrdType::TrailingStopLimit {
             // The limit is the trigger price moved by the offset, on the tick grid, on the
             // passive side.

@@ -43,6 +43,7 @@ mod event;
 mod ids;
 mod instrument;
 mod intake;
+mod l3;
 mod matching;
 mod modify;
 mod order;
@@ -66,6 +67,7 @@ pub use event::{
     RejectReason, ReportText,
 };
 pub use instrument::InstrumentError;
+pub use l3::RestingOrder;
 pub use request::{AmendRequest, CancelRequest, MassCancelRequest, NewOrder, StatusRequest};
 pub use types::{
     AccountId, ClOrdId, ExecInst, ExecType, InlineStr, InstrumentId, InstrumentStatus, Liquidity,

@@ -291,6 +291,7 @@ impl Engine {
             let ord = &mut self.orders.orders[slot as usize];
             ord.cl_ord_id = cl;
             ord.amended_ns = now.nanos;
+            ord.updated_ns = now.nanos;
         }
         match o.state {
             State::Resting if price_changed => {
@@ -303,6 +304,7 @@ impl Engine {
                 ord.display = new_display;
                 ord.stop = new_stop;
                 ord.seq = seq;
+                ord.queued_ns = now.nanos;
                 self.report(
                     slot,
                     session,
@@ -340,7 +342,9 @@ impl Engine {
                 if new_qty > o.qty {
                     // A larger order goes to the back of its queue.
                     inst.book.move_to_back(&mut self.orders.orders, slot);
-                    self.orders.orders[slot as usize].seq = seq;
+                    let ord = &mut self.orders.orders[slot as usize];
+                    ord.seq = seq;
+                    ord.queued_ns = now.nanos;
                 }
                 self.touch(id, o.side, o.price);
                 self.report(

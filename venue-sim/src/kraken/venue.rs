@@ -19,6 +19,7 @@ use tickwire_fix::time::UtcTimestamp;
 use super::journal::VenueJournal;
 use super::market::Sim;
 use super::md::{self, Subscription};
+use super::md_l3;
 use super::{Config, Port, LOGON_FAILED};
 use crate::engine::{
     AccountConfig, AccountId, AmendRequest, CancelRequest, Engine, Event, ExecInst, ExecReport,
@@ -99,6 +100,7 @@ pub(crate) struct Conn {
     /// Set while the connection is being torn down: cancel-on-disconnect reports go here.
     closed_journal: Option<VenueJournal>,
     pub(crate) subs: Vec<Subscription>,
+    pub(crate) l3_subs: Vec<md_l3::L3Subscription>,
     /// MsgSeqNum of the application message being handled (RefSeqNum of rejects).
     last_seq: u64,
 }
@@ -128,6 +130,7 @@ pub struct Venue {
     market: Option<Sim>,
     stats: Stats,
     md_scratch: md::Scratch,
+    md_l3_scratch: md_l3::Scratch,
     /// Per client: when its market-data session was last sent something.
     last_tick_ns: Vec<i64>,
     /// Per client: tick sent → NewOrderSingle received, nanoseconds.
@@ -229,6 +232,7 @@ impl Venue {
             market,
             stats: Stats::default(),
             md_scratch: md::Scratch::default(),
+            md_l3_scratch: md_l3::Scratch::default(),
             last_tick_ns: vec![0; cfg.clients.len()],
             tick_to_order: (0..cfg.clients.len()).map(|_| None).collect(),
             cfg,
@@ -313,6 +317,7 @@ impl Venue {
             closing: false,
             closed_journal: None,
             subs: Vec::new(),
+            l3_subs: Vec::new(),
             last_seq: 0,
         });
         Ok(ConnId {
@@ -661,6 +666,7 @@ impl Venue {
                         b.engine.reset_clordids(account);
                     }
                     c.subs.clear();
+                    c.l3_subs.clear();
                 }
                 _ => {}
             }
@@ -682,8 +688,17 @@ impl Venue {
         };
         let ty = m.msg_type();
         if !c.port.is_trading() {
+            let port = c.port;
             match ty {
-                b"V" => md::handle_request(&book.engine, c, now, &m, &mut self.stats),
+                b"V" => md::handle_request(
+                    &book.engine,
+                    c,
+                    port,
+                    &self.cfg.l3,
+                    now,
+                    &m,
+                    &mut self.stats,
+                ),
                 b"x" => md::handle_instrument_list(&book.engine, c, now, &m),
                 b"g" => md::handle_session_status(c.port, c, now, &m),
                 _ => unsupported(c, now, &m, &mut self.stats),
@@ -801,7 +816,7 @@ impl Venue {
             return;
         }
         for c in self.conns.iter_mut().flatten() {
-            if c.subs.is_empty() || c.closing {
+            if (c.subs.is_empty() && c.l3_subs.is_empty()) || c.closing {
                 continue;
             }
             let v = venue_index(c.port);
@@ -817,6 +832,13 @@ impl Venue {
                 now,
                 &mut self.stats,
                 &mut self.md_scratch,
+            ) || !md_l3::publish(
+                &book.engine,
+                c,
+                &self.touched,
+                now,
+                &mut self.stats,
+                &mut self.md_l3_scratch,
             ) {
                 self.stats.slow_consumers += 1;
                 c.closing = true;
