@@ -108,6 +108,8 @@ fn venue_from_flags_serves_tls_and_stops_on_sigterm() {
         "0",
         "--spot-trading-port",
         "0",
+        "--spot-md-l3-port",
+        "0",
         "--no-derivatives",
         "--cert-dir",
         certs.to_str().unwrap(),
@@ -119,7 +121,12 @@ fn venue_from_flags_serves_tls_and_stops_on_sigterm() {
         "{doc}"
     );
     let listening = doc["listening"].as_array().unwrap();
-    assert_eq!(listening.len(), 2, "{doc}");
+    assert_eq!(listening.len(), 3, "{doc}");
+    let l3 = listening
+        .iter()
+        .find(|l| l["service"] == "spot-md-l3")
+        .unwrap();
+    assert_eq!(l3["comp_id"], "KRAKEN-MD", "SPEC §1.2: 4005 Spot MD L3");
     let md = listening
         .iter()
         .find(|l| l["service"] == "spot-md")
@@ -145,6 +152,8 @@ fn venue_from_flags_serves_tls_and_stops_on_sigterm() {
         "0",
         "--spot-trading-port",
         "0",
+        "--spot-md-l3-port",
+        "0",
         "--no-derivatives",
         "--market-rate",
         "0",
@@ -166,7 +175,7 @@ fn venue_from_toml_and_bad_configs() {
         &file,
         format!(
             "bind = \"127.0.0.1\"\nplain_tcp = true\nderivatives = false\nmarket_rate = 0\n\
-             cert_dir = \"{}\"\n[ports]\nspot_md = 0\nspot_trading = 0\n\
+             cert_dir = \"{}\"\n[ports]\nspot_md = 0\nspot_trading = 0\nspot_md_l3 = 0\n\
              [[clients]]\ncomp_id = \"ACME\"\napi_key = \"K\"\napi_secret = \"c2VjcmV0\"\ntier = \"pro\"\n",
             dir.path().join("pki").display()
         ),

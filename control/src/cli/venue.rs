@@ -2,7 +2,7 @@
 //! profile) in the foreground until Ctrl-C / SIGTERM (or `--duration`).
 //!
 //! Defaults: Kraken's ports (4000 Spot MD, 4001 Spot trading, 4002 Derivatives MD, 4003
-//! Derivatives trading) on 127.0.0.1, TLS 1.3 with a CA and server certificate generated on
+//! Derivatives trading, 4004 Derivatives MD L3, 4005 Spot MD L3) on 127.0.0.1, TLS 1.3 with a CA and server certificate generated on
 //! first start into `--cert-dir` (clients trust `<cert-dir>/ca.pem`), SPEC §7's client
 //! (`TESTCLIENT`, key `FIXTESTKEY123`) and a synthetic market at 200 requests/s. A TOML file
 //! (`--config`) sets the same things; flags given on the command line win:
@@ -19,6 +19,8 @@
 //! spot_trading = 4001
 //! derivatives_md = 4002
 //! derivatives_trading = 4003
+//! derivatives_md_l3 = 4004
+//! spot_md_l3 = 4005
 //! [[clients]]
 //! comp_id = "TESTCLIENT"
 //! derivatives_comp_id = "TESTCLIENT-DRV"
@@ -65,6 +67,12 @@ pub struct Args {
     /// Derivatives trading port (Kraken: 4003).
     #[arg(long)]
     pub derivatives_trading_port: Option<u16>,
+    /// Derivatives Level 3 market-data port (Kraken: 4004).
+    #[arg(long)]
+    pub derivatives_md_l3_port: Option<u16>,
+    /// Spot Level 3 market-data port (Kraken: 4005).
+    #[arg(long)]
+    pub spot_md_l3_port: Option<u16>,
     /// Serve Spot only.
     #[arg(long)]
     pub no_derivatives: bool,
@@ -107,6 +115,8 @@ struct FilePorts {
     spot_trading: Option<u16>,
     derivatives_md: Option<u16>,
     derivatives_trading: Option<u16>,
+    derivatives_md_l3: Option<u16>,
+    spot_md_l3: Option<u16>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -200,6 +210,12 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
                 .or(file.ports.spot_trading)
                 .unwrap_or(4001),
         ),
+        (
+            Port::SpotMdL3,
+            args.spot_md_l3_port
+                .or(file.ports.spot_md_l3)
+                .unwrap_or(4005),
+        ),
     ];
     if derivatives {
         ports.push((
@@ -213,6 +229,12 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
             args.derivatives_trading_port
                 .or(file.ports.derivatives_trading)
                 .unwrap_or(4003),
+        ));
+        ports.push((
+            Port::DerivativesMdL3,
+            args.derivatives_md_l3_port
+                .or(file.ports.derivatives_md_l3)
+                .unwrap_or(4004),
         ));
     }
     let pki = if plain {
