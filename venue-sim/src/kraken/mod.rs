@@ -8,7 +8,7 @@
 //!             │ trading: 35=D/F/G/H/q ─► engine::Engine ─► 35=8 / 35=j / 35=3, Logout    │
 //!             │ market data: 35=V/x/g ─► 35=W/X/Y/y/h, book diff per subscription, 5041  │
 //!             │   L2 per price level; L3 (ports 4004/4005) per resting order           │
-//!             │ synthetic participants (seeded) ─► the same Engine                       │
+//!             │ synthetic participants (seeded) or a tick replay ─► the same Engine      │
 //! transmit ◄──│ per connection: what to write; wants_close after a Logout                │
 //!             └──────────────────────────────────────────────────────────────────────────┘
 //! server::Server: kernel TCP listeners (TLS 1.3 via tickwire-tls unless plain TCP is asked
@@ -33,11 +33,13 @@ mod market;
 mod md;
 mod md_l3;
 pub mod pki;
+pub mod replay;
 pub mod server;
 mod validate;
 mod venue;
 
 pub use market::MarketConfig;
+pub use replay::{ReplayConfig, ReplayError, Speed, Tape};
 pub use server::{Server, ServerConfig};
 pub use validate::validate_kraken;
 pub use venue::{ConnError, ConnId, Stats, Venue};
@@ -189,6 +191,9 @@ pub struct Config {
     pub trading_journal_slots: usize,
     /// The synthetic market on Spot; `None`: only clients trade.
     pub market: Option<MarketConfig>,
+    /// Recorded ticks replayed on Spot instead of the synthetic market ([`replay`]); at most
+    /// one of `market` and `replay`.
+    pub replay: Option<ReplayConfig>,
     /// Level 3 market data.
     pub l3: L3Config,
 }
@@ -235,6 +240,7 @@ impl Default for Config {
             max_connections: 64,
             trading_journal_slots: 1024,
             market: None,
+            replay: None,
             l3: L3Config::default(),
         }
     }

@@ -20,6 +20,7 @@ use super::journal::VenueJournal;
 use super::market::Sim;
 use super::md::{self, Subscription};
 use super::md_l3;
+use super::replay::{Feed, Player};
 use super::{Config, Port, LOGON_FAILED};
 use crate::engine::{
     AccountConfig, AccountId, AmendRequest, CancelRequest, Engine, Event, ExecInst, ExecReport,
@@ -127,7 +128,7 @@ pub struct Venue {
     inbox_ends: Vec<usize>,
     touched: Vec<(usize, crate::engine::InstrumentId)>,
     trades: Vec<(usize, PublicTrade)>,
-    market: Option<Sim>,
+    market: Option<Feed>,
     stats: Stats,
     md_scratch: md::Scratch,
     md_l3_scratch: md_l3::Scratch,
@@ -148,7 +149,8 @@ pub enum BuildError {
     CompId(String),
     /// More clients than `max_accounts`.
     TooManyClients,
-    /// The synthetic market's symbol is unknown or it cannot open its session.
+    /// The synthetic market's or the replay's symbols or precisions do not fit the engine, it
+    /// cannot open its sessions, or both were configured.
     Market(String),
 }
 
@@ -159,7 +161,7 @@ impl core::fmt::Display for BuildError {
             Self::Secret(c) => write!(f, "client {c}: API secret is not base64"),
             Self::CompId(c) => write!(f, "CompID {c:?} is not usable"),
             Self::TooManyClients => f.write_str("more clients than the engine's max_accounts"),
-            Self::Market(e) => write!(f, "synthetic market: {e}"),
+            Self::Market(e) => write!(f, "market feed: {e}"),
         }
     }
 }
@@ -212,9 +214,19 @@ impl Venue {
             Some((c, s)) => Some(mk(c.clone(), s.clone())?),
             None => None,
         };
-        let market = match &cfg.market {
-            Some(m) => Some(Sim::new(m, &mut spot.engine, now).map_err(BuildError::Market)?),
-            None => None,
+        let market = match (&cfg.market, &cfg.replay) {
+            (Some(_), Some(_)) => {
+                return Err(BuildError::Market(
+                    "a synthetic market and a replay cannot run together".into(),
+                ))
+            }
+            (Some(m), None) => Some(Feed::Synthetic(
+                Sim::new(m, &mut spot.engine, now).map_err(BuildError::Market)?,
+            )),
+            (None, Some(r)) => Some(Feed::Replay(
+                Player::new(r, &mut spot.engine, now).map_err(BuildError::Market)?,
+            )),
+            (None, None) => None,
         };
         let n = cfg.max_connections;
         let mut v = Venue {
@@ -759,7 +771,7 @@ impl Venue {
         }
     }
 
-    fn drain_with(&mut self, now: UtcTimestamp, mut sim: Option<&mut Sim>) {
+    fn drain_with(&mut self, now: UtcTimestamp, mut sim: Option<&mut Feed>) {
         for v in 0..2 {
             while let Some(book) = self.books[v].as_mut() {
                 let Some(ev) = book.engine.poll_event() else {
