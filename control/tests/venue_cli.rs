@@ -215,3 +215,90 @@ fn venue_from_toml_and_bad_configs() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+#[test]
+fn venue_replays_a_tick_file_and_refuses_missing_or_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../venue-sim/examples/replay-btcusd.jsonl"
+    );
+    let ports = [
+        "--spot-md-port",
+        "0",
+        "--spot-trading-port",
+        "0",
+        "--spot-md-l3-port",
+        "0",
+        "--no-derivatives",
+        "--plain-tcp",
+    ];
+    let mut args = ports.to_vec();
+    args.extend([
+        "--replay",
+        example,
+        "--replay-speed",
+        "max",
+        "--replay-loop",
+        "--duration",
+        "0.5",
+    ]);
+    let (mut child, doc) = spawn(&args);
+    assert_eq!(doc["replay_events"], 6, "{doc}");
+    assert_eq!(
+        doc["market_rate"], 0,
+        "the replay replaces the synthetic market"
+    );
+    assert_eq!(wait(&mut child, Duration::from_secs(10)), 0);
+
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tickwire"))
+            .arg("venue")
+            .args(ports)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let missing = dir.path().join("missing.jsonl");
+    let (code, err) = run(&["--replay", missing.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("missing.jsonl") && err.contains("No such file"),
+        "{err}"
+    );
+
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"ts\":1,\"symbol\":\"BTC/USD\",\"kind\":\"add\",\"id\":\"a\",\"side\":\"buy\",\"price\":\"1.0\",\"qty\":\"1\"}\n\
+         {\"ts\":2,\"symbol\":\"BTC/USD\",\"kind\":\"add\",\"id\":\"b\",\"side\":\"buy\",\"price\":84000.5,\"qty\":\"1\"}\n",
+    )
+    .unwrap();
+    let (code, err) = run(&["--replay", bad.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("bad.jsonl: line 2"), "{err}");
+
+    let unknown = dir.path().join("unknown.jsonl");
+    std::fs::write(
+        &unknown,
+        "{\"ts\":1,\"symbol\":\"DOGE/JPY\",\"kind\":\"trade\",\"side\":\"buy\",\"price\":\"1.0\",\"qty\":\"1\"}\n",
+    )
+    .unwrap();
+    let (code, err) = run(&["--replay", unknown.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("line 1") && err.contains("unknown symbol"),
+        "{err}"
+    );
+
+    let (code, err) = run(&["--replay", example, "--replay-speed", "fast"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("replay speed"), "{err}");
+    let (code, err) = run(&["--replay-loop"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("need --replay"), "{err}");
+}
