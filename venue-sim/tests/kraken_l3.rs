@@ -463,3 +463,32 @@ fn l3_bad_requests_get_the_spec_rejects() {
     );
     server.stop();
 }
+
+#[test]
+fn l3_assumptions_are_configurable() {
+    let pki = pki("l3cfg");
+    let mut cfg = config(false);
+    cfg.l3.on_l2_ports = true;
+    cfg.l3.checksum = false;
+    cfg.l3.depths = vec![5];
+    let server = start(cfg, &pki);
+    let mut trd = trading(&server, &pki, "TESTCLIENT", "FIXTESTKEY123", SECRET);
+    let mut l2 = md_on(&server, &pki, Port::SpotMd);
+    // 266=N served on the L2 port, with the configured depth set.
+    l2.send(
+        "V",
+        "262=X1|263=1|264=10|266=N|267=2|269=0|269=1|146=1|55=BTC/USD",
+    );
+    let y = l2.expect(T, "35=Y", |m| m.ty() == "Y");
+    assert_eq!(y.get(281), Some("5"));
+    l2.send(
+        "V",
+        "262=X2|263=1|264=5|266=N|267=2|269=0|269=1|146=1|55=BTC/USD",
+    );
+    l2.expect(T, "L3 snapshot on 4000", |m| m.ty() == "W");
+    let (_, id) = place(&mut trd, 1, "0.01", "84000.0", 1);
+    let x = l2.expect(T, "L3 incremental", |m| m.ty() == "X");
+    assert_eq!(x.get(278), Some(id.as_str()), "MDEntryID is the order id");
+    assert_eq!(x.get(5041), None, "checksum switched off");
+    server.stop();
+}
