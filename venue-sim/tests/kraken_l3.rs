@@ -492,3 +492,48 @@ fn l3_assumptions_are_configurable() {
     assert_eq!(x.get(5041), None, "checksum switched off");
     server.stop();
 }
+
+/// The synthetic market's flow (quotes, cancels, trades, levels entering and leaving depth 10):
+/// every L3 update applies to the client's book and its 5041 matches the client's own checksum;
+/// 5273 is unique, so ordering by it is the venue's queue order.
+#[test]
+fn l3_checksums_hold_under_the_synthetic_market() {
+    let pki = pki("l3soak");
+    let server = start(config(true), &pki);
+    let mut md = md_on(&server, &pki, Port::SpotMdL3);
+    md.send(
+        "V",
+        "262=L3-1|263=1|264=10|266=N|267=2|269=0|269=1|146=1|55=BTC/USD",
+    );
+    let w = md.expect(T, "L3 snapshot", |m| m.ty() == "W");
+    let mut book = Book::default();
+    for e in &entries(&w) {
+        book.apply(e, true);
+    }
+    assert!(
+        book.bids.len() >= 10,
+        "the synthetic market quotes: {book:?}"
+    );
+    let (mut updates, mut deletes, mut changes) = (0, 0, 0);
+    while updates < 150 {
+        let list = next_x(&mut md, &mut book);
+        updates += 1;
+        deletes += list.iter().filter(|e| get(e, 279) == "2").count();
+        changes += list.iter().filter(|e| get(e, 279) == "1").count();
+        let mut q: Vec<&str> = book
+            .bids
+            .iter()
+            .chain(book.asks.iter())
+            .map(|h| h.queue.as_str())
+            .collect();
+        let n = q.len();
+        q.sort_unstable();
+        q.dedup();
+        assert_eq!(q.len(), n, "5273 unique");
+    }
+    assert!(
+        deletes > 0 && changes > 0,
+        "{deletes} deletes, {changes} changes"
+    );
+    server.stop();
+}

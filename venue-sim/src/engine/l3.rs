@@ -24,7 +24,8 @@ pub struct RestingOrder {
     /// Time priority: unique and increasing in queue order; a new value whenever the order
     /// goes to the back of a queue (price amend, size increase, iceberg reload).
     pub priority: u64,
-    /// When the order took its queue position (5273).
+    /// When the order took its queue position (5273): unique per engine, increasing with
+    /// `priority` (1 ns apart when several take a position in the same instant).
     pub queued: UtcTimestamp,
     /// Last change of the order's visible state (5060).
     pub updated: UtcTimestamp,
@@ -123,6 +124,12 @@ mod tests {
             .collect();
         assert_eq!(all.len(), 4);
         assert_eq!(all[3].qty, q("1"), "iceberg shows its display slice only");
+        let mut by_priority = all.clone();
+        by_priority.sort_by_key(|o| o.priority);
+        assert!(
+            by_priority.windows(2).all(|w| w[0].queued < w[1].queued),
+            "queue times unique and in priority order"
+        );
         assert!(all.windows(2).all(|w| w[0].price > w[1].price
             || (w[0].price == w[1].price && w[0].priority < w[1].priority)));
         assert_eq!(

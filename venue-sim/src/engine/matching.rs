@@ -317,12 +317,13 @@ impl Engine {
             // Iceberg reload: a new display slice at the back of the queue.
             let v = mo.display.max(1).min(mo.leaves());
             let seq = self.next_seq();
+            let queued_ns = self.next_queue_ns(now);
             let inst = &mut self.instruments[usize::from(id.0)];
             inst.book.set_visible(&mut self.orders.orders, maker, v);
             inst.book.move_to_back(&mut self.orders.orders, maker);
             let o = &mut self.orders.orders[maker as usize];
             o.seq = seq;
-            o.queued_ns = now.nanos;
+            o.queued_ns = queued_ns;
         }
         if self.orders.orders[taker as usize].leaves() == 0 {
             self.finish(taker);
@@ -369,6 +370,7 @@ impl Engine {
     /// A trigger fired at reference price `p`: 150=D with the new type and 1102, then work.
     fn fire(&mut self, slot: u32, p: i64, now: UtcTimestamp) {
         let seq = self.next_seq();
+        let queued_ns = self.next_queue_ns(now);
         let tick =
             self.instruments[usize::from(self.orders.orders[slot as usize].instrument.0)].tick;
         let o = &mut self.orders.orders[slot as usize];
@@ -376,7 +378,7 @@ impl Engine {
         o.ord_type = Order::triggered_type(o.entered_type);
         o.state = State::Working;
         o.seq = seq;
-        o.queued_ns = now.nanos;
+        o.queued_ns = queued_ns;
         o.updated_ns = now.nanos;
         if o.entered_type == OrdType::TrailingStopLimit {
             // The limit is the trigger price moved by the offset, on the tick grid, on the

@@ -298,13 +298,14 @@ impl Engine {
                 // Back of the new price's queue; a crossing price trades first.
                 self.detach(slot);
                 let seq = self.next_seq();
+                let queued_ns = self.next_queue_ns(now);
                 let ord = &mut self.orders.orders[slot as usize];
                 ord.price = new_price;
                 ord.qty = new_qty;
                 ord.display = new_display;
                 ord.stop = new_stop;
                 ord.seq = seq;
-                ord.queued_ns = now.nanos;
+                ord.queued_ns = queued_ns;
                 self.report(
                     slot,
                     session,
@@ -330,6 +331,7 @@ impl Engine {
                     visible = new_display.max(1).min(leaves);
                 }
                 let seq = self.next_seq();
+                let queued_ns = self.next_queue_ns(now);
                 let inst = &mut self.instruments[usize::from(id.0)];
                 {
                     let ord = &mut self.orders.orders[slot as usize];
@@ -344,7 +346,7 @@ impl Engine {
                     inst.book.move_to_back(&mut self.orders.orders, slot);
                     let ord = &mut self.orders.orders[slot as usize];
                     ord.seq = seq;
-                    ord.queued_ns = now.nanos;
+                    ord.queued_ns = queued_ns;
                 }
                 self.touch(id, o.side, o.price);
                 self.report(

@@ -106,12 +106,15 @@ pub(crate) fn subscribe(
             queue_time: o.queued,
         })
         .collect();
-    if send_with(c, now, |e, s| {
+    let sent = send_with(c, now, |e, s| {
         out::md_snapshot_l3(e, s, req_id, spec.symbol.as_bytes(), &entries)
-    }) {
+    });
+    if sent {
         stats.md_messages += 1;
     }
-    if keep {
+    // Incrementals without the snapshot they apply to would be useless: a snapshot that did not
+    // fit the session's transmit queue leaves no subscription behind.
+    if keep && sent {
         c.l3_subs.push(sub);
     }
 }
