@@ -108,6 +108,8 @@ fn venue_from_flags_serves_tls_and_stops_on_sigterm() {
         "0",
         "--spot-trading-port",
         "0",
+        "--spot-md-l3-port",
+        "0",
         "--no-derivatives",
         "--cert-dir",
         certs.to_str().unwrap(),
@@ -119,7 +121,12 @@ fn venue_from_flags_serves_tls_and_stops_on_sigterm() {
         "{doc}"
     );
     let listening = doc["listening"].as_array().unwrap();
-    assert_eq!(listening.len(), 2, "{doc}");
+    assert_eq!(listening.len(), 3, "{doc}");
+    let l3 = listening
+        .iter()
+        .find(|l| l["service"] == "spot-md-l3")
+        .unwrap();
+    assert_eq!(l3["comp_id"], "KRAKEN-MD", "SPEC §1.2: 4005 Spot MD L3");
     let md = listening
         .iter()
         .find(|l| l["service"] == "spot-md")
@@ -145,6 +152,8 @@ fn venue_from_flags_serves_tls_and_stops_on_sigterm() {
         "0",
         "--spot-trading-port",
         "0",
+        "--spot-md-l3-port",
+        "0",
         "--no-derivatives",
         "--market-rate",
         "0",
@@ -166,7 +175,7 @@ fn venue_from_toml_and_bad_configs() {
         &file,
         format!(
             "bind = \"127.0.0.1\"\nplain_tcp = true\nderivatives = false\nmarket_rate = 0\n\
-             cert_dir = \"{}\"\n[ports]\nspot_md = 0\nspot_trading = 0\n\
+             cert_dir = \"{}\"\n[ports]\nspot_md = 0\nspot_trading = 0\nspot_md_l3 = 0\n\
              [[clients]]\ncomp_id = \"ACME\"\napi_key = \"K\"\napi_secret = \"c2VjcmV0\"\ntier = \"pro\"\n",
             dir.path().join("pki").display()
         ),
@@ -205,4 +214,91 @@ fn venue_from_toml_and_bad_configs() {
         dir.path().join("missing.toml").to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+#[test]
+fn venue_replays_a_tick_file_and_refuses_missing_or_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../venue-sim/examples/replay-btcusd.jsonl"
+    );
+    let ports = [
+        "--spot-md-port",
+        "0",
+        "--spot-trading-port",
+        "0",
+        "--spot-md-l3-port",
+        "0",
+        "--no-derivatives",
+        "--plain-tcp",
+    ];
+    let mut args = ports.to_vec();
+    args.extend([
+        "--replay",
+        example,
+        "--replay-speed",
+        "max",
+        "--replay-loop",
+        "--duration",
+        "0.5",
+    ]);
+    let (mut child, doc) = spawn(&args);
+    assert_eq!(doc["replay_events"], 6, "{doc}");
+    assert_eq!(
+        doc["market_rate"], 0,
+        "the replay replaces the synthetic market"
+    );
+    assert_eq!(wait(&mut child, Duration::from_secs(10)), 0);
+
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tickwire"))
+            .arg("venue")
+            .args(ports)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let missing = dir.path().join("missing.jsonl");
+    let (code, err) = run(&["--replay", missing.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("missing.jsonl") && err.contains("No such file"),
+        "{err}"
+    );
+
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"ts\":1,\"symbol\":\"BTC/USD\",\"kind\":\"add\",\"id\":\"a\",\"side\":\"buy\",\"price\":\"1.0\",\"qty\":\"1\"}\n\
+         {\"ts\":2,\"symbol\":\"BTC/USD\",\"kind\":\"add\",\"id\":\"b\",\"side\":\"buy\",\"price\":84000.5,\"qty\":\"1\"}\n",
+    )
+    .unwrap();
+    let (code, err) = run(&["--replay", bad.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("bad.jsonl: line 2"), "{err}");
+
+    let unknown = dir.path().join("unknown.jsonl");
+    std::fs::write(
+        &unknown,
+        "{\"ts\":1,\"symbol\":\"DOGE/JPY\",\"kind\":\"trade\",\"side\":\"buy\",\"price\":\"1.0\",\"qty\":\"1\"}\n",
+    )
+    .unwrap();
+    let (code, err) = run(&["--replay", unknown.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("line 1") && err.contains("unknown symbol"),
+        "{err}"
+    );
+
+    let (code, err) = run(&["--replay", example, "--replay-speed", "fast"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("replay speed"), "{err}");
+    let (code, err) = run(&["--replay-loop"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("need --replay"), "{err}");
 }

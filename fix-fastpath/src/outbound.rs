@@ -1,5 +1,5 @@
 //! Every message a Kraken FIX client sends, as precompiled templates; and, in [`venue`], the
-//! messages a Kraken-like venue sends, as one-pass encoders.
+//! messages a Kraken-like venue sends, as one-pass encoders ([`venue_l3`]: its Level 3 feed).
 //!
 //! Each client builder returns a [`Template`] plus the slots the sender patches; field order
 //! follows Kraken's examples (SPEC §7), so a template built in [`Layout::Exact`] and patched with
@@ -15,6 +15,7 @@
 //! slot is a [`TemplateError::SlotOverflow`].
 
 pub mod venue;
+pub mod venue_l3;
 
 use crate::decimal::Decimal;
 use crate::kraken::PASSWORD_LEN;

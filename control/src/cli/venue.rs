@@ -2,10 +2,13 @@
 //! profile) in the foreground until Ctrl-C / SIGTERM (or `--duration`).
 //!
 //! Defaults: Kraken's ports (4000 Spot MD, 4001 Spot trading, 4002 Derivatives MD, 4003
-//! Derivatives trading) on 127.0.0.1, TLS 1.3 with a CA and server certificate generated on
+//! Derivatives trading, 4004 Derivatives MD L3, 4005 Spot MD L3) on 127.0.0.1, TLS 1.3 with a CA and server certificate generated on
 //! first start into `--cert-dir` (clients trust `<cert-dir>/ca.pem`), SPEC §7's client
-//! (`TESTCLIENT`, key `FIXTESTKEY123`) and a synthetic market at 200 requests/s. A TOML file
-//! (`--config`) sets the same things; flags given on the command line win:
+//! (`TESTCLIENT`, key `FIXTESTKEY123`) and a synthetic market at 200 requests/s — or, with
+//! `--replay FILE`, recorded ticks replayed through the matching engine instead (JSON Lines,
+//! format in `tickwire_venue::kraken::replay`; `--replay-speed X` plays X times the recorded
+//! pace or `max`, `--replay-loop` starts over at the end). A TOML file (`--config`) sets the
+//! same things; flags given on the command line win:
 //!
 //! ```toml
 //! bind = "127.0.0.1"
@@ -14,11 +17,16 @@
 //! derivatives = true
 //! market_rate = 200        # 0: no synthetic market
 //! seed = 1
+//! replay = "ticks.jsonl"   # instead of the synthetic market
+//! replay_speed = "1"       # multiple of the recorded pace, or "max"
+//! replay_loop = false
 //! [ports]
 //! spot_md = 4000
 //! spot_trading = 4001
 //! derivatives_md = 4002
 //! derivatives_trading = 4003
+//! derivatives_md_l3 = 4004
+//! spot_md_l3 = 4005
 //! [[clients]]
 //! comp_id = "TESTCLIENT"
 //! derivatives_comp_id = "TESTCLIENT-DRV"
@@ -39,7 +47,9 @@ use anyhow::Context as _;
 use nix::sys::signal::{SigSet, Signal};
 use serde::Deserialize;
 use tickwire_venue::kraken::pki::{Pki, DEFAULT_NAMES};
-use tickwire_venue::kraken::{self, MarketConfig, Port, Server, ServerConfig};
+use tickwire_venue::kraken::{
+    self, MarketConfig, Port, ReplayConfig, ReplayError, Server, ServerConfig, Speed, Tape,
+};
 use tickwire_venue::limits::Tier;
 
 use super::{usage, Output, Status};
@@ -65,6 +75,12 @@ pub struct Args {
     /// Derivatives trading port (Kraken: 4003).
     #[arg(long)]
     pub derivatives_trading_port: Option<u16>,
+    /// Derivatives Level 3 market-data port (Kraken: 4004).
+    #[arg(long)]
+    pub derivatives_md_l3_port: Option<u16>,
+    /// Spot Level 3 market-data port (Kraken: 4005).
+    #[arg(long)]
+    pub spot_md_l3_port: Option<u16>,
     /// Serve Spot only.
     #[arg(long)]
     pub no_derivatives: bool,
@@ -80,6 +96,16 @@ pub struct Args {
     /// Synthetic market seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Replay recorded ticks (JSON Lines) through the matching engine instead of the synthetic
+    /// market.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+    /// Replay pace: a multiple of the recorded pace (1 = as recorded) or `max`.
+    #[arg(long, value_name = "X")]
+    pub replay_speed: Option<String>,
+    /// Start the replay over after its last event.
+    #[arg(long)]
+    pub replay_loop: bool,
     /// Stop after this many seconds instead of waiting for a signal.
     #[arg(long)]
     pub duration: Option<f64>,
@@ -94,6 +120,9 @@ struct File {
     derivatives: Option<bool>,
     market_rate: Option<u32>,
     seed: Option<u64>,
+    replay: Option<PathBuf>,
+    replay_speed: Option<String>,
+    replay_loop: Option<bool>,
     #[serde(default)]
     ports: FilePorts,
     #[serde(default)]
@@ -107,6 +136,8 @@ struct FilePorts {
     spot_trading: Option<u16>,
     derivatives_md: Option<u16>,
     derivatives_trading: Option<u16>,
+    derivatives_md_l3: Option<u16>,
+    spot_md_l3: Option<u16>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,6 +193,35 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
         .unwrap_or_else(|| PathBuf::from("tickwire-out/venue-pki"));
     let rate = args.market_rate.or(file.market_rate).unwrap_or(200);
     let seed = args.seed.or(file.seed).unwrap_or(1);
+    let replay_path = args.replay.clone().or(file.replay);
+    let replay = match &replay_path {
+        None => None,
+        Some(path) => {
+            if args.market_rate.is_some_and(|r| r > 0) {
+                return Err(usage(
+                    "--replay replaces the synthetic market: drop --market-rate",
+                ));
+            }
+            let speed = args
+                .replay_speed
+                .clone()
+                .or(file.replay_speed)
+                .map_or(Ok(Speed::Paced(1.0)), |s| Speed::parse(&s))
+                .map_err(usage)?;
+            let tape = Tape::load(path).map_err(|e| match e {
+                ReplayError::Io { .. } => usage(format!("replay {e}")),
+                _ => usage(format!("replay {}: {e}", path.display())),
+            })?;
+            Some(ReplayConfig {
+                speed,
+                looping: args.replay_loop || file.replay_loop.unwrap_or(false),
+                ..ReplayConfig::new(tape)
+            })
+        }
+    };
+    if replay.is_none() && (args.replay_speed.is_some() || args.replay_loop) {
+        return Err(usage("--replay-speed and --replay-loop need --replay FILE"));
+    }
 
     let mut venue = kraken::Config::default();
     if !file.clients.is_empty() {
@@ -182,7 +242,10 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
     if !derivatives {
         venue.derivatives = None;
     }
-    if rate > 0 {
+    let events = replay.as_ref().map(|r| r.tape.ticks().len());
+    if replay.is_some() {
+        venue.replay = replay;
+    } else if rate > 0 {
         venue.market = Some(MarketConfig {
             seed,
             rate_per_sec: rate,
@@ -200,6 +263,12 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
                 .or(file.ports.spot_trading)
                 .unwrap_or(4001),
         ),
+        (
+            Port::SpotMdL3,
+            args.spot_md_l3_port
+                .or(file.ports.spot_md_l3)
+                .unwrap_or(4005),
+        ),
     ];
     if derivatives {
         ports.push((
@@ -213,6 +282,12 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
             args.derivatives_trading_port
                 .or(file.ports.derivatives_trading)
                 .unwrap_or(4003),
+        ));
+        ports.push((
+            Port::DerivativesMdL3,
+            args.derivatives_md_l3_port
+                .or(file.ports.derivatives_md_l3)
+                .unwrap_or(4004),
         ));
     }
     let pki = if plain {
@@ -256,7 +331,9 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
             "tls": !plain,
             "ca": ca,
             "clients": venue.clients.iter().map(|c| &c.comp_id).collect::<Vec<_>>(),
-            "market_rate": rate,
+            "market_rate": if events.is_some() { 0 } else { rate },
+            "replay": replay_path.as_ref().map(|p| p.display().to_string()),
+            "replay_events": events,
         }))?;
     } else {
         println!(
@@ -278,7 +355,10 @@ pub fn run(args: &Args, output: Output) -> anyhow::Result<Status> {
                 c.api_key
             );
         }
-        println!("  synthetic market     {rate} requests/s");
+        match (&replay_path, events) {
+            (Some(p), Some(n)) => println!("  replay               {} ({n} events)", p.display()),
+            _ => println!("  synthetic market     {rate} requests/s"),
+        }
         println!("Ctrl-C to stop.");
     }
     use std::io::Write as _;

@@ -31,7 +31,11 @@ pub struct Stamp<'a> {
 }
 
 /// `8 9 35 34 49 56 52`, Kraken's header order.
-fn begin<'e, 'b>(enc: &'e mut Encoder<'b>, s: &Stamp<'_>, msg_type: &[u8]) -> &'e mut Encoder<'b> {
+pub(super) fn begin<'e, 'b>(
+    enc: &'e mut Encoder<'b>,
+    s: &Stamp<'_>,
+    msg_type: &[u8],
+) -> &'e mut Encoder<'b> {
     enc.begin(BEGIN, msg_type)
         .uint(34, s.seq)
         .field(49, s.sender)
@@ -39,7 +43,7 @@ fn begin<'e, 'b>(enc: &'e mut Encoder<'b>, s: &Stamp<'_>, msg_type: &[u8]) -> &'
         .timestamp(52, s.sending_time)
 }
 
-fn char_field<'e, 'b>(enc: &'e mut Encoder<'b>, tag: u32, c: u8) -> &'e mut Encoder<'b> {
+pub(super) fn char_field<'e, 'b>(enc: &'e mut Encoder<'b>, tag: u32, c: u8) -> &'e mut Encoder<'b> {
     enc.field(tag, &[c])
 }
 

@@ -523,6 +523,7 @@ impl Engine {
     ) -> Result<(), RejectReason> {
         let (slot, key) = self.orders.alloc().ok_or(RejectReason::CapacityExhausted)?;
         let seq = self.next_seq();
+        let queued_ns = self.next_queue_ns(now);
         let order_id = ids::order_id(self.cfg.venue, self.cfg.id_seed, key);
         self.orders.orders[slot as usize] = Order {
             key,
@@ -554,6 +555,8 @@ impl Engine {
             amended_ns: now.nanos,
             expire_ns: p.expire_ns,
             seq,
+            queued_ns,
+            updated_ns: now.nanos,
             prev: NIL,
             next: NIL,
         };

@@ -272,6 +272,7 @@ impl Engine {
             o.cum_fee = o.cum_fee.saturating_add(fee);
             if slot == maker {
                 o.visible -= q;
+                o.updated_ns = now.nanos;
             }
             if derivatives || o.leverage {
                 let delta = match o.side {
@@ -316,10 +317,13 @@ impl Engine {
             // Iceberg reload: a new display slice at the back of the queue.
             let v = mo.display.max(1).min(mo.leaves());
             let seq = self.next_seq();
+            let queued_ns = self.next_queue_ns(now);
             let inst = &mut self.instruments[usize::from(id.0)];
             inst.book.set_visible(&mut self.orders.orders, maker, v);
             inst.book.move_to_back(&mut self.orders.orders, maker);
-            self.orders.orders[maker as usize].seq = seq;
+            let o = &mut self.orders.orders[maker as usize];
+            o.seq = seq;
+            o.queued_ns = queued_ns;
         }
         if self.orders.orders[taker as usize].leaves() == 0 {
             self.finish(taker);
@@ -366,6 +370,7 @@ impl Engine {
     /// A trigger fired at reference price `p`: 150=D with the new type and 1102, then work.
     fn fire(&mut self, slot: u32, p: i64, now: UtcTimestamp) {
         let seq = self.next_seq();
+        let queued_ns = self.next_queue_ns(now);
         let tick =
             self.instruments[usize::from(self.orders.orders[slot as usize].instrument.0)].tick;
         let o = &mut self.orders.orders[slot as usize];
@@ -373,6 +378,8 @@ impl Engine {
         o.ord_type = Order::triggered_type(o.entered_type);
         o.state = State::Working;
         o.seq = seq;
+        o.queued_ns = queued_ns;
+        o.updated_ns = now.nanos;
         if o.entered_type == OrdType::TrailingStopLimit {
             // The limit is the trigger price moved by the offset, on the tick grid, on the
             // passive side.

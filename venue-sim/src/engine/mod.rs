@@ -43,6 +43,7 @@ mod event;
 mod ids;
 mod instrument;
 mod intake;
+mod l3;
 mod matching;
 mod modify;
 mod order;
@@ -66,6 +67,7 @@ pub use event::{
     RejectReason, ReportText,
 };
 pub use instrument::InstrumentError;
+pub use l3::RestingOrder;
 pub use request::{AmendRequest, CancelRequest, MassCancelRequest, NewOrder, StatusRequest};
 pub use types::{
     AccountId, ClOrdId, ExecInst, ExecType, InlineStr, InstrumentId, InstrumentStatus, Liquidity,
@@ -221,6 +223,8 @@ pub struct Engine {
     /// (account, instrument) whose position closed or flipped during this call.
     flattened: Vec<(AccountId, InstrumentId)>,
     seq: u64,
+    /// Last queue-entry time handed out: L3's 5273 is unique and follows time priority.
+    queue_ns: i64,
     exec_id: u64,
     trade_no: u64,
 }
@@ -294,6 +298,7 @@ impl Engine {
             scratch: Vec::with_capacity(cfg.max_orders),
             flattened: Vec::with_capacity(cfg.max_accounts * 2),
             seq: 0,
+            queue_ns: 0,
             exec_id: 0,
             trade_no: 0,
             instruments,
@@ -727,6 +732,13 @@ impl Engine {
     fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
+    }
+
+    /// The queue-entry time of an order taking a new queue position at `now`: `now`, or 1 ns
+    /// after the previous one, so that ordering by it is ordering by time priority.
+    fn next_queue_ns(&mut self, now: UtcTimestamp) -> i64 {
+        self.queue_ns = now.nanos.max(self.queue_ns.saturating_add(1));
+        self.queue_ns
     }
 
     fn push(&mut self, e: Event) {

@@ -291,18 +291,21 @@ impl Engine {
             let ord = &mut self.orders.orders[slot as usize];
             ord.cl_ord_id = cl;
             ord.amended_ns = now.nanos;
+            ord.updated_ns = now.nanos;
         }
         match o.state {
             State::Resting if price_changed => {
                 // Back of the new price's queue; a crossing price trades first.
                 self.detach(slot);
                 let seq = self.next_seq();
+                let queued_ns = self.next_queue_ns(now);
                 let ord = &mut self.orders.orders[slot as usize];
                 ord.price = new_price;
                 ord.qty = new_qty;
                 ord.display = new_display;
                 ord.stop = new_stop;
                 ord.seq = seq;
+                ord.queued_ns = queued_ns;
                 self.report(
                     slot,
                     session,
@@ -328,6 +331,7 @@ impl Engine {
                     visible = new_display.max(1).min(leaves);
                 }
                 let seq = self.next_seq();
+                let queued_ns = self.next_queue_ns(now);
                 let inst = &mut self.instruments[usize::from(id.0)];
                 {
                     let ord = &mut self.orders.orders[slot as usize];
@@ -340,7 +344,9 @@ impl Engine {
                 if new_qty > o.qty {
                     // A larger order goes to the back of its queue.
                     inst.book.move_to_back(&mut self.orders.orders, slot);
-                    self.orders.orders[slot as usize].seq = seq;
+                    let ord = &mut self.orders.orders[slot as usize];
+                    ord.seq = seq;
+                    ord.queued_ns = queued_ns;
                 }
                 self.touch(id, o.side, o.price);
                 self.report(

@@ -74,6 +74,10 @@ pub(crate) struct Order {
     pub expire_ns: i64,
     /// Time priority (engine-wide sequence).
     pub seq: u64,
+    /// When `seq` was taken: the queue-entry time L3 market data shows (5273).
+    pub queued_ns: i64,
+    /// Last change of what L3 market data shows (placement, fill, amend, reload; 5060).
+    pub updated_ns: i64,
     pub prev: u32,
     pub next: u32,
 }
@@ -119,6 +123,8 @@ impl Order {
         amended_ns: 0,
         expire_ns: 0,
         seq: 0,
+        queued_ns: 0,
+        updated_ns: 0,
         prev: NIL,
         next: NIL,
     };

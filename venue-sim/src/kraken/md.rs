@@ -14,8 +14,9 @@ use tickwire_fix::message::Message;
 use tickwire_fix::outbound::venue::{self as out, EntryTime, MdEntry};
 use tickwire_fix::time::UtcTimestamp;
 
+use super::md_l3;
 use super::venue::{send_with, Conn, Stats};
-use super::Port;
+use super::{L3Config, Port};
 use crate::engine::{Engine, InstrumentId, InstrumentStatus, PublicTrade, Side};
 
 /// MarketDepth values Kraken accepts on L2 (0 = full, capped at 1000).
@@ -42,10 +43,14 @@ fn md_reject(c: &mut Conn, now: UtcTimestamp, req_id: &[u8], reason: u8, text: &
     });
 }
 
-/// Handles a MarketDataRequest (35=V).
+/// Handles a MarketDataRequest (35=V). On an L3 port a request without AggregatedBook (266)
+/// is an L3 request; 266=Y there gets the L2 book as on the L2 ports ([ASSUME]: Kraken does
+/// not say).
 pub(crate) fn handle_request(
     engine: &Engine,
     c: &mut Conn,
+    port: Port,
+    l3: &L3Config,
     now: UtcTimestamp,
     m: &Message<'_>,
     stats: &mut Stats,
@@ -54,17 +59,27 @@ pub(crate) fn handle_request(
     let srt = m.uint(263).unwrap_or(99);
     if srt == 2 {
         c.subs.retain(|s| s.req_id != req_id);
+        c.l3_subs.retain(|s| s.req_id != req_id);
         return;
     }
     stats.md_messages += 1;
     if srt > 1 {
         return md_reject(c, now, req_id, b'4', b"Unsupported SubscriptionRequestType");
     }
-    if c.subs.iter().any(|s| s.req_id == req_id) {
+    if c.subs.iter().any(|s| s.req_id == req_id) || c.l3_subs.iter().any(|s| s.req_id == req_id) {
         return md_reject(c, now, req_id, b'1', b"Duplicate MDReqID");
     }
+    let want_l3 = match m.field(266) {
+        Some(b"N") => true,
+        None => port.is_l3(),
+        Some(_) => false,
+    };
+    if want_l3 && !port.is_l3() && !l3.on_l2_ports {
+        return md_reject(c, now, req_id, b'B', b"Level3 not available on this port");
+    }
     let depth = m.uint(264).unwrap_or(u64::MAX);
-    if !DEPTHS.contains(&depth) {
+    let depths: &[u64] = if want_l3 { &l3.depths } else { DEPTHS };
+    if !depths.contains(&depth) {
         let text = format!(
             "Unsupported market depth: {}",
             m.field(264)
@@ -75,9 +90,6 @@ pub(crate) fn handle_request(
     if m.field(265).is_some_and(|t| t != b"1") {
         return md_reject(c, now, req_id, b'6', b"Unsupported MDUpdateType");
     }
-    if m.field(266) == Some(b"N") {
-        return md_reject(c, now, req_id, b'B', b"Level3 not available on this port");
-    }
     let (mut bid, mut offer, mut trade) = (false, false, false);
     for f in m.iter().filter(|f| f.tag == 269) {
         match f.value {
@@ -86,6 +98,15 @@ pub(crate) fn handle_request(
             b"2" => trade = true,
             _ => return md_reject(c, now, req_id, b'8', b"Unsupported MDEntryType"),
         }
+    }
+    if want_l3 && trade {
+        return md_reject(
+            c,
+            now,
+            req_id,
+            b'C',
+            b"Trades not available on Level3 request",
+        );
     }
     if bid != offer || !(bid || trade) {
         return md_reject(
@@ -113,6 +134,23 @@ pub(crate) fn handle_request(
         return md_reject(c, now, req_id, b'0', b"Unknown symbol: ");
     }
     stats.md_messages -= 1;
+    if want_l3 {
+        let levels = md_l3::levels(depth);
+        for id in ids {
+            md_l3::subscribe(
+                engine,
+                c,
+                now,
+                req_id,
+                id,
+                levels,
+                srt == 1,
+                l3.checksum,
+                stats,
+            );
+        }
+        return;
+    }
     let depth = if depth == 0 { 1000 } else { depth as usize };
     for id in ids {
         let Some(spec) = engine.instrument(id) else {

@@ -7,7 +7,8 @@
 //! (plaintext) │ fix::Session (acceptor: heartbeats, resend, gap fill, Rejects, rollover) │
 //!             │ trading: 35=D/F/G/H/q ─► engine::Engine ─► 35=8 / 35=j / 35=3, Logout    │
 //!             │ market data: 35=V/x/g ─► 35=W/X/Y/y/h, book diff per subscription, 5041  │
-//!             │ synthetic participants (seeded) ─► the same Engine                       │
+//!             │   L2 per price level; L3 (ports 4004/4005) per resting order           │
+//!             │ synthetic participants (seeded) or a tick replay ─► the same Engine      │
 //! transmit ◄──│ per connection: what to write; wants_close after a Logout                │
 //!             └──────────────────────────────────────────────────────────────────────────┘
 //! server::Server: kernel TCP listeners (TLS 1.3 via tickwire-tls unless plain TCP is asked
@@ -20,7 +21,9 @@
 //! [`server::Server`] is that driver over kernel TCP; the same core can sit behind
 //! tickwire's userspace stack.
 //!
-//! Ports and CompIDs follow SPEC §1.2 ([`Port`]); L3 ports (4004/4005) are not served.
+//! Ports and CompIDs follow SPEC §1.2 ([`Port`]). The L3 ports (4004 Derivatives, 4005 Spot)
+//! serve order-by-order books from the same engine (see [`L3Config`] for the choices SPEC
+//! marks [ASSUME]); 266=N on an L2 port is refused with 281=B unless configured otherwise.
 //! Logon failures follow SPEC §2.6: bad key, signature or nonce → Logout
 //! `Logon failed: invalid credentials` then close; unknown SenderCompID, wrong TargetCompID
 //! or a first message that is not a Logon → close without a Logout.
@@ -28,12 +31,15 @@
 pub mod journal;
 mod market;
 mod md;
+mod md_l3;
 pub mod pki;
+pub mod replay;
 pub mod server;
 mod validate;
 mod venue;
 
 pub use market::MarketConfig;
+pub use replay::{ReplayConfig, ReplayError, Speed, Tape};
 pub use server::{Server, ServerConfig};
 pub use validate::validate_kraken;
 pub use venue::{ConnError, ConnId, Stats, Venue};
@@ -58,15 +64,22 @@ pub enum Port {
     DerivativesMd,
     /// 4003, `KRAKEN-DRV-TRD`.
     DerivativesTrading,
+    /// 4004, Derivatives market data L3, `KRAKEN-DRV-MD` (SPEC §1.2 [ASSUME] same target as
+    /// L2).
+    DerivativesMdL3,
+    /// 4005, Spot market data L3, `KRAKEN-MD` ([ASSUME] as above).
+    SpotMdL3,
 }
 
 impl Port {
     /// Every endpoint served.
-    pub const ALL: [Port; 4] = [
+    pub const ALL: [Port; 6] = [
         Port::SpotMd,
         Port::SpotTrading,
         Port::DerivativesMd,
         Port::DerivativesTrading,
+        Port::DerivativesMdL3,
+        Port::SpotMdL3,
     ];
 
     /// Kraken's port number.
@@ -76,15 +89,17 @@ impl Port {
             Port::SpotTrading => 4001,
             Port::DerivativesMd => 4002,
             Port::DerivativesTrading => 4003,
+            Port::DerivativesMdL3 => 4004,
+            Port::SpotMdL3 => 4005,
         }
     }
 
     /// The TargetCompID clients use (our SenderCompID).
     pub fn comp_id(self) -> &'static str {
         match self {
-            Port::SpotMd => "KRAKEN-MD",
+            Port::SpotMd | Port::SpotMdL3 => "KRAKEN-MD",
             Port::SpotTrading => "KRAKEN-TRD",
-            Port::DerivativesMd => "KRAKEN-DRV-MD",
+            Port::DerivativesMd | Port::DerivativesMdL3 => "KRAKEN-DRV-MD",
             Port::DerivativesTrading => "KRAKEN-DRV-TRD",
         }
     }
@@ -94,11 +109,18 @@ impl Port {
         matches!(self, Port::SpotTrading | Port::DerivativesTrading)
     }
 
+    /// True for the Level 3 (order-by-order) market-data ports.
+    pub fn is_l3(self) -> bool {
+        matches!(self, Port::SpotMdL3 | Port::DerivativesMdL3)
+    }
+
     /// Spot or Derivatives.
     pub fn venue(self) -> engine::Venue {
         match self {
-            Port::SpotMd | Port::SpotTrading => engine::Venue::Spot,
-            Port::DerivativesMd | Port::DerivativesTrading => engine::Venue::Derivatives,
+            Port::SpotMd | Port::SpotTrading | Port::SpotMdL3 => engine::Venue::Spot,
+            Port::DerivativesMd | Port::DerivativesTrading | Port::DerivativesMdL3 => {
+                engine::Venue::Derivatives
+            }
         }
     }
 
@@ -109,6 +131,8 @@ impl Port {
             Port::SpotTrading => "spot-trading",
             Port::DerivativesMd => "derivatives-md",
             Port::DerivativesTrading => "derivatives-trading",
+            Port::DerivativesMdL3 => "derivatives-md-l3",
+            Port::SpotMdL3 => "spot-md-l3",
         }
     }
 }
@@ -167,6 +191,35 @@ pub struct Config {
     pub trading_journal_slots: usize,
     /// The synthetic market on Spot; `None`: only clients trade.
     pub market: Option<MarketConfig>,
+    /// Recorded ticks replayed on Spot instead of the synthetic market ([`replay`]); at most
+    /// one of `market` and `replay`.
+    pub replay: Option<ReplayConfig>,
+    /// Level 3 market data.
+    pub l3: L3Config,
+}
+
+/// Level 3 market-data choices SPEC leaves open (§4.9, §4.11, §8 items 5 and 26).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct L3Config {
+    /// MarketDepth (264) values accepted on L3, in price levels (the L3 guide: 0, 10, 100,
+    /// 1000; 0 means full depth, capped at 1000 levels).
+    pub depths: Vec<u64>,
+    /// Send 5041 on L3 book incrementals ([ASSUME] the WS v2 level3 rule: every order of the
+    /// top ten levels in queue order).
+    pub checksum: bool,
+    /// Also serve 266=N on the L2 ports (Kraken's reference: L3 "only for Derivatives"; SPEC
+    /// §8 item 5 assumes L3 only on 4004/4005, so this is off and 266=N there gets 281=B).
+    pub on_l2_ports: bool,
+}
+
+impl Default for L3Config {
+    fn default() -> Self {
+        L3Config {
+            depths: vec![0, 10, 100, 1000],
+            checksum: true,
+            on_l2_ports: false,
+        }
+    }
 }
 
 impl Default for Config {
@@ -187,6 +240,8 @@ impl Default for Config {
             max_connections: 64,
             trading_journal_slots: 1024,
             market: None,
+            replay: None,
+            l3: L3Config::default(),
         }
     }
 }

@@ -19,6 +19,8 @@ use tickwire_fix::time::UtcTimestamp;
 use super::journal::VenueJournal;
 use super::market::Sim;
 use super::md::{self, Subscription};
+use super::md_l3;
+use super::replay::{Feed, Player};
 use super::{Config, Port, LOGON_FAILED};
 use crate::engine::{
     AccountConfig, AccountId, AmendRequest, CancelRequest, Engine, Event, ExecInst, ExecReport,
@@ -99,6 +101,7 @@ pub(crate) struct Conn {
     /// Set while the connection is being torn down: cancel-on-disconnect reports go here.
     closed_journal: Option<VenueJournal>,
     pub(crate) subs: Vec<Subscription>,
+    pub(crate) l3_subs: Vec<md_l3::L3Subscription>,
     /// MsgSeqNum of the application message being handled (RefSeqNum of rejects).
     last_seq: u64,
 }
@@ -125,9 +128,10 @@ pub struct Venue {
     inbox_ends: Vec<usize>,
     touched: Vec<(usize, crate::engine::InstrumentId)>,
     trades: Vec<(usize, PublicTrade)>,
-    market: Option<Sim>,
+    market: Option<Feed>,
     stats: Stats,
     md_scratch: md::Scratch,
+    md_l3_scratch: md_l3::Scratch,
     /// Per client: when its market-data session was last sent something.
     last_tick_ns: Vec<i64>,
     /// Per client: tick sent → NewOrderSingle received, nanoseconds.
@@ -145,7 +149,8 @@ pub enum BuildError {
     CompId(String),
     /// More clients than `max_accounts`.
     TooManyClients,
-    /// The synthetic market's symbol is unknown or it cannot open its session.
+    /// The synthetic market's or the replay's symbols or precisions do not fit the engine, it
+    /// cannot open its sessions, or both were configured.
     Market(String),
 }
 
@@ -156,7 +161,7 @@ impl core::fmt::Display for BuildError {
             Self::Secret(c) => write!(f, "client {c}: API secret is not base64"),
             Self::CompId(c) => write!(f, "CompID {c:?} is not usable"),
             Self::TooManyClients => f.write_str("more clients than the engine's max_accounts"),
-            Self::Market(e) => write!(f, "synthetic market: {e}"),
+            Self::Market(e) => write!(f, "market feed: {e}"),
         }
     }
 }
@@ -209,9 +214,19 @@ impl Venue {
             Some((c, s)) => Some(mk(c.clone(), s.clone())?),
             None => None,
         };
-        let market = match &cfg.market {
-            Some(m) => Some(Sim::new(m, &mut spot.engine, now).map_err(BuildError::Market)?),
-            None => None,
+        let market = match (&cfg.market, &cfg.replay) {
+            (Some(_), Some(_)) => {
+                return Err(BuildError::Market(
+                    "a synthetic market and a replay cannot run together".into(),
+                ))
+            }
+            (Some(m), None) => Some(Feed::Synthetic(
+                Sim::new(m, &mut spot.engine, now).map_err(BuildError::Market)?,
+            )),
+            (None, Some(r)) => Some(Feed::Replay(
+                Player::new(r, &mut spot.engine, now).map_err(BuildError::Market)?,
+            )),
+            (None, None) => None,
         };
         let n = cfg.max_connections;
         let mut v = Venue {
@@ -229,6 +244,7 @@ impl Venue {
             market,
             stats: Stats::default(),
             md_scratch: md::Scratch::default(),
+            md_l3_scratch: md_l3::Scratch::default(),
             last_tick_ns: vec![0; cfg.clients.len()],
             tick_to_order: (0..cfg.clients.len()).map(|_| None).collect(),
             cfg,
@@ -313,6 +329,7 @@ impl Venue {
             closing: false,
             closed_journal: None,
             subs: Vec::new(),
+            l3_subs: Vec::new(),
             last_seq: 0,
         });
         Ok(ConnId {
@@ -661,6 +678,7 @@ impl Venue {
                         b.engine.reset_clordids(account);
                     }
                     c.subs.clear();
+                    c.l3_subs.clear();
                 }
                 _ => {}
             }
@@ -682,8 +700,17 @@ impl Venue {
         };
         let ty = m.msg_type();
         if !c.port.is_trading() {
+            let port = c.port;
             match ty {
-                b"V" => md::handle_request(&book.engine, c, now, &m, &mut self.stats),
+                b"V" => md::handle_request(
+                    &book.engine,
+                    c,
+                    port,
+                    &self.cfg.l3,
+                    now,
+                    &m,
+                    &mut self.stats,
+                ),
                 b"x" => md::handle_instrument_list(&book.engine, c, now, &m),
                 b"g" => md::handle_session_status(c.port, c, now, &m),
                 _ => unsupported(c, now, &m, &mut self.stats),
@@ -744,7 +771,7 @@ impl Venue {
         }
     }
 
-    fn drain_with(&mut self, now: UtcTimestamp, mut sim: Option<&mut Sim>) {
+    fn drain_with(&mut self, now: UtcTimestamp, mut sim: Option<&mut Feed>) {
         for v in 0..2 {
             while let Some(book) = self.books[v].as_mut() {
                 let Some(ev) = book.engine.poll_event() else {
@@ -801,7 +828,7 @@ impl Venue {
             return;
         }
         for c in self.conns.iter_mut().flatten() {
-            if c.subs.is_empty() || c.closing {
+            if (c.subs.is_empty() && c.l3_subs.is_empty()) || c.closing {
                 continue;
             }
             let v = venue_index(c.port);
@@ -817,6 +844,13 @@ impl Venue {
                 now,
                 &mut self.stats,
                 &mut self.md_scratch,
+            ) || !md_l3::publish(
+                &book.engine,
+                c,
+                &self.touched,
+                now,
+                &mut self.stats,
+                &mut self.md_l3_scratch,
             ) {
                 self.stats.slow_consumers += 1;
                 c.closing = true;
