@@ -7,9 +7,12 @@
 //! book against that shadow and sends the difference in one 35=X — deletes first, so a
 //! depth-bounded client book always has room — with the checksum of the shadow's top ten
 //! levels. A level that only fell out of the subscribed depth is deleted with its last size
-//! (271>0), a level that left the book with 271=0.
+//! (271>0), a level that left the book with 271=0.0 (as SPEC's example M19 writes it).
 
 use tickwire_fix::decimal::Decimal;
+
+/// MDEntrySize of a delete for a level that left the book: zero, written `0.0`.
+const LEFT_THE_BOOK: Decimal = Decimal::new(0, 1);
 use tickwire_fix::message::Message;
 use tickwire_fix::outbound::venue::{self as out, EntryTime, MdEntry};
 use tickwire_fix::time::UtcTimestamp;
@@ -252,7 +255,7 @@ fn diff(
                     action: b'2',
                     side,
                     px: o.0,
-                    size: Decimal::ZERO,
+                    size: LEFT_THE_BOOK,
                 });
                 i += 1;
             }
@@ -268,7 +271,7 @@ fn diff(
             (Some(o), None) => {
                 // Beyond the new worst level of a full view: it may only have left the depth.
                 let out_of_scope = full && worst_new.is_some_and(|w| better(w, o.0));
-                let size = if out_of_scope { o.1 } else { Decimal::ZERO };
+                let size = if out_of_scope { o.1 } else { LEFT_THE_BOOK };
                 deletes.push(Change {
                     action: b'2',
                     side,
@@ -615,7 +618,7 @@ mod tests {
         let (mut ch, mut del) = (Vec::new(), Vec::new());
         diff(Side::Buy, &old, &new, 2, &mut ch, &mut del);
         assert_eq!(del.len(), 1);
-        assert_eq!((del[0].px, del[0].size), (d("10.0"), Decimal::ZERO));
+        assert_eq!((del[0].px, del[0].size), (d("10.0"), LEFT_THE_BOOK));
         assert_eq!(ch.len(), 1);
         assert_eq!((ch[0].action, ch[0].px), (b'0', d("9.5")));
         // 9.0 pushed beyond depth 2 by two better levels: deleted with its size.
