@@ -386,3 +386,37 @@ fn demo_on_veth_fills_orders_and_removes_its_netns() {
     assert!(ns.starts_with("ht-db"), "{out}");
     assert!(!netns_exists(&ns), "{ns} left behind");
 }
+
+/// Baseline (c) in `tickwire bench` (a build with `--features quickfix`): QuickFIX's row has
+/// numbers at the venue, none inside, and stdout stays one JSON document although QuickFIX's
+/// OpenSSL callback prints to C's stdout.
+#[cfg(feature = "quickfix")]
+#[test]
+fn bench_quickfix_row_is_measured_at_the_venue() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, err) = tickwire(&[
+        "bench",
+        "--ticks",
+        "3000",
+        "--quickfix-ticks",
+        "3000",
+        "--topology",
+        "kernel-polling,quickfix",
+        "--output",
+        "json",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let runs = v["runs"].as_array().unwrap();
+    let c = &runs[1];
+    assert!(c["topology"].as_str().unwrap().contains("QuickFIX"), "{c}");
+    assert_eq!(c["available"], true, "{c}");
+    assert!(c["orders"].as_u64().unwrap() > 3000 / 16, "{c}");
+    assert_eq!(c["fills"], c["orders"], "{c}");
+    assert!(c["at_venue_ns"]["p50"].as_u64().unwrap() > 0, "{c}");
+    assert!(c["ns"].is_null(), "{c}");
+    assert!(out.path().join("quickfix-at-venue.hgrm").exists());
+}
