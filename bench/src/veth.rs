@@ -512,3 +512,29 @@ fn run_on(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_that_cannot_name_an_interface_are_refused_before_anything_is_made() {
+        for bad in ["much-too-long-prefix", "a b", "x/y", "ns;rm"] {
+            let e = Topology::create(bad).err();
+            assert!(
+                e.as_deref().is_some_and(|e| e.contains("netns prefix")),
+                "{bad}: {e:?}"
+            );
+        }
+        assert!(LIVE.lock().map(|l| l.is_empty()).unwrap_or(false));
+    }
+
+    #[test]
+    fn unavailable_and_failed_say_which() {
+        assert_eq!(
+            Error::Unavailable("needs root".into()).to_string(),
+            "not available: needs root"
+        );
+        assert_eq!(Error::Failed("tick 3".into()).to_string(), "tick 3");
+    }
+}
