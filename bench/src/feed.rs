@@ -292,6 +292,47 @@ impl ArmedOrder {
         outcome
     }
 
+    /// [`ArmedOrder::on_book`] for an engine that builds its own messages (baseline (c)):
+    /// the same trigger table and risk check, each admitted firing handed to `send` as its
+    /// fresh ClOrdID, price (ticks at [`PRICE_SCALE`]) and quantity (lots at [`QTY_SCALE`])
+    /// instead of the precompiled template. Returns whether anything was sent.
+    ///
+    /// # Errors
+    /// `send`'s error or ClOrdID exhaustion; later firings of the same update are not sent.
+    pub fn on_book_send(
+        &mut self,
+        book: &Book,
+        now: UtcTimestamp,
+        mut send: impl FnMut(u64, i64, i64) -> Result<(), String>,
+    ) -> Result<bool, String> {
+        let top = Top::from_book(book, now);
+        let (ids, risk) = (&mut self.ids, &mut self.risk);
+        let refused = &mut self.refused;
+        let mut outcome = Ok(false);
+        self.triggers.evaluate(BTC_USD, &top, now, |fire| {
+            if outcome.is_err() {
+                return;
+            }
+            let Some(id) = ids.next(now) else {
+                outcome = Err("ClOrdID space exhausted".into());
+                return;
+            };
+            if risk
+                .check_new(OrderKey(id), &fire.order, &top, now)
+                .is_err()
+            {
+                *refused += 1;
+                return;
+            }
+            let sent = send(id, fire.order.price, fire.order.qty);
+            if sent.is_err() {
+                risk.on_closed(OrderKey(id));
+            }
+            outcome = sent.map(|()| true);
+        });
+        outcome
+    }
+
     /// An ExecutionReport for one of the armed orders: fills move risk's position and open
     /// quantity, a terminal status closes the order.
     pub fn on_execution(&mut self, er: &ExecutionReport<'_>) {

@@ -16,6 +16,8 @@ pub mod feed;
 pub mod inmem;
 pub mod kernel;
 pub mod pki;
+#[cfg(feature = "quickfix")]
+pub mod quickfix;
 pub mod report;
 pub mod rss;
 pub mod stages;

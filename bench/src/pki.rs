@@ -11,6 +11,8 @@ pub struct TestPki {
     pub server: ServerConfig,
     /// The name in the leaf certificate.
     pub server_name: String,
+    /// The CA certificate, PEM (for engines that read their trust anchors from a file).
+    pub ca_pem: String,
 }
 
 /// Generates a CA and a leaf for `server_name`.
@@ -39,5 +41,6 @@ pub fn generate(server_name: &str) -> Result<TestPki, String> {
             pkcs8_key: key.serialize_der(),
         }),
         server_name: server_name.to_string(),
+        ca_pem: ca_cert.pem(),
     })
 }

@@ -272,7 +272,7 @@ fn remove_stale(prefix: &str) {
 }
 
 /// The minimal filling venue ([`crate::kernel`]'s, [`crate::inmem`]'s) on kernel sockets.
-struct KernelMinimal {
+pub(crate) struct KernelMinimal {
     listeners: Vec<TcpListener>,
     md: Option<KLink>,
     trd: Option<KLink>,
@@ -285,6 +285,31 @@ struct KernelMinimal {
 const ORDER_STALL: Duration = Duration::from_secs(5);
 
 impl KernelMinimal {
+    /// Serves market data on the first listener and trading on the second (non-blocking).
+    pub(crate) fn new(
+        listeners: Vec<TcpListener>,
+        server: tickwire_tls::ServerConfig,
+        clock: Clock,
+    ) -> KernelMinimal {
+        KernelMinimal {
+            listeners,
+            md: None,
+            trd: None,
+            feed: Feed::default(),
+            server,
+            clock,
+        }
+    }
+
+    /// True once both connections are accepted and their FIX sessions active.
+    #[cfg(feature = "quickfix")]
+    pub(crate) fn logged_on(&self) -> bool {
+        use tickwire_fix::session::State;
+        [&self.md, &self.trd]
+            .iter()
+            .all(|l| l.as_ref().is_some_and(|l| l.fix.state() == State::Active))
+    }
+
     fn links(&mut self) -> Result<(&mut KLink, &mut KLink), String> {
         match (&mut self.md, &mut self.trd) {
             (Some(md), Some(trd)) => Ok((md, trd)),
@@ -469,14 +494,7 @@ fn run_on(
     let cstack = inmem::user_stack(nic, CLIENT, VENUE, clock.mono_ns())?;
     match params.venue {
         VenueKind::Minimal => {
-            let mut venue = KernelMinimal {
-                listeners,
-                md: None,
-                trd: None,
-                feed: Feed::default(),
-                server: pki.server.clone(),
-                clock,
-            };
+            let mut venue = KernelMinimal::new(listeners, pki.server.clone(), clock);
             inmem::drive(
                 &params, &clock, &pki, &key, cstack, VENUE, &mut venue, progress,
             )
@@ -492,5 +510,31 @@ fn run_on(
                 &params, &clock, &pki, &key, cstack, VENUE, &mut venue, progress,
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_that_cannot_name_an_interface_are_refused_before_anything_is_made() {
+        for bad in ["much-too-long-prefix", "a b", "x/y", "ns;rm"] {
+            let e = Topology::create(bad).err();
+            assert!(
+                e.as_deref().is_some_and(|e| e.contains("netns prefix")),
+                "{bad}: {e:?}"
+            );
+        }
+        assert!(LIVE.lock().map(|l| l.is_empty()).unwrap_or(false));
+    }
+
+    #[test]
+    fn unavailable_and_failed_say_which() {
+        assert_eq!(
+            Error::Unavailable("needs root".into()).to_string(),
+            "not available: needs root"
+        );
+        assert_eq!(Error::Failed("tick 3".into()).to_string(), "tick 3");
     }
 }

@@ -31,6 +31,9 @@ pub enum Topology {
     KernelPolling,
     /// Baseline (a): kernel TCP + rustls, blocking threads.
     KernelBlocking,
+    /// Baseline (c): QuickFIX C++ (the `quickfix` crate) over kernel TCP + OpenSSL TLS 1.3,
+    /// one thread polling (needs a build with `--features quickfix`).
+    Quickfix,
     /// tickwire in memory against the Kraken venue simulator (matching engine).
     Kraken,
     /// tickwire on DPDK ports (needs a build with `--features dpdk`).
@@ -38,13 +41,14 @@ pub enum Topology {
 }
 
 /// Every topology, in table order.
-const ALL: [Topology; 8] = [
+const ALL: [Topology; 9] = [
     Topology::Inmem,
     Topology::Paced8x,
     Topology::Paced1x,
     Topology::Veth,
     Topology::KernelPolling,
     Topology::KernelBlocking,
+    Topology::Quickfix,
     Topology::Kraken,
     Topology::Dpdk,
 ];
@@ -61,6 +65,9 @@ pub struct Args {
     /// Ticks for each paced tickwire run (1× and 8× the realistic rate).
     #[arg(long, default_value_t = 20_000)]
     pub paced_ticks: u64,
+    /// Ticks for baseline (c), QuickFIX.
+    #[arg(long, default_value_t = 20_000)]
+    pub quickfix_ticks: u64,
     /// The "realistic" tick rate, ticks/s (1×); the 8× run publishes eight times as fast.
     #[arg(long, default_value_t = REALISTIC_RATE)]
     pub rate: u64,
@@ -85,11 +92,43 @@ struct Row {
     outcome: Result<Report, String>,
 }
 
-#[allow(clippy::print_stdout)]
 pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
+    let result = report(args, output);
+    #[cfg(feature = "quickfix")]
+    {
+        // QuickFIX's OpenSSL verify callback printf()s to C's stdout, which a pipe buffers
+        // until exit: everything of ours is written, so what C flushes at exit goes to stderr
+        // and stdout stays one JSON document.
+        let _ = std::io::stdout().flush();
+        let _ = nix::unistd::dup2(2, 1);
+    }
+    result
+}
+
+/// Baseline (c), or why it is not in this build.
+fn quickfix_row(ticks: u64) -> anyhow::Result<Result<Report, String>> {
+    #[cfg(feature = "quickfix")]
+    {
+        tickwire_bench::quickfix::run(ticks)
+            .map(Ok)
+            .map_err(anyhow::Error::msg)
+    }
+    #[cfg(not(feature = "quickfix"))]
+    {
+        let _ = ticks;
+        Ok(Err("not built with --features quickfix (builds QuickFIX C++ with cmake: cargo run --release -p tickwire-control --features quickfix --bin tickwire -- bench)".to_string()))
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
     anyhow::ensure!(
-        args.ticks > 0 && args.blocking_ticks > 0 && args.paced_ticks > 0 && args.rate > 0,
-        "--ticks, --blocking-ticks, --paced-ticks and --rate must be at least 1"
+        args.ticks > 0
+            && args.blocking_ticks > 0
+            && args.paced_ticks > 0
+            && args.quickfix_ticks > 0
+            && args.rate > 0,
+        "--ticks, --blocking-ticks, --paced-ticks, --quickfix-ticks and --rate must be at least 1"
     );
     crate::cli::interrupt_cleans_netns();
     let text = output == crate::cli::Output::Text;
@@ -147,6 +186,12 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
                 "kernel-blocking",
                 args.blocking_ticks,
             ),
+            Topology::Quickfix => (
+                "baseline (c): QuickFIX C++ (quickfix crate) + OpenSSL TLS 1.3, kernel TCP, one thread polling"
+                    .to_string(),
+                "quickfix",
+                args.quickfix_ticks,
+            ),
             Topology::Kraken => (
                 "tickwire in-memory against the Kraken venue (matching engine)".to_string(),
                 "tickwire-inmem-kraken",
@@ -198,6 +243,7 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
                 Err(veth::Error::Unavailable(reason)) => Ok(Err(reason)),
                 Err(e @ veth::Error::Failed(_)) => Err(anyhow::Error::msg(e.to_string())),
             },
+            Topology::Quickfix => quickfix_row(ticks),
             Topology::Dpdk => Ok(Err(
                 "not built with --features dpdk (the DPDK transports are measured by `cargo bench -p tickwire-bench --features dpdk --bench dpdk_rtt`)"
                     .to_string(),
@@ -307,9 +353,9 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
                 "ticks": r.ticks,
                 "orders": r.orders,
                 "fills": r.fills,
-                "ns": quantiles(&r.tick_to_trade),
+                "ns": (!r.tick_to_trade.is_empty()).then(|| quantiles(&r.tick_to_trade)),
                 "at_venue_ns": quantiles(&r.at_venue),
-                "p50_ratio_to_tickwire": p50(&r.tick_to_trade) / ours,
+                "p50_ratio_to_tickwire": (!r.tick_to_trade.is_empty()).then(|| p50(&r.tick_to_trade) / ours),
                 "at_venue_p50_ratio_to_tickwire": p50(&r.at_venue) / ours_venue,
                 "peak_rss_kib": r.peak_rss_kib,
                 "risk_refused": r.risk_refused,
@@ -328,6 +374,8 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             "baseline_b_target": 3.0,
             "baseline_a_p50_ratio_veth": venue_ratio(Topology::KernelBlocking, Topology::Veth),
             "baseline_b_p50_ratio_veth": venue_ratio(Topology::KernelPolling, Topology::Veth),
+            "baseline_c_p50_ratio": venue_ratio(Topology::Quickfix, Topology::Inmem),
+            "baseline_c_p50_ratio_veth": venue_ratio(Topology::Quickfix, Topology::Veth),
         },
         "stages": breakdown.map(|(run, st, c)| serde_json::json!({
             "run": run,
@@ -384,6 +432,13 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
                 }
             };
             let h = pick(r);
+            if h.is_empty() {
+                println!(
+                    "{:<width$} not measured here (the engine does not say when its read returned; see the venue's view)",
+                    row.name
+                );
+                continue;
+            }
             let rss = match (rss, r.peak_rss_kib) {
                 (false, _) => String::new(),
                 (true, Some(k)) => format!("  {:>5} MiB", k / 1024),
@@ -421,6 +476,13 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             "\nat the venue, p50: baseline (a) / tickwire = {} (target ≥ 20x), baseline (b) / tickwire = {} (target ≥ 3x)",
             ratio(venue_ratio(Topology::KernelBlocking, Topology::Inmem)),
             ratio(venue_ratio(Topology::KernelPolling, Topology::Inmem))
+        );
+    }
+    if find(Topology::Quickfix).is_some() {
+        println!(
+            "at the venue, p50: baseline (c) QuickFIX / tickwire = {}, / tickwire on veth = {}",
+            ratio(venue_ratio(Topology::Quickfix, Topology::Inmem)),
+            ratio(venue_ratio(Topology::Quickfix, Topology::Veth))
         );
     }
     if find(Topology::Veth).is_some() {

@@ -386,3 +386,96 @@ fn demo_on_veth_fills_orders_and_removes_its_netns() {
     assert!(ns.starts_with("ht-db"), "{out}");
     assert!(!netns_exists(&ns), "{ns} left behind");
 }
+
+/// Baseline (c) in `tickwire bench` (a build with `--features quickfix`): QuickFIX's row has
+/// numbers at the venue, none inside, and stdout stays one JSON document although QuickFIX's
+/// OpenSSL callback prints to C's stdout.
+#[cfg(feature = "quickfix")]
+#[test]
+fn bench_quickfix_row_is_measured_at_the_venue() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, err) = tickwire(&[
+        "bench",
+        "--ticks",
+        "3000",
+        "--quickfix-ticks",
+        "3000",
+        "--topology",
+        "kernel-polling,quickfix",
+        "--output",
+        "json",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let runs = v["runs"].as_array().unwrap();
+    let c = &runs[1];
+    assert!(c["topology"].as_str().unwrap().contains("QuickFIX"), "{c}");
+    assert_eq!(c["available"], true, "{c}");
+    assert!(c["orders"].as_u64().unwrap() > 3000 / 16, "{c}");
+    assert_eq!(c["fills"], c["orders"], "{c}");
+    assert!(c["at_venue_ns"]["p50"].as_u64().unwrap() > 0, "{c}");
+    assert!(c["ns"].is_null(), "{c}");
+    assert!(out.path().join("quickfix-at-venue.hgrm").exists());
+}
+
+/// Run as an unprivileged user (root drops to `nobody` with setpriv): the veth row says why it
+/// is not available and the other rows still run; `demo --net veth` refuses with exit 3.
+#[test]
+fn veth_without_root_is_reported_not_skipped() {
+    use std::os::unix::fs::PermissionsExt as _;
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: already unprivileged (bench_veth_row_is_measured_and_its_netns_removed covers it)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let nobody = |args: &[&str]| {
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_tickwire"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let bench_out = dir.path().join("bench");
+    let (code, stdout, err) = nobody(&[
+        "bench",
+        "--ticks",
+        "2000",
+        "--topology",
+        "veth,kernel-polling",
+        "--output",
+        "json",
+        "--out",
+        bench_out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs[0]["available"], false, "{v}");
+    assert!(
+        runs[0]["reason"].as_str().unwrap().contains("needs root"),
+        "{v}"
+    );
+    assert_eq!(runs[1]["available"], true, "{v}");
+    assert!(v["at_venue_targets"]["baseline_b_p50_ratio_veth"].is_null());
+    let (code, _, err) = nobody(&[
+        "demo",
+        "--net",
+        "veth",
+        "--ticks",
+        "100",
+        "--out",
+        dir.path().join("demo").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("not available: needs root"), "{err}");
+}
