@@ -285,6 +285,23 @@ pub struct Session<J: Journal> {
     validator: Option<Validator>,
     limits: FrameLimits,
     stats: Stats,
+    /// The field index every received message is parsed into, allocated once: a
+    /// `FieldIndex<MAX_FIELDS>` is 6 KiB, and creating one per message (zeroing it) cost more
+    /// than parsing the message.
+    index: SpareIndex,
+}
+
+/// A [`FieldIndex`] lent out while a message is handled (so that the message can borrow it
+/// while the session is borrowed mutably) and put back after.
+struct SpareIndex(Option<Box<FieldIndex<MAX_FIELDS>>>);
+
+impl core::fmt::Debug for SpareIndex {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SpareIndex")
+            .field("capacity", &MAX_FIELDS)
+            .field("lent", &self.0.is_none())
+            .finish()
+    }
 }
 
 struct Header {
@@ -321,6 +338,7 @@ impl<J: Journal> Session<J> {
                 max_message_len: caps.receive,
             },
             stats: Stats::default(),
+            index: SpareIndex(Some(Box::new(FieldIndex::new()))),
         }
     }
 
@@ -801,8 +819,24 @@ impl<J: Journal> Session<J> {
     }
 
     fn dispatch(&mut self, now: UtcTimestamp, bytes: &[u8], on_app: &mut dyn FnMut(&Message<'_>)) {
-        let mut index = FieldIndex::<MAX_FIELDS>::new();
-        let msg = match Message::parse(bytes, &mut index) {
+        // Lent for the message; only allocated again if a previous one was never put back.
+        let mut index = self
+            .index
+            .0
+            .take()
+            .unwrap_or_else(|| Box::new(FieldIndex::new()));
+        self.dispatch_with(&mut index, now, bytes, on_app);
+        self.index.0 = Some(index);
+    }
+
+    fn dispatch_with(
+        &mut self,
+        index: &mut FieldIndex<MAX_FIELDS>,
+        now: UtcTimestamp,
+        bytes: &[u8],
+        on_app: &mut dyn FnMut(&Message<'_>),
+    ) {
+        let msg = match Message::parse(bytes, index) {
             Ok(m) => m,
             Err(e) => {
                 self.stats.garbled += 1;
