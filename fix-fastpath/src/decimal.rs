@@ -106,7 +106,10 @@ impl Decimal {
     pub fn parse(text: &[u8]) -> Result<Decimal, DecimalError> {
         // Fast path: unsigned, at most 18 digits (cannot overflow), at most one point. One
         // branch per byte that predicts well; anything else takes the checked path below,
-        // which also produces the errors.
+        // which also produces the errors. Measured slower on eight book/fill values: a
+        // word-at-a-time version (two overlapping loads, an exact '.' byte test, three
+        // multiplies; 33–65 ns against 29–47 ns for this loop) and one converting the integer
+        // and fraction parts as two independent chains (66 ns against 63 ns, not inlined).
         if text.len() <= 19 {
             let mut m = 0u64;
             let mut point = usize::MAX;

@@ -23,11 +23,15 @@
 //! Rejects (see [`crate::dict::validate`]), not framing errors. What it refuses is bytes that are
 //! not `tag=value<SOH>` fields at all.
 //!
-//! Speed: one pass of unrolled byte tests — the tag's up-to-four digits and '=' tested without a
-//! loop, the value scanned eight bytes per bounds check. Word-at-a-time SWAR variants (a SOH
-//! bitmask per 64-byte block, or a zero-byte test per word) were measured and were slower: their
-//! bit arithmetic is a data dependency from one field's end to the next field's start, where
-//! byte tests are branches the CPU predicts and runs ahead of. Framing adds the checksum pass.
+//! Speed: values are delimited by an SOH bitmask built 64 bytes at a time from four 16-byte
+//! compares (`wide`'s `u8x16`, SSE2 on x86_64, no `unsafe`); each field is one set bit, found
+//! with `trailing_zeros`, so a value costs the same whatever its length. Tags keep their
+//! unrolled byte tests (up to four digits and '=' without a loop). Measured on the 354-byte
+//! ExecutionReport: 145–186 ns for the byte loop that scanned values eight bytes per bounds
+//! check, 100–128 ns for the mask pass. Also measured and slower: a branch-free tag (word load,
+//! mask checks, two multiplies: 225–285 ns with the mask pass; its dependency chain sits in
+//! front of every field's branches) and, earlier, word-at-a-time SWAR for the SOH scan.
+//! Framing adds the checksum pass.
 //!
 //! Length-prefixed data fields (RawDataLength 95 / RawData 96 and the other FIX 4.4 pairs) are
 //! honoured: the data field's value is taken by length and may contain SOH.
@@ -36,6 +40,7 @@
 
 use crate::decimal::{Decimal, DecimalError};
 use crate::time::{TimeError, UtcTimestamp};
+use wide::u8x16;
 
 /// FIX field delimiter.
 pub const SOH: u8 = 0x01;
@@ -497,46 +502,6 @@ fn parse_tag_loop(bytes: &[u8], pos: usize) -> Option<(u32, usize)> {
     }
 }
 
-/// Offset of the first SOH at or after `start`, eight bytes per bounds check (an unrolled byte
-/// test rather than a word trick: the byte tests are control dependencies the CPU predicts and
-/// runs ahead of, where a word's bit arithmetic would put its latency on every field).
-#[inline(always)]
-fn find_soh(bytes: &[u8], start: usize) -> Option<usize> {
-    let mut i = start;
-    while let Some(&[b0, b1, b2, b3, b4, b5, b6, b7]) = bytes.get(i..i + 8) {
-        if b0 == SOH {
-            return Some(i);
-        }
-        if b1 == SOH {
-            return Some(i + 1);
-        }
-        if b2 == SOH {
-            return Some(i + 2);
-        }
-        if b3 == SOH {
-            return Some(i + 3);
-        }
-        if b4 == SOH {
-            return Some(i + 4);
-        }
-        if b5 == SOH {
-            return Some(i + 5);
-        }
-        if b6 == SOH {
-            return Some(i + 6);
-        }
-        if b7 == SOH {
-            return Some(i + 7);
-        }
-        i += 8;
-    }
-    bytes
-        .get(i..)?
-        .iter()
-        .position(|&b| b == SOH)
-        .map(|p| i + p)
-}
-
 /// The general case: any tag text up to '=' (within the field). Tags that are numbers but not
 /// valid tags (`0`, `-1`, `007`, ten digits) read as [`INVALID_TAG`].
 #[cold]
@@ -600,6 +565,40 @@ fn data_field(bytes: &[u8], data_tag: u32, start: usize, end: usize) -> Option<(
     (tag == data_tag && bytes.get(value_end) == Some(&SOH)).then_some((eq + 1, value_end))
 }
 
+/// SOH mask of 64 bytes: bit `i` is set when byte `i` is SOH. Four 16-byte compares and
+/// byte-mask extractions (SSE2 on x86_64, through `wide`; portable code elsewhere).
+#[inline(always)]
+fn soh_mask(block: &[u8; 64]) -> u64 {
+    let soh = u8x16::splat(SOH);
+    let mut m = 0u64;
+    for (k, lane) in block.chunks_exact(16).enumerate() {
+        let mut b = [0u8; 16];
+        b.copy_from_slice(lane);
+        m |= u64::from(u8x16::new(b).cmp_eq(soh).move_mask() as u16) << (16 * k);
+    }
+    m
+}
+
+/// [`soh_mask`] of the bytes `base..base + 64` (fewer at the end of the message, the missing
+/// bits clear). The last block of a message of 64 bytes or more is read as the message's last
+/// 64 bytes and shifted, so nothing is copied.
+#[inline(always)]
+fn soh_mask_at(bytes: &[u8], base: usize) -> u64 {
+    if let Some(block) = bytes.get(base..).and_then(<[u8]>::first_chunk::<64>) {
+        return soh_mask(block);
+    }
+    match bytes.last_chunk::<64>() {
+        // base < len < base + 64: the bytes before `base` are shifted out.
+        Some(last) => soh_mask(last) >> (64 - (bytes.len() - base)),
+        None => {
+            let mut block = [0u8; 64];
+            let tail = bytes.get(base..).unwrap_or_default();
+            block[..tail.len()].copy_from_slice(tail);
+            soh_mask(&block)
+        }
+    }
+}
+
 /// A zero-copy view of one framed FIX message: the bytes and their field index.
 #[derive(Debug, Clone, Copy)]
 pub struct Message<'a> {
@@ -630,46 +629,57 @@ impl<'a> Message<'a> {
         let too_many = ParseError::TooManyFields {
             capacity: N.min(usize::from(u16::MAX)) as u16,
         };
+        let n = bytes.len();
         let mut count = 0usize;
-        let mut pos = 0usize;
-        // One field per iteration: tag digits up to '=', then the value up to SOH. Byte tests:
-        // values are short (prices, ids, times), so SIMD set-up would not pay, and the tests
-        // predict well on a stream of messages of the same kinds. State stays in
-        // registers (no struct behind a reference), which matters: a spilled counter would put
-        // a store-to-load round trip on every field.
-        while pos < bytes.len() {
-            let Some((tag, eq)) = parse_tag(bytes, pos) else {
-                return Err(ParseError::InvalidTag { offset: pos as u32 });
-            };
-            let start = eq + 1;
-            let Some(mut end) = find_soh(bytes, start) else {
-                return Err(ParseError::Unterminated);
-            };
-            let len = end - start;
-            let Some(slot) = slots.get_mut(count) else {
-                return Err(too_many);
-            };
-            *slot = FieldRef {
-                tag,
-                start: start as u32,
-                len: len as u32,
-            };
-            count += 1;
-            if let Some(data_tag) = data_field_of(tag) {
-                if let Some((data_start, data_end)) = data_field(bytes, data_tag, start, end) {
-                    let Some(slot) = slots.get_mut(count) else {
-                        return Err(too_many);
-                    };
-                    *slot = FieldRef {
-                        tag: data_tag,
-                        start: data_start as u32,
-                        len: (data_end - data_start) as u32,
-                    };
-                    count += 1;
-                    end = data_end;
+        // First byte of the field being looked for: the byte after the previous SOH.
+        let mut start = 0usize;
+        let mut base = 0usize;
+        // 64 bytes per block: an SOH mask from four 16-byte compares, then one field per SOH
+        // bit, so a value's end costs a `tzcnt` whatever its length (the byte loop this
+        // replaced took a branch per eight bytes that mispredicted on changing lengths). The
+        // tag keeps its byte tests ([`parse_tag`]): measured faster than a branch-free word
+        // conversion, whose long dependency chain the CPU cannot run ahead of.
+        while base < n {
+            let mut s = soh_mask_at(bytes, base);
+            while s != 0 {
+                let end = base + s.trailing_zeros() as usize;
+                s &= s - 1;
+                if end < start {
+                    continue; // an SOH inside a data field taken by length
+                }
+                let Some((tag, eq_at)) = parse_tag(bytes, start) else {
+                    return Err(ParseError::InvalidTag {
+                        offset: start as u32,
+                    });
+                };
+                let Some(slot) = slots.get_mut(count) else {
+                    return Err(too_many);
+                };
+                *slot = FieldRef {
+                    tag,
+                    start: (eq_at + 1) as u32,
+                    len: (end - eq_at - 1) as u32,
+                };
+                count += 1;
+                start = end + 1;
+                if let Some(data_tag) = data_field_of(tag) {
+                    if let Some((data_start, data_end)) =
+                        data_field(bytes, data_tag, eq_at + 1, end)
+                    {
+                        let Some(slot) = slots.get_mut(count) else {
+                            return Err(too_many);
+                        };
+                        *slot = FieldRef {
+                            tag: data_tag,
+                            start: data_start as u32,
+                            len: (data_end - data_start) as u32,
+                        };
+                        count += 1;
+                        start = data_end + 1;
+                    }
                 }
             }
-            pos = end + 1;
+            base += 64;
         }
         Ok(Message {
             bytes,
@@ -1357,7 +1367,179 @@ mod tests {
         assert_eq!(parties[1].field(452), Some(&b"3"[..]));
     }
 
+    // The indexer before the SOH-mask pass (byte loop for values), kept as the reference the
+    // mask pass is compared with: same fields or the same error on any input.
+    /// Offset of the first SOH at or after `start`, eight bytes per bounds check (an unrolled byte
+    /// test rather than a word trick: the byte tests are control dependencies the CPU predicts and
+    /// runs ahead of, where a word's bit arithmetic would put its latency on every field).
+    fn find_soh(bytes: &[u8], start: usize) -> Option<usize> {
+        let mut i = start;
+        while let Some(&[b0, b1, b2, b3, b4, b5, b6, b7]) = bytes.get(i..i + 8) {
+            if b0 == SOH {
+                return Some(i);
+            }
+            if b1 == SOH {
+                return Some(i + 1);
+            }
+            if b2 == SOH {
+                return Some(i + 2);
+            }
+            if b3 == SOH {
+                return Some(i + 3);
+            }
+            if b4 == SOH {
+                return Some(i + 4);
+            }
+            if b5 == SOH {
+                return Some(i + 5);
+            }
+            if b6 == SOH {
+                return Some(i + 6);
+            }
+            if b7 == SOH {
+                return Some(i + 7);
+            }
+            i += 8;
+        }
+        bytes
+            .get(i..)?
+            .iter()
+            .position(|&b| b == SOH)
+            .map(|p| i + p)
+    }
+
+    fn reference_parse(bytes: &[u8], capacity: usize) -> Result<Vec<FieldRef>, ParseError> {
+        if bytes.last() != Some(&SOH) {
+            return Err(ParseError::Unterminated);
+        }
+        let too_many = ParseError::TooManyFields {
+            capacity: capacity as u16,
+        };
+        let mut out = Vec::new();
+        let mut pos = 0usize;
+        while pos < bytes.len() {
+            let Some((tag, eq)) = parse_tag(bytes, pos) else {
+                return Err(ParseError::InvalidTag { offset: pos as u32 });
+            };
+            let start = eq + 1;
+            let Some(mut end) = find_soh(bytes, start) else {
+                return Err(ParseError::Unterminated);
+            };
+            if out.len() == capacity {
+                return Err(too_many);
+            }
+            out.push(FieldRef {
+                tag,
+                start: start as u32,
+                len: (end - start) as u32,
+            });
+            if let Some(data_tag) = data_field_of(tag) {
+                if let Some((data_start, data_end)) = data_field(bytes, data_tag, start, end) {
+                    if out.len() == capacity {
+                        return Err(too_many);
+                    }
+                    out.push(FieldRef {
+                        tag: data_tag,
+                        start: data_start as u32,
+                        len: (data_end - data_start) as u32,
+                    });
+                    end = data_end;
+                }
+            }
+            pos = end + 1;
+        }
+        Ok(out)
+    }
+
+    fn same_as_reference(bytes: &[u8]) -> Result<(), proptest::test_runner::TestCaseError> {
+        let mut idx = FieldIndex::<64>::new();
+        let got = Message::parse(bytes, &mut idx).map(|m| m.fields().to_vec());
+        proptest::prop_assert_eq!(got, reference_parse(bytes, 64), "{:?}", bytes);
+        Ok(())
+    }
+
+    /// A FIX-shaped field: tags of one to six digits (sometimes a data-length tag and its data
+    /// field, a leading zero, a sign, no '=' at all), values with '=' and digits mixed in and
+    /// sometimes an SOH.
+    fn noisy_field() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        (
+            prop_oneof![
+                1u32..10,
+                10u32..100,
+                100u32..1000,
+                1000u32..10_000,
+                10_000u32..1_000_000,
+                Just(95u32),
+                Just(96u32),
+                Just(93u32),
+                Just(89u32),
+            ],
+            proptest::collection::vec(
+                prop_oneof![12 => 0x20u8..0x7f, 1 => Just(b'='), 2 => Just(b'3')],
+                0..80,
+            ),
+            0u8..32,
+        )
+            .prop_map(|(tag, value, quirk)| {
+                let mut f = match quirk {
+                    0 => format!("0{tag}="),
+                    1 => format!("-{tag}="),
+                    2 => format!("{tag}"),
+                    _ => format!("{tag}="),
+                }
+                .into_bytes();
+                let mut value = value;
+                if quirk == 4 || (quirk == 3 && value.len() % 3 == 0) {
+                    value.insert(value.len() / 2, SOH);
+                }
+                if quirk == 3 && tag % 2 == 1 {
+                    // A length field announcing the next value exactly.
+                    f.extend_from_slice(value.len().to_string().as_bytes());
+                    f.push(SOH);
+                    f.extend_from_slice(format!("{}=", tag + 1).as_bytes());
+                }
+                f.extend_from_slice(&value);
+                f.push(SOH);
+                f
+            })
+    }
+
     proptest::proptest! {
+        #[test]
+        fn mask_pass_matches_the_byte_loop_on_noise(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::num::u8::ANY,
+                    proptest::strategy::Just(SOH),
+                    proptest::strategy::Just(b'='),
+                    b'0'..=b'9',
+                ],
+                0..400,
+            ),
+        ) {
+            same_as_reference(&bytes)?;
+            let mut terminated = bytes.clone();
+            terminated.push(SOH);
+            same_as_reference(&terminated)?;
+        }
+
+        #[test]
+        fn mask_pass_matches_the_byte_loop_on_fields(
+            fields in proptest::collection::vec(noisy_field(), 0..68),
+            flip in proptest::option::of((0usize..4000, proptest::num::u8::ANY)),
+        ) {
+            let mut bytes: Vec<u8> = fields.concat();
+            same_as_reference(&bytes)?;
+            if let Some((at, b)) = flip {
+                if !bytes.is_empty() {
+                    let at = at % bytes.len();
+                    bytes[at] = b;
+                    same_as_reference(&bytes)?;
+                }
+            }
+        }
+
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
             let _ = frame(&bytes);

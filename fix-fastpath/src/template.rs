@@ -543,6 +543,17 @@ impl Template {
         if s.held == Held::Uint(value) {
             return Ok(());
         }
+        // The next number (MsgSeqNum on consecutive sends) whose last digit is not a 9 only
+        // changes that digit: one byte written, the sum one more.
+        if s.held == Held::Uint(value.wrapping_sub(1)) && value != 0 {
+            let last = usize::from(s.offset) + usize::from(s.len) - 1;
+            if let Some(d @ b'0'..=b'8') = self.buf.get(last).copied() {
+                self.buf[last] = d + 1;
+                self.slots[i].held = Held::Uint(value);
+                self.resum_slot(i, s.sum + 1);
+                return Ok(());
+            }
+        }
         let n = uint_digits(value);
         if s.padded || n == usize::from(s.len) {
             if n > usize::from(s.len) {
@@ -1121,6 +1132,36 @@ mod tests {
             t.set_timestamp(slot, now).expect("fits");
             valid(&t);
             assert_eq!(at(&t), now.to_string());
+        }
+    }
+
+    #[test]
+    fn consecutive_numbers_patch_the_last_digit_and_carry_through_nines() {
+        let mut exact = Template::build(512, header(), b"D", |_| {}).expect("builds");
+        let mut fixed =
+            Template::build_with(512, header(), b"D", Layout::FIXED, |_| {}).expect("builds");
+        let now = UtcTimestamp::from_millis(1_775_572_325_000);
+        let mut runs = vec![(0u64..25).collect::<Vec<_>>(), (95..=112).collect()];
+        runs.push(vec![
+            998, 999, 1000, 1001, 1000, 999, 9_999_999, 10_000_000, 10_000_001,
+        ]);
+        runs.push(vec![u64::MAX - 1, u64::MAX, 0, 1]);
+        for run in runs {
+            for seq in run {
+                for t in [&mut exact, &mut fixed] {
+                    match t.stamp(seq, now) {
+                        Ok(()) => {
+                            valid(t);
+                            let s = text(t);
+                            let field = s.split('|').find(|f| f.starts_with("34=")).expect("34");
+                            assert_eq!(field[3..].parse::<u64>().ok(), Some(seq), "{s}");
+                        }
+                        // Only the padded slot's width may refuse a value (and stays valid).
+                        Err(TemplateError::SlotOverflow { .. }) => valid(t),
+                        Err(e) => panic!("{seq}: {e:?}"),
+                    }
+                }
+            }
         }
     }
 

@@ -269,60 +269,76 @@ pub struct ExecutionReport<'a> {
 
 const ABSENT: u16 = u16::MAX;
 
+/// The value of [`ER_TAGS`]`[k]` during [`ExecutionReport::new_checked`], required.
+#[inline(always)]
+fn er_value<'a>(
+    msg: &Message<'a>,
+    at: &[u16; ER_TAGS.len() + 1],
+    k: usize,
+) -> Result<&'a [u8], ViewError> {
+    match at[k] {
+        ABSENT => Err(ViewError::Field(ParseError::Missing { tag: ER_TAGS[k] })),
+        i => Ok(msg.value(msg.fields()[usize::from(i)])),
+    }
+}
+
+/// [`er_value`] as one character.
+#[inline(always)]
+fn er_char(msg: &Message<'_>, at: &[u16; ER_TAGS.len() + 1], k: usize) -> Result<u8, ViewError> {
+    match er_value(msg, at, k)? {
+        [c] => Ok(*c),
+        _ => Err(ViewError::Field(ParseError::BadChar { tag: ER_TAGS[k] })),
+    }
+}
+
+/// [`er_value`] as a decimal.
+#[inline(always)]
+fn er_decimal(
+    msg: &Message<'_>,
+    at: &[u16; ER_TAGS.len() + 1],
+    k: usize,
+) -> Result<Decimal, ViewError> {
+    Decimal::parse(er_value(msg, at, k)?).map_err(|error| {
+        ViewError::Field(ParseError::BadDecimal {
+            tag: ER_TAGS[k],
+            error,
+        })
+    })
+}
+
 impl<'a> ExecutionReport<'a> {
     /// Checks MsgType and the fields every report carries (37, 17, 150, 39, 54, 55, 14, 151, 6).
     ///
     /// # Errors
     /// [`ViewError`].
+    #[inline]
     pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
         expect_type(msg, b"8")?;
-        let mut er = ExecutionReport {
-            msg: *msg,
-            at: [ABSENT; ER_TAGS.len() + 1],
-            exec_type: ExecType::Other(0),
-            ord_status: OrdStatus::Other(0),
-            side: Side::Other(0),
-            cum_qty: Decimal::ZERO,
-            leaves_qty: Decimal::ZERO,
-            avg_px: Decimal::ZERO,
-        };
         // Back to front with unconditional stores, so the first occurrence of each tag is the
         // one left: one table load and one store per field, no branch and no load of `at`.
-        // The slots are written in the view itself and only read back one by one: copying
-        // the array after its narrow stores would stall on store forwarding.
+        let mut at = [ABSENT; ER_TAGS.len() + 1];
         for (i, f) in msg.fields().iter().enumerate().rev() {
-            er.at[er_slot(f.tag)] = i as u16;
+            at[er_slot(f.tag)] = i as u16;
         }
-        let value = |at: &[u16; ER_TAGS.len() + 1], k: usize| -> Result<&'a [u8], ViewError> {
-            match at[k] {
-                ABSENT => Err(ViewError::Field(ParseError::Missing { tag: ER_TAGS[k] })),
-                i => Ok(msg.value(msg.fields()[usize::from(i)])),
-            }
-        };
-        let ch = |at: &[u16; ER_TAGS.len() + 1], k: usize| -> Result<u8, ViewError> {
-            match value(at, k)? {
-                [c] => Ok(*c),
-                _ => Err(ViewError::Field(ParseError::BadChar { tag: ER_TAGS[k] })),
-            }
-        };
-        let dec = |at: &[u16; ER_TAGS.len() + 1], k: usize| -> Result<Decimal, ViewError> {
-            Decimal::parse(value(at, k)?).map_err(|error| {
-                ViewError::Field(ParseError::BadDecimal {
-                    tag: ER_TAGS[k],
-                    error,
-                })
-            })
-        };
-        value(&er.at, 1)?;
-        value(&er.at, 2)?;
-        value(&er.at, 6)?;
-        er.exec_type = ExecType::from_code(ch(&er.at, 3)?);
-        er.ord_status = OrdStatus::from_code(ch(&er.at, 4)?);
-        er.side = Side::from_code(ch(&er.at, 5)?);
-        er.cum_qty = dec(&er.at, 7)?;
-        er.leaves_qty = dec(&er.at, 8)?;
-        er.avg_px = dec(&er.at, 9)?;
-        Ok(er)
+        er_value(msg, &at, 1)?;
+        er_value(msg, &at, 2)?;
+        er_value(msg, &at, 6)?;
+        let exec_type = ExecType::from_code(er_char(msg, &at, 3)?);
+        let ord_status = OrdStatus::from_code(er_char(msg, &at, 4)?);
+        let side = Side::from_code(er_char(msg, &at, 5)?);
+        let cum_qty = er_decimal(msg, &at, 7)?;
+        let leaves_qty = er_decimal(msg, &at, 8)?;
+        let avg_px = er_decimal(msg, &at, 9)?;
+        Ok(ExecutionReport {
+            msg: *msg,
+            at,
+            exec_type,
+            ord_status,
+            side,
+            cum_qty,
+            leaves_qty,
+            avg_px,
+        })
     }
 
     #[inline(always)]
@@ -347,50 +363,62 @@ impl<'a> ExecutionReport<'a> {
     }
 
     /// The underlying message.
+    #[inline]
     pub fn message(&self) -> &Message<'a> {
         &self.msg
     }
     /// ExecType (150).
+    #[inline]
     pub fn exec_type(&self) -> ExecType {
         self.exec_type
     }
     /// OrdStatus (39).
+    #[inline]
     pub fn ord_status(&self) -> OrdStatus {
         self.ord_status
     }
     /// Side (54).
+    #[inline]
     pub fn side(&self) -> Side {
         self.side
     }
     /// CumQty (14).
+    #[inline]
     pub fn cum_qty(&self) -> Decimal {
         self.cum_qty
     }
     /// LeavesQty (151).
+    #[inline]
     pub fn leaves_qty(&self) -> Decimal {
         self.leaves_qty
     }
     /// AvgPx (6).
+    #[inline]
     pub fn avg_px(&self) -> Decimal {
         self.avg_px
     }
     /// OrderID (37).
+    #[inline]
     pub fn order_id(&self) -> &'a [u8] {
         self.get(1).unwrap_or_default()
     }
     /// ExecID (17).
+    #[inline]
     pub fn exec_id(&self) -> &'a [u8] {
         self.get(2).unwrap_or_default()
     }
     /// Symbol (55).
+    #[inline]
     pub fn symbol(&self) -> &'a [u8] {
         self.get(6).unwrap_or_default()
     }
     /// ClOrdID (11).
+    #[inline]
     pub fn cl_ord_id(&self) -> Option<&'a [u8]> {
         self.get(0)
     }
     /// OrigClOrdID (41).
+    #[inline]
     pub fn orig_cl_ord_id(&self) -> Option<&'a [u8]> {
         self.get(10)
     }
@@ -398,6 +426,7 @@ impl<'a> ExecutionReport<'a> {
     ///
     /// # Errors
     /// Malformed value.
+    #[inline]
     pub fn order_qty(&self) -> Result<Option<Decimal>, ViewError> {
         self.decimal(11)
     }
@@ -405,6 +434,7 @@ impl<'a> ExecutionReport<'a> {
     ///
     /// # Errors
     /// Malformed value.
+    #[inline]
     pub fn price(&self) -> Result<Option<Decimal>, ViewError> {
         self.decimal(12)
     }
@@ -412,6 +442,7 @@ impl<'a> ExecutionReport<'a> {
     ///
     /// # Errors
     /// Malformed value.
+    #[inline]
     pub fn stop_px(&self) -> Result<Option<Decimal>, ViewError> {
         self.decimal(23)
     }
@@ -419,6 +450,7 @@ impl<'a> ExecutionReport<'a> {
     ///
     /// # Errors
     /// Malformed value.
+    #[inline]
     pub fn last_px(&self) -> Result<Option<Decimal>, ViewError> {
         self.decimal(13)
     }
@@ -426,6 +458,7 @@ impl<'a> ExecutionReport<'a> {
     ///
     /// # Errors
     /// Malformed value.
+    #[inline]
     pub fn last_qty(&self) -> Result<Option<Decimal>, ViewError> {
         self.decimal(14)
     }
@@ -433,31 +466,38 @@ impl<'a> ExecutionReport<'a> {
     ///
     /// # Errors
     /// Malformed value.
+    #[inline]
     pub fn fee(&self) -> Result<Option<Decimal>, ViewError> {
         self.decimal(15)
     }
     /// Fee currency (138).
+    #[inline]
     pub fn fee_currency(&self) -> Option<&'a [u8]> {
         self.get(16)
     }
     /// TradeID (1003).
+    #[inline]
     pub fn trade_id(&self) -> Option<&'a [u8]> {
         self.get(17)
     }
     /// LiquidityInd (5050): true when maker.
+    #[inline]
     pub fn is_maker(&self) -> Option<bool> {
         self.get(18).map(|v| v == b"0")
     }
     /// Text (58).
+    #[inline]
     pub fn text(&self) -> Option<&'a [u8]> {
         self.get(19)
     }
     /// OrdType (40) as sent (after a trigger it becomes 1 or 2).
+    #[inline]
     pub fn ord_type(&self) -> Option<OrdType> {
         self.get(21)
             .and_then(|v| v.first().map(|&c| OrdType::from_code(c)))
     }
     /// TimeInForce (59).
+    #[inline]
     pub fn time_in_force(&self) -> Option<TimeInForce> {
         self.get(22)
             .and_then(|v| v.first().map(|&c| TimeInForce::from_code(c)))
@@ -466,6 +506,7 @@ impl<'a> ExecutionReport<'a> {
     ///
     /// # Errors
     /// Malformed value.
+    #[inline]
     pub fn trigger_price(&self) -> Result<Option<Decimal>, ViewError> {
         self.other_decimal(tags::TRIGGER_PRICE)
     }
@@ -473,6 +514,7 @@ impl<'a> ExecutionReport<'a> {
     ///
     /// # Errors
     /// Malformed value.
+    #[inline]
     pub fn display_qty(&self) -> Result<Option<Decimal>, ViewError> {
         self.other_decimal(tags::DISPLAY_QTY)
     }
@@ -480,6 +522,7 @@ impl<'a> ExecutionReport<'a> {
     ///
     /// # Errors
     /// Malformed value.
+    #[inline]
     pub fn gross_trade_amt(&self) -> Result<Option<Decimal>, ViewError> {
         self.other_decimal(tags::GROSS_TRADE_AMT)
     }
@@ -487,18 +530,22 @@ impl<'a> ExecutionReport<'a> {
     ///
     /// # Errors
     /// Malformed value.
+    #[inline]
     pub fn net_money(&self) -> Result<Option<Decimal>, ViewError> {
         self.other_decimal(tags::NET_MONEY)
     }
     /// ExecInst (18) as sent (space-separated flags); Kraken may leave it out.
+    #[inline]
     pub fn exec_inst(&self) -> Option<&'a [u8]> {
         self.msg.field(tags::EXEC_INST)
     }
     /// SecondaryExecID (527): per-pair trade sequence on fills.
+    #[inline]
     pub fn secondary_exec_id(&self) -> Option<&'a [u8]> {
         self.msg.field(tags::SECONDARY_EXEC_ID)
     }
     /// ExecRestatementReason (378) on restatements.
+    #[inline]
     pub fn restatement_reason(&self) -> Option<u64> {
         self.msg.uint(tags::EXEC_RESTATEMENT_REASON).ok()
     }
@@ -506,6 +553,7 @@ impl<'a> ExecutionReport<'a> {
     ///
     /// # Errors
     /// Malformed value.
+    #[inline]
     pub fn expire_time(&self) -> Result<Option<UtcTimestamp>, ViewError> {
         match self.msg.field(tags::EXPIRE_TIME) {
             None => Ok(None),
@@ -513,6 +561,7 @@ impl<'a> ExecutionReport<'a> {
         }
     }
     /// MsgSeqNum (34) of the report.
+    #[inline]
     pub fn seq_num(&self) -> Option<u64> {
         self.msg.seq_num().ok()
     }

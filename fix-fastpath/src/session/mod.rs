@@ -270,10 +270,6 @@ pub struct Session<J: Journal> {
     rx: Vec<u8>,
     rx_len: usize,
     scratch: Vec<u8>,
-    /// The inbound field index, reused for every message: an index of [`MAX_FIELDS`] slots is
-    /// 6 KiB, and zeroing a fresh one per message cost more than parsing the message. Taken
-    /// out while a message is dispatched (`None` only then).
-    index: Option<Box<FieldIndex<MAX_FIELDS>>>,
     queue: SeqQueue,
     events: [Option<Event>; EVENT_CAPACITY],
     ev_head: usize,
@@ -289,6 +285,23 @@ pub struct Session<J: Journal> {
     validator: Option<Validator>,
     limits: FrameLimits,
     stats: Stats,
+    /// The field index every received message is parsed into, allocated once: a
+    /// `FieldIndex<MAX_FIELDS>` is 6 KiB, and creating one per message (zeroing it) cost more
+    /// than parsing the message.
+    index: SpareIndex,
+}
+
+/// A [`FieldIndex`] lent out while a message is handled (so that the message can borrow it
+/// while the session is borrowed mutably) and put back after.
+struct SpareIndex(Option<Box<FieldIndex<MAX_FIELDS>>>);
+
+impl core::fmt::Debug for SpareIndex {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SpareIndex")
+            .field("capacity", &MAX_FIELDS)
+            .field("lent", &self.0.is_none())
+            .finish()
+    }
 }
 
 struct Header {
@@ -308,7 +321,6 @@ impl<J: Journal> Session<J> {
             rx: vec![0; caps.receive],
             rx_len: 0,
             scratch: vec![0; caps.receive],
-            index: Some(Box::new(FieldIndex::new())),
             queue: SeqQueue::new(caps.queue_bytes, caps.queue_messages),
             events: [None; EVENT_CAPACITY],
             ev_head: 0,
@@ -326,6 +338,7 @@ impl<J: Journal> Session<J> {
                 max_message_len: caps.receive,
             },
             stats: Stats::default(),
+            index: SpareIndex(Some(Box::new(FieldIndex::new()))),
         }
     }
 
@@ -806,22 +819,22 @@ impl<J: Journal> Session<J> {
     }
 
     fn dispatch(&mut self, now: UtcTimestamp, bytes: &[u8], on_app: &mut dyn FnMut(&Message<'_>)) {
-        // Dispatch does not nest, so the index is always there; a fresh one (an allocation)
-        // would only be made if that ever changed.
+        // Lent for the message; only allocated again if a previous one was never put back.
         let mut index = self
             .index
+            .0
             .take()
             .unwrap_or_else(|| Box::new(FieldIndex::new()));
-        self.dispatch_indexed(now, bytes, on_app, &mut index);
-        self.index = Some(index);
+        self.dispatch_with(&mut index, now, bytes, on_app);
+        self.index.0 = Some(index);
     }
 
-    fn dispatch_indexed(
+    fn dispatch_with(
         &mut self,
+        index: &mut FieldIndex<MAX_FIELDS>,
         now: UtcTimestamp,
         bytes: &[u8],
         on_app: &mut dyn FnMut(&Message<'_>),
-        index: &mut FieldIndex<MAX_FIELDS>,
     ) {
         let msg = match Message::parse(bytes, index) {
             Ok(m) => m,
