@@ -26,9 +26,7 @@ use tickwire_dataplane::stack::{ConnId, ConnState, Stack};
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::kraken::Credentials;
 use tickwire_fix::time::UtcTimestamp;
-use tickwire_venue::engine::{
-    AccountConfig, AccountId, CancelRequest, InstrumentId, NewOrder, SessionConfig, SessionId, Side,
-};
+use tickwire_venue::engine::{AccountId, CancelRequest, InstrumentId, NewOrder, SessionId, Side};
 use tickwire_venue::kraken::{self, Client, Port, Venue};
 
 use crate::feed::TRIGGER;
@@ -272,20 +270,7 @@ fn core(key: &GeneratedKey, now: UtcTimestamp) -> Result<(Venue, Maker), String>
     let instrument = engine
         .instrument_id(b"BTC/USD")
         .ok_or("the venue has no BTC/USD")?;
-    let account = engine
-        .add_account(AccountConfig {
-            unlimited: true,
-            ..AccountConfig::default()
-        })
-        .map_err(|e| e.to_string())?;
-    let session = engine
-        .open_session(
-            account,
-            SessionConfig {
-                cancel_on_disconnect: false,
-            },
-        )
-        .map_err(|e| e.to_string())?;
+    let (account, session) = engine.add_participant().map_err(|e| e.to_string())?;
     let mut maker = Maker {
         account,
         session,
