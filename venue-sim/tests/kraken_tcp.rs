@@ -618,7 +618,7 @@ fn derivatives_logon_comb_uuid_and_reject() {
     let x = md.expect(T, "delete", |m| m.ty() == "X");
     assert_eq!(
         (x.get(279), x.get(278), x.get(271)),
-        (Some("2"), Some("O95000"), Some("0"))
+        (Some("2"), Some("O95000"), Some("0.0"))
     );
     assert_eq!(x.get(5041), Some("0"), "CRC32 of an empty book");
     md.send("g", "335=TS-D|336=SESSION|263=0");
