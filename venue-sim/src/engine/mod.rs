@@ -1097,14 +1097,19 @@ impl Writer<'_> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn participants_keep_their_orders_and_say_which_capacity_ran_out() {
+    /// A Spot BTC/USD engine with room for `accounts` accounts and `sessions` sessions.
+    fn engine(accounts: usize, sessions: usize) -> Engine {
         let cfg = Config {
-            max_accounts: 2,
-            max_sessions: 1,
+            max_accounts: accounts,
+            max_sessions: sessions,
             ..Config::spot()
         };
-        let mut e = Engine::new(cfg, vec![InstrumentSpec::btc_usd()]).expect("engine");
+        Engine::new(cfg, vec![InstrumentSpec::btc_usd()]).expect("engine")
+    }
+
+    #[test]
+    fn participants_keep_their_orders_and_say_which_capacity_ran_out() {
+        let mut e = engine(2, 1);
         let (account, session) = e.add_participant().expect("participant");
         let now = UtcTimestamp::from_nanos(1_775_572_325_000_000_000);
         let qty = Decimal::parse(b"1").expect("qty");
@@ -1126,12 +1131,7 @@ mod tests {
 
     #[test]
     fn a_participant_without_a_session_slot_is_refused_as_such() {
-        let cfg = Config {
-            max_accounts: 4,
-            max_sessions: 1,
-            ..Config::spot()
-        };
-        let mut e = Engine::new(cfg, vec![InstrumentSpec::btc_usd()]).expect("engine");
+        let mut e = engine(4, 1);
         e.add_participant().expect("participant");
         let err = e.add_participant().expect_err("no session slot left");
         assert_eq!(err, ParticipantError::Session(SessionError::Full));
