@@ -263,6 +263,41 @@ impl ArmedOrder {
         now: UtcTimestamp,
         mut on_fire: impl FnMut(),
     ) -> Result<bool, String> {
+        self.fire(book, now, |order, id, fire| {
+            on_fire();
+            send(order, id, trading, now, fire)
+        })
+    }
+
+    /// [`ArmedOrder::on_book`] for an engine that builds its own messages (baseline (c)):
+    /// the same trigger table and risk check, each admitted firing handed to `send` as its
+    /// fresh ClOrdID, price (ticks at [`PRICE_SCALE`]) and quantity (lots at [`QTY_SCALE`])
+    /// instead of the precompiled template. Returns whether anything was sent.
+    ///
+    /// # Errors
+    /// `send`'s error or ClOrdID exhaustion; later firings of the same update are not sent.
+    pub fn on_book_send(
+        &mut self,
+        book: &Book,
+        now: UtcTimestamp,
+        mut send: impl FnMut(u64, i64, i64) -> Result<(), String>,
+    ) -> Result<bool, String> {
+        self.fire(book, now, |_, id, fire| {
+            send(id, fire.order.price, fire.order.qty)
+        })
+    }
+
+    /// Evaluates the trigger table on `book`; each firing gets a fresh ClOrdID and the risk
+    /// check, and an admitted one is handed to `send` with the template and its ClOrdID (risk
+    /// forgets the order again if sending failed). A refused firing is counted. Returns
+    /// whether anything was sent.
+    #[inline]
+    fn fire(
+        &mut self,
+        book: &Book,
+        now: UtcTimestamp,
+        mut send: impl FnMut(&mut NewOrder, u64, &Fire) -> Result<(), String>,
+    ) -> Result<bool, String> {
         let top = Top::from_book(book, now);
         let (order, ids, risk) = (&mut self.order, &mut self.ids, &mut self.risk);
         let refused = &mut self.refused;
@@ -282,49 +317,7 @@ impl ArmedOrder {
                 *refused += 1;
                 return;
             }
-            on_fire();
-            let sent = send(order, id, trading, now, &fire);
-            if sent.is_err() {
-                risk.on_closed(OrderKey(id));
-            }
-            outcome = sent.map(|()| true);
-        });
-        outcome
-    }
-
-    /// [`ArmedOrder::on_book`] for an engine that builds its own messages (baseline (c)):
-    /// the same trigger table and risk check, each admitted firing handed to `send` as its
-    /// fresh ClOrdID, price (ticks at [`PRICE_SCALE`]) and quantity (lots at [`QTY_SCALE`])
-    /// instead of the precompiled template. Returns whether anything was sent.
-    ///
-    /// # Errors
-    /// `send`'s error or ClOrdID exhaustion; later firings of the same update are not sent.
-    pub fn on_book_send(
-        &mut self,
-        book: &Book,
-        now: UtcTimestamp,
-        mut send: impl FnMut(u64, i64, i64) -> Result<(), String>,
-    ) -> Result<bool, String> {
-        let top = Top::from_book(book, now);
-        let (ids, risk) = (&mut self.ids, &mut self.risk);
-        let refused = &mut self.refused;
-        let mut outcome = Ok(false);
-        self.triggers.evaluate(BTC_USD, &top, now, |fire| {
-            if outcome.is_err() {
-                return;
-            }
-            let Some(id) = ids.next(now) else {
-                outcome = Err("ClOrdID space exhausted".into());
-                return;
-            };
-            if risk
-                .check_new(OrderKey(id), &fire.order, &top, now)
-                .is_err()
-            {
-                *refused += 1;
-                return;
-            }
-            let sent = send(id, fire.order.price, fire.order.qty);
+            let sent = send(order, id, &fire);
             if sent.is_err() {
                 risk.on_closed(OrderKey(id));
             }

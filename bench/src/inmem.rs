@@ -254,8 +254,11 @@ pub(crate) trait VenueEnd {
     /// Hands the prepared tick to the NIC or socket (the at-venue interval starts just
     /// before this call).
     fn send_tick(&mut self, ns: i64) -> Result<(), String>;
-    /// While the client waits for a tick: whatever moves frames along on the venue's side.
-    fn idle(&mut self, ns: i64);
+    /// While the client waits for a tick: whatever moves frames along on the venue's side
+    /// (nothing, by default: the kernel does it for a venue on sockets).
+    fn idle(&mut self, ns: i64) {
+        let _ = ns;
+    }
     /// Receives and answers whatever arrived, then sends what is due. With `order_due` (the
     /// client has just sent an order) it first waits, bounded, for the order's bytes.
     /// `on_order_bytes` runs when the trading connection's read returned bytes, before they

@@ -26,9 +26,7 @@ use tickwire_dataplane::stack::{ConnId, ConnState, Stack};
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::kraken::Credentials;
 use tickwire_fix::time::UtcTimestamp;
-use tickwire_venue::engine::{
-    AccountConfig, AccountId, CancelRequest, InstrumentId, NewOrder, SessionConfig, SessionId, Side,
-};
+use tickwire_venue::engine::{AccountId, CancelRequest, InstrumentId, NewOrder, SessionId, Side};
 use tickwire_venue::kraken::{self, Client, Port, Venue};
 
 use crate::feed::TRIGGER;
@@ -66,13 +64,75 @@ impl GeneratedKey {
     }
 }
 
-/// One accepted TCP connection on the venue stack.
+/// One accepted TCP connection: `T` is the transport's handle (a [`ConnId`] on the userspace
+/// stack, a [`TcpStream`] on kernel sockets).
 #[derive(Debug)]
-struct Conn {
-    tcp: ConnId,
+struct Conn<T> {
+    tcp: T,
     port: Port,
     tls: tickwire_tls::Session,
     venue: Option<kraken::ConnId>,
+}
+
+impl<T> Conn<T> {
+    fn tls_error(&self, e: tickwire_tls::Error) -> String {
+        format!("{} tls: {e}", self.port.name())
+    }
+
+    /// Counts `n` ciphertext bytes read; on the trading connection, the first read of a call
+    /// runs `on_order_bytes` (the at-venue stamp).
+    fn count_read(&self, n: usize, trading_bytes: &mut usize, on_order_bytes: &mut impl FnMut()) {
+        if self.port == Port::SpotTrading {
+            if *trading_bytes == 0 {
+                on_order_bytes();
+            }
+            *trading_bytes += n;
+        }
+    }
+
+    /// After the ciphertext was handed to TLS: accepts the venue session once the handshake
+    /// completed and gives the venue the decrypted bytes.
+    fn deliver(&mut self, venue: &mut Venue, now: UtcTimestamp) -> Result<(), String> {
+        self.tls.poll().map_err(|e| self.tls_error(e))?;
+        if self.venue.is_none() && self.tls.is_established() {
+            self.venue = Some(
+                venue
+                    .handle_connect(self.port, now)
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        if let Some(id) = self.venue {
+            if !self.tls.plaintext().is_empty() {
+                let n = self.tls.plaintext().len();
+                venue.handle_input(id, now, self.tls.plaintext());
+                self.tls.consume_plaintext(n);
+            }
+        }
+        Ok(())
+    }
+
+    /// Seals what the venue has to send on this connection, in records, until the venue has
+    /// nothing more or `max_pending` ciphertext bytes wait to be written.
+    fn seal(&mut self, venue: &mut Venue, max_pending: usize) -> Result<(), String> {
+        let Some(id) = self.venue else {
+            return Ok(());
+        };
+        if venue.wants_close(id) {
+            return Err(format!("the venue closed {}", self.port.name()));
+        }
+        loop {
+            let out = venue.transmit(id);
+            if out.is_empty() || self.tls.pending_ciphertext().len() >= max_pending {
+                break;
+            }
+            let n = out.len().min(RECORD_PLAINTEXT);
+            self.tls
+                .write_plaintext(&out[..n])
+                .map_err(|e| self.tls_error(e))?;
+            venue.consume_transmit(id, n);
+        }
+        Ok(())
+    }
 }
 
 /// The market maker that makes the ticks.
@@ -98,7 +158,7 @@ pub struct KrakenSide<N: Nic> {
     pub stack: Stack<N>,
     /// The venue core.
     pub venue: Venue,
-    conns: [Conn; 2],
+    conns: [Conn<ConnId>; 2],
     maker: Maker,
 }
 
@@ -122,7 +182,7 @@ impl<N: Nic> KrakenSide<N> {
     ) -> Result<KrakenSide<N>, String> {
         let (venue, maker) = core(key, now)?;
         let te = |e: tickwire_tls::Error| e.to_string();
-        let mut conn = |port: Port| -> Result<Conn, String> {
+        let mut conn = |port: Port| -> Result<Conn<ConnId>, String> {
             Ok(Conn {
                 tcp: stack
                     .listen(port.default_port())
@@ -177,30 +237,9 @@ impl<N: Nic> KrakenSide<N> {
                 if n == 0 {
                     break;
                 }
-                if c.port == Port::SpotTrading {
-                    if trading_bytes == 0 {
-                        on_order_bytes();
-                    }
-                    trading_bytes += n;
-                }
+                c.count_read(n, &mut trading_bytes, &mut on_order_bytes);
             }
-            c.tls
-                .poll()
-                .map_err(|e| format!("{} tls: {e}", c.port.name()))?;
-            if c.venue.is_none() && c.tls.is_established() {
-                c.venue = Some(
-                    self.venue
-                        .handle_connect(c.port, now)
-                        .map_err(|e| e.to_string())?,
-                );
-            }
-            if let Some(id) = c.venue {
-                if !c.tls.plaintext().is_empty() {
-                    let n = c.tls.plaintext().len();
-                    self.venue.handle_input(id, now, c.tls.plaintext());
-                    c.tls.consume_plaintext(n);
-                }
-            }
+            c.deliver(&mut self.venue, now)?;
         }
         Ok(trading_bytes)
     }
@@ -211,22 +250,7 @@ impl<N: Nic> KrakenSide<N> {
     /// TCP or TLS failures, as text.
     pub fn egress(&mut self) -> Result<(), String> {
         for c in &mut self.conns {
-            if let Some(id) = c.venue {
-                if self.venue.wants_close(id) {
-                    return Err(format!("the venue closed {}", c.port.name()));
-                }
-                loop {
-                    let out = self.venue.transmit(id);
-                    if out.is_empty() || c.tls.pending_ciphertext().len() >= 16 * 1024 {
-                        break;
-                    }
-                    let n = out.len().min(RECORD_PLAINTEXT);
-                    c.tls
-                        .write_plaintext(&out[..n])
-                        .map_err(|e| format!("{} tls: {e}", c.port.name()))?;
-                    self.venue.consume_transmit(id, n);
-                }
-            }
+            c.seal(&mut self.venue, 16 * 1024)?;
             // The handshake's flights too.
             let out = c.tls.pending_ciphertext();
             if !out.is_empty() {
@@ -272,20 +296,7 @@ fn core(key: &GeneratedKey, now: UtcTimestamp) -> Result<(Venue, Maker), String>
     let instrument = engine
         .instrument_id(b"BTC/USD")
         .ok_or("the venue has no BTC/USD")?;
-    let account = engine
-        .add_account(AccountConfig {
-            unlimited: true,
-            ..AccountConfig::default()
-        })
-        .map_err(|e| e.to_string())?;
-    let session = engine
-        .open_session(
-            account,
-            SessionConfig {
-                cancel_on_disconnect: false,
-            },
-        )
-        .map_err(|e| e.to_string())?;
+    let (account, session) = engine.add_participant().map_err(|e| e.to_string())?;
     let mut maker = Maker {
         account,
         session,
@@ -368,15 +379,6 @@ fn maker_tick(venue: &mut Venue, m: &mut Maker, now: UtcTimestamp) -> Result<boo
     Ok(k == 0)
 }
 
-/// One accepted kernel TCP connection of [`KrakenKernel`].
-#[derive(Debug)]
-struct KConn {
-    tcp: TcpStream,
-    port: Port,
-    tls: tickwire_tls::Session,
-    venue: Option<kraken::ConnId>,
-}
-
 /// The same Kraken venue and market maker as [`KrakenSide`], on kernel TCP sockets (the
 /// listeners are made by the caller, e.g. inside a network namespace: [`crate::veth`]).
 /// Non-blocking sockets, polled by the caller's thread.
@@ -386,7 +388,7 @@ pub struct KrakenKernel {
     pub venue: Venue,
     maker: Maker,
     listeners: Vec<(TcpListener, Port)>,
-    conns: Vec<KConn>,
+    conns: Vec<Conn<TcpStream>>,
     server: tickwire_tls::ServerConfig,
     buf: Box<[u8]>,
 }
@@ -433,7 +435,7 @@ impl KrakenKernel {
                         tickwire_tls::Capacities::default(),
                     )
                     .map_err(|e| e.to_string())?;
-                    self.conns.push(KConn {
+                    self.conns.push(Conn {
                         tcp,
                         port: *port,
                         tls,
@@ -478,37 +480,14 @@ impl KrakenKernel {
                 if n == 0 {
                     break;
                 }
-                if c.port == Port::SpotTrading {
-                    if trading_bytes == 0 {
-                        on_order_bytes();
-                    }
-                    trading_bytes += n;
-                }
+                c.count_read(n, &mut trading_bytes, &mut on_order_bytes);
                 let mut off = 0;
                 while off < n {
                     off += c.tls.handle_ciphertext(&self.buf[off..n]);
-                    c.tls
-                        .poll()
-                        .map_err(|e| format!("{} tls: {e}", c.port.name()))?;
+                    c.tls.poll().map_err(|e| c.tls_error(e))?;
                 }
             }
-            c.tls
-                .poll()
-                .map_err(|e| format!("{} tls: {e}", c.port.name()))?;
-            if c.venue.is_none() && c.tls.is_established() {
-                c.venue = Some(
-                    self.venue
-                        .handle_connect(c.port, now)
-                        .map_err(|e| e.to_string())?,
-                );
-            }
-            if let Some(id) = c.venue {
-                if !c.tls.plaintext().is_empty() {
-                    let n = c.tls.plaintext().len();
-                    self.venue.handle_input(id, now, c.tls.plaintext());
-                    c.tls.consume_plaintext(n);
-                }
-            }
+            c.deliver(&mut self.venue, now)?;
         }
         Ok(trading_bytes)
     }
@@ -519,21 +498,7 @@ impl KrakenKernel {
     /// TLS failures, a connection the venue closed, as text.
     pub fn seal(&mut self) -> Result<(), String> {
         for c in &mut self.conns {
-            let Some(id) = c.venue else { continue };
-            if self.venue.wants_close(id) {
-                return Err(format!("the venue closed {}", c.port.name()));
-            }
-            loop {
-                let out = self.venue.transmit(id);
-                if out.is_empty() {
-                    break;
-                }
-                let n = out.len().min(RECORD_PLAINTEXT);
-                c.tls
-                    .write_plaintext(&out[..n])
-                    .map_err(|e| format!("{} tls: {e}", c.port.name()))?;
-                self.venue.consume_transmit(id, n);
-            }
+            c.seal(&mut self.venue, usize::MAX)?;
         }
         Ok(())
     }

@@ -359,8 +359,6 @@ impl VenueEnd for KernelMinimal {
         self.links()?.0.write_out()
     }
 
-    fn idle(&mut self, _ns: i64) {}
-
     fn step(
         &mut self,
         _ns: i64,
@@ -429,8 +427,6 @@ impl VenueEnd for KrakenKernel {
     fn send_tick(&mut self, _ns: i64) -> Result<(), String> {
         self.write_out()
     }
-
-    fn idle(&mut self, _ns: i64) {}
 
     fn step(
         &mut self,

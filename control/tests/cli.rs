@@ -1,18 +1,45 @@
 //! The `tickwire` binary: demo in a short mode, store inspection, and bad input.
 #![allow(clippy::unwrap_used)]
 
+use std::path::Path;
 use std::process::Command;
 
-fn tickwire(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tickwire"))
-        .args(args)
-        .output()
-        .unwrap();
+/// Runs `cmd` to the end: exit code (-1 on a signal), stdout, stderr.
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+fn tickwire(args: &[&str]) -> (i32, String, String) {
+    run(Command::new(env!("CARGO_BIN_EXE_tickwire")).args(args))
+}
+
+/// `bench` with `args` through `tickwire` (a runner like [`tickwire`]), its report written
+/// into `out` and printed as JSON: the successful run's document.
+fn bench_json(
+    tickwire: impl Fn(&[&str]) -> (i32, String, String),
+    args: &[&str],
+    out: &Path,
+) -> serde_json::Value {
+    let out = out.to_str().unwrap();
+    let args: Vec<&str> = ["bench"]
+        .iter()
+        .chain(args)
+        .chain(&["--output", "json", "--out", out])
+        .copied()
+        .collect();
+    let (code, stdout, err) = tickwire(&args);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// The demo's summary.json in `dir`.
+fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
 }
 
 #[test]
@@ -28,8 +55,7 @@ fn demo_short_mode_fills_orders_and_reports_percentiles() {
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     let svg = std::fs::read_to_string(dir.path().join("tick-to-trade.svg")).unwrap();
     assert!(svg.starts_with("<svg"));
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    let summary = summary(dir.path());
     assert!(summary["tick_to_trade_ns"]["p99.9"].as_u64().unwrap() > 0);
     assert!(
         summary["at_venue_ns"]["p50"].as_u64().unwrap()
@@ -117,25 +143,22 @@ fn store_show_lists_journaled_messages() {
 #[test]
 fn bench_runs_every_topology_and_writes_histograms() {
     let out = std::env::temp_dir().join(format!("tickwire-bench-{}", std::process::id()));
-    let (code, stdout, err) = tickwire(&[
-        "bench",
-        "--ticks",
-        "3000",
-        "--blocking-ticks",
-        "300",
-        "--paced-ticks",
-        "2000",
-        "--rate",
-        "4000",
-        "--topology",
-        "inmem,paced8x,paced1x,kernel-polling,kernel-blocking,kraken",
-        "--output",
-        "json",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let v = bench_json(
+        tickwire,
+        &[
+            "--ticks",
+            "3000",
+            "--blocking-ticks",
+            "300",
+            "--paced-ticks",
+            "2000",
+            "--rate",
+            "4000",
+            "--topology",
+            "inmem,paced8x,paced1x,kernel-polling,kernel-blocking,kraken",
+        ],
+        &out,
+    );
     let runs = v["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 6);
     assert!(runs[5]["topology"]
@@ -221,21 +244,18 @@ fn netns_exists(ns: &str) -> bool {
 #[test]
 fn bench_veth_row_is_measured_and_its_netns_removed() {
     let out = tempfile::tempdir().unwrap();
-    let (code, stdout, err) = tickwire(&[
-        "bench",
-        "--ticks",
-        "4000",
-        "--topology",
-        "veth,kernel-polling,dpdk",
-        "--netns-prefix",
-        "ht-t",
-        "--output",
-        "json",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let v = bench_json(
+        tickwire,
+        &[
+            "--ticks",
+            "4000",
+            "--topology",
+            "veth,kernel-polling,dpdk",
+            "--netns-prefix",
+            "ht-t",
+        ],
+        out.path(),
+    );
     let runs = v["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 3, "{v}");
     let veth = &runs[0];
@@ -360,8 +380,7 @@ fn demo_on_veth_fills_orders_and_removes_its_netns() {
         out.contains("kernel TCP in its own network namespace"),
         "{out}"
     );
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    let summary = summary(dir.path());
     assert_eq!(summary["net"], "veth");
     let fills = summary["fills"].as_u64().unwrap();
     assert!(fills > 10_000 / 16, "{summary}");
@@ -394,22 +413,18 @@ fn demo_on_veth_fills_orders_and_removes_its_netns() {
 #[test]
 fn bench_quickfix_row_is_measured_at_the_venue() {
     let out = tempfile::tempdir().unwrap();
-    let (code, stdout, err) = tickwire(&[
-        "bench",
-        "--ticks",
-        "3000",
-        "--quickfix-ticks",
-        "3000",
-        "--topology",
-        "kernel-polling,quickfix",
-        "--output",
-        "json",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value =
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let v = bench_json(
+        tickwire,
+        &[
+            "--ticks",
+            "3000",
+            "--quickfix-ticks",
+            "3000",
+            "--topology",
+            "kernel-polling,quickfix",
+        ],
+        out.path(),
+    );
     let runs = v["runs"].as_array().unwrap();
     let c = &runs[1];
     assert!(c["topology"].as_str().unwrap().contains("QuickFIX"), "{c}");
@@ -433,32 +448,16 @@ fn veth_without_root_is_reported_not_skipped() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let nobody = |args: &[&str]| {
-        let out = Command::new("setpriv")
+        run(Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(env!("CARGO_BIN_EXE_tickwire"))
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+            .args(args))
     };
-    let bench_out = dir.path().join("bench");
-    let (code, stdout, err) = nobody(&[
-        "bench",
-        "--ticks",
-        "2000",
-        "--topology",
-        "veth,kernel-polling",
-        "--output",
-        "json",
-        "--out",
-        bench_out.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let v = bench_json(
+        nobody,
+        &["--ticks", "2000", "--topology", "veth,kernel-polling"],
+        &dir.path().join("bench"),
+    );
     let runs = v["runs"].as_array().unwrap();
     assert_eq!(runs[0]["available"], false, "{v}");
     assert!(

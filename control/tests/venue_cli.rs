@@ -8,6 +8,26 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Spot only, every port the OS's choice (printed in the JSON document).
+const EPHEMERAL_SPOT: [&str; 7] = [
+    "--spot-md-port",
+    "0",
+    "--spot-trading-port",
+    "0",
+    "--spot-md-l3-port",
+    "0",
+    "--no-derivatives",
+];
+
+/// `tickwire venue` with `args`, run to the end.
+fn venue(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .arg("venue")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 fn spawn(args: &[&str]) -> (Child, serde_json::Value) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tickwire"))
         .args(["--output", "json", "venue"])
@@ -103,17 +123,13 @@ fn md_logon(addr: &str, ca: &str) -> String {
 fn venue_from_flags_serves_tls_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let certs = dir.path().join("pki");
-    let (mut child, doc) = spawn(&[
-        "--spot-md-port",
-        "0",
-        "--spot-trading-port",
-        "0",
-        "--spot-md-l3-port",
-        "0",
-        "--no-derivatives",
-        "--cert-dir",
-        certs.to_str().unwrap(),
-    ]);
+    let (mut child, doc) = spawn(
+        &[
+            &EPHEMERAL_SPOT[..],
+            &["--cert-dir", certs.to_str().unwrap()],
+        ]
+        .concat(),
+    );
     assert_eq!(doc["tls"], true);
     let ca = doc["ca"].as_str().unwrap().to_string();
     assert!(
@@ -147,21 +163,20 @@ fn venue_from_flags_serves_tls_and_stops_on_sigterm() {
 
     // Second start reuses the certificates (clients configured once keep working).
     let before = std::fs::read(&ca).unwrap();
-    let (mut child, doc) = spawn(&[
-        "--spot-md-port",
-        "0",
-        "--spot-trading-port",
-        "0",
-        "--spot-md-l3-port",
-        "0",
-        "--no-derivatives",
-        "--market-rate",
-        "0",
-        "--cert-dir",
-        certs.to_str().unwrap(),
-        "--duration",
-        "0.5",
-    ]);
+    let (mut child, doc) = spawn(
+        &[
+            &EPHEMERAL_SPOT[..],
+            &[
+                "--market-rate",
+                "0",
+                "--cert-dir",
+                certs.to_str().unwrap(),
+                "--duration",
+                "0.5",
+            ],
+        ]
+        .concat(),
+    );
     assert_eq!(doc["ca"].as_str().unwrap(), ca);
     assert_eq!(std::fs::read(&ca).unwrap(), before);
     assert_eq!(wait(&mut child, Duration::from_secs(10)), 0);
@@ -187,13 +202,7 @@ fn venue_from_toml_and_bad_configs() {
     assert_eq!(doc["clients"], serde_json::json!(["ACME"]));
     assert_eq!(wait(&mut child, Duration::from_secs(10)), 0);
 
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_tickwire"))
-            .arg("venue")
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = venue;
     std::fs::write(&file, "no_such_key = 1\n").unwrap();
     let out = run(&["--config", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
@@ -223,17 +232,8 @@ fn venue_replays_a_tick_file_and_refuses_missing_or_bad_ones() {
         env!("CARGO_MANIFEST_DIR"),
         "/../venue-sim/examples/replay-btcusd.jsonl"
     );
-    let ports = [
-        "--spot-md-port",
-        "0",
-        "--spot-trading-port",
-        "0",
-        "--spot-md-l3-port",
-        "0",
-        "--no-derivatives",
-        "--plain-tcp",
-    ];
-    let mut args = ports.to_vec();
+    let ports = [&EPHEMERAL_SPOT[..], &["--plain-tcp"]].concat();
+    let mut args = ports.clone();
     args.extend([
         "--replay",
         example,
@@ -252,12 +252,7 @@ fn venue_replays_a_tick_file_and_refuses_missing_or_bad_ones() {
     assert_eq!(wait(&mut child, Duration::from_secs(10)), 0);
 
     let run = |extra: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_tickwire"))
-            .arg("venue")
-            .args(ports)
-            .args(extra)
-            .output()
-            .unwrap();
+        let out = venue(&[&ports[..], extra].concat());
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stderr).into_owned(),

@@ -20,18 +20,6 @@ const T: Duration = Duration::from_secs(5);
 const PP: usize = 1;
 const QP: usize = 8;
 
-fn clordid() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static LAST: AtomicU64 = AtomicU64::new(0);
-    let now = now_ms() * 1000;
-    let prev = LAST.fetch_max(now, Ordering::SeqCst);
-    if prev >= now {
-        LAST.fetch_add(1, Ordering::SeqCst) + 1
-    } else {
-        now
-    }
-}
-
 fn dec(s: &str) -> Decimal {
     Decimal::parse(s.as_bytes()).unwrap()
 }
@@ -215,21 +203,12 @@ fn md_on(server: &Server, pki: &tickwire_venue::kraken::pki::Pki, port: Port) ->
     } else {
         "TESTCLIENT-DRV"
     };
-    let mut c = Conn::connect(server.addr(port).unwrap(), pki, sender, port);
-    c.send("A", "98=0|108=30|141=Y");
-    c.expect(T, "MD logon ack", |m| m.ty() == "A");
-    c
+    md_at(server, pki, sender, port)
 }
 
 fn place(c: &mut Conn, side: u8, qty: &str, px: &str, tif: u8) -> (u64, String) {
-    let id = clordid();
-    c.send(
-        "D",
-        &format!(
-            "11={id}|55=BTC/USD|54={side}|40=2|44={px}|38={qty}|59={tif}|60={}",
-            sending_time()
-        ),
-    );
+    let (id, body) = nos(side, qty, px, tif, "");
+    c.send("D", &body);
     let idtext = id.to_string();
     let r = c.expect(T, "ExecutionReport", |m| {
         m.ty() == "8" && m.get(11) == Some(idtext.as_str())

@@ -9,33 +9,10 @@ mod kraken_common;
 
 use kraken_common::*;
 use proptest::prelude::*;
-use tickwire_fix::message::{frame, FieldIndex, FrameLimits, Message};
 use tickwire_fix::time::UtcTimestamp;
 use tickwire_venue::engine::Side;
 use tickwire_venue::kraken::replay::LineError;
 use tickwire_venue::kraken::{ConnId, Port, ReplayConfig, ReplayError, Speed, Tape, Venue};
-
-fn take(v: &mut Venue, id: ConnId) -> Vec<Msg> {
-    let mut out = Vec::new();
-    let bytes = v.transmit(id).to_vec();
-    v.consume_transmit(id, bytes.len());
-    let mut off = 0;
-    while let Ok(Some(n)) = frame(
-        &bytes[off..],
-        FrameLimits {
-            max_message_len: 1 << 20,
-        },
-    ) {
-        let mut idx = FieldIndex::<1024>::new();
-        let m = Message::parse(&bytes[off..off + n], &mut idx).unwrap();
-        out.push(Msg(m
-            .iter()
-            .map(|f| (f.tag, String::from_utf8_lossy(f.value).into_owned()))
-            .collect()));
-        off += n;
-    }
-    out
-}
 
 fn example() -> Tape {
     Tape::load(&repo_path("examples/replay-btcusd.jsonl")).unwrap()

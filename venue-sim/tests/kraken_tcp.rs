@@ -15,30 +15,6 @@ use tickwire_venue::kraken::{Port, LOGON_FAILED};
 
 const T: Duration = Duration::from_secs(5);
 
-fn clordid() -> u64 {
-    // Strictly increasing per test process (Spot rule), microseconds since the epoch.
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static LAST: AtomicU64 = AtomicU64::new(0);
-    let now = now_ms() * 1000;
-    let prev = LAST.fetch_max(now, Ordering::SeqCst);
-    if prev >= now {
-        LAST.fetch_add(1, Ordering::SeqCst) + 1
-    } else {
-        now
-    }
-}
-
-fn nos(side: u8, qty: &str, px: &str, tif: u8, extra: &str) -> (u64, String) {
-    let id = clordid();
-    (
-        id,
-        format!(
-            "11={id}|55=BTC/USD|54={side}|40=2|44={px}|38={qty}|59={tif}|{extra}60={}",
-            sending_time()
-        ),
-    )
-}
-
 #[test]
 fn order_lifecycle_over_tls_new_amend_cancel_unknown() {
     let pki = pki("life");
@@ -642,7 +618,7 @@ fn derivatives_logon_comb_uuid_and_reject() {
     let x = md.expect(T, "delete", |m| m.ty() == "X");
     assert_eq!(
         (x.get(279), x.get(278), x.get(271)),
-        (Some("2"), Some("O95000"), Some("0"))
+        (Some("2"), Some("O95000"), Some("0.0"))
     );
     assert_eq!(x.get(5041), Some("0"), "CRC32 of an empty book");
     md.send("g", "335=TS-D|336=SESSION|263=0");

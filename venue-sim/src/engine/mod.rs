@@ -142,6 +142,26 @@ impl core::fmt::Display for SessionError {
 
 impl std::error::Error for SessionError {}
 
+/// Why [`Engine::add_participant`] failed: the step that did, with its own error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParticipantError {
+    /// Registering the account.
+    Account(CapacityError),
+    /// Opening its session.
+    Session(SessionError),
+}
+
+impl core::fmt::Display for ParticipantError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Account(e) => e.fmt(f),
+            Self::Session(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ParticipantError {}
+
 /// Hasher for keys that are already 64-bit hashes: one multiply-xorshift.
 #[derive(Debug, Default, Clone, Copy)]
 struct MixHasher(u64);
@@ -333,6 +353,30 @@ impl Engine {
             clordids,
         });
         Ok(AccountId(self.accounts.len() as u32 - 1))
+    }
+
+    /// Registers a participant of the venue's own making (the synthetic market's and the
+    /// replay's traders, a benchmark's market maker): an account without limits and one
+    /// session on it that outlives any disconnect.
+    ///
+    /// # Errors
+    /// [`ParticipantError`]: no account or no session slot left.
+    pub fn add_participant(&mut self) -> Result<(AccountId, SessionId), ParticipantError> {
+        let account = self
+            .add_account(AccountConfig {
+                unlimited: true,
+                ..AccountConfig::default()
+            })
+            .map_err(ParticipantError::Account)?;
+        let session = self
+            .open_session(
+                account,
+                SessionConfig {
+                    cancel_on_disconnect: false,
+                },
+            )
+            .map_err(ParticipantError::Session)?;
+        Ok((account, session))
     }
 
     /// Opens a trading session for `account` (at Logon).
@@ -1046,5 +1090,51 @@ impl Writer<'_> {
         let n = d.write(self.out.get_mut(self.len..)?).ok()?;
         self.len += n;
         Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Spot BTC/USD engine with room for `accounts` accounts and `sessions` sessions.
+    fn engine(accounts: usize, sessions: usize) -> Engine {
+        let cfg = Config {
+            max_accounts: accounts,
+            max_sessions: sessions,
+            ..Config::spot()
+        };
+        Engine::new(cfg, vec![InstrumentSpec::btc_usd()]).expect("engine")
+    }
+
+    #[test]
+    fn participants_keep_their_orders_and_say_which_capacity_ran_out() {
+        let mut e = engine(2, 1);
+        let (account, session) = e.add_participant().expect("participant");
+        let now = UtcTimestamp::from_nanos(1_775_572_325_000_000_000);
+        let qty = Decimal::parse(b"1").expect("qty");
+        let px = Decimal::parse(b"100.0").expect("px");
+        let order = NewOrder::limit(b"1", b"BTC/USD", Side::Buy, qty, px);
+        let _ = e.handle_new_order(session, &order, now);
+        let btc = e.instrument_id(b"BTC/USD").expect("BTC/USD");
+        assert_eq!(e.open_orders(account, btc), 1);
+        e.handle_disconnect(session, now).expect("disconnect");
+        assert_eq!(e.open_orders(account, btc), 1, "no cancel on disconnect");
+        // The session slot is free again; the second participant takes it, a third finds no
+        // account left.
+        e.add_participant().expect("second participant");
+        assert_eq!(
+            e.add_participant(),
+            Err(ParticipantError::Account(CapacityError))
+        );
+    }
+
+    #[test]
+    fn a_participant_without_a_session_slot_is_refused_as_such() {
+        let mut e = engine(4, 1);
+        e.add_participant().expect("participant");
+        let err = e.add_participant().expect_err("no session slot left");
+        assert_eq!(err, ParticipantError::Session(SessionError::Full));
+        assert_eq!(err.to_string(), "no free session slot");
     }
 }

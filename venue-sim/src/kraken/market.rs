@@ -5,8 +5,8 @@
 //!
 //! Each action is one request (a passive limit order, a cancel of one of its resting orders,
 //! or a marketable IOC order). Actions are spread evenly at `rate_per_sec`, at most `burst` in
-//! one [`crate::kraken::Venue::handle_timeout`] call. The participants trade on an account with
-//! `AccountConfig::unlimited`, so client rate limits do not throttle them; their
+//! one [`crate::kraken::Venue::handle_timeout`] call. The participants trade on accounts of
+//! [`Engine::add_participant`]: unlimited, so client rate limits do not throttle them; their
 //! orders never cancel on disconnect. Same seed, same configuration and same clock: same
 //! order flow.
 
@@ -14,8 +14,8 @@ use tickwire_fix::decimal::Decimal;
 use tickwire_fix::time::UtcTimestamp;
 
 use crate::engine::{
-    AccountConfig, CancelRequest, Engine, ExecReport, ExecType, InstrumentId, NewOrder, OrderId,
-    SessionConfig, SessionId, Side, TimeInForce,
+    CancelRequest, Engine, ExecReport, ExecType, InstrumentId, NewOrder, OrderId, SessionId, Side,
+    TimeInForce,
 };
 
 /// Synthetic market parameters.
@@ -94,21 +94,7 @@ impl Sim {
     ) -> Result<Sim, String> {
         let mut participants = Vec::new();
         for _ in 0..cfg.participants.max(2) {
-            let account = engine
-                .add_account(AccountConfig {
-                    unlimited: true,
-                    ..AccountConfig::default()
-                })
-                .map_err(|e| e.to_string())?;
-            let session = engine
-                .open_session(
-                    account,
-                    SessionConfig {
-                        cancel_on_disconnect: false,
-                    },
-                )
-                .map_err(|e| e.to_string())?;
-            participants.push((account, session));
+            participants.push(engine.add_participant().map_err(|e| e.to_string())?);
         }
         let mut insts = Vec::new();
         for (symbol, mid) in &cfg.symbols {

@@ -10,9 +10,6 @@
 //! (271>0), a level that left the book with 271=0.0 (as SPEC's example M19 writes it).
 
 use tickwire_fix::decimal::Decimal;
-
-/// MDEntrySize of a delete for a level that left the book: zero, written `0.0`.
-const LEFT_THE_BOOK: Decimal = Decimal::new(0, 1);
 use tickwire_fix::message::Message;
 use tickwire_fix::outbound::venue::{self as out, EntryTime, MdEntry};
 use tickwire_fix::time::UtcTimestamp;
@@ -21,6 +18,10 @@ use super::md_l3;
 use super::venue::{send_with, Conn, Stats};
 use super::{L3Config, Port};
 use crate::engine::{Engine, InstrumentId, InstrumentStatus, PublicTrade, Side};
+
+/// MDEntrySize of a delete for a level (or, on L3, an order) that left the book: zero, written
+/// `0.0` as Kraken writes MD sizes (SPEC §4.0.3, example M19).
+pub(super) const LEFT_THE_BOOK: Decimal = Decimal::new(0, 1);
 
 /// MarketDepth values Kraken accepts on L2 (0 = full, capped at 1000).
 const DEPTHS: &[u64] = &[0, 1, 10, 25, 100, 500, 1000];
@@ -297,34 +298,94 @@ fn diff(
 /// Kraken's checksum over the top ten levels the client holds (SPEC §4.11).
 fn checksum(sub: &Subscription) -> u32 {
     let mut h = crc32fast::Hasher::new();
-    let mut digits = |d: Decimal, scale: u8| {
-        let v = d.to_scaled(scale).unwrap_or(0).unsigned_abs();
-        let mut buf = [0u8; 20];
-        let mut i = buf.len();
-        let mut x = v;
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (x % 10) as u8;
-            x /= 10;
-            if x == 0 {
-                break;
-            }
-        }
-        h.update(&buf[i..]);
-    };
     for &(px, size) in sub.asks.iter().take(10).chain(sub.bids.iter().take(10)) {
-        digits(px, sub.pp);
-        digits(size, sub.qp);
+        checksum_digits(&mut h, px, sub.pp);
+        checksum_digits(&mut h, size, sub.qp);
     }
     h.finalize()
+}
+
+/// Appends the digits of `d` at `scale` decimals without leading zeros to a checksum (Kraken's
+/// rule for L2 and L3 alike: remove the point, strip leading zeros).
+pub(super) fn checksum_digits(h: &mut crc32fast::Hasher, d: Decimal, scale: u8) {
+    let mut buf = [0u8; 20];
+    let n = write_u64(&mut buf, d.to_scaled(scale).unwrap_or(0).unsigned_abs());
+    h.update(&buf[..n]);
+}
+
+/// One side's diff: `old` (what the client holds) becomes `new` (the engine's view), both best
+/// first, within `depth` levels; new and changed entries go to the first vector, deletes to
+/// the second.
+pub(super) type SideDiff<T, C> = fn(Side, &[T], &[T], usize, &mut Vec<C>, &mut Vec<C>);
+
+/// The buffers, reused across calls, that bring a subscription's book (levels on L2, orders on
+/// L3) to the engine's view: the view of one side, and the differences found.
+#[derive(Debug)]
+pub(super) struct Resync<T, C> {
+    fresh: Vec<T>,
+    changes: Vec<C>,
+    deletes: Vec<C>,
+}
+
+impl<T, C> Default for Resync<T, C> {
+    fn default() -> Self {
+        Resync {
+            fresh: Vec::new(),
+            changes: Vec::new(),
+            deletes: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy, C> Resync<T, C> {
+    /// Diffs both sides the client holds against `current(side)` and makes them that view.
+    /// False when nothing changed.
+    pub(super) fn run<I: Iterator<Item = T>>(
+        &mut self,
+        asks: &mut Vec<T>,
+        bids: &mut Vec<T>,
+        depth: usize,
+        mut current: impl FnMut(Side) -> I,
+        diff: SideDiff<T, C>,
+    ) -> bool {
+        self.changes.clear();
+        self.deletes.clear();
+        for (side, held) in [(Side::Sell, asks), (Side::Buy, bids)] {
+            self.fresh.clear();
+            self.fresh.extend(current(side));
+            diff(
+                side,
+                held,
+                &self.fresh,
+                depth,
+                &mut self.changes,
+                &mut self.deletes,
+            );
+            held.clear();
+            held.extend_from_slice(&self.fresh);
+        }
+        !(self.changes.is_empty() && self.deletes.is_empty())
+    }
+
+    /// The differences of the last [`Resync::run`] in the order they are sent: deletes first,
+    /// so a depth-bounded client book always has room.
+    pub(super) fn entries(&self) -> impl Iterator<Item = &C> {
+        self.deletes.iter().chain(self.changes.iter())
+    }
+}
+
+/// Empties `v` and hands its storage back for elements of the same layout — the message entry
+/// vectors, whose borrows end with each message, kept between calls as `'static`. Std collects
+/// an adapter of a vector's own iterator in place, so nothing is allocated or freed.
+pub(super) fn reuse_storage<A, B>(mut v: Vec<A>) -> Vec<B> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
 }
 
 /// Buffers [`publish`] reuses across calls instead of allocating per message.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
-    changes: Vec<Change>,
-    deletes: Vec<Change>,
-    fresh: Vec<(Decimal, Decimal)>,
+    book: Resync<(Decimal, Decimal), Change>,
     ids: Vec<([u8; 40], usize)>,
     entries: Vec<MdEntry<'static>>,
 }
@@ -398,33 +459,16 @@ pub(crate) fn publish(
         if !sub.book || !touched.iter().any(|&(_, id)| id == sub.instrument) {
             continue;
         }
-        scratch.changes.clear();
-        scratch.deletes.clear();
-        for side in [Side::Sell, Side::Buy] {
-            scratch.fresh.clear();
-            scratch
-                .fresh
-                .extend(engine.depth(sub.instrument, side).take(sub.depth));
-            let old = match side {
-                Side::Sell => &mut sub.asks,
-                Side::Buy => &mut sub.bids,
-            };
-            diff(
-                side,
-                old,
-                &scratch.fresh,
-                sub.depth,
-                &mut scratch.changes,
-                &mut scratch.deletes,
-            );
-            old.clear();
-            old.extend_from_slice(&scratch.fresh);
-        }
-        if scratch.changes.is_empty() && scratch.deletes.is_empty() {
+        let (instrument, depth) = (sub.instrument, sub.depth);
+        let current = |side| engine.depth(instrument, side).take(depth);
+        if !scratch
+            .book
+            .run(&mut sub.asks, &mut sub.bids, depth, current, diff)
+        {
             continue;
         }
         scratch.ids.clear();
-        for ch in scratch.deletes.iter().chain(scratch.changes.iter()) {
+        for ch in scratch.book.entries() {
             let p = if ch.side == Side::Buy { b'B' } else { b'O' };
             scratch.ids.push(entry_id(p, ch.px));
         }
@@ -432,9 +476,8 @@ pub(crate) fn publish(
         let mut entries: Vec<MdEntry<'_>> = std::mem::take(&mut scratch.entries);
         entries.extend(
             scratch
-                .deletes
-                .iter()
-                .chain(scratch.changes.iter())
+                .book
+                .entries()
                 .zip(scratch.ids.iter())
                 .map(|(ch, (id, len))| MdEntry {
                     action: Some(ch.action),
@@ -452,26 +495,10 @@ pub(crate) fn publish(
             out::md_incremental(e, s, &sub.req_id, symbol, &entries, Some(sum))
         });
         stats.md_messages += 1;
-        entries.clear();
-        // An empty vector of the same layout: std collects it in place, keeping the storage.
-        scratch.entries = entries.into_iter().map(|_| unreachable_entry()).collect();
+        scratch.entries = reuse_storage(entries);
     }
     c.subs = subs;
     ok
-}
-
-/// Never called: maps the (empty) entry vector back to `'static` for reuse.
-fn unreachable_entry() -> MdEntry<'static> {
-    MdEntry {
-        action: None,
-        entry_type: b'0',
-        id: b"",
-        px: Decimal::ZERO,
-        size: Decimal::ZERO,
-        time: EntryTime::TimeOnly(UtcTimestamp::from_nanos(0)),
-        taker_ord_type: None,
-        aggressor: None,
-    }
 }
 
 /// Handles an InstrumentListRequest (35=x).
@@ -609,6 +636,26 @@ mod tests {
             qp: 8,
         };
         assert_eq!(checksum(&sub), 3_341_325_816);
+    }
+
+    #[test]
+    fn entry_vectors_keep_their_storage() {
+        let id = b"O1".to_vec();
+        let mut v: Vec<MdEntry<'_>> = Vec::with_capacity(16);
+        v.push(MdEntry {
+            action: Some(b'0'),
+            entry_type: b'1',
+            id: &id,
+            px: d("1.0"),
+            size: d("1"),
+            time: EntryTime::TimeOnly(UtcTimestamp::from_nanos(0)),
+            taker_ord_type: None,
+            aggressor: None,
+        });
+        let at = v.as_ptr() as usize;
+        let w: Vec<MdEntry<'static>> = reuse_storage(v);
+        assert!(w.is_empty());
+        assert_eq!((w.capacity(), w.as_ptr() as usize), (16, at));
     }
 
     #[test]

@@ -27,13 +27,12 @@ use tickwire_fix::decimal::Decimal;
 use tickwire_fix::outbound::venue_l3::{self as out, L3Entry};
 use tickwire_fix::time::UtcTimestamp;
 
+use super::md::{checksum_digits, reuse_storage, Resync, LEFT_THE_BOOK};
 use super::venue::{send_with, Conn, Stats};
 use crate::engine::{Engine, InstrumentId, RestingOrder, Side};
 
 /// Depth when the request says 0 (full book).
 const FULL_DEPTH: usize = 1000;
-/// 271 of a delete whose order left the book: `0.0`, as Kraken writes MD sizes (SPEC §4.0.3).
-const GONE: Decimal = Decimal::new(0, 1);
 
 /// One live L3 subscription of an MD session.
 #[derive(Debug)]
@@ -127,6 +126,17 @@ struct Change {
     size: Decimal,
 }
 
+impl Change {
+    /// A new (`0`) or changed (`1`) entry: the order with its visible size.
+    fn shown(action: u8, order: &RestingOrder) -> Change {
+        Change {
+            action,
+            order: *order,
+            size: order.qty,
+        }
+    }
+}
+
 /// Book order on one side: better price first, then earlier priority.
 fn book_order(side: Side, a: &RestingOrder, b: &RestingOrder) -> Ordering {
     if a.price != b.price {
@@ -177,7 +187,7 @@ fn diff(
         deletes.push(Change {
             action: b'2',
             order: *o,
-            size: if out_of_scope { o.qty } else { GONE },
+            size: if out_of_scope { o.qty } else { LEFT_THE_BOOK },
         });
     };
     let (mut i, mut j) = (0, 0);
@@ -186,22 +196,14 @@ fn diff(
             (Some(o), Some(n)) => match book_order(side, o, n) {
                 Ordering::Equal if o.order_id == n.order_id => {
                     if o.qty != n.qty {
-                        changes.push(Change {
-                            action: b'1',
-                            order: *n,
-                            size: n.qty,
-                        });
+                        changes.push(Change::shown(b'1', n));
                     }
                     i += 1;
                     j += 1;
                 }
                 Ordering::Equal => {
                     delete(o);
-                    changes.push(Change {
-                        action: b'0',
-                        order: *n,
-                        size: n.qty,
-                    });
+                    changes.push(Change::shown(b'0', n));
                     i += 1;
                     j += 1;
                 }
@@ -210,11 +212,7 @@ fn diff(
                     i += 1;
                 }
                 Ordering::Greater => {
-                    changes.push(Change {
-                        action: b'0',
-                        order: *n,
-                        size: n.qty,
-                    });
+                    changes.push(Change::shown(b'0', n));
                     j += 1;
                 }
             },
@@ -223,33 +221,12 @@ fn diff(
                 i += 1;
             }
             (None, Some(n)) => {
-                changes.push(Change {
-                    action: b'0',
-                    order: *n,
-                    size: n.qty,
-                });
+                changes.push(Change::shown(b'0', n));
                 j += 1;
             }
             (None, None) => break,
         }
     }
-}
-
-/// Appends the digits of `d` at `scale` decimals without leading zeros (Kraken's checksum
-/// rule: remove the point, strip leading zeros).
-fn digits(h: &mut crc32fast::Hasher, d: Decimal, scale: u8) {
-    let mut x = d.to_scaled(scale).unwrap_or(0).unsigned_abs();
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (x % 10) as u8;
-        x /= 10;
-        if x == 0 {
-            break;
-        }
-    }
-    h.update(&buf[i..]);
 }
 
 /// The L3 checksum of what the client holds: every order of the top ten price levels, asks
@@ -267,8 +244,8 @@ fn checksum(asks: &[RestingOrder], bids: &[RestingOrder], pp: u8, qp: u8) -> u32
                 }
                 last = Some(o.price);
             }
-            digits(&mut h, o.price, pp);
-            digits(&mut h, o.qty, qp);
+            checksum_digits(&mut h, o.price, pp);
+            checksum_digits(&mut h, o.qty, qp);
         }
     }
     h.finalize()
@@ -277,9 +254,7 @@ fn checksum(asks: &[RestingOrder], bids: &[RestingOrder], pp: u8, qp: u8) -> u32
 /// Buffers [`publish`] reuses across calls.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
-    changes: Vec<Change>,
-    deletes: Vec<Change>,
-    fresh: Vec<RestingOrder>,
+    book: Resync<RestingOrder, Change>,
     entries: Vec<L3Entry<'static>>,
 }
 
@@ -302,53 +277,30 @@ pub(crate) fn publish(
         let Some(spec) = engine.instrument(sub.instrument) else {
             continue;
         };
-        scratch.changes.clear();
-        scratch.deletes.clear();
-        for side in [Side::Sell, Side::Buy] {
-            scratch.fresh.clear();
-            scratch
-                .fresh
-                .extend(engine.resting_orders(sub.instrument, side, sub.depth));
-            let old = match side {
-                Side::Sell => &mut sub.asks,
-                Side::Buy => &mut sub.bids,
-            };
-            diff(
-                side,
-                old,
-                &scratch.fresh,
-                sub.depth,
-                &mut scratch.changes,
-                &mut scratch.deletes,
-            );
-            old.clear();
-            old.extend_from_slice(&scratch.fresh);
-        }
-        if scratch.changes.is_empty() && scratch.deletes.is_empty() {
+        let (instrument, depth) = (sub.instrument, sub.depth);
+        let current = |side| engine.resting_orders(instrument, side, depth);
+        if !scratch
+            .book
+            .run(&mut sub.asks, &mut sub.bids, depth, current, diff)
+        {
             continue;
         }
         // The entries borrow the changes' OrderIDs; the vector's storage is kept between calls.
         let mut entries: Vec<L3Entry<'_>> = std::mem::take(&mut scratch.entries);
-        entries.extend(
-            scratch
-                .deletes
-                .iter()
-                .chain(scratch.changes.iter())
-                .map(|ch| L3Entry {
-                    action: Some(ch.action),
-                    entry_type: entry_type(ch.order.side),
-                    order_id: ch.order.order_id.as_bytes(),
-                    px: ch.order.price,
-                    size: ch.size,
-                    time: now,
-                    event_time: if ch.action == b'2' {
-                        now
-                    } else {
-                        ch.order.updated
-                    },
-                    queue_time: ch.order.queued,
-                }),
-        );
+        entries.extend(scratch.book.entries().map(|ch| L3Entry {
+            action: Some(ch.action),
+            entry_type: entry_type(ch.order.side),
+            order_id: ch.order.order_id.as_bytes(),
+            px: ch.order.price,
+            size: ch.size,
+            time: now,
+            event_time: if ch.action == b'2' {
+                now
+            } else {
+                ch.order.updated
+            },
+            queue_time: ch.order.queued,
+        }));
         let sum = sub
             .checksum
             .then(|| checksum(&sub.asks, &sub.bids, sub.pp, sub.qp));
@@ -357,26 +309,10 @@ pub(crate) fn publish(
             out::md_incremental_l3(e, s, &sub.req_id, symbol, &entries, sum)
         });
         stats.md_messages += 1;
-        entries.clear();
-        // An empty vector of the same layout: std collects it in place, keeping the storage.
-        scratch.entries = entries.into_iter().map(|_| unreachable_entry()).collect();
+        scratch.entries = reuse_storage(entries);
     }
     c.l3_subs = subs;
     ok
-}
-
-/// Never called: maps the (empty) entry vector back to `'static` for reuse.
-fn unreachable_entry() -> L3Entry<'static> {
-    L3Entry {
-        action: None,
-        entry_type: b'0',
-        order_id: b"",
-        px: Decimal::ZERO,
-        size: Decimal::ZERO,
-        time: UtcTimestamp::from_nanos(0),
-        event_time: UtcTimestamp::from_nanos(0),
-        queue_time: UtcTimestamp::from_nanos(0),
-    }
 }
 
 #[cfg(test)]

@@ -58,8 +58,8 @@ use tickwire_fix::decimal::Decimal;
 use tickwire_fix::time::UtcTimestamp;
 
 use crate::engine::{
-    AccountConfig, AccountId, CancelRequest, Engine, ExecReport, ExecType, InstrumentId, NewOrder,
-    OrderId, SessionConfig, SessionId, Side, TimeInForce,
+    AccountId, CancelRequest, Engine, ExecReport, ExecType, InstrumentId, NewOrder, OrderId,
+    SessionId, Side, TimeInForce,
 };
 
 /// Longest line accepted.
@@ -505,23 +505,7 @@ impl Player {
         engine: &mut Engine,
         now: UtcTimestamp,
     ) -> Result<Player, String> {
-        let mut open = || -> Result<(AccountId, SessionId), String> {
-            let account = engine
-                .add_account(AccountConfig {
-                    unlimited: true,
-                    ..AccountConfig::default()
-                })
-                .map_err(|e| e.to_string())?;
-            let session = engine
-                .open_session(
-                    account,
-                    SessionConfig {
-                        cancel_on_disconnect: false,
-                    },
-                )
-                .map_err(|e| e.to_string())?;
-            Ok((account, session))
-        };
+        let mut open = || engine.add_participant().map_err(|e| e.to_string());
         let (maker, taker) = (open()?, open()?);
         let ticks = cfg.tape.ticks();
         let t0 = ticks.first().map_or(0, |t| t.ts);

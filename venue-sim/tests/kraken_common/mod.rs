@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use tickwire_fix::kraken::Credentials;
 use tickwire_fix::message::{frame, FieldIndex, FrameLimits, Message};
 use tickwire_venue::kraken::pki::{Pki, DEFAULT_NAMES};
-use tickwire_venue::kraken::{Client, Config, MarketConfig, Port, Server, ServerConfig};
+use tickwire_venue::kraken::{
+    Client, Config, ConnId, MarketConfig, Port, Server, ServerConfig, Venue,
+};
 
 pub const SECRET: &str =
     "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==";
@@ -81,6 +83,14 @@ pub fn build(msg_type: &str, seq: u64, sender: &str, target: &str, body: &str) -
 pub struct Msg(pub Vec<(u32, String)>);
 
 impl Msg {
+    /// The fields of a parsed message, values as text.
+    pub fn of(m: &Message<'_>) -> Msg {
+        Msg(m
+            .iter()
+            .map(|f| (f.tag, String::from_utf8_lossy(f.value).into_owned()))
+            .collect())
+    }
+
     pub fn get(&self, tag: u32) -> Option<&str> {
         self.0.iter().find(|f| f.0 == tag).map(|f| f.1.as_str())
     }
@@ -236,11 +246,7 @@ impl Conn {
             ) {
                 let raw: Vec<u8> = self.inbox.drain(..n).collect();
                 let mut idx = FieldIndex::<4096>::new();
-                let m = Message::parse(&raw, &mut idx).unwrap();
-                return Some(Msg(m
-                    .iter()
-                    .map(|f| (f.tag, String::from_utf8_lossy(f.value).into_owned()))
-                    .collect()));
+                return Some(Msg::of(&Message::parse(&raw, &mut idx).unwrap()));
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || self.closed {
@@ -326,12 +332,66 @@ pub fn trading(server: &Server, pki: &Pki, sender: &str, key: &str, secret: &str
     c
 }
 
+/// A logged-on Spot MD session of `sender`.
 pub fn md(server: &Server, pki: &Pki, sender: &str) -> Conn {
-    let addr = server.addr(Port::SpotMd).unwrap();
-    let mut c = Conn::connect(addr, pki, sender, Port::SpotMd);
+    md_at(server, pki, sender, Port::SpotMd)
+}
+
+/// A logged-on MD session of `sender` on `port`.
+pub fn md_at(server: &Server, pki: &Pki, sender: &str, port: Port) -> Conn {
+    let addr = server.addr(port).unwrap();
+    let mut c = Conn::connect(addr, pki, sender, port);
     c.send("A", "98=0|108=30|141=Y");
     c.expect(Duration::from_secs(5), "MD logon ack", |m| m.ty() == "A");
     c
+}
+
+/// A fresh ClOrdID: strictly increasing per test process (the Spot rule), microseconds since
+/// the epoch.
+pub fn clordid() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = now_ms() * 1000;
+    let prev = LAST.fetch_max(now, Ordering::SeqCst);
+    if prev >= now {
+        LAST.fetch_add(1, Ordering::SeqCst) + 1
+    } else {
+        now
+    }
+}
+
+/// A fresh ClOrdID and the body of a BTC/USD limit NewOrderSingle with it; `extra` (fields
+/// ending in `|`) goes before TransactTime.
+pub fn nos(side: u8, qty: &str, px: &str, tif: u8, extra: &str) -> (u64, String) {
+    let id = clordid();
+    (
+        id,
+        format!(
+            "11={id}|55=BTC/USD|54={side}|40=2|44={px}|38={qty}|59={tif}|{extra}60={}",
+            sending_time()
+        ),
+    )
+}
+
+/// What the sans-IO venue has to send on `id`, taken and parsed.
+pub fn take(v: &mut Venue, id: ConnId) -> Vec<Msg> {
+    let bytes = v.transmit(id).to_vec();
+    v.consume_transmit(id, bytes.len());
+    let mut out = Vec::new();
+    let mut off = 0;
+    while let Ok(Some(n)) = frame(
+        &bytes[off..],
+        FrameLimits {
+            max_message_len: 1 << 20,
+        },
+    ) {
+        let mut idx = FieldIndex::<1024>::new();
+        out.push(Msg::of(
+            &Message::parse(&bytes[off..off + n], &mut idx).unwrap(),
+        ));
+        off += n;
+    }
+    out
 }
 
 pub fn repo_path(rel: &str) -> PathBuf {
