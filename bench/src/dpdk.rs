@@ -347,7 +347,11 @@ impl Ports {
         eal?;
         let mut vhost = open_port("net_vhost0")?;
         // The vhost-user socket exists once net_vhost0 runs: attach the virtio side now.
-        dpdk::probe(&format!("virtio_user0,path={vhost_sock},queues=1")).map_err(Error::Eal)?;
+        // A locally administered MAC of our own (else the driver picks a random one and says so).
+        dpdk::probe(&format!(
+            "virtio_user0,path={vhost_sock},queues=1,mac=02:74:77:00:00:01"
+        ))
+        .map_err(Error::Eal)?;
         let mut virtio = open_port("virtio_user0")?;
         wait_links(&mut virtio, &mut vhost)?;
         let mut memif_server = open_port("net_memif0")?;
