@@ -13,9 +13,13 @@
 //!   non-blocking sockets polled by one thread, tick-to-trade from `tickwire_bench::kernel`
 //!   (`Mode::Polling`).
 //!
-//! One EAL (`-l 0`, hugepages in one unlinked file per segment list, every vdev; `virtio_user0`
-//! is hot-plugged once `net_vhost0` has created its socket), and one thread polls both
-//! ends of every pair: two busy-polling threads on this 2-vCPU machine starve each other
+//! Tick-to-trade runs through `tickwire_bench::inmem::run_pair`, the harness `tickwire bench`
+//! runs on these pairs (the tickwire client against the minimal filling venue, the same TSC
+//! points): inside the appliance and at the venue, every order checked filled. The DPDK pairs
+//! come from `tickwire_bench::dpdk::Ports` (one EAL, `-l 0`, hugepages in one unlinked file per
+//! segment list, every vdev; `virtio_user0` is hot-plugged once `net_vhost0` has created its
+//! socket; the `net_af_packet` ports are extra vdevs), lent to each measurement in turn, and
+//! one thread polls both ends of every pair: two busy-polling threads on this 2-vCPU machine starve each other
 //! (DESIGN §7), and each number is a full round trip on one core. The same TLS code (tickwire's
 //! record layer after a rustls handshake) runs on every transport, so only the transport
 //! differs.
@@ -35,24 +39,17 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use tickwire_bench::feed::{ArmedOrder, Feed};
+use tickwire_bench::dpdk::{self, Options, Ports, Transport};
+use tickwire_bench::inmem::{self, Params, VenueKind};
+use tickwire_bench::lent::{self, Lent};
 use tickwire_bench::pki::TestPki;
 use tickwire_dataplane::af_packet::AfPacket;
 use tickwire_dataplane::allowlist::{self, Allowlist};
-use tickwire_dataplane::dpdk::{self, DpdkNic, Mempool};
-use tickwire_dataplane::link::Link;
 use tickwire_dataplane::nic::Nic;
 use tickwire_dataplane::stack::{ConnId, ConnState, Stack, StackConfig};
-use tickwire_fix::book::Book;
-use tickwire_fix::message::Message;
-use tickwire_fix::session::{
-    Capacities, Config, MemoryJournal, ResendPolicy, Role, Session, State,
-};
-use tickwire_fix::time::UtcTimestamp;
-use tickwire_fix::views::MarketData;
 
 const MSG: usize = 200;
 const WARMUP: usize = 1000;
@@ -63,13 +60,6 @@ const STALL: Duration = Duration::from_secs(5);
 
 fn hist() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000_000, 3).unwrap()
-}
-
-fn wall() -> UtcTimestamp {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    UtcTimestamp::from_nanos(d.as_nanos() as i64)
 }
 
 fn sh(args: &[&str]) {
@@ -318,170 +308,6 @@ fn tls_echo<N: Nic>(rig: &mut Rig<N>, rounds: usize, pki: &TestPki) -> Histogram
     h
 }
 
-fn fix_pair(target: &str) -> (Session<MemoryJournal>, Session<MemoryJournal>) {
-    let mut c = Config::kraken_initiator("TESTCLIENT", target).unwrap();
-    c.rollover = None;
-    let mut v = Config::kraken_initiator(target, "TESTCLIENT").unwrap();
-    v.role = Role::Acceptor;
-    v.resend_policy = ResendPolicy::ReplayApplication;
-    v.rollover = None;
-    (
-        Session::new(c, MemoryJournal::new(1 << 15, 512), Capacities::default()),
-        Session::new(v, MemoryJournal::new(1 << 15, 512), Capacities::default()),
-    )
-}
-
-/// Tick-to-trade as `tickwire bench` measures it in memory: the venue publishes a book update
-/// on the market-data session; from the start of the client cycle that receives it (stack
-/// poll, TLS open, FIX parse, book update, trigger) to the order frame handed to the NIC
-/// (precompiled NewOrderSingle, TLS seal, TCP, `tx_flush`). The venue fills each order
-/// (not measured).
-fn tick_to_trade<N: Nic>(rig: &mut Rig<N>, ticks: u64, pki: &TestPki) -> Histogram<u64> {
-    let (cmd, vmd) = rig.connect();
-    let (ctrd, vtrd) = rig.connect();
-    let (c_md_fix, v_md_fix) = fix_pair("KRAKEN-MD");
-    let (c_trd_fix, v_trd_fix) = fix_pair("KRAKEN-TRD");
-    let (ct, vt) = tls_pair(pki);
-    let (ct2, vt2) = tls_pair(pki);
-    let mut c_md = Link::new(cmd, ct, c_md_fix);
-    let mut v_md = Link::new(vmd, vt, v_md_fix);
-    let mut c_trd = Link::new(ctrd, ct2, c_trd_fix);
-    let mut v_trd = Link::new(vtrd, vt2, v_trd_fix);
-    let (mut md_logon, mut trd_logon) = (false, false);
-    let start = Instant::now();
-    while c_md.fix.state() != State::Active || c_trd.fix.state() != State::Active {
-        guard(start, "logon");
-        let now = wall();
-        rig.poll();
-        c_md.pump(&mut rig.c, now, &mut |_| {}).unwrap();
-        c_trd.pump(&mut rig.c, now, &mut |_| {}).unwrap();
-        v_md.pump(&mut rig.v, now, &mut |_| {}).unwrap();
-        v_trd.pump(&mut rig.v, now, &mut |_| {}).unwrap();
-        if c_md.is_up() && !md_logon {
-            c_md.fix.send_logon(now, |_, _| {}).unwrap();
-            md_logon = true;
-        }
-        if c_trd.is_up() && !trd_logon {
-            c_trd.fix.send_logon(now, |_, _| {}).unwrap();
-            trd_logon = true;
-        }
-        c_md.flush(&mut rig.c, now).unwrap();
-        c_trd.flush(&mut rig.c, now).unwrap();
-        rig.poll();
-    }
-    let mut armed = ArmedOrder::new().unwrap();
-    let mut feed = Feed::default();
-    let mut book = Book::new(10, 1, 8);
-    let mut h = hist();
-    let (mut orders, mut fills) = (0u64, 0u64);
-    for tick in 1..=ticks + WARMUP as u64 {
-        let now = wall();
-        feed.publish(&mut v_md.fix, now).unwrap();
-        v_md.flush(&mut rig.v, now).unwrap();
-        let t = rig.now();
-        rig.v.poll(t);
-
-        // Client: poll until the cycle that receives the tick; that cycle is measured.
-        let waiting = Instant::now();
-        let (t0, fired) = loop {
-            guard(waiting, "tick delivery");
-            let t0 = Instant::now();
-            let t = rig.now();
-            let now = wall();
-            rig.c.poll(t);
-            let mut got = false;
-            let book_ref = &mut book;
-            c_md.pump(&mut rig.c, now, &mut |m: &Message<'_>| {
-                got = true;
-                let seq = m.uint(34).unwrap_or(0);
-                let md = MarketData::new_checked(m).unwrap();
-                book_ref.apply_message(&md, seq).unwrap();
-            })
-            .unwrap();
-            if !got {
-                continue;
-            }
-            let fired = armed.on_book(&book, &mut c_trd.fix, now).unwrap();
-            if fired {
-                c_trd.flush(&mut rig.c, now).unwrap();
-                rig.c.poll(rig.now());
-            }
-            break (t0, fired);
-        };
-        if fired {
-            if tick > WARMUP as u64 {
-                h.record((t0.elapsed().as_nanos() as u64).max(1)).unwrap();
-            }
-            orders += 1;
-        }
-
-        // Venue fills, client reads fills (not measured).
-        let now = wall();
-        let t = rig.now();
-        rig.v.poll(t);
-        let mut new_orders = 0u32;
-        v_trd
-            .pump(&mut rig.v, now, &mut |m: &Message<'_>| {
-                new_orders += u32::from(m.msg_type() == b"D");
-            })
-            .unwrap();
-        for _ in 0..new_orders {
-            v_trd
-                .fix
-                .send_app(now, b"8", |e| {
-                    e.field(37, b"O3KQ7T-XH2LM-ZP4WUA")
-                        .field(17, b"SIMX")
-                        .field(150, b"F")
-                        .field(39, b"2")
-                        .field(55, b"BTC/USD")
-                        .field(54, b"1")
-                        .field(31, b"84000.0")
-                        .field(32, b"0.01")
-                        .field(151, b"0")
-                        .field(14, b"0.01")
-                        .field(6, b"84000.0");
-                })
-                .unwrap();
-        }
-        v_md.pump(&mut rig.v, now, &mut |_| {}).unwrap();
-        v_trd.flush(&mut rig.v, now).unwrap();
-        rig.v.poll(rig.now());
-        rig.c.poll(rig.now());
-        c_trd
-            .pump(&mut rig.c, now, &mut |m: &Message<'_>| {
-                fills += u64::from(m.msg_type() == b"8");
-            })
-            .unwrap();
-        rig.c.poll(rig.now());
-        if tick % 1024 == 0 {
-            for link in [&mut c_md, &mut c_trd, &mut v_md, &mut v_trd] {
-                link.fix.handle_timeout(now);
-            }
-        }
-    }
-    // Let the last fills arrive, then check every order was filled.
-    let start = Instant::now();
-    while fills < orders && start.elapsed() < STALL {
-        let now = wall();
-        rig.poll();
-        let mut new_orders = 0u32;
-        v_trd
-            .pump(&mut rig.v, now, &mut |m: &Message<'_>| {
-                new_orders += u32::from(m.msg_type() == b"D");
-            })
-            .unwrap();
-        assert_eq!(new_orders, 0, "orders arrived after the run");
-        c_trd
-            .pump(&mut rig.c, now, &mut |m: &Message<'_>| {
-                fills += u64::from(m.msg_type() == b"8");
-            })
-            .unwrap();
-    }
-    assert_eq!(fills, orders, "every order filled");
-    assert!(orders > ticks / 16, "the trigger fired on {orders} ticks");
-    h
-}
-
 fn kernel_pair() -> (TcpStream, TcpStream) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
@@ -579,53 +405,60 @@ struct Row {
     name: &'static str,
     tcp: Histogram<u64>,
     tls: Histogram<u64>,
+    /// Tick-to-trade inside the appliance (`tickwire bench`'s figure).
     ttt: Histogram<u64>,
+    /// The same ticks at the venue (tick handed to the venue's stack → order read there).
+    venue: Histogram<u64>,
 }
 
+/// Echo rounds on a rig lent both ends, then tick-to-trade on the same two ends through the
+/// harness `tickwire bench` runs ([`inmem::run_pair`], the tickwire client against the
+/// minimal filling venue).
 fn measure<N: Nic>(
     name: &'static str,
-    a: N,
-    b: N,
+    a: &mut N,
+    b: &mut N,
     rounds: usize,
     ticks: u64,
     pki: &TestPki,
 ) -> Row {
     eprintln!("measuring {name} …");
-    let mut rig = Rig::new(a, b);
+    let mut rig = Rig::new(Lent(&mut *a), Lent(&mut *b));
     let tcp = tcp_echo(&mut rig, rounds);
     let tls = tls_echo(&mut rig, rounds, pki);
-    let ttt = tick_to_trade(&mut rig, ticks, pki);
+    drop(rig);
+    lent::drain(a);
+    lent::drain(b);
+    let r = inmem::run_pair(params(ticks), Lent(a), Lent(b))
+        .unwrap_or_else(|e| panic!("{name}: tick-to-trade: {e}"));
+    check_filled(name, &r);
     Row {
         name,
         tcp,
         tls,
-        ttt,
+        ttt: r.tick_to_trade,
+        venue: r.at_venue,
     }
 }
 
-fn dpdk_port(name: &str) -> DpdkNic {
-    let pool = Mempool::new(&format!("pool_{name}"), 2047, 32, 2048)
-        .unwrap_or_else(|e| panic!("mempool for {name}: {e}"));
-    DpdkNic::new(name, pool, 512).unwrap_or_else(|e| panic!("port {name}: {e}"))
+fn params(ticks: u64) -> Params {
+    Params {
+        ticks,
+        progress_every: 0,
+        rate_per_s: 0,
+        stages: false,
+        venue: VenueKind::Minimal,
+    }
 }
 
-/// Polls both ports (draining what arrives) until both links are up.
-fn wait_links(a: &mut DpdkNic, b: &mut DpdkNic) {
-    let start = Instant::now();
-    while !a.port().link().up || !b.port().link().up {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "links of {} / {} did not come up",
-            a.port().name(),
-            b.port().name()
-        );
-        for n in [&mut *a, &mut *b] {
-            while n.rx_peek().is_some() {
-                n.rx_release();
-            }
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+fn check_filled(name: &str, r: &inmem::Report) {
+    assert_eq!(r.fills, r.orders, "{name}: every order filled");
+    assert!(
+        r.orders > r.ticks / 16,
+        "{name}: the trigger fired on {} of {} ticks",
+        r.orders,
+        r.ticks
+    );
 }
 
 fn print_table(title: &str, rows: &[(&str, &Histogram<u64>)], base: &Histogram<u64>) {
@@ -652,45 +485,6 @@ fn print_table(title: &str, rows: &[(&str, &Histogram<u64>)], base: &Histogram<u
     }
 }
 
-/// The first hugetlbfs mount with 2 MiB pages (DPDK's default choice; named explicitly so that
-/// [`unlink_hugepage_files`] cleans the same directory).
-fn hugetlbfs_2m() -> String {
-    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-    mounts
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            (f.len() > 3 && f[2] == "hugetlbfs" && !f[3].contains("pagesize=1G"))
-                .then(|| f[1].to_string())
-        })
-        .next()
-        .unwrap_or_else(|| {
-            panic!(
-                "no hugetlbfs mount: mount -t hugetlbfs nodev /dev/hugepages (scripts/setup-host)"
-            )
-        })
-}
-
-/// Unlinks this process's hugepage files (EAL keeps them open) and those of earlier runs of
-/// this bench whose process is gone.
-fn unlink_hugepage_files(prefix: &str) {
-    let dir = hugetlbfs_2m();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix("tw-h2-bench-") else {
-            continue;
-        };
-        let pid: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        let stale = !std::path::Path::new(&format!("/proc/{pid}")).exists();
-        if name.starts_with(prefix) || stale {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
-}
-
 fn main() {
     assert!(
         nix::unistd::geteuid().is_root(),
@@ -704,95 +498,54 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(50_000);
-    let id = std::process::id();
-    let vhost_sock = format!("/tmp/tw-h2-bench-vhost-{id}.sock");
-    let memif_sock = format!("/tmp/tw-h2-bench-memif-{id}.sock");
-    let _ = std::fs::remove_file(&vhost_sock);
-    let _ = std::fs::remove_file(&memif_sock);
     // A busy machine shows in the tails: say how busy it was.
     let load_at_start = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let dpdk_veth = Veth::create("d");
     let afp_veth = Veth::create("k");
-    let args = vec![
-        "-l".to_string(),
-        "0".into(),
-        "--no-pci".into(),
-        "--single-file-segments".into(),
-        "-m".into(),
-        "64".into(),
-        "--log-level=lib.eal:error".into(),
-        "--log-level=lib.vhost.config:error".into(),
-        format!("--file-prefix=tw-h2-bench-{id}"),
-        "--huge-dir".into(),
-        hugetlbfs_2m(),
-        format!("--vdev=net_vhost0,iface={vhost_sock},queues=1"),
-        format!("--vdev=net_memif0,role=server,socket={memif_sock}"),
-        format!("--vdev=net_memif1,role=client,socket={memif_sock}"),
-        format!("--vdev=net_af_packet0,iface={}", dpdk_veth.a),
-        format!("--vdev=net_af_packet1,iface={}", dpdk_veth.b),
-    ];
-    dpdk::eal_init(&args).unwrap_or_else(|e| panic!("EAL: {e}"));
-    let mut vhost = dpdk_port("net_vhost0");
-    // The vhost-user socket exists once net_vhost0 runs: attach the virtio side now.
-    dpdk::probe(&format!("virtio_user0,path={vhost_sock},queues=1"))
-        .unwrap_or_else(|e| panic!("virtio_user0: {e}"));
-    let mut virtio = dpdk_port("virtio_user0");
-    wait_links(&mut virtio, &mut vhost);
-    let mut memif_s = dpdk_port("net_memif0");
-    let mut memif_c = dpdk_port("net_memif1");
-    wait_links(&mut memif_c, &mut memif_s);
-    let mut afp0 = dpdk_port("net_af_packet0");
-    let mut afp1 = dpdk_port("net_af_packet1");
-    wait_links(&mut afp0, &mut afp1);
-    // Memory is mapped and the pools exist: drop the hugepage files' names now, so the pages
-    // return to the system when this process ends, however it ends.
-    let prefix = format!("tw-h2-bench-{id}");
-    unlink_hugepage_files(&prefix);
+    let opts = Options {
+        prefix: "tw-h2-bench-".into(),
+        memory_mib: 64,
+        extra_vdevs: vec![
+            format!("net_af_packet0,iface={}", dpdk_veth.a),
+            format!("net_af_packet1,iface={}", dpdk_veth.b),
+        ],
+    };
+    let mut ports = Ports::start(&opts).unwrap_or_else(|e| panic!("{e}"));
+    let mut afp0 = dpdk::open_port("net_af_packet0").unwrap_or_else(|e| panic!("{e}"));
+    let mut afp1 = dpdk::open_port("net_af_packet1").unwrap_or_else(|e| panic!("{e}"));
+    dpdk::wait_links(&mut afp0, &mut afp1).unwrap_or_else(|e| panic!("{e}"));
     let pki = tickwire_bench::pki::generate("venue.test").unwrap();
 
-    let mut rows = vec![
-        measure(
-            "DPDK virtio_user <-> net_vhost",
-            virtio,
-            vhost,
-            rounds,
-            ticks,
-            &pki,
-        ),
-        measure(
-            "DPDK net_memif client <-> server",
-            memif_c,
-            memif_s,
-            rounds,
-            ticks,
-            &pki,
-        ),
-        measure(
-            "DPDK net_af_packet on a veth pair",
-            afp0,
-            afp1,
-            rounds,
-            ticks,
-            &pki,
-        ),
-        measure(
-            "AF_PACKET backend (TPACKET_V2) on a veth pair",
-            AfPacket::open(&afp_veth.a, 512).unwrap(),
-            AfPacket::open(&afp_veth.b, 512).unwrap(),
-            rounds,
-            ticks,
-            &pki,
-        ),
-    ];
+    let mut rows = Vec::new();
+    for t in Transport::ALL {
+        let (a, b) = ports.pair(t);
+        rows.push(measure(t.name(), a, b, rounds, ticks, &pki));
+    }
+    rows.push(measure(
+        "DPDK net_af_packet on a veth pair",
+        &mut afp0,
+        &mut afp1,
+        rounds,
+        ticks,
+        &pki,
+    ));
+    rows.push(measure(
+        "AF_PACKET backend (TPACKET_V2) on a veth pair",
+        &mut AfPacket::open(&afp_veth.a, 512).unwrap(),
+        &mut AfPacket::open(&afp_veth.b, 512).unwrap(),
+        rounds,
+        ticks,
+        &pki,
+    ));
     eprintln!("measuring kernel loopback TCP …");
-    let kernel_ttt = tickwire_bench::kernel::run(tickwire_bench::kernel::Mode::Polling, ticks)
-        .unwrap()
-        .tick_to_trade;
+    let kernel = tickwire_bench::kernel::run(tickwire_bench::kernel::Mode::Polling, ticks).unwrap();
+    check_filled("kernel loopback TCP", &kernel);
     rows.push(Row {
         name: "kernel loopback TCP, one thread polling",
         tcp: kernel_tcp_echo(rounds),
         tls: kernel_tls_echo(rounds, &pki),
-        ttt: kernel_ttt,
+        ttt: kernel.tick_to_trade,
+        venue: kernel.at_venue,
     });
     let base = 3; // the AF_PACKET backend
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -805,12 +558,16 @@ fn main() {
         "DPDK vs AF_PACKET vs kernel TCP: {rounds} echo rounds, {ticks} ticks, one thread per pair"
     );
     type Pick = fn(&Row) -> &Histogram<u64>;
-    let tables: [(&str, Pick); 3] = [
+    let tables: [(&str, Pick); 4] = [
         ("200-byte echo RTT, userspace TCP", |r| &r.tcp),
         ("200-byte echo RTT, TCP + TLS 1.3", |r| &r.tls),
         (
-            "tick-to-trade (TCP + TLS 1.3 + FIX + book + trigger)",
+            "tick-to-trade inside the appliance (TCP + TLS 1.3 + FIX + book + trigger)",
             |r| &r.ttt,
+        ),
+        (
+            "tick-to-trade at the venue (tick handed to the venue's stack/socket → order read)",
+            |r| &r.venue,
         ),
     ];
     for (title, pick) in tables {
@@ -832,6 +589,8 @@ fn main() {
             );
         }
     }
-    let _ = std::fs::remove_file(&vhost_sock);
-    let _ = std::fs::remove_file(&memif_sock);
+    // The ports stop, then their sockets and EAL's runtime directory go.
+    drop(afp0);
+    drop(afp1);
+    drop(ports);
 }

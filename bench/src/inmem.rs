@@ -6,6 +6,9 @@
 //!         ─► template patch (35=D) ─► FIX session ─► TLS seal ─► TCP ─► MemNic ══► venue fills
 //! ```
 //!
+//! [`run_pair`] runs the same two ends on any other pair of NICs ([`crate::dpdk`]: DPDK
+//! virtio_user ↔ vhost and memif).
+//!
 //! Measured per tick that fires, with the calibrated TSC (`tickwire_dataplane::clock::Clock`):
 //! - inside the appliance: from the start of the client's `Stack::poll` that receives the tick
 //!   to the return of the `Stack::poll` that hands the order frame to the NIC, the layers
@@ -24,7 +27,7 @@ use crate::venue::{GeneratedKey, KrakenSide, COMP_ID};
 use tickwire_dataplane::allowlist::{self, Allowlist};
 use tickwire_dataplane::clock::Clock;
 use tickwire_dataplane::link::Link;
-use tickwire_dataplane::mem::{self, MemNic};
+use tickwire_dataplane::mem;
 use tickwire_dataplane::nic::Nic;
 use tickwire_dataplane::stack::{Stack, StackConfig};
 use tickwire_fix::book::Book;
@@ -222,15 +225,12 @@ fn hist() -> Result<Histogram<u64>, String> {
     Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).map_err(|e| e.to_string())
 }
 
-/// The venue end of the pair.
-enum VenueSide {
+/// The venue end of the pair, on a userspace stack over `N`.
+enum VenueSide<N: Nic> {
     /// Publishes [`Feed`] ticks and fills every order (what the kernel baselines' venue does).
-    Minimal {
-        side: Box<Side2<MemNic>>,
-        feed: Feed,
-    },
+    Minimal { side: Box<Side2<N>>, feed: Feed },
     /// The real Kraken profile with its matching engine ([`crate::venue`]).
-    Kraken(Box<KrakenSide<MemNic>>),
+    Kraken(Box<KrakenSide<N>>),
 }
 
 /// Which venue the in-memory pair runs against.
@@ -276,8 +276,8 @@ pub(crate) trait VenueEnd {
     fn stats(&self) -> Option<tickwire_venue::kraken::Stats>;
 }
 
-impl VenueSide {
-    fn stack(&mut self) -> &mut Stack<MemNic> {
+impl<N: Nic> VenueSide<N> {
+    fn stack(&mut self) -> &mut Stack<N> {
         match self {
             VenueSide::Minimal { side, .. } => &mut side.stack,
             VenueSide::Kraken(k) => &mut k.stack,
@@ -285,7 +285,7 @@ impl VenueSide {
     }
 }
 
-impl VenueEnd for VenueSide {
+impl<N: Nic> VenueEnd for VenueSide<N> {
     fn setup_step(&mut self, ns: i64, now: UtcTimestamp) -> Result<(), String> {
         match self {
             VenueSide::Minimal { side, .. } => {
@@ -408,10 +408,33 @@ impl VenueEnd for VenueSide {
 /// # Errors
 /// A description of what failed (set-up, TLS, a session that dropped).
 pub fn run(params: Params, progress: impl FnMut(Progress)) -> Result<Report, String> {
+    let (a, b) = mem::pair(1024, [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+    run_pair_with(params, a, b, progress)
+}
+
+/// The same run on any pair of NICs that reach each other (the two ends of a DPDK vhost or
+/// memif pair, a veth pair): the client's userspace stack on `client`, the venue's (a second
+/// userspace stack, `params.venue`) on `venue`, both polled by this thread.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_pair<N: Nic>(params: Params, client: N, venue: N) -> Result<Report, String> {
+    run_pair_with(params, client, venue, |_| {})
+}
+
+/// [`run_pair`] with progress callbacks.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_pair_with<N: Nic>(
+    params: Params,
+    a: N,
+    b: N,
+    progress: impl FnMut(Progress),
+) -> Result<Report, String> {
     crate::rss::reset_peak();
     let (clock, _) = Clock::calibrate(Duration::from_millis(20));
     let pki = crate::pki::generate("fix.venue.test")?;
-    let (a, b) = mem::pair(1024, [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
     let cstack = user_stack(a, CLIENT, VENUE, clock.mono_ns())?;
     let mut vstack = user_stack(b, VENUE, CLIENT, clock.mono_ns())?;
     let te = |e: tickwire_tls::Error| e.to_string();

@@ -12,9 +12,12 @@
 //! with like.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
 pub mod feed;
 pub mod inmem;
 pub mod kernel;
+pub mod lent;
 pub mod pki;
 #[cfg(feature = "quickfix")]
 pub mod quickfix;

@@ -36,7 +36,8 @@ pub enum Topology {
     Quickfix,
     /// tickwire in memory against the Kraken venue simulator (matching engine).
     Kraken,
-    /// tickwire on DPDK ports (needs a build with `--features dpdk`).
+    /// tickwire on DPDK ports, one row per pair in one EAL: virtio_user ↔ vhost and memif
+    /// (needs a build with `--features dpdk`, root and hugepages).
     Dpdk,
 }
 
@@ -79,6 +80,10 @@ pub struct Args {
     /// (`<prefix>b<pid>`, host end `…h`, venue end `…v`; removed after the run).
     #[arg(long, default_value = "tw-")]
     pub netns_prefix: String,
+    /// Name prefix of the dpdk topology's EAL `--file-prefix`, hugepage files and sockets
+    /// (`<prefix><pid>`; removed after the run).
+    #[arg(long, default_value = "tw-dpdk-")]
+    pub dpdk_prefix: String,
     /// Folder for `.hgrm` files, the plot and the JSON report.
     #[arg(long, default_value = "tickwire-out/bench")]
     pub out: PathBuf,
@@ -103,6 +108,97 @@ pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         let _ = nix::unistd::dup2(2, 1);
     }
     result
+}
+
+/// What a text run prints once a row is done.
+#[allow(clippy::print_stdout)]
+fn say(name: &str, outcome: &Result<Report, String>) {
+    match outcome {
+        Ok(report) => println!(
+            "{} orders, {} fills in {:.2} s",
+            report.orders,
+            report.fills,
+            report.elapsed.as_secs_f64()
+        ),
+        Err(reason) => println!("{name}: not available: {reason}"),
+    }
+}
+
+/// The DPDK row's name in a build without DPDK.
+const DPDK_NAME: &str = "tickwire: DPDK ports + userspace TCP + TLS 1.3";
+const NOT_BUILT_DPDK: &str = "not built with --features dpdk (the DPDK transports are measured by `cargo bench -p tickwire-bench --features dpdk --bench dpdk_rtt`)";
+
+/// The DPDK rows: tickwire's client and the minimal venue on the two ends of each DPDK pair,
+/// the pairs brought up once in this process's one EAL; each row says why not when this host
+/// cannot (not root, no hugepages, what DPDK refused). A run that fails after set-up is an
+/// error, as for the other rows.
+#[cfg(feature = "dpdk")]
+#[allow(clippy::print_stdout)]
+fn dpdk_rows(args: &Args, text: bool) -> anyhow::Result<Vec<Row>> {
+    use tickwire_bench::dpdk::{Options, Ports, Transport};
+    let opts = Options {
+        prefix: args.dpdk_prefix.clone(),
+        ..Options::default()
+    };
+    let mut ports = Ports::start(&opts);
+    let mut rows = Vec::new();
+    for t in Transport::ALL {
+        let name = format!("tickwire: {} + userspace TCP + TLS 1.3", t.name());
+        let file = match t {
+            Transport::VirtioVhost => "tickwire-dpdk-vhost",
+            Transport::Memif => "tickwire-dpdk-memif",
+        };
+        let outcome = match &mut ports {
+            Err(e) => Err(e.to_string()),
+            Ok(ports) => {
+                if text {
+                    let (c, v) = t.ports();
+                    print!(
+                        "running {name} ({} ticks)… [EAL {}, {c} ↔ {v}] ",
+                        args.ticks,
+                        ports.file_prefix()
+                    );
+                    let _ = std::io::stdout().flush();
+                }
+                let params = inmem::Params {
+                    ticks: args.ticks,
+                    progress_every: 0,
+                    rate_per_s: 0,
+                    stages: false,
+                    venue: VenueKind::Minimal,
+                };
+                Ok(ports
+                    .run(t, params)
+                    .map_err(|e| anyhow::Error::msg(e.to_string()))
+                    .with_context(|| format!("running {name}"))?)
+            }
+        };
+        if text {
+            say(&name, &outcome);
+        }
+        rows.push(Row {
+            topology: Topology::Dpdk,
+            name,
+            file,
+            outcome,
+        });
+    }
+    Ok(rows)
+}
+
+/// Without DPDK in the build: one row that says so.
+#[cfg(not(feature = "dpdk"))]
+fn dpdk_rows(_args: &Args, text: bool) -> anyhow::Result<Vec<Row>> {
+    let outcome = Err(NOT_BUILT_DPDK.to_string());
+    if text {
+        say(DPDK_NAME, &outcome);
+    }
+    Ok(vec![Row {
+        topology: Topology::Dpdk,
+        name: DPDK_NAME.to_string(),
+        file: "tickwire-dpdk",
+        outcome,
+    }])
 }
 
 /// Baseline (c), or why it is not in this build.
@@ -154,6 +250,10 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
     let mut rows: Vec<Row> = Vec::new();
     let load_before = load_average();
     for topology in selected {
+        if topology == Topology::Dpdk {
+            rows.extend(dpdk_rows(args, text)?);
+            continue;
+        }
         let (name, file, ticks) = match topology {
             Topology::Inmem => (
                 "tickwire in-memory NIC + userspace TCP + TLS 1.3".to_string(),
@@ -197,13 +297,9 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
                 "tickwire-inmem-kraken",
                 args.paced_ticks,
             ),
-            Topology::Dpdk => (
-                "tickwire: DPDK ports + userspace TCP + TLS 1.3".to_string(),
-                "tickwire-dpdk",
-                args.ticks,
-            ),
+            Topology::Dpdk => (DPDK_NAME.to_string(), "tickwire-dpdk", args.ticks),
         };
-        if text && topology != Topology::Dpdk {
+        if text {
             print!("running {name} ({ticks} ticks)… ");
             let _ = std::io::stdout().flush();
         }
@@ -244,22 +340,11 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
                 Err(e @ veth::Error::Failed(_)) => Err(anyhow::Error::msg(e.to_string())),
             },
             Topology::Quickfix => quickfix_row(ticks),
-            Topology::Dpdk => Ok(Err(
-                "not built with --features dpdk (the DPDK transports are measured by `cargo bench -p tickwire-bench --features dpdk --bench dpdk_rtt`)"
-                    .to_string(),
-            )),
+            Topology::Dpdk => Ok(Err(NOT_BUILT_DPDK.to_string())),
         };
         let outcome = outcome.with_context(|| format!("running {name}"))?;
         if text {
-            match &outcome {
-                Ok(report) => println!(
-                    "{} orders, {} fills in {:.2} s",
-                    report.orders,
-                    report.fills,
-                    report.elapsed.as_secs_f64()
-                ),
-                Err(reason) => println!("{name}: not available: {reason}"),
-            }
+            say(&name, &outcome);
         }
         rows.push(Row {
             topology,
@@ -340,6 +425,11 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
     let venue_ratio = |baseline: Topology, ours: Topology| {
         Some(p50(&find(baseline)?.1.at_venue) / p50(&find(ours)?.1.at_venue))
     };
+    // The same against one row, by its file name (the DPDK topology has two rows).
+    let venue_ratio_to = |baseline: Topology, file: &str| {
+        let ours = measured.iter().find(|(row, _)| row.file == file)?;
+        Some(p50(&find(baseline)?.1.at_venue) / p50(&ours.1.at_venue))
+    };
     let json = serde_json::json!({
         "machine": {
             "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -376,6 +466,12 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             "baseline_b_p50_ratio_veth": venue_ratio(Topology::KernelPolling, Topology::Veth),
             "baseline_c_p50_ratio": venue_ratio(Topology::Quickfix, Topology::Inmem),
             "baseline_c_p50_ratio_veth": venue_ratio(Topology::Quickfix, Topology::Veth),
+            "baseline_a_p50_ratio_dpdk_vhost": venue_ratio_to(Topology::KernelBlocking, "tickwire-dpdk-vhost"),
+            "baseline_b_p50_ratio_dpdk_vhost": venue_ratio_to(Topology::KernelPolling, "tickwire-dpdk-vhost"),
+            "baseline_c_p50_ratio_dpdk_vhost": venue_ratio_to(Topology::Quickfix, "tickwire-dpdk-vhost"),
+            "baseline_a_p50_ratio_dpdk_memif": venue_ratio_to(Topology::KernelBlocking, "tickwire-dpdk-memif"),
+            "baseline_b_p50_ratio_dpdk_memif": venue_ratio_to(Topology::KernelPolling, "tickwire-dpdk-memif"),
+            "baseline_c_p50_ratio_dpdk_memif": venue_ratio_to(Topology::Quickfix, "tickwire-dpdk-memif"),
         },
         "stages": breakdown.map(|(run, st, c)| serde_json::json!({
             "run": run,
@@ -491,6 +587,19 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             ratio(venue_ratio(Topology::KernelBlocking, Topology::Veth)),
             ratio(venue_ratio(Topology::KernelPolling, Topology::Veth))
         );
+    }
+    for (file, what) in [
+        ("tickwire-dpdk-vhost", "DPDK virtio_user ↔ vhost"),
+        ("tickwire-dpdk-memif", "DPDK memif"),
+    ] {
+        if measured.iter().any(|(row, _)| row.file == file) {
+            println!(
+                "at the venue, p50: baseline (a) / tickwire on {what} = {}, baseline (b) = {}, baseline (c) = {} (both ends userspace stacks on the DPDK pair; the baselines: loopback)",
+                ratio(venue_ratio_to(Topology::KernelBlocking, file)),
+                ratio(venue_ratio_to(Topology::KernelPolling, file)),
+                ratio(venue_ratio_to(Topology::Quickfix, file)),
+            );
+        }
     }
     if let Some((run, st, c)) = breakdown {
         println!("\nper-stage breakdown of {run} (TSC stamps on even ticks, ns):");

@@ -120,6 +120,10 @@ pub fn interrupt_cleans_netns() {
     std::thread::spawn(move || {
         if let Ok(signal) = set.wait() {
             let removed = tickwire_bench::veth::cleanup_registered();
+            // A DPDK run's sockets and EAL runtime directory (its hugepage files are unlinked
+            // once its ports run).
+            #[cfg(feature = "dpdk")]
+            let _ = tickwire_bench::dpdk::cleanup_registered();
             if removed.is_empty() {
                 eprintln!("\ntickwire: {signal}, stopped");
             } else {
