@@ -186,6 +186,17 @@ impl Topology {
             &format!("net.ipv6.conf.{h}.disable_ipv6=1"),
         ])?;
         run_cmd(&["ip", "link", "set", h, "up"])?;
+        // Nor on the venue's end: its kernel's IPv6 chatter would only be dropped.
+        run_cmd(&[
+            "ip",
+            "netns",
+            "exec",
+            ns,
+            "sysctl",
+            "-q",
+            "-w",
+            &format!("net.ipv6.conf.{v}.disable_ipv6=1"),
+        ])?;
         run_cmd(&["ip", "-n", ns, "addr", "add", &addr, "dev", v])?;
         run_cmd(&["ip", "-n", ns, "link", "set", v, "up"])?;
         run_cmd(&["ip", "-n", ns, "link", "set", "lo", "up"])?;

@@ -77,8 +77,12 @@ impl AfPacket {
             return Err(OpenError::NoSuchInterface(interface.into()));
         }
         let proto = (libc::ETH_P_ALL as u16).to_be();
+        // Protocol 0: the socket receives nothing until `bind` below names the protocol and
+        // the interface. Opened with ETH_P_ALL, it would take every interface's frames into
+        // the ring until then (seen as foreign frames dropped by the allowlist when other
+        // interfaces are busy).
         // SAFETY: plain socket(2) call with constant arguments.
-        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, libc::c_int::from(proto)) };
+        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) };
         if fd < 0 {
             return Err(os("socket"));
         }
