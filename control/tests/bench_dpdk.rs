@@ -10,18 +10,8 @@
 use std::path::Path;
 use std::process::Command;
 
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn tickwire(args: &[&str]) -> (i32, String, String) {
-    run(Command::new(env!("CARGO_BIN_EXE_tickwire")).args(args))
-}
+mod support;
+use support::{bench_json, run, tickwire};
 
 /// Names in `dir` that start with `prefix`.
 fn left(dir: &str, prefix: &str) -> Vec<String> {
@@ -46,27 +36,23 @@ fn hugetlbfs() -> Option<String> {
 
 #[test]
 fn dpdk_rows_have_numbers_and_every_order_is_filled() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root (dpdk_rows_say_why_not_and_the_others_still_run covers the unprivileged case)");
-        return;
-    }
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "needs root (EAL, hugepages); CI runs as root — dpdk_rows_say_why_not_and_the_others_still_run covers the unprivileged case"
+    );
     let out = tempfile::tempdir().unwrap();
-    let (code, stdout, err) = tickwire(&[
-        "bench",
-        "--ticks",
-        "4000",
-        "--topology",
-        "inmem,dpdk",
-        "--dpdk-prefix",
-        "hp-t",
-        "--output",
-        "json",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value =
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let v = bench_json(
+        tickwire,
+        &[
+            "--ticks",
+            "4000",
+            "--topology",
+            "inmem,dpdk",
+            "--dpdk-prefix",
+            "hp-t",
+        ],
+        out.path(),
+    );
     let runs = v["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 3, "inmem, then one row per DPDK pair: {v}");
     assert!(runs[0]["topology"].as_str().unwrap().contains("in-memory"));
@@ -163,21 +149,18 @@ fn dpdk_rows_have_numbers_and_every_order_is_filled() {
 fn dpdk_rows_say_why_not_and_the_others_still_run() {
     // A prefix that cannot name files: refused before EAL starts, the run goes on.
     let out = tempfile::tempdir().unwrap();
-    let (code, stdout, err) = tickwire(&[
-        "bench",
-        "--ticks",
-        "1000",
-        "--topology",
-        "dpdk,kernel-polling",
-        "--dpdk-prefix",
-        "../x",
-        "--output",
-        "json",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let v = bench_json(
+        tickwire,
+        &[
+            "--ticks",
+            "1000",
+            "--topology",
+            "dpdk,kernel-polling",
+            "--dpdk-prefix",
+            "../x",
+        ],
+        out.path(),
+    );
     let runs = v["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 3, "{v}");
     // Table order: the baseline, then the DPDK rows.
