@@ -34,27 +34,3 @@ pub fn process_max_rss_kib() -> Option<u64> {
         .ok()
         .map(|u| u.max_rss().max(0) as u64)
 }
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn peak_follows_a_large_allocation_and_resets() {
-        assert!(reset_peak(), "clear_refs refused");
-        let before = peak_kib().unwrap();
-        let big = vec![1u8; 64 << 20];
-        std::hint::black_box(&big);
-        let during = peak_kib().unwrap();
-        assert!(during >= before + 60 * 1024, "{before} → {during} KiB");
-        assert!(process_max_rss_kib().unwrap() > 0);
-        drop(big);
-        assert!(reset_peak());
-        let after = peak_kib().unwrap();
-        assert!(
-            after + 60 * 1024 <= during,
-            "{during} → {after} KiB after reset"
-        );
-    }
-}
