@@ -8,10 +8,9 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::Command;
 
 mod support;
-use support::{bench_json, run, tickwire};
+use support::{bench_json, tickwire, tickwire_as_nobody};
 
 /// Names in `dir` that start with `prefix`.
 fn left(dir: &str, prefix: &str) -> Vec<String> {
@@ -185,20 +184,17 @@ fn dpdk_rows_say_why_not_and_the_others_still_run() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let bench_out = dir.path().join("bench");
-    let (code, stdout, err) = run(Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_tickwire"))
-        .args([
-            "bench",
-            "--ticks",
-            "1000",
-            "--topology",
-            "inmem,dpdk",
-            "--dpdk-prefix",
-            "hp-n",
-            "--out",
-            bench_out.to_str().unwrap(),
-        ]));
+    let (code, stdout, err) = tickwire_as_nobody(&[
+        "bench",
+        "--ticks",
+        "1000",
+        "--topology",
+        "inmem,dpdk",
+        "--dpdk-prefix",
+        "hp-n",
+        "--out",
+        bench_out.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
     for pair in ["virtio_user <-> net_vhost", "net_memif client <-> server"] {
         assert!(

@@ -4,7 +4,7 @@
 use std::process::Command;
 
 mod support;
-use support::{bench_json, run, summary, tickwire};
+use support::{bench_json, summary, tickwire, tickwire_as_nobody};
 
 #[test]
 fn demo_short_mode_fills_orders_and_reports_percentiles() {
@@ -418,14 +418,8 @@ fn veth_without_root_is_reported_not_skipped() {
     }
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    let nobody = |args: &[&str]| {
-        run(Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_tickwire"))
-            .args(args))
-    };
     let v = bench_json(
-        nobody,
+        tickwire_as_nobody,
         &["--ticks", "2000", "--topology", "veth,kernel-polling"],
         &dir.path().join("bench"),
     );
@@ -437,7 +431,7 @@ fn veth_without_root_is_reported_not_skipped() {
     );
     assert_eq!(runs[1]["available"], true, "{v}");
     assert!(v["at_venue_targets"]["baseline_b_p50_ratio_veth"].is_null());
-    let (code, _, err) = nobody(&[
+    let (code, _, err) = tickwire_as_nobody(&[
         "demo",
         "--net",
         "veth",

@@ -42,3 +42,11 @@ pub fn bench_json(
 pub fn summary(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
 }
+
+/// `tickwire` run as `nobody` (root drops its privileges with setpriv).
+pub fn tickwire_as_nobody(args: &[&str]) -> (i32, String, String) {
+    run(Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_tickwire"))
+        .args(args))
+}
