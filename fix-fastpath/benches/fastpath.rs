@@ -167,10 +167,10 @@ fn benches(c: &mut Criterion) {
     let er_bytes = er.as_bytes();
     let mut g = c.benchmark_group("parse_er");
     g.bench_function("tickwire", |b| {
+        let mut idx = FieldIndex::<64>::new();
         b.iter(|| {
             let raw = black_box(er_bytes);
             let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
-            let mut idx = FieldIndex::<64>::new();
             let msg = Message::parse(&raw[..n], &mut idx).unwrap();
             let er = ExecutionReport::new_checked(&msg).unwrap();
             let px = er.last_px().unwrap().unwrap();
@@ -213,10 +213,10 @@ fn benches(c: &mut Criterion) {
     let mut md_seq = 1u64;
     let mut g = c.benchmark_group("md_apply");
     g.bench_function("tickwire", |b| {
+        let mut idx = FieldIndex::<64>::new();
         b.iter(|| {
             let raw = black_box(md.as_slice());
             let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
-            let mut idx = FieldIndex::<64>::new();
             let msg = Message::parse(&raw[..n], &mut idx).unwrap();
             let view = MarketData::new_checked(&msg).unwrap();
             book.apply_message(&view, md_seq).unwrap();

@@ -351,3 +351,83 @@ proptest! {
         prop_assert_eq!(msgs, vec![a, b]);
     }
 }
+
+/// A field for the layout property: tag texts that are prefixes of one another (`2`, `27`,
+/// `270`, `2700`), not valid tags (`007`, `-1`, ten digits), longer than a word holds, and the
+/// RawDataLength/RawData pair, whose data may hold SOH and '='.
+fn layout_field() -> impl Strategy<Value = Vec<u8>> {
+    let tag = prop_oneof![
+        Just("2"),
+        Just("27"),
+        Just("270"),
+        Just("2700"),
+        Just("279"),
+        Just("7"),
+        Just("007"),
+        Just("-1"),
+        Just("58"),
+        Just("1234567"),
+        Just("12345678"),
+        Just("1234567890"),
+        Just("95"),
+    ];
+    let value = proptest::collection::vec(prop_oneof![0x20u8..0x7f, Just(b'='), Just(SOH)], 0..12);
+    (tag, value).prop_map(|(tag, value)| {
+        if tag == "95" {
+            // A data pair: 95=<len> then 96=<data>, the data taken by length.
+            let mut f = format!("95={}\x0196=", value.len()).into_bytes();
+            f.extend_from_slice(&value);
+            f.push(SOH);
+            return f;
+        }
+        let mut f = format!("{tag}=").into_bytes();
+        f.extend(value.into_iter().filter(|&b| b != SOH));
+        f.push(SOH);
+        f
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    /// An index that parsed other messages before (and so predicts their tag layout) gives
+    /// exactly what a fresh index gives: the same fields, or the same error.
+    #[test]
+    fn a_reused_index_parses_like_a_fresh_one(
+        messages in proptest::collection::vec(
+            (proptest::collection::vec(layout_field(), 0..24), any::<bool>()),
+            1..6,
+        ),
+    ) {
+        let mut reused = FieldIndex::<20>::new();
+        for (fields, framed) in &messages {
+            let body = fields.concat();
+            // Framed like a real message, or bare fields as a test may build them in memory.
+            let m = if *framed { build_bytes(b"FIX.4.4", &[b"35=0\x01", &body[..]].concat()) } else { body };
+            let mut fresh = FieldIndex::<20>::new();
+            let want = Message::parse(&m, &mut fresh).map(|msg| msg.fields().to_vec());
+            let got = Message::parse(&m, &mut reused).map(|msg| msg.fields().to_vec());
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    /// The same on message pairs that differ in one tag only: the second is where a
+    /// prediction from the first is most nearly right.
+    #[test]
+    fn a_changed_tag_is_not_mistaken_for_the_predicted_one(
+        fields in proptest::collection::vec(layout_field(), 1..16),
+        at in any::<prop::sample::Index>(),
+        other in layout_field(),
+    ) {
+        let first = build_bytes(b"FIX.4.4", &[&b"35=0\x01"[..], &fields.concat()].concat());
+        let mut changed = fields.clone();
+        changed[at.index(fields.len())] = other;
+        let second = build_bytes(b"FIX.4.4", &[&b"35=0\x01"[..], &changed.concat()].concat());
+        let mut reused = FieldIndex::<24>::new();
+        let _ = Message::parse(&first, &mut reused);
+        let mut fresh = FieldIndex::<24>::new();
+        let want = Message::parse(&second, &mut fresh).map(|msg| msg.fields().to_vec());
+        let got = Message::parse(&second, &mut reused).map(|msg| msg.fields().to_vec());
+        prop_assert_eq!(got, want);
+    }
+}
