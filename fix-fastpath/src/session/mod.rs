@@ -44,9 +44,34 @@ const HEADER_TAGS: &[u32] = &[
     213, 347, 369, 627, 628, 629, 630, 90, 91,
 ];
 
-#[inline]
+/// [`HEADER_TAGS`] as a bitmap over tags 0..1024 (all are below): one load per field.
+const HEADER_BITS: [u64; 16] = {
+    let mut bits = [0u64; 16];
+    let mut i = 0;
+    while i < HEADER_TAGS.len() {
+        bits[(HEADER_TAGS[i] / 64) as usize] |= 1 << (HEADER_TAGS[i] % 64);
+        i += 1;
+    }
+    bits
+};
+
+#[inline(always)]
 fn is_header(tag: u32) -> bool {
-    HEADER_TAGS.contains(&tag)
+    HEADER_BITS
+        .get((tag / 64) as usize)
+        .is_some_and(|w| w & (1 << (tag % 64)) != 0)
+}
+
+/// The first `tag` among the header fields (`fields[..header_end]`): where the session looks
+/// for 43, 49, 56 and 52, instead of scanning the body for them ([`Session::check_message`]
+/// has rejected any message with a header field in its body).
+#[inline]
+fn header_field<'a>(msg: &Message<'a>, header_end: usize, tag: u32) -> Option<&'a [u8]> {
+    let fields = msg.fields();
+    fields[..header_end.min(fields.len())]
+        .iter()
+        .find(|f| f.tag == tag)
+        .map(|f| msg.value(*f))
 }
 
 /// A broken FIX rule found in an inbound message: what the session Reject (35=3) carries.
@@ -876,19 +901,21 @@ impl<J: Journal> Session<J> {
             self.on_logon_expected(now, &msg, seq);
             return;
         }
-        let poss_dup = matches!(msg.boolean_or(43, false), Ok(true));
-        let header = Header { seq, poss_dup };
-
         // Dictionary and field-order checks come first (QuickFIX validates before verifying
         // identity and sequence); a rejected message consumes its sequence number.
-        if let Some(v) = self.check_message(&msg) {
-            let route = Route::reversed(&msg);
-            let _ = self.reject_routed(now, seq, msg_type, v, &route);
-            if seq == self.journal.next_target_seq() {
-                self.journal.set_next_target_seq(seq + 1);
+        let header_end = match self.check_message(&msg) {
+            Ok(end) => end,
+            Err(v) => {
+                let route = Route::reversed(&msg);
+                let _ = self.reject_routed(now, seq, msg_type, v, &route);
+                if seq == self.journal.next_target_seq() {
+                    self.journal.set_next_target_seq(seq + 1);
+                }
+                return;
             }
-            return;
-        }
+        };
+        let poss_dup = header_field(&msg, header_end, 43) == Some(b"Y");
+        let header = Header { seq, poss_dup };
 
         // Messages processed whatever their sequence number.
         if msg_type == b"A" && matches!(msg.boolean_or(141, false), Ok(true)) {
@@ -917,7 +944,7 @@ impl<J: Journal> Session<J> {
             return;
         }
         if msg_type == b"2" {
-            if !self.verify_identity_and_time(now, &msg, seq) {
+            if !self.verify_identity_and_time(now, &msg, header_end, seq) {
                 return;
             }
             self.on_resend_request(now, &msg);
@@ -928,7 +955,7 @@ impl<J: Journal> Session<J> {
             }
             return;
         }
-        if !self.verify_identity_and_time(now, &msg, seq) {
+        if !self.verify_identity_and_time(now, &msg, header_end, seq) {
             return;
         }
         let expected = self.journal.next_target_seq();
@@ -974,11 +1001,18 @@ impl<J: Journal> Session<J> {
     }
 
     /// CompIDs and SendingTime. On failure the session has already answered.
-    fn verify_identity_and_time(&mut self, now: UtcTimestamp, msg: &Message<'_>, seq: u64) -> bool {
-        if msg.field(49) != Some(self.cfg.target_comp_id.as_bytes())
-            || msg.field(56) != Some(self.cfg.sender_comp_id.as_bytes())
+    fn verify_identity_and_time(
+        &mut self,
+        now: UtcTimestamp,
+        msg: &Message<'_>,
+        header_end: usize,
+        seq: u64,
+    ) -> bool {
+        let sender = header_field(msg, header_end, 49);
+        if sender != Some(self.cfg.target_comp_id.as_bytes())
+            || header_field(msg, header_end, 56) != Some(self.cfg.sender_comp_id.as_bytes())
         {
-            let tag = if msg.field(49) != Some(self.cfg.target_comp_id.as_bytes()) {
+            let tag = if sender != Some(self.cfg.target_comp_id.as_bytes()) {
                 49
             } else {
                 56
@@ -1023,31 +1057,34 @@ impl<J: Journal> Session<J> {
         true
     }
 
-    fn check_message(&self, msg: &Message<'_>) -> Option<Violation> {
+    /// Field order and, when [`Config::validate`] is on, the dictionary. `Ok` holds the index of
+    /// the first body field (the end of the header).
+    fn check_message(&self, msg: &Message<'_>) -> Result<usize, Violation> {
         // Header fields after the first body field (QuickFIX: 373=14).
-        let mut in_body = false;
-        for f in &msg.fields()[3..] {
+        let fields = msg.fields();
+        let mut header_end = None;
+        for (i, f) in fields.iter().enumerate().skip(3) {
             if f.tag == 10 {
                 break;
             }
-            if is_header(f.tag) {
-                if in_body {
-                    return Some(Violation {
+            match (is_header(f.tag), header_end) {
+                (true, Some(_)) => {
+                    return Err(Violation {
                         reason: 14,
                         ref_tag: Some(i64::from(f.tag)),
                         text: "Tag specified out of required order",
-                    });
+                    })
                 }
-            } else {
-                in_body = true;
+                (false, None) => header_end = Some(i),
+                _ => {}
             }
         }
         if self.cfg.validate {
             if let Some(v) = self.validator {
-                return v(msg).err();
+                v(msg)?;
             }
         }
-        None
+        Ok(header_end.unwrap_or(fields.len()))
     }
 
     fn on_logon_expected(&mut self, now: UtcTimestamp, msg: &Message<'_>, seq: u64) {
