@@ -129,8 +129,8 @@ impl Side {
                     }
                     self.len -= 1; // drop the worst level to make room
                 }
-                self.prices.copy_within(i..self.len, i + 1);
-                self.sizes.copy_within(i..self.len, i + 1);
+                shift_up(&mut self.prices[i..=self.len]);
+                shift_up(&mut self.sizes[i..=self.len]);
                 self.prices[i] = price;
                 self.sizes[i] = size;
                 self.len += 1;
@@ -152,8 +152,8 @@ impl Side {
     fn delete(&mut self, price: i64) -> Result<(), StaleReason> {
         match self.find(price) {
             Ok(i) => {
-                self.prices.copy_within(i + 1..self.len, i);
-                self.sizes.copy_within(i + 1..self.len, i);
+                shift_down(&mut self.prices[i..self.len]);
+                shift_down(&mut self.sizes[i..self.len]);
                 self.len -= 1;
                 Ok(())
             }
@@ -163,6 +163,24 @@ impl Side {
 
     fn truncate(&mut self, depth: usize) {
         self.len = self.len.min(depth);
+    }
+}
+
+/// Moves `v[..len - 1]` one place up (the last element is overwritten). A loop, not
+/// `copy_within`: the shifts are a few levels long, where a call to `memmove` costs more than
+/// the copy.
+#[inline(always)]
+fn shift_up(v: &mut [i64]) {
+    for j in (1..v.len()).rev() {
+        v[j] = v[j - 1];
+    }
+}
+
+/// Moves `v[1..]` one place down (the first element is overwritten); see [`shift_up`].
+#[inline(always)]
+fn shift_down(v: &mut [i64]) {
+    for j in 1..v.len() {
+        v[j - 1] = v[j];
     }
 }
 
