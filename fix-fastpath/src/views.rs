@@ -824,6 +824,8 @@ pub struct MarketData<'a> {
     msg: Message<'a>,
     snapshot: bool,
     count: u64,
+    /// Index of the first field after NoMDEntries (268): where the entries start.
+    group: usize,
 }
 
 impl<'a> MarketData<'a> {
@@ -837,10 +839,17 @@ impl<'a> MarketData<'a> {
             b"X" => false,
             _ => return Err(ViewError::WrongMsgType),
         };
+        let fields = msg.fields();
+        let Some(at) = fields.iter().position(|f| f.tag == 268) else {
+            return Err(ViewError::Field(ParseError::Missing { tag: 268 }));
+        };
+        let count = parse_uint(msg.value(fields[at]))
+            .ok_or(ViewError::Field(ParseError::BadInt { tag: 268 }))?;
         Ok(MarketData {
             msg: *msg,
             snapshot,
-            count: msg.uint(268)?,
+            count,
+            group: at + 1,
         })
     }
     /// True for a full refresh.
@@ -862,13 +871,9 @@ impl<'a> MarketData<'a> {
     /// The entries, in order.
     pub fn entries(&self) -> MdEntries<'a> {
         let delimiter = if self.snapshot { 269 } else { 279 };
-        let fields = self.msg.fields();
         MdEntries {
             msg: self.msg,
-            pos: fields
-                .iter()
-                .position(|f| f.tag == 268)
-                .map_or(fields.len(), |i| i + 1),
+            pos: self.group,
             delimiter,
             snapshot: self.snapshot,
         }
