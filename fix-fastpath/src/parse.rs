@@ -529,7 +529,11 @@ impl Layout {
     fn predict(self, bytes: &[u8], start: usize) -> Option<(u32, usize)> {
         let word = bytes.get(start..).and_then(<[u8]>::first_chunk::<8>)?;
         let hit = (self.len != 0) & ((u64::from_le_bytes(*word) ^ self.text) & self.mask == 0);
-        hit.then_some((self.tag, start + self.len as usize - 1))
+        if hit {
+            Some((self.tag, start + self.len as usize - 1))
+        } else {
+            None
+        }
     }
 }
 

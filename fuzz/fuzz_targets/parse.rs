@@ -1,4 +1,6 @@
 //! Arbitrary bytes through the framer, the indexer, dictionary validation and every typed view.
+//! Every message is indexed twice: with the index the previous messages of the input went
+//! through (which predicts their tag layout) and with a fresh one; both must agree.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,10 +11,15 @@ use tickwire_fix::views::*;
 fuzz_target!(|data: &[u8]| {
     let mut pos = 0;
     let mut book = Book::new(10, 1, 8);
+    let mut reused = Box::new(FieldIndex::<256>::new());
     while pos < data.len() {
         match frame(&data[pos..], FrameLimits::default()) {
             Ok(Some(n)) => {
                 inspect(&data[pos..pos + n], &mut book);
+                let mut fresh = FieldIndex::<256>::new();
+                let want = Message::parse(&data[pos..pos + n], &mut fresh).map(|m| m.fields().to_vec());
+                let got = Message::parse(&data[pos..pos + n], &mut reused).map(|m| m.fields().to_vec());
+                assert_eq!(got, want, "a reused index parsed differently");
                 pos += n;
             }
             Ok(None) => break,
