@@ -104,38 +104,46 @@ impl Decimal {
     /// [`DecimalError`] for empty input, bad characters, or values that do not fit.
     #[inline]
     pub fn parse(text: &[u8]) -> Result<Decimal, DecimalError> {
-        // Fast path: unsigned, at most 18 digits (cannot overflow), at most one point. One
-        // branch per byte that predicts well; anything else takes the checked path below,
-        // which also produces the errors. Measured slower on eight book/fill values: a
-        // word-at-a-time version (two overlapping loads, an exact '.' byte test, three
-        // multiplies; 33–65 ns against 29–47 ns for this loop) and one converting the integer
-        // and fraction parts as two independent chains (66 ns against 63 ns, not inlined).
+        // Fast path: unsigned, at most 18 digits (cannot overflow), at most one point. Two
+        // tight loops, the integer digits up to the point and then the fraction, each with one
+        // well-predicted branch per byte; anything else takes the checked path below, which
+        // also produces the errors. Measured on eight book/fill values: 29 ns against 35 ns
+        // for one loop testing for the point at every byte. Also measured and slower: a
+        // word-at-a-time version (the point found with a zero-byte test, the bytes shifted
+        // over it, three multiplies: 41 ns; 33–65 ns for an earlier variant with two
+        // overlapping loads) and one converting the two parts as independent chains.
         if text.len() <= 19 {
             let mut m = 0u64;
-            let mut point = usize::MAX;
-            let mut ok = true;
-            for (i, &b) in text.iter().enumerate() {
-                let d = b.wrapping_sub(b'0');
-                if d < 10 {
-                    m = m * 10 + u64::from(d);
-                } else if b == b'.' && point == usize::MAX {
-                    point = i;
-                } else {
-                    ok = false;
-                    break;
-                }
+            let mut i = 0;
+            while let Some(d) = text
+                .get(i)
+                .map(|b| b.wrapping_sub(b'0'))
+                .filter(|&d| d < 10)
+            {
+                m = m * 10 + u64::from(d);
+                i += 1;
             }
-            let digits = text.len() - usize::from(point != usize::MAX);
-            if ok && (1..=18).contains(&digits) {
-                let scale = if point == usize::MAX {
-                    0
-                } else {
-                    text.len() - point - 1
-                };
-                return Ok(Decimal {
-                    mantissa: m as i64,
-                    scale: scale as u8,
-                });
+            let fraction = match text.get(i) {
+                None => Some(&[][..]),
+                Some(b'.') => Some(&text[i + 1..]),
+                Some(_) => None,
+            };
+            if let Some(fraction) = fraction {
+                let mut ok = true;
+                for &b in fraction {
+                    let d = b.wrapping_sub(b'0');
+                    if d >= 10 {
+                        ok = false;
+                        break;
+                    }
+                    m = m * 10 + u64::from(d);
+                }
+                if ok && (1..=18).contains(&(i + fraction.len())) {
+                    return Ok(Decimal {
+                        mantissa: m as i64,
+                        scale: fraction.len() as u8,
+                    });
+                }
             }
         }
         Self::parse_checked(text)
