@@ -482,10 +482,13 @@ pub struct FieldRef {
 pub struct FieldIndex<const N: usize> {
     fields: [FieldRef; N],
     layout: [Layout; N],
+    /// Number of fields of the last message indexed (`layout[..last_len]` are its tags).
+    last_len: usize,
 }
 
-/// The tag text of one field position as last seen: `text` holds the bytes `<tag>=` in its
-/// low `len` bytes (little-endian), `mask` selects them. `len == 0`: nothing to predict.
+/// The tag of one field position as last seen, and its text: `text` holds the bytes `<tag>=`
+/// in its low `len` bytes (little-endian), `mask` selects them. `len == 0`: nothing to
+/// predict (the tag is still kept, to tell whether the layout changed).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Layout {
     text: u64,
@@ -518,7 +521,10 @@ impl Layout {
                     len: len as u32,
                 }
             }
-            _ => Layout::NONE,
+            _ => Layout {
+                tag,
+                ..Layout::NONE
+            },
         }
     }
 
@@ -553,6 +559,7 @@ impl<const N: usize> FieldIndex<N> {
                 len: 0,
             }; N],
             layout: [Layout::NONE; N],
+            last_len: 0,
         }
     }
 
@@ -716,6 +723,7 @@ fn soh_mask_at(bytes: &[u8], base: usize) -> u64 {
 pub struct Message<'a> {
     bytes: &'a [u8],
     fields: &'a [FieldRef],
+    same_layout: bool,
 }
 
 impl<'a> Message<'a> {
@@ -731,13 +739,21 @@ impl<'a> Message<'a> {
         bytes: &'a [u8],
         index: &'a mut FieldIndex<N>,
     ) -> Result<Message<'a>, ParseError> {
+        let FieldIndex {
+            fields,
+            layout,
+            last_len,
+        } = index;
+        // Until this message is indexed without error, no next message can have its layout.
+        let last = core::mem::replace(last_len, usize::MAX);
         if bytes.last() != Some(&SOH) {
             return Err(ParseError::Unterminated);
         }
         if u32::try_from(bytes.len()).is_err() {
             return Err(ParseError::TooLong);
         }
-        let FieldIndex { fields, layout } = index;
+        // Whether a tag differs from the one its position had in the previous message.
+        let mut changed = false;
         let too_many = ParseError::TooManyFields {
             capacity: N.min(usize::from(u16::MAX)) as u16,
         };
@@ -779,6 +795,7 @@ impl<'a> Message<'a> {
                         offset: start as u32,
                     });
                 };
+                changed |= seen.tag != tag;
                 *seen = Layout::learn(bytes, start, tag, eq_at);
                 *slot = FieldRef {
                     tag,
@@ -796,7 +813,11 @@ impl<'a> Message<'a> {
                         else {
                             return Err(too_many);
                         };
-                        *seen = Layout::NONE;
+                        changed |= seen.tag != data_tag;
+                        *seen = Layout {
+                            tag: data_tag,
+                            ..Layout::NONE
+                        };
                         *slot = FieldRef {
                             tag: data_tag,
                             start: data_start as u32,
@@ -809,9 +830,12 @@ impl<'a> Message<'a> {
             }
             base += 64;
         }
+        let same_layout = !changed && count == last;
+        *last_len = count;
         Ok(Message {
             bytes,
             fields: &fields[..count],
+            same_layout,
         })
     }
 
@@ -819,6 +843,14 @@ impl<'a> Message<'a> {
     #[inline]
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes
+    }
+
+    /// True when the message indexed into the same [`FieldIndex`] just before this one was
+    /// indexed without error and has exactly the same tags in the same order. Anything that depends only on the tag
+    /// sequence (field order, header extent) can then be carried over from that message.
+    #[inline]
+    pub fn same_layout(&self) -> bool {
+        self.same_layout
     }
 
     /// MsgType (35), or an empty slice if absent. Looks at the third field first, where every

@@ -400,14 +400,24 @@ proptest! {
         ),
     ) {
         let mut reused = FieldIndex::<20>::new();
+        // Tags of the message indexed just before, if it was indexed without error: what
+        // `same_layout` compares with.
+        let mut last_tags: Option<Vec<u32>> = None;
         for (fields, framed) in &messages {
             let body = fields.concat();
             // Framed like a real message, or bare fields as a test may build them in memory.
             let m = if *framed { build_bytes(b"FIX.4.4", &[b"35=0\x01", &body[..]].concat()) } else { body };
             let mut fresh = FieldIndex::<20>::new();
             let want = Message::parse(&m, &mut fresh).map(|msg| msg.fields().to_vec());
-            let got = Message::parse(&m, &mut reused).map(|msg| msg.fields().to_vec());
-            prop_assert_eq!(got, want);
+            let got = Message::parse(&m, &mut reused);
+            if let Ok(msg) = &got {
+                let tags: Vec<u32> = msg.fields().iter().map(|f| f.tag).collect();
+                prop_assert_eq!(msg.same_layout(), last_tags.as_ref() == Some(&tags));
+                last_tags = Some(tags);
+            } else {
+                last_tags = None;
+            }
+            prop_assert_eq!(got.map(|msg| msg.fields().to_vec()), want);
         }
     }
 
@@ -424,10 +434,34 @@ proptest! {
         changed[at.index(fields.len())] = other;
         let second = build_bytes(b"FIX.4.4", &[&b"35=0\x01"[..], &changed.concat()].concat());
         let mut reused = FieldIndex::<24>::new();
-        let _ = Message::parse(&first, &mut reused);
+        let first_tags: Option<Vec<u32>> = Message::parse(&first, &mut reused)
+            .ok()
+            .map(|msg| msg.fields().iter().map(|f| f.tag).collect());
         let mut fresh = FieldIndex::<24>::new();
         let want = Message::parse(&second, &mut fresh).map(|msg| msg.fields().to_vec());
-        let got = Message::parse(&second, &mut reused).map(|msg| msg.fields().to_vec());
-        prop_assert_eq!(got, want);
+        let got = Message::parse(&second, &mut reused);
+        if let Ok(msg) = &got {
+            let tags: Vec<u32> = msg.fields().iter().map(|f| f.tag).collect();
+            prop_assert_eq!(msg.same_layout(), first_tags.as_ref() == Some(&tags));
+        }
+        prop_assert_eq!(got.map(|msg| msg.fields().to_vec()), want);
     }
+}
+
+#[test]
+fn same_layout_follows_the_tags_of_the_message_before() {
+    let er = build(ER);
+    let er_other_values = build(&ER.replace("84000.0", "84001.25").replace("34=3", "34=40"));
+    let hb = build(HB);
+    let mut idx = FieldIndex::<64>::new();
+    let same = |m: &[u8], idx: &mut FieldIndex<64>| Message::parse(m, idx).unwrap().same_layout();
+    assert!(!same(&er, &mut idx), "first message: nothing before it");
+    assert!(same(&er, &mut idx));
+    assert!(same(&er_other_values, &mut idx), "other values, same tags");
+    assert!(!same(&hb, &mut idx), "other tags");
+    assert!(!same(&er, &mut idx));
+    // A message that fails to index breaks the chain.
+    assert!(Message::parse(b"34=1\x01x\x01", &mut idx).is_err());
+    assert!(!same(&er, &mut idx));
+    assert!(same(&er, &mut idx));
 }

@@ -314,6 +314,9 @@ pub struct Session<J: Journal> {
     /// `FieldIndex<MAX_FIELDS>` is 6 KiB, and creating one per message (zeroing it) cost more
     /// than parsing the message.
     index: SpareIndex,
+    /// Header end of the last inbound message that passed the field-order check, while the
+    /// messages after it have kept its tag layout ([`Message::same_layout`]).
+    order_checked: Option<usize>,
 }
 
 /// A [`FieldIndex`] lent out while a message is handled (so that the message can borrow it
@@ -364,6 +367,7 @@ impl<J: Journal> Session<J> {
             },
             stats: Stats::default(),
             index: SpareIndex(Some(Box::new(FieldIndex::new()))),
+            order_checked: None,
         }
     }
 
@@ -903,8 +907,14 @@ impl<J: Journal> Session<J> {
         }
         // Dictionary and field-order checks come first (QuickFIX validates before verifying
         // identity and sequence); a rejected message consumes its sequence number.
-        let header_end = match self.check_message(&msg) {
-            Ok(end) => end,
+        // The field-order check depends on the tags only: a message with the tag layout of the
+        // previous one, which passed, passes too (and its header ends at the same field).
+        let passed = self.order_checked.take().filter(|_| msg.same_layout());
+        let header_end = match self.check_message(&msg, passed) {
+            Ok(end) => {
+                self.order_checked = Some(end);
+                end
+            }
             Err(v) => {
                 let route = Route::reversed(&msg);
                 let _ = self.reject_routed(now, seq, msg_type, v, &route);
@@ -1058,12 +1068,15 @@ impl<J: Journal> Session<J> {
     }
 
     /// Field order and, when [`Config::validate`] is on, the dictionary. `Ok` holds the index of
-    /// the first body field (the end of the header).
-    fn check_message(&self, msg: &Message<'_>) -> Result<usize, Violation> {
-        // Header fields after the first body field (QuickFIX: 373=14).
+    /// the first body field (the end of the header). `passed` skips the order check with the
+    /// header end it had for the previous message of the same tag layout.
+    fn check_message(&self, msg: &Message<'_>, passed: Option<usize>) -> Result<usize, Violation> {
         let fields = msg.fields();
         let mut header_end = None;
-        for (i, f) in fields.iter().enumerate().skip(3) {
+        // Header fields after the first body field (QuickFIX: 373=14), unless the order is known
+        // good already (`passed`: the header end of the previous message of this layout).
+        let order = if passed.is_some() { &[][..] } else { fields };
+        for (i, f) in order.iter().enumerate().skip(3) {
             if f.tag == 10 {
                 break;
             }
@@ -1084,7 +1097,7 @@ impl<J: Journal> Session<J> {
                 v(msg)?;
             }
         }
-        Ok(header_end.unwrap_or(fields.len()))
+        Ok(passed.or(header_end).unwrap_or(fields.len()))
     }
 
     fn on_logon_expected(&mut self, now: UtcTimestamp, msg: &Message<'_>, seq: u64) {
