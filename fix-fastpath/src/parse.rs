@@ -25,13 +25,19 @@
 //!
 //! Speed: values are delimited by an SOH bitmask built 64 bytes at a time from four 16-byte
 //! compares (`wide`'s `u8x16`, SSE2 on x86_64, no `unsafe`); each field is one set bit, found
-//! with `trailing_zeros`, so a value costs the same whatever its length. Tags keep their
-//! unrolled byte tests (up to four digits and '=' without a loop). Measured on the 354-byte
-//! ExecutionReport: 145–186 ns for the byte loop that scanned values eight bytes per bounds
-//! check, 100–128 ns for the mask pass. Also measured and slower: a branch-free tag (word load,
-//! mask checks, two multiplies: 225–285 ns with the mask pass; its dependency chain sits in
-//! front of every field's branches) and, earlier, word-at-a-time SWAR for the SOH scan.
-//! Framing adds the checksum pass.
+//! with `trailing_zeros`, so a value costs the same whatever its length. Tags are predicted:
+//! the [`FieldIndex`] keeps the tag text each position had in the previous message, and the
+//! next message's tag there is checked with one masked word compare; only a position whose
+//! tag changed is parsed digit by digit (unrolled byte tests for up to four digits and '=').
+//! A feed repeats a few layouts (every increment of a book has the same tags), so in steady
+//! state no tag is parsed at all. Measured on the 361-byte, 35-field market-data increment:
+//! 108 ns with every tag parsed, 73–76 ns predicted; earlier, 145–186 ns for a byte loop that
+//! scanned values eight bytes per bounds check. Also measured and slower: a branch-free tag
+//! (word load, mask checks, two multiplies: its dependency chain sits in front of every
+//! field's branches) and SWAR for the SOH scan. [`Message::same_layout`] tells the caller that
+//! the tag sequence is exactly the previous message's, so checks that depend on the tags only
+//! (the session's field order) can be carried over. Framing adds the checksum pass and reads
+//! BeginString and BodyLength from one 32-byte SOH mask.
 //!
 //! Length-prefixed data fields (RawDataLength 95 / RawData 96 and the other FIX 4.4 pairs) are
 //! honoured: the data field's value is taken by length and may contain SOH.

@@ -276,7 +276,7 @@ pub struct ExecutionReport<'a> {
     pub stop_px: Option<Decimal>,
     /// ExpireTime (126), written `YYYYMMDD-HH:MM:SS`.
     pub expire_time: Option<UtcTimestamp>,
-    /// Fee group (136=1 137 138 139 [891]).
+    /// Fee group (136=1 137 138 139, optionally 891).
     pub fee: Option<MiscFee<'a>>,
     /// ExecType (150).
     pub exec_type: u8,
