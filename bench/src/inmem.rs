@@ -11,7 +11,8 @@
 //!
 //! Measured per tick that fires, with the calibrated TSC (`tickwire_dataplane::clock::Clock`):
 //! - inside the appliance: from the start of the client's `Stack::poll` that receives the tick
-//!   to the return of the `Stack::poll` that hands the order frame to the NIC, the layers
+//!   to the return of the `Stack::transmit` that hands the order frame to the NIC (its tx
+//!   burst; the ACK owed to the market-data connection follows in the next poll), the layers
 //!   driven one by one so that [`Params::stages`] can stamp between them ([`crate::stages`]);
 //! - at the venue: from just before the venue's `Stack::poll` that transmits the tick frame to
 //!   the venue's `recv` that returns the order's bytes.
@@ -212,9 +213,12 @@ fn tick_to_order<N: Nic>(
         .map_err(|e| e.to_string())?;
     trd.tls.consume_ciphertext(sent);
     stamp(s, 8);
-    // TCP egress + NIC tx.
-    client.stack.poll(if stamped { s[8] } else { s[0] });
+    // TCP egress + NIC tx: the order's segment, in a tx burst of its own (s9 when that
+    // burst call returns); the ACK owed to the market-data connection follows at once.
+    let t = if stamped { s[8] } else { s[0] };
+    client.stack.transmit(trd.conn, t);
     s[9] = clock.mono_ns();
+    client.stack.poll(t);
     Ok(Some(true))
 }
 
