@@ -395,6 +395,9 @@ pub struct Stack<N: Nic> {
     /// Per connection: something may be due that `next_egress` does not account for (a
     /// segment was taken in, the socket written, read, opened or closed since its last egress).
     due: Vec<bool>,
+    /// Per connection: [`Stack::transmit`] sent it; the next egress round asks smoltcp's
+    /// `poll_at` whether more is due before running a pass.
+    check: Vec<bool>,
     /// Per connection: when its socket next needs an egress pass on its own (timers:
     /// retransmission, keep-alive, TIME-WAIT, a neighbour to resolve), as smoltcp's `poll_at`
     /// said after its last one; `None`: never.
@@ -455,6 +458,7 @@ impl<N: Nic> Stack<N> {
             keepalive: cfg.keepalive,
             next_port: 49152,
             due: vec![true; n],
+            check: vec![false; n],
             next_egress: vec![None; n],
             egress_at: Some(Instant::ZERO),
             egress_rounds: 0,
@@ -549,8 +553,11 @@ impl<N: Nic> Stack<N> {
         {
             self.port.nic.tx_flush();
         }
-        // Whatever else it has due goes with the next poll.
-        self.mark(id.0);
+        // Whether it has more due (a longer write) the next poll asks smoltcp, after the
+        // stamp that ends at the doorbell: no egress pass unless it has.
+        self.due[id.0] = false;
+        self.check[id.0] = true;
+        self.egress_at = Some(Instant::ZERO);
     }
 
     /// One egress round: each connection that may have something due sends it (up to a burst
@@ -562,8 +569,12 @@ impl<N: Nic> Stack<N> {
         self.egress_rounds += 1;
         let mut earliest: Option<Instant> = None;
         for k in 0..self.sets.len() {
-            let due =
+            let mut due =
                 core::mem::take(&mut self.due[k]) || self.next_egress[k].is_some_and(|t| t <= now);
+            if core::mem::take(&mut self.check[k]) && !due {
+                self.next_egress[k] = self.iface.poll_at(now, &self.sets[k]);
+                due = self.next_egress[k].is_some_and(|t| t <= now);
+            }
             if due {
                 let set = &mut self.sets[k];
                 let mut next = None;
@@ -710,6 +721,26 @@ impl<N: Nic> Stack<N> {
         self.mark(id.0);
         self.socket(id)
             .send_slice(data)
+            .map_err(|_| StackError::NotConnected)
+    }
+
+    /// Writes into the send buffer in place: `f` gets its contiguous free space (possibly
+    /// empty, or shorter than the free total when the ring wraps) and returns how many bytes
+    /// it wrote there, and a value handed back.
+    ///
+    /// # Errors
+    /// [`StackError::NotConnected`].
+    pub fn send_with<R>(
+        &mut self,
+        id: ConnId,
+        f: impl FnOnce(&mut [u8]) -> (usize, R),
+    ) -> Result<R, StackError> {
+        self.mark(id.0);
+        self.socket(id)
+            .send(|buf| {
+                let (n, r) = f(buf);
+                (n.min(buf.len()), r)
+            })
             .map_err(|_| StackError::NotConnected)
     }
 
@@ -1091,6 +1122,41 @@ mod tests {
             .filter(|s| s.2 > 0)
             .collect();
         assert_eq!(data, [(49154, 4001, 200)], "no retransmission");
+    }
+
+    #[test]
+    fn a_write_longer_than_a_segment_leaves_its_first_segment_alone_then_the_rest() {
+        let (mut c, mut v, [_, trd], [_, vtrd], mut t) = connected(None);
+        let msg: Vec<u8> = (0..4000u32).map(|i| i as u8).collect();
+        let sent = c.nic().2.len();
+        assert_eq!(c.send(trd, &msg), Ok(4000));
+        c.transmit(trd, t);
+        let data = |c: &Stack<Tap>| -> Vec<usize> {
+            c.nic().2[sent..]
+                .iter()
+                .filter_map(|f| segment(f))
+                .map(|s| s.2)
+                .collect()
+        };
+        assert_eq!(data(&c).len(), 1, "one segment in the first burst");
+        c.poll(t);
+        assert_eq!(
+            data(&c).iter().sum::<usize>(),
+            4000,
+            "the rest with the poll"
+        );
+        let mut got = Vec::new();
+        for _ in 0..100 {
+            t += 1000;
+            v.poll(t);
+            v.recv_with(vtrd, |b| {
+                got.extend_from_slice(b);
+                b.len()
+            })
+            .expect("open");
+            c.poll(t);
+        }
+        assert_eq!(got, msg);
     }
 
     #[test]

@@ -1833,26 +1833,42 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         if self.stack.state(conn) == ConnState::Connecting {
             return Ok(());
         }
-        let written = &mut s.written;
-        let mut send = |stack: &mut Stack<Metered<N>>, tls: &mut tickwire_tls::Session| {
+        let send = |stack: &mut Stack<Metered<N>>, tls: &mut tickwire_tls::Session| {
             let out = tls.pending_ciphertext();
             if out.is_empty() {
-                return Ok(());
+                return Ok(false);
             }
             let n = stack.send(conn, out).map_err(|_| Teardown::TcpClosed)?;
             tls.consume_ciphertext(n);
             bump(&c.tls_bytes_out, n as u64);
-            *written |= n > 0;
-            Ok(())
+            Ok(n > 0)
         };
-        send(&mut self.stack, tls)?;
+        s.written |= send(&mut self.stack, tls)?;
         while tls.is_established()
             && !s.fix.pending_transmit().is_empty()
             && tls.pending_ciphertext().len() < MAX_QUEUED_CIPHERTEXT
         {
             let n = s.fix.pending_transmit().len().min(RECORD_PLAINTEXT);
-            tls.write_plaintext(&s.fix.pending_transmit()[..n])
-                .map_err(Teardown::Tls)?;
+            // Sealed straight into TCP's send buffer when nothing waits before it.
+            let direct = match crate::link::seal_into_tcp(
+                &mut self.stack,
+                conn,
+                tls,
+                &s.fix.pending_transmit()[..n],
+            ) {
+                Ok(d) => d,
+                Err(crate::link::LinkError::Tls(e)) => return Err(Teardown::Tls(e)),
+                Err(crate::link::LinkError::Tcp(_)) => return Err(Teardown::TcpClosed),
+            };
+            match direct {
+                Some(k) => {
+                    bump(&c.tls_bytes_out, k as u64);
+                    s.written = true;
+                }
+                None => tls
+                    .write_plaintext(&s.fix.pending_transmit()[..n])
+                    .map_err(Teardown::Tls)?,
+            }
             if let Some(tap) = self.tap.as_mut() {
                 // Each message is recorded when its first byte goes to TLS.
                 let pending = s.fix.pending_transmit();
@@ -1872,7 +1888,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             s.out_logged = s.out_logged.saturating_sub(n);
             s.fix.consume_transmit(n);
             bump(&c.tls_records_out, 1);
-            send(&mut self.stack, tls)?;
+            s.written |= send(&mut self.stack, tls)?;
         }
         self.stack_dirty = true;
         Ok(())
