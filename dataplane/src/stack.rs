@@ -15,9 +15,10 @@
 //! request/response pattern of FIX), the answer carries the ACK and one frame is saved per
 //! exchange. Replies smoltcp makes while reading a frame (ARP, RST, ICMP echo) still leave at once.
 //! The egress part runs only for connections that may have something due: one a frame was
-//! routed to, or that was written, read, opened or closed since its last egress, or whose
-//! smoltcp timer (`poll_at`: retransmission, keep-alive, TIME-WAIT, neighbour) has come; a poll
-//! that finds nothing due goes straight to the receive ring.
+//! routed to, or that was written, read, opened, closed or transmitted since its last egress
+//! pass; and every millisecond for all of them, for smoltcp's own timers (retransmission after
+//! 1 s at least, zero-window probe, keep-alive, TIME-WAIT). A poll that finds nothing due goes
+//! straight to the receive ring.
 //!
 //! **Order-first transmit.** Each connection's socket sits in a socket set of its own (a
 //! received segment is routed to the set whose socket takes it, as smoltcp would pick it), so
@@ -68,6 +69,11 @@ pub struct PortCounters {
 
 /// Frames taken in, and egress rounds run, per poll (bounded work per duty cycle).
 const BURST: usize = 32;
+
+/// How often every connection gets an egress pass even when nothing marked it due, for
+/// smoltcp's own timers: retransmission (its RTO is 1 s at least), zero-window probe,
+/// keep-alive, TIME-WAIT (10 s); a timer fires at most this late.
+const SWEEP: Duration = Duration::from_millis(1);
 
 /// Smallest receive buffer of a port (see [`Nic::rx_take`]).
 const RX_BUFFER: usize = 2048;
@@ -175,6 +181,7 @@ impl<N: Nic> Port<N> {
     /// Takes the next received frame that passes the allowlist and the checksums into
     /// `rx_buf`, for the next [`Device::receive`]; false when none is waiting. (Staged before
     /// smoltcp asks for it, so that the stack can pick the socket it goes to.)
+    #[inline]
     fn stage(&mut self) -> bool {
         if self.staged {
             return true;
@@ -202,6 +209,7 @@ impl<N: Nic> Port<N> {
     }
 
     /// The staged frame.
+    #[inline]
     fn staged_frame(&self) -> Option<&[u8]> {
         self.staged.then(|| &self.rx_buf[..self.rx_len])
     }
@@ -392,18 +400,13 @@ pub struct Stack<N: Nic> {
     in_use: Vec<bool>,
     keepalive: Option<core::time::Duration>,
     next_port: u16,
-    /// Per connection: something may be due that `next_egress` does not account for (a
-    /// segment was taken in, the socket written, read, opened or closed since its last egress).
+    /// Per connection: something may be due (a segment was taken in, the socket written,
+    /// read, opened, closed or transmitted since its last egress pass).
     due: Vec<bool>,
-    /// Per connection: [`Stack::transmit`] sent it; the next egress round asks smoltcp's
-    /// `poll_at` whether more is due before running a pass.
-    check: Vec<bool>,
-    /// Per connection: when its socket next needs an egress pass on its own (timers:
-    /// retransmission, keep-alive, TIME-WAIT, a neighbour to resolve), as smoltcp's `poll_at`
-    /// said after its last one; `None`: never.
-    next_egress: Vec<Option<Instant>>,
-    /// Any `due`, or the earliest `next_egress`: whether a poll runs an egress round.
-    egress_at: Option<Instant>,
+    /// When the next sweep of smoltcp's own timers is due (every connection gets a pass).
+    next_sweep: Instant,
+    /// When a poll next runs an egress round: now if any connection is due, else the sweep.
+    egress_at: Instant,
     /// Egress rounds run (tests: how many polls skipped theirs).
     egress_rounds: u64,
 }
@@ -458,9 +461,8 @@ impl<N: Nic> Stack<N> {
             keepalive: cfg.keepalive,
             next_port: 49152,
             due: vec![true; n],
-            check: vec![false; n],
-            next_egress: vec![None; n],
-            egress_at: Some(Instant::ZERO),
+            next_sweep: Instant::ZERO,
+            egress_at: Instant::ZERO,
             egress_rounds: 0,
         }
     }
@@ -490,13 +492,12 @@ impl<N: Nic> Stack<N> {
     /// Returns true if any socket may have changed state.
     ///
     /// The egress part is skipped when nothing can be due: no frame was taken in and no
-    /// socket touched since the last egress, and none of smoltcp's timers has come (its
-    /// `poll_at`, asked after every egress). A poll that only receives therefore goes straight
-    /// to the NIC's receive ring.
+    /// socket touched since the last egress pass, and the 1 ms timer sweep is not due. A poll
+    /// that only receives therefore goes straight to the NIC's receive ring.
     pub fn poll(&mut self, now_ns: i64) -> bool {
         let now = instant(now_ns);
         let mut changed = false;
-        if self.egress_at.is_some_and(|t| t <= now) {
+        if self.egress_at <= now {
             changed = self.egress(now);
         }
         let mut received = false;
@@ -533,7 +534,7 @@ impl<N: Nic> Stack<N> {
     fn mark(&mut self, k: usize) {
         if let Some(d) = self.due.get_mut(k) {
             *d = true;
-            self.egress_at = Some(Instant::ZERO);
+            self.egress_at = Instant::ZERO;
         }
     }
 
@@ -553,52 +554,45 @@ impl<N: Nic> Stack<N> {
         {
             self.port.nic.tx_flush();
         }
-        // Whether it has more due (a longer write) the next poll asks smoltcp, after the
-        // stamp that ends at the doorbell: no egress pass unless it has.
-        self.due[id.0] = false;
-        self.check[id.0] = true;
-        self.egress_at = Some(Instant::ZERO);
+        // What else it has due (a longer write) goes with the next poll.
+        self.mark(id.0);
     }
 
     /// One egress round: each connection that may have something due sends it (up to a burst
-    /// of segments; after each one smoltcp's `poll_at` says whether more is due now and
-    /// otherwise when), in connection order, then the NIC's doorbell.
+    /// of segments, until a pass finds nothing more), in connection order, then the NIC's
+    /// doorbell. Every [`SWEEP`] every connection gets a pass, for smoltcp's own timers.
     fn egress(&mut self, now: Instant) -> bool {
         use smoltcp::iface::PollResult;
         let mut changed = false;
         self.egress_rounds += 1;
-        let mut earliest: Option<Instant> = None;
+        let sweep = now >= self.next_sweep;
+        if sweep {
+            self.next_sweep = now + SWEEP;
+        }
+        let mut again = false;
         for k in 0..self.sets.len() {
-            let mut due =
-                core::mem::take(&mut self.due[k]) || self.next_egress[k].is_some_and(|t| t <= now);
-            if core::mem::take(&mut self.check[k]) && !due {
-                self.next_egress[k] = self.iface.poll_at(now, &self.sets[k]);
-                due = self.next_egress[k].is_some_and(|t| t <= now);
+            if !(core::mem::take(&mut self.due[k]) || sweep) {
+                continue;
             }
-            if due {
-                let set = &mut self.sets[k];
-                let mut next = None;
-                for _ in 0..BURST {
-                    if let PollResult::None = self.iface.poll_egress(now, &mut self.port, set) {
-                        next = self.iface.poll_at(now, set);
-                        break;
-                    }
-                    changed = true;
-                    next = self.iface.poll_at(now, set);
-                    if next.is_none_or(|t| t > now) {
-                        break;
-                    }
+            let set = &mut self.sets[k];
+            let mut done = false;
+            for _ in 0..BURST {
+                if let PollResult::None = self.iface.poll_egress(now, &mut self.port, set) {
+                    done = true;
+                    break;
                 }
-                // Still due now after a burst (or a pass that sent nothing although due):
-                // the next poll tries again.
-                self.next_egress[k] = next;
+                changed = true;
             }
-            if let Some(t) = self.next_egress[k] {
-                earliest = Some(earliest.map_or(t, |e| e.min(t)));
-            }
+            // A full burst: the rest with the next poll.
+            self.due[k] = !done;
+            again |= !done;
         }
         self.port.nic.tx_flush();
-        self.egress_at = earliest;
+        self.egress_at = if again {
+            Instant::ZERO
+        } else {
+            self.next_sweep
+        };
         changed
     }
 
@@ -608,7 +602,8 @@ impl<N: Nic> Stack<N> {
     /// `None` for every other frame (ARP, ICMP, a segment no socket takes: smoltcp answers
     /// with a RST, as it would with every socket in one set), which goes to the first set.
     fn route(&self, frame: &[u8]) -> Option<usize> {
-        if frame.len() < ETH_HEADER || frame[12..14] != ETHERTYPE_IPV4 {
+        // One connection: everything goes to its set (and may concern it).
+        if self.sets.len() < 2 || frame.len() < ETH_HEADER || frame[12..14] != ETHERTYPE_IPV4 {
             return None;
         }
         let ip = Ipv4Packet::new_checked(&frame[ETH_HEADER..]).ok()?;
@@ -1169,12 +1164,21 @@ mod tests {
             v.poll(t);
         }
         let (sent, rounds) = (c.nic().2.len(), c.egress_rounds);
-        for _ in 0..500 {
+        for _ in 0..5000 {
+            t += 10_000;
+            c.poll(t);
+        }
+        assert_eq!(c.nic().2.len(), sent, "50 ms idle: nothing to send");
+        let swept = c.egress_rounds - rounds;
+        assert!(
+            (49..=51).contains(&swept),
+            "5000 polls, an egress round only for the timers every 1 ms: {swept}"
+        );
+        for _ in 0..450 {
             t += 1_000_000;
             c.poll(t);
         }
         assert_eq!(c.nic().2.len(), sent, "0.5 s idle: nothing to send");
-        assert_eq!(c.egress_rounds, rounds, "and no egress round run for it");
         // Past the keep-alive interval: a keep-alive on each connection.
         for _ in 0..600 {
             t += 1_000_000;
