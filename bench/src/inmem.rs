@@ -11,7 +11,8 @@
 //!
 //! Measured per tick that fires, with the calibrated TSC (`tickwire_dataplane::clock::Clock`):
 //! - inside the appliance: from the start of the client's `Stack::poll` that receives the tick
-//!   to the return of the `Stack::poll` that hands the order frame to the NIC, the layers
+//!   to the return of the `Stack::transmit` that hands the order frame to the NIC (its tx
+//!   burst; the ACK owed to the market-data connection follows in the next poll), the layers
 //!   driven one by one so that [`Params::stages`] can stamp between them ([`crate::stages`]);
 //! - at the venue: from just before the venue's `Stack::poll` that transmits the tick frame to
 //!   the venue's `recv` that returns the order's bytes.
@@ -26,7 +27,7 @@ use crate::stages::Stages;
 use crate::venue::{GeneratedKey, KrakenSide, COMP_ID};
 use tickwire_dataplane::allowlist::{self, Allowlist};
 use tickwire_dataplane::clock::Clock;
-use tickwire_dataplane::link::Link;
+use tickwire_dataplane::link::{seal_into_tcp, Link};
 use tickwire_dataplane::mem;
 use tickwire_dataplane::nic::Nic;
 use tickwire_dataplane::stack::{Stack, StackConfig};
@@ -198,23 +199,33 @@ fn tick_to_order<N: Nic>(
         return Ok(Some(false));
     }
     stamp(s, 6);
-    // TLS seal.
+    // TLS seal, straight into TCP's send buffer (as `Link::flush` and the engine do).
     let n = trd.fix.pending_transmit().len().min(RECORD_PLAINTEXT);
-    trd.tls
-        .write_plaintext(&trd.fix.pending_transmit()[..n])
+    let data = &trd.fix.pending_transmit()[..n];
+    let direct = seal_into_tcp(&mut client.stack, trd.conn, &mut trd.tls, data)
         .map_err(|e| e.to_string())?;
+    if direct.is_none() {
+        trd.tls
+            .write_plaintext(&trd.fix.pending_transmit()[..n])
+            .map_err(|e| e.to_string())?;
+    }
     trd.fix.consume_transmit(n);
     stamp(s, 7);
-    // TCP write.
-    let sent = client
-        .stack
-        .send(trd.conn, trd.tls.pending_ciphertext())
-        .map_err(|e| e.to_string())?;
-    trd.tls.consume_ciphertext(sent);
+    // TCP write: only ciphertext that could not be sealed in place.
+    if !trd.tls.pending_ciphertext().is_empty() {
+        let sent = client
+            .stack
+            .send(trd.conn, trd.tls.pending_ciphertext())
+            .map_err(|e| e.to_string())?;
+        trd.tls.consume_ciphertext(sent);
+    }
     stamp(s, 8);
-    // TCP egress + NIC tx.
-    client.stack.poll(if stamped { s[8] } else { s[0] });
+    // TCP egress + NIC tx: the order's segment, in a tx burst of its own (s9 when that
+    // burst call returns); the ACK owed to the market-data connection follows at once.
+    let t = if stamped { s[8] } else { s[0] };
+    client.stack.transmit(trd.conn, t);
     s[9] = clock.mono_ns();
+    client.stack.poll(t);
     Ok(Some(true))
 }
 

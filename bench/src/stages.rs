@@ -5,8 +5,9 @@
 //!
 //! ```text
 //! s0 Stack::poll (NIC rx + TCP ingress) s1 recv_with (TCP read → TLS) s2 tls.poll (TLS open)
-//! s3 FIX parse + book s4 trigger + risk s5 template patch + FIX session s6 TLS seal
-//! s7 Stack::send (TCP write) s8 Stack::poll (TCP egress + NIC tx) s9
+//! s3 FIX parse + book s4 trigger + risk s5 template patch + FIX session
+//! s6 TLS seal (straight into TCP's send buffer) s7 Stack::send (TCP write: only ciphertext
+//! that could not be sealed in place) s8 Stack::transmit (TCP egress + NIC tx of the order) s9
 //! ```
 //!
 //! Stamps cost a TSC read each, so the harness alternates: on even ticks it stamps every

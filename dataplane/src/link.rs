@@ -7,7 +7,8 @@
 //! ```
 //!
 //! [`Link::pump`] moves whatever is ready in both directions once; the engine calls it every
-//! cycle, after [`Stack::poll`]. It neither blocks nor allocates.
+//! cycle, after [`Stack::poll`]. It neither blocks nor allocates. A record sealed while no
+//! ciphertext waits goes straight into TCP's send buffer ([`seal_into_tcp`]).
 
 use tickwire_fix::message::Message;
 use tickwire_fix::session::{Journal, Session};
@@ -40,6 +41,34 @@ impl core::fmt::Display for LinkError {
 }
 
 impl std::error::Error for LinkError {}
+
+/// Seals `data` (one record at most) as application data straight into connection `conn`'s
+/// TCP send buffer, when no ciphertext waits before it: returns the record's length, or `None`
+/// when the record must go through the TLS session's outgoing buffer
+/// ([`tickwire_tls::Session::write_plaintext`], then [`Stack::send`]): ciphertext queued, no
+/// contiguous room for it, rustls' record layer. Saves the copy of the record from one buffer
+/// to the other.
+///
+/// # Errors
+/// [`LinkError`]: TLS refused (not established, closed, failed) or the connection is not open.
+pub fn seal_into_tcp<N: Nic>(
+    stack: &mut Stack<N>,
+    conn: ConnId,
+    tls: &mut tickwire_tls::Session,
+    data: &[u8],
+) -> Result<Option<usize>, LinkError> {
+    if !tls.pending_ciphertext().is_empty() {
+        return Ok(None);
+    }
+    stack
+        .send_with(conn, |buf| match tls.write_plaintext_into(data, buf) {
+            Ok(Some(n)) => (n, Ok(Some(n))),
+            Ok(None) => (0, Ok(None)),
+            Err(e) => (0, Err(e)),
+        })
+        .map_err(LinkError::Tcp)?
+        .map_err(LinkError::Tls)
+}
 
 /// TCP + TLS + FIX for one venue session.
 #[derive(Debug)]
@@ -129,9 +158,17 @@ impl<J: Journal> Link<J> {
             && self.tls.pending_ciphertext().len() < MAX_QUEUED_CIPHERTEXT
         {
             let n = self.fix.pending_transmit().len().min(RECORD_PLAINTEXT);
-            self.tls
-                .write_plaintext(&self.fix.pending_transmit()[..n])
-                .map_err(|e| self.fail(e))?;
+            let data = &self.fix.pending_transmit()[..n];
+            let direct = match seal_into_tcp(stack, self.conn, &mut self.tls, data) {
+                Ok(d) => d.is_some(),
+                Err(LinkError::Tls(e)) => return Err(self.fail(e)),
+                Err(e) => return Err(e),
+            };
+            if !direct {
+                self.tls
+                    .write_plaintext(&self.fix.pending_transmit()[..n])
+                    .map_err(|e| self.fail(e))?;
+            }
             self.fix.consume_transmit(n);
             self.send_ciphertext(stack)?;
         }

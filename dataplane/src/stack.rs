@@ -14,6 +14,18 @@
 //! busy-polling loop is the next duty cycle: when the application answers in between (the
 //! request/response pattern of FIX), the answer carries the ACK and one frame is saved per
 //! exchange. Replies smoltcp makes while reading a frame (ARP, RST, ICMP echo) still leave at once.
+//! The egress part runs only for connections that may have something due: one a frame was
+//! routed to, or that was written, read, opened, closed or transmitted since its last egress
+//! pass; and every millisecond for all of them, for smoltcp's own timers (retransmission after
+//! 1 s at least, zero-window probe, keep-alive, TIME-WAIT). A poll that finds nothing due goes
+//! straight to the receive ring.
+//!
+//! **Order-first transmit.** Each connection's socket sits in a socket set of its own (a
+//! received segment is routed to the set whose socket takes it, as smoltcp would pick it), so
+//! that [`Stack::transmit`] can send one connection's new segment and ring the NIC's doorbell
+//! before any other connection's pending frame is even built: an order leaves in a tx burst of
+//! its own, and the pure ACK owed to the market-data connection for the tick that triggered it
+//! follows with the next poll.
 //!
 //! **Checksums.** smoltcp is told to neither compute nor verify IPv4/TCP/UDP/ICMP checksums; the
 //! port does it, per frame, unless the NIC vouches for the frames itself
@@ -57,6 +69,11 @@ pub struct PortCounters {
 
 /// Frames taken in, and egress rounds run, per poll (bounded work per duty cycle).
 const BURST: usize = 32;
+
+/// How often every connection gets an egress pass even when nothing marked it due, for
+/// smoltcp's own timers: retransmission (its RTO is 1 s at least), zero-window probe,
+/// keep-alive, TIME-WAIT (10 s); a timer fires at most this late.
+const SWEEP: Duration = Duration::from_millis(1);
 
 /// Smallest receive buffer of a port (see [`Nic::rx_take`]).
 const RX_BUFFER: usize = 2048;
@@ -141,6 +158,8 @@ pub struct Port<N: Nic> {
     allow: Live,
     rx_buf: Vec<u8>,
     rx_len: usize,
+    /// A frame is waiting in `rx_buf[..rx_len]` for smoltcp ([`Port::stage`]).
+    staged: bool,
     counters: PortCounters,
 }
 
@@ -154,8 +173,45 @@ impl<N: Nic> Port<N> {
             // exchange buffers of that size instead of copying.
             rx_buf: vec![0; mtu.max(RX_BUFFER)],
             rx_len: 0,
+            staged: false,
             counters: PortCounters::default(),
         }
+    }
+
+    /// Takes the next received frame that passes the allowlist and the checksums into
+    /// `rx_buf`, for the next [`Device::receive`]; false when none is waiting. (Staged before
+    /// smoltcp asks for it, so that the stack can pick the socket it goes to.)
+    #[inline]
+    fn stage(&mut self) -> bool {
+        if self.staged {
+            return true;
+        }
+        loop {
+            let trusted = self.nic.rx_checksum_trusted();
+            let Some(n) = self.nic.rx_take(&mut self.rx_buf) else {
+                return false;
+            };
+            let frame = &self.rx_buf[..n];
+            let verdict = self.allow.table().classify(frame);
+            if verdict != Verdict::Pass {
+                self.counters.drops.count(verdict);
+                continue;
+            }
+            if !trusted && !checksums_ok(frame) {
+                self.counters.bad_checksum += 1;
+                continue;
+            }
+            self.rx_len = n;
+            self.staged = true;
+            self.counters.rx_frames += 1;
+            return true;
+        }
+    }
+
+    /// The staged frame.
+    #[inline]
+    fn staged_frame(&self) -> Option<&[u8]> {
+        self.staged.then(|| &self.rx_buf[..self.rx_len])
     }
 }
 
@@ -218,23 +274,10 @@ impl<N: Nic> Device for Port<N> {
         Self: 'a;
 
     fn receive(&mut self, _now: Instant) -> Option<(RxTok<'_>, TxTok<'_, N>)> {
-        loop {
-            let trusted = self.nic.rx_checksum_trusted();
-            let n = self.nic.rx_take(&mut self.rx_buf)?;
-            let frame = &self.rx_buf[..n];
-            let verdict = self.allow.table().classify(frame);
-            if verdict != Verdict::Pass {
-                self.counters.drops.count(verdict);
-                continue;
-            }
-            if !trusted && !checksums_ok(frame) {
-                self.counters.bad_checksum += 1;
-                continue;
-            }
-            self.rx_len = n;
-            break;
+        if !self.stage() {
+            return None;
         }
-        self.counters.rx_frames += 1;
+        self.staged = false;
         let Port {
             nic,
             rx_buf,
@@ -350,11 +393,22 @@ pub enum ConnState {
 pub struct Stack<N: Nic> {
     port: Port<N>,
     iface: Interface,
-    sockets: SocketSet<'static>,
+    /// One socket set per connection (so that one connection can be sent ahead of the others,
+    /// [`Stack::transmit`]); `handles[i]` is connection `i`'s socket in `sets[i]`.
+    sets: Vec<SocketSet<'static>>,
     handles: Vec<SocketHandle>,
     in_use: Vec<bool>,
     keepalive: Option<core::time::Duration>,
     next_port: u16,
+    /// Per connection: something may be due (a segment was taken in, the socket written,
+    /// read, opened, closed or transmitted since its last egress pass).
+    due: Vec<bool>,
+    /// When the next sweep of smoltcp's own timers is due (every connection gets a pass).
+    next_sweep: Instant,
+    /// When a poll next runs an egress round: now if any connection is due, else the sweep.
+    egress_at: Instant,
+    /// Egress rounds run (tests: how many polls skipped theirs).
+    egress_rounds: u64,
 }
 
 impl<N: Nic> core::fmt::Debug for Stack<N> {
@@ -384,7 +438,7 @@ impl<N: Nic> Stack<N> {
         if let Some(gw) = cfg.gateway {
             let _ = iface.routes_mut().add_default_ipv4_route(gw);
         }
-        let mut sockets = SocketSet::new(Vec::with_capacity(cfg.connections));
+        let mut sets = Vec::with_capacity(cfg.connections);
         let mut handles = Vec::with_capacity(cfg.connections);
         for _ in 0..cfg.connections {
             let mut s = tcp::Socket::new(
@@ -393,17 +447,23 @@ impl<N: Nic> Stack<N> {
             );
             s.set_nagle_enabled(false);
             s.set_ack_delay(None);
-            handles.push(sockets.add(s));
+            let mut set = SocketSet::new(Vec::with_capacity(1));
+            handles.push(set.add(s));
+            sets.push(set);
         }
         let n = handles.len();
         Stack {
             port,
             iface,
-            sockets,
+            sets,
             handles,
             in_use: vec![false; n],
             keepalive: cfg.keepalive,
             next_port: 49152,
+            due: vec![true; n],
+            next_sweep: Instant::ZERO,
+            egress_at: Instant::ZERO,
+            egress_rounds: 0,
         }
     }
 
@@ -427,36 +487,156 @@ impl<N: Nic> Stack<N> {
         &mut self.port.nic
     }
 
-    /// Sends what the sockets have due (up to a burst of segments), then processes up to a burst
-    /// of received frames (see the module doc for why in this order). Returns true if any
-    /// socket may have changed state.
+    /// Sends what the sockets have due (up to a burst of segments per connection), then
+    /// processes up to a burst of received frames (see the module doc for why in this order).
+    /// Returns true if any socket may have changed state.
+    ///
+    /// The egress part is skipped when nothing can be due: no frame was taken in and no
+    /// socket touched since the last egress pass, and the 1 ms timer sweep is not due. A poll
+    /// that only receives therefore goes straight to the NIC's receive ring.
     pub fn poll(&mut self, now_ns: i64) -> bool {
-        use smoltcp::iface::PollResult;
         let now = instant(now_ns);
         let mut changed = false;
-        for _ in 0..BURST {
-            match self
-                .iface
-                .poll_egress(now, &mut self.port, &mut self.sockets)
-            {
-                PollResult::None => break,
-                PollResult::SocketStateChanged => changed = true,
-            }
+        if self.egress_at <= now {
+            changed = self.egress(now);
         }
-        self.port.nic.tx_flush();
+        let mut received = false;
         for _ in 0..BURST {
-            match self
-                .iface
-                .poll_ingress_single(now, &mut self.port, &mut self.sockets)
-            {
+            if !self.port.stage() {
+                break;
+            }
+            let k = self.port.staged_frame().and_then(|f| self.route(f));
+            received = true;
+            match self.iface.poll_ingress_single(
+                now,
+                &mut self.port,
+                &mut self.sets[k.unwrap_or(0)],
+            ) {
                 PollIngressSingleResult::None => break,
                 PollIngressSingleResult::PacketProcessed => {}
                 PollIngressSingleResult::SocketStateChanged => changed = true,
             }
+            // An ACK may be owed, a state changed: the next poll sends. A frame for no socket
+            // (ARP: a neighbour may now be known) may concern them all.
+            match k {
+                Some(k) => self.mark(k),
+                None => (0..self.due.len()).for_each(|k| self.mark(k)),
+            }
         }
-        // Replies smoltcp made while reading (ARP, RST, ICMP).
-        self.port.nic.tx_flush();
+        if received {
+            // Replies smoltcp made while reading (ARP, RST, ICMP).
+            self.port.nic.tx_flush();
+        }
         changed
+    }
+
+    /// Connection `k` needs an egress pass with the next poll.
+    fn mark(&mut self, k: usize) {
+        if let Some(d) = self.due.get_mut(k) {
+            *d = true;
+            self.egress_at = Instant::ZERO;
+        }
+    }
+
+    /// Sends the next segment connection `id` has due (the data just written with
+    /// [`Stack::send`]) and hands it to the NIC at once (`tx_flush`: the tx burst carries it
+    /// alone), ahead of what the other connections owe (pure ACKs, window updates), which
+    /// leaves with the next [`Stack::poll`], as do further segments of a write longer than
+    /// one segment. The latency path: an order leaves before the ACK owed to the market-data
+    /// connection for the tick that triggered it. Call [`Stack::poll`] after it.
+    pub fn transmit(&mut self, id: ConnId, now_ns: i64) {
+        let now = instant(now_ns);
+        let Some(set) = self.sets.get_mut(id.0) else {
+            return;
+        };
+        if let smoltcp::iface::PollResult::SocketStateChanged =
+            self.iface.poll_egress(now, &mut self.port, set)
+        {
+            self.port.nic.tx_flush();
+        }
+        // What else it has due (a longer write) goes with the next poll.
+        self.mark(id.0);
+    }
+
+    /// One egress round: each connection that may have something due sends it (up to a burst
+    /// of segments, until a pass finds nothing more), in connection order, then the NIC's
+    /// doorbell. Every [`SWEEP`] every connection gets a pass, for smoltcp's own timers.
+    fn egress(&mut self, now: Instant) -> bool {
+        use smoltcp::iface::PollResult;
+        let mut changed = false;
+        self.egress_rounds += 1;
+        let sweep = now >= self.next_sweep;
+        if sweep {
+            self.next_sweep = now + SWEEP;
+        }
+        let mut again = false;
+        for k in 0..self.sets.len() {
+            if !(core::mem::take(&mut self.due[k]) || sweep) {
+                continue;
+            }
+            let set = &mut self.sets[k];
+            let mut done = false;
+            for _ in 0..BURST {
+                if let PollResult::None = self.iface.poll_egress(now, &mut self.port, set) {
+                    done = true;
+                    break;
+                }
+                changed = true;
+            }
+            // A full burst: the rest with the next poll.
+            self.due[k] = !done;
+            again |= !done;
+        }
+        self.port.nic.tx_flush();
+        self.egress_at = if again {
+            Instant::ZERO
+        } else {
+            self.next_sweep
+        };
+        changed
+    }
+
+    /// The connection whose socket takes `frame` (a TCP segment to one of our sockets), in the
+    /// order smoltcp itself would look (`tcp::Socket::accepts` of smoltcp 0.14: the 4-tuple of
+    /// a connected socket, else the listening port, a listener never taking an ACK or RST);
+    /// `None` for every other frame (ARP, ICMP, a segment no socket takes: smoltcp answers
+    /// with a RST, as it would with every socket in one set), which goes to the first set.
+    fn route(&self, frame: &[u8]) -> Option<usize> {
+        // One connection: everything goes to its set (and may concern it).
+        if self.sets.len() < 2 || frame.len() < ETH_HEADER || frame[12..14] != ETHERTYPE_IPV4 {
+            return None;
+        }
+        let ip = Ipv4Packet::new_checked(&frame[ETH_HEADER..]).ok()?;
+        if ip.next_header() != IpProtocol::Tcp || ip.more_frags() || ip.frag_offset() != 0 {
+            return None;
+        }
+        let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+        let (src, dst) = (
+            IpAddress::Ipv4(ip.src_addr()),
+            IpAddress::Ipv4(ip.dst_addr()),
+        );
+        let (sport, dport) = (tcp.src_port(), tcp.dst_port());
+        let ack_or_rst = tcp.ack() || tcp.rst();
+        for (k, set) in self.sets.iter().enumerate() {
+            let s = set.get::<tcp::Socket<'static>>(self.handles[k]);
+            let takes = match s.state() {
+                tcp::State::Closed => false,
+                tcp::State::Listen if ack_or_rst => false,
+                _ => match (s.local_endpoint(), s.remote_endpoint()) {
+                    (Some(l), Some(r)) => {
+                        l.addr == dst && l.port == dport && r.addr == src && r.port == sport
+                    }
+                    _ => {
+                        let l = s.listen_endpoint();
+                        l.addr.is_none_or(|a| a == dst) && dport != 0 && l.port == dport
+                    }
+                },
+            };
+            if takes {
+                return Some(k);
+            }
+        }
+        None
     }
 
     fn free_slot(&mut self) -> Result<usize, StackError> {
@@ -470,8 +650,7 @@ impl<N: Nic> Stack<N> {
     }
 
     fn socket(&mut self, id: ConnId) -> &mut tcp::Socket<'static> {
-        self.sockets
-            .get_mut::<tcp::Socket<'static>>(self.handles[id.0])
+        self.sets[id.0].get_mut::<tcp::Socket<'static>>(self.handles[id.0])
     }
 
     /// Opens a connection to `remote`.
@@ -491,13 +670,14 @@ impl<N: Nic> Stack<N> {
             .map(|d| Duration::from_micros(d.as_micros() as u64));
         let handle = self.handles[i];
         let cx = self.iface.context();
-        let s = self.sockets.get_mut::<tcp::Socket<'static>>(handle);
+        let s = self.sets[i].get_mut::<tcp::Socket<'static>>(handle);
         s.set_keep_alive(keepalive);
         let r = s.connect(cx, (IpAddress::Ipv4(*remote.ip()), remote.port()), local);
         if r.is_err() {
             self.in_use[i] = false;
             return Err(StackError::Connect);
         }
+        self.mark(i);
         Ok(ConnId(i))
     }
 
@@ -507,6 +687,7 @@ impl<N: Nic> Stack<N> {
     /// [`StackError`].
     pub fn listen(&mut self, port: u16) -> Result<ConnId, StackError> {
         let i = self.free_slot()?;
+        self.mark(i);
         let r = self.socket(ConnId(i)).listen(port);
         if r.is_err() {
             self.in_use[i] = false;
@@ -532,8 +713,29 @@ impl<N: Nic> Stack<N> {
     /// # Errors
     /// [`StackError::NotConnected`].
     pub fn send(&mut self, id: ConnId, data: &[u8]) -> Result<usize, StackError> {
+        self.mark(id.0);
         self.socket(id)
             .send_slice(data)
+            .map_err(|_| StackError::NotConnected)
+    }
+
+    /// Writes into the send buffer in place: `f` gets its contiguous free space (possibly
+    /// empty, or shorter than the free total when the ring wraps) and returns how many bytes
+    /// it wrote there, and a value handed back.
+    ///
+    /// # Errors
+    /// [`StackError::NotConnected`].
+    pub fn send_with<R>(
+        &mut self,
+        id: ConnId,
+        f: impl FnOnce(&mut [u8]) -> (usize, R),
+    ) -> Result<R, StackError> {
+        self.mark(id.0);
+        self.socket(id)
+            .send(|buf| {
+                let (n, r) = f(buf);
+                (n.min(buf.len()), r)
+            })
             .map_err(|_| StackError::NotConnected)
     }
 
@@ -555,20 +757,28 @@ impl<N: Nic> Stack<N> {
                 Err(StackError::NotConnected)
             };
         }
-        s.recv(|buf| {
-            let n = f(buf).min(buf.len());
-            (n, n)
-        })
-        .map_err(|_| StackError::NotConnected)
+        let n = s
+            .recv(|buf| {
+                let n = f(buf).min(buf.len());
+                (n, n)
+            })
+            .map_err(|_| StackError::NotConnected)?;
+        // Reading may open the window enough to announce it.
+        if n > 0 {
+            self.mark(id.0);
+        }
+        Ok(n)
     }
 
     /// Closes gracefully (FIN).
     pub fn close(&mut self, id: ConnId) {
+        self.mark(id.0);
         self.socket(id).close();
     }
 
     /// Aborts (RST) and frees the slot.
     pub fn abort(&mut self, id: ConnId) {
+        self.mark(id.0);
         self.socket(id).abort();
         self.in_use[id.0] = false;
     }
@@ -753,5 +963,269 @@ mod tests {
             syn[14 + 8] ^= 1;
             syn
         });
+    }
+
+    /// A NIC wrapper that keeps a copy of every frame sent, and how many had been sent at
+    /// each doorbell (`tx_flush`).
+    struct Tap(MemNic, Vec<u8>, Vec<Vec<u8>>, Vec<usize>);
+
+    impl Tap {
+        fn new(nic: MemNic) -> Tap {
+            Tap(nic, vec![0; 2048], Vec::new(), Vec::new())
+        }
+    }
+
+    impl Nic for Tap {
+        fn mac(&self) -> [u8; 6] {
+            self.0.mac()
+        }
+        fn rx_peek(&mut self) -> Option<&[u8]> {
+            self.0.rx_peek()
+        }
+        fn rx_release(&mut self) {
+            self.0.rx_release();
+        }
+        fn tx_alloc(&mut self, len: usize) -> Option<&mut [u8]> {
+            self.1.get_mut(..len)
+        }
+        fn tx_commit(&mut self, len: usize) {
+            let frame = self.1[..len].to_vec();
+            if let Some(b) = self.0.tx_alloc(len) {
+                b.copy_from_slice(&frame);
+                self.0.tx_commit(len);
+            }
+            self.2.push(frame);
+        }
+        fn tx_flush(&mut self) -> usize {
+            if self.3.last() != Some(&self.2.len()) {
+                self.3.push(self.2.len());
+            }
+            self.0.tx_flush()
+        }
+    }
+
+    /// (source port, destination port, payload length) of a TCP frame.
+    fn segment(frame: &[u8]) -> Option<(u16, u16, usize)> {
+        let ip = Ipv4Packet::new_checked(frame.get(ETH_HEADER..)?).ok()?;
+        if ip.next_header() != IpProtocol::Tcp {
+            return None;
+        }
+        let t = TcpPacket::new_checked(ip.payload()).ok()?;
+        Some((t.src_port(), t.dst_port(), t.payload().len()))
+    }
+
+    fn two(last: u8) -> StackConfig {
+        StackConfig {
+            connections: 2,
+            ..cfg(last)
+        }
+    }
+
+    /// Client (10.0.0.1, two connections, its sent frames tapped) and venue (10.0.0.2,
+    /// listening on 4000 and 4001), both connected; returns the connections, client's first.
+    #[allow(clippy::type_complexity)]
+    fn connected(
+        keepalive: Option<core::time::Duration>,
+    ) -> (Stack<Tap>, Stack<MemNic>, [ConnId; 2], [ConnId; 2], i64) {
+        let (a, b) = mem::pair(64, [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+        let mut c = Stack::new(
+            Tap::new(a),
+            live(),
+            StackConfig {
+                keepalive,
+                ..two(1)
+            },
+            0,
+        );
+        let mut v = Stack::new(b, live(), two(2), 0);
+        let vs = [
+            v.listen(4000).expect("listen"),
+            v.listen(4001).expect("listen"),
+        ];
+        let to = |port| SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), port);
+        let cs = [
+            c.connect(to(4000)).expect("connect"),
+            c.connect(to(4001)).expect("connect"),
+        ];
+        let mut t = 0;
+        for _ in 0..1000 {
+            t += 1000;
+            c.poll(t);
+            v.poll(t);
+            if cs.iter().all(|&x| c.state(x) == ConnState::Established)
+                && vs.iter().all(|&x| v.state(x) == ConnState::Established)
+            {
+                return (c, v, cs, vs, t);
+            }
+        }
+        panic!("not established");
+    }
+
+    #[test]
+    fn a_connection_transmitted_first_leaves_before_the_ack_another_one_owes() {
+        let (mut c, mut v, [md, trd], [vmd, vtrd], mut t) = connected(None);
+        // The venue sends market data; the client takes it in (an ACK is now owed on md).
+        assert_eq!(v.send(vmd, &[7; 300]), Ok(300));
+        v.poll(t);
+        c.poll(t);
+        let mut got = 0;
+        c.recv_with(md, |b| {
+            got = b.len();
+            b.len()
+        })
+        .expect("open");
+        assert_eq!(got, 300);
+        // The order: written, then transmitted ahead of everything else.
+        let (sent, doorbells) = (c.nic().2.len(), c.nic().3.len());
+        assert_eq!(c.send(trd, &[9; 200]), Ok(200));
+        c.transmit(trd, t);
+        let out: Vec<_> = c.nic().2[sent..]
+            .iter()
+            .filter_map(|f| segment(f))
+            .collect();
+        assert_eq!(out, [(49154, 4001, 200)], "the order alone, no ACK yet");
+        assert_eq!(
+            c.nic().3[doorbells..],
+            [sent + 1],
+            "in a tx burst of its own"
+        );
+        // The ACK owed to md follows with the next poll.
+        c.poll(t);
+        let out: Vec<_> = c.nic().2[sent..]
+            .iter()
+            .filter_map(|f| segment(f))
+            .collect();
+        assert_eq!(out, [(49154, 4001, 200), (49153, 4000, 0)]);
+        // Both reach the venue; its ACK of the order comes back and nothing is resent.
+        t += 1000;
+        v.poll(t);
+        let mut order = Vec::new();
+        v.recv_with(vtrd, |b| {
+            order.extend_from_slice(b);
+            b.len()
+        })
+        .expect("open");
+        assert_eq!(order, [9; 200]);
+        for _ in 0..100 {
+            t += 1000;
+            v.poll(t);
+            c.poll(t);
+        }
+        let data: Vec<_> = c.nic().2[sent..]
+            .iter()
+            .filter_map(|f| segment(f))
+            .filter(|s| s.2 > 0)
+            .collect();
+        assert_eq!(data, [(49154, 4001, 200)], "no retransmission");
+    }
+
+    #[test]
+    fn a_write_longer_than_a_segment_leaves_its_first_segment_alone_then_the_rest() {
+        let (mut c, mut v, [_, trd], [_, vtrd], mut t) = connected(None);
+        let msg: Vec<u8> = (0..4000u32).map(|i| i as u8).collect();
+        let sent = c.nic().2.len();
+        assert_eq!(c.send(trd, &msg), Ok(4000));
+        c.transmit(trd, t);
+        let data = |c: &Stack<Tap>| -> Vec<usize> {
+            c.nic().2[sent..]
+                .iter()
+                .filter_map(|f| segment(f))
+                .map(|s| s.2)
+                .collect()
+        };
+        assert_eq!(data(&c).len(), 1, "one segment in the first burst");
+        c.poll(t);
+        assert_eq!(
+            data(&c).iter().sum::<usize>(),
+            4000,
+            "the rest with the poll"
+        );
+        let mut got = Vec::new();
+        for _ in 0..100 {
+            t += 1000;
+            v.poll(t);
+            v.recv_with(vtrd, |b| {
+                got.extend_from_slice(b);
+                b.len()
+            })
+            .expect("open");
+            c.poll(t);
+        }
+        assert_eq!(got, msg);
+    }
+
+    #[test]
+    fn idle_polls_send_nothing_yet_keepalives_and_retransmissions_still_leave() {
+        let (mut c, mut v, [md, _], _, mut t) = connected(Some(core::time::Duration::from_secs(1)));
+        // Settle: the last ACKs of the handshake.
+        for _ in 0..10 {
+            t += 1_000_000;
+            c.poll(t);
+            v.poll(t);
+        }
+        let (sent, rounds) = (c.nic().2.len(), c.egress_rounds);
+        for _ in 0..5000 {
+            t += 10_000;
+            c.poll(t);
+        }
+        assert_eq!(c.nic().2.len(), sent, "50 ms idle: nothing to send");
+        let swept = c.egress_rounds - rounds;
+        assert!(
+            (49..=51).contains(&swept),
+            "5000 polls, an egress round only for the timers every 1 ms: {swept}"
+        );
+        for _ in 0..450 {
+            t += 1_000_000;
+            c.poll(t);
+        }
+        assert_eq!(c.nic().2.len(), sent, "0.5 s idle: nothing to send");
+        // Past the keep-alive interval: a keep-alive on each connection.
+        for _ in 0..600 {
+            t += 1_000_000;
+            c.poll(t);
+        }
+        let keepalives: Vec<_> = c.nic().2[sent..]
+            .iter()
+            .filter_map(|f| segment(f))
+            .collect();
+        assert_eq!(keepalives.len(), 2, "{keepalives:?}");
+        // A segment the venue never acknowledges is sent again on its own.
+        c.nic_mut().0.set_faults(Faults {
+            loss_permille: 1000,
+            seed: 3,
+            ..Faults::default()
+        });
+        let sent = c.nic().2.len();
+        assert_eq!(c.send(md, &[1; 100]), Ok(100));
+        for _ in 0..3000 {
+            t += 1_000_000;
+            c.poll(t);
+        }
+        let data = c.nic().2[sent..]
+            .iter()
+            .filter_map(|f| segment(f))
+            .filter(|s| s.2 == 100)
+            .count();
+        assert!(data >= 2, "sent once and retransmitted: {data}");
+    }
+
+    #[test]
+    fn a_segment_no_socket_takes_is_reset_whatever_the_other_sockets_listen_on() {
+        let (a, b) = mem::pair(64, [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+        let mut c = Stack::new(a, live(), two(1), 0);
+        let mut v = Stack::new(b, live(), two(2), 0);
+        let _l = v.listen(4000).expect("listen");
+        let _m = v.listen(4001).expect("listen");
+        let x = c
+            .connect(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 4002))
+            .expect("connect");
+        let mut t = 0;
+        for _ in 0..100 {
+            t += 1000;
+            c.poll(t);
+            v.poll(t);
+        }
+        assert_eq!(c.state(x), ConnState::Closed, "refused with a RST");
+        let _ = c.listen(5000).expect("a listener beside it");
     }
 }

@@ -349,6 +349,39 @@ impl Session {
         }
     }
 
+    /// Seals `data` (at most one record: [`MAX_PLAINTEXT`] bytes) as application data straight
+    /// into `out`, the transport's own send buffer (no staging in the outgoing buffer, no copy
+    /// after): returns the record's length, or `None` when it must go the usual way
+    /// ([`Session::write_plaintext`]) — ciphertext is already waiting (it must leave first),
+    /// the record layer is rustls' own, `data` is longer than one record or `out` too short.
+    /// Nothing is sealed and no sequence number used when it returns `None` or an error.
+    ///
+    /// # Errors
+    /// As [`Session::write_plaintext`].
+    pub fn write_plaintext_into(
+        &mut self,
+        data: &[u8],
+        out: &mut [u8],
+    ) -> Result<Option<usize>, Error> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        if !self.established {
+            return Err(Error::NotEstablished);
+        }
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        let Conn::Kernel(k) = &mut self.conn else {
+            return Ok(None);
+        };
+        if self.tx_len > self.tx_start || data.len() > MAX_PLAINTEXT || out.len() < data.len() + 22
+        {
+            return Ok(None);
+        }
+        k.tx.seal(APPLICATION_DATA, data, out).map(Some)
+    }
+
     /// Queues close_notify.
     ///
     /// # Errors

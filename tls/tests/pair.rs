@@ -442,3 +442,37 @@ fn system_roots_load_and_do_not_trust_a_private_ca() {
     let err = pump(&mut c, &mut s, 1 << 20).unwrap_err();
     assert_eq!(err, Error::Certificate(CertError::UnknownIssuer));
 }
+
+#[test]
+fn a_record_sealed_into_the_callers_buffer_decrypts_in_order_and_refusals_use_no_sequence_number() {
+    let (mut c, mut s) = established_pair(1 << 20);
+    let mut wire = vec![0u8; 1024];
+    // Straight into the transport's buffer: one record, 22 bytes of overhead.
+    let n = c
+        .write_plaintext_into(b"first", &mut wire)
+        .unwrap()
+        .expect("sealed in place");
+    assert_eq!(n, 5 + 22);
+    assert!(c.pending_ciphertext().is_empty(), "nothing staged");
+    // Refused, nothing sealed: too short, longer than a record, ciphertext waiting.
+    assert_eq!(c.write_plaintext_into(b"second", &mut [0u8; 27]), Ok(None));
+    assert_eq!(
+        c.write_plaintext_into(&vec![b'x'; 16 * 1024 + 1], &mut vec![0u8; 20_000]),
+        Ok(None)
+    );
+    c.write_plaintext(b"second").unwrap();
+    assert_eq!(c.write_plaintext_into(b"third", &mut wire[n..]), Ok(None));
+    // The peer reads the in-place record, then the staged one: the refusals used no sequence
+    // number (else the second would fail to authenticate).
+    assert_eq!(s.handle_ciphertext(&wire[..n]), n);
+    s.poll().unwrap();
+    transfer(&mut c, &mut s, 1 << 20).unwrap();
+    assert_eq!(s.plaintext(), b"firstsecond");
+    // Not established.
+    let p = pki(&["venue.test"]);
+    let mut fresh = Session::client(&client_cfg(&p), "venue.test", Capacities::default()).unwrap();
+    assert_eq!(
+        fresh.write_plaintext_into(b"x", &mut wire),
+        Err(Error::NotEstablished)
+    );
+}

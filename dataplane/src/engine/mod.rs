@@ -5,7 +5,7 @@
 //!               ├─ Stack::poll(now)                    NIC rx burst ─► allowlist ─► smoltcp
 //!               ├─ for each session:                   Backoff ─► Connecting ─► Handshaking
 //!               │    TCP ─► TLS open ─► FIX ─► book ─► Strategy ─► PreTrade ─► template ─► FIX
-//!               │    └─ orders for other sessions go out now: FIX ─► TLS seal ─► TCP ─► poll
+//!               │    └─ orders for other sessions go out now: FIX ─► TLS seal ─► TCP ─► transmit ─► poll
 //!               ├─ timers (heartbeats, TestRequests, logon/logout timeouts) every `timer`
 //!               └─ counters (shared memory)
 //! ```
@@ -435,6 +435,8 @@ struct Slot<J: Journal> {
     attempts: u32,
     want_up: bool,
     dirty: bool,
+    /// Bytes went to TCP since the connection was last transmitted ([`Stack::transmit`]).
+    written: bool,
     records_in: RecordCounter,
     last_teardown: Option<Teardown>,
     change: Option<SessionChange>,
@@ -902,6 +904,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             attempts: 0,
             want_up: spec.connect,
             dirty: false,
+            written: false,
             records_in: RecordCounter::default(),
             last_teardown: None,
             change: None,
@@ -1452,6 +1455,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         }
         s.tls = None;
         s.dirty = false;
+        s.written = false;
         s.last_teardown = Some(reason);
         set(&c.session[i].last_error, reason.code());
         // Queued orders for this session can no longer go out.
@@ -1793,7 +1797,9 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         }
     }
 
-    /// Flushes every session a strategy sent on, and hands the frames to the NIC.
+    /// Flushes every session a strategy sent on, and hands the frames to the NIC: each
+    /// session's new segments first, one tx burst per session ([`Stack::transmit`], so an
+    /// order leaves before the ACK owed to the market-data connection), then the rest.
     fn flush_dirty(&mut self, now: Now) {
         let mut any = false;
         for i in 0..self.slots.len() {
@@ -1801,6 +1807,12 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
                 any = true;
                 if let Err(e) = self.flush(i) {
                     self.teardown(i, e, now);
+                }
+            }
+            let s = &mut self.slots[i];
+            if core::mem::take(&mut s.written) {
+                if let Some(conn) = s.conn {
+                    self.stack.transmit(conn, now.mono_ns);
                 }
             }
         }
@@ -1824,21 +1836,39 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         let send = |stack: &mut Stack<Metered<N>>, tls: &mut tickwire_tls::Session| {
             let out = tls.pending_ciphertext();
             if out.is_empty() {
-                return Ok(());
+                return Ok(false);
             }
             let n = stack.send(conn, out).map_err(|_| Teardown::TcpClosed)?;
             tls.consume_ciphertext(n);
             bump(&c.tls_bytes_out, n as u64);
-            Ok(())
+            Ok(n > 0)
         };
-        send(&mut self.stack, tls)?;
+        s.written |= send(&mut self.stack, tls)?;
         while tls.is_established()
             && !s.fix.pending_transmit().is_empty()
             && tls.pending_ciphertext().len() < MAX_QUEUED_CIPHERTEXT
         {
             let n = s.fix.pending_transmit().len().min(RECORD_PLAINTEXT);
-            tls.write_plaintext(&s.fix.pending_transmit()[..n])
-                .map_err(Teardown::Tls)?;
+            // Sealed straight into TCP's send buffer when nothing waits before it.
+            let direct = match crate::link::seal_into_tcp(
+                &mut self.stack,
+                conn,
+                tls,
+                &s.fix.pending_transmit()[..n],
+            ) {
+                Ok(d) => d,
+                Err(crate::link::LinkError::Tls(e)) => return Err(Teardown::Tls(e)),
+                Err(crate::link::LinkError::Tcp(_)) => return Err(Teardown::TcpClosed),
+            };
+            match direct {
+                Some(k) => {
+                    bump(&c.tls_bytes_out, k as u64);
+                    s.written = true;
+                }
+                None => tls
+                    .write_plaintext(&s.fix.pending_transmit()[..n])
+                    .map_err(Teardown::Tls)?,
+            }
             if let Some(tap) = self.tap.as_mut() {
                 // Each message is recorded when its first byte goes to TLS.
                 let pending = s.fix.pending_transmit();
@@ -1858,7 +1888,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             s.out_logged = s.out_logged.saturating_sub(n);
             s.fix.consume_transmit(n);
             bump(&c.tls_records_out, 1);
-            send(&mut self.stack, tls)?;
+            s.written |= send(&mut self.stack, tls)?;
         }
         self.stack_dirty = true;
         Ok(())
