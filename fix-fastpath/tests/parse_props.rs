@@ -409,15 +409,15 @@ proptest! {
             let m = if *framed { build_bytes(b"FIX.4.4", &[b"35=0\x01", &body[..]].concat()) } else { body };
             let mut fresh = FieldIndex::<20>::new();
             let want = Message::parse(&m, &mut fresh).map(|msg| msg.fields().to_vec());
-            let got = Message::parse(&m, &mut reused);
-            if let Ok(msg) = &got {
+            let got = Message::parse_tracking_layout(&m, &mut reused);
+            if let Ok((msg, same_layout)) = &got {
                 let tags: Vec<u32> = msg.fields().iter().map(|f| f.tag).collect();
-                prop_assert_eq!(msg.same_layout(), last_tags.as_ref() == Some(&tags));
+                prop_assert_eq!(*same_layout, last_tags.as_ref() == Some(&tags));
                 last_tags = Some(tags);
             } else {
                 last_tags = None;
             }
-            prop_assert_eq!(got.map(|msg| msg.fields().to_vec()), want);
+            prop_assert_eq!(got.map(|(msg, _)| msg.fields().to_vec()), want);
         }
     }
 
@@ -439,12 +439,12 @@ proptest! {
             .map(|msg| msg.fields().iter().map(|f| f.tag).collect());
         let mut fresh = FieldIndex::<24>::new();
         let want = Message::parse(&second, &mut fresh).map(|msg| msg.fields().to_vec());
-        let got = Message::parse(&second, &mut reused);
-        if let Ok(msg) = &got {
+        let got = Message::parse_tracking_layout(&second, &mut reused);
+        if let Ok((msg, same_layout)) = &got {
             let tags: Vec<u32> = msg.fields().iter().map(|f| f.tag).collect();
-            prop_assert_eq!(msg.same_layout(), first_tags.as_ref() == Some(&tags));
+            prop_assert_eq!(*same_layout, first_tags.as_ref() == Some(&tags));
         }
-        prop_assert_eq!(got.map(|msg| msg.fields().to_vec()), want);
+        prop_assert_eq!(got.map(|(msg, _)| msg.fields().to_vec()), want);
     }
 }
 
@@ -454,7 +454,8 @@ fn same_layout_follows_the_tags_of_the_message_before() {
     let er_other_values = build(&ER.replace("84000.0", "84001.25").replace("34=3", "34=40"));
     let hb = build(HB);
     let mut idx = FieldIndex::<64>::new();
-    let same = |m: &[u8], idx: &mut FieldIndex<64>| Message::parse(m, idx).unwrap().same_layout();
+    let same =
+        |m: &[u8], idx: &mut FieldIndex<64>| Message::parse_tracking_layout(m, idx).unwrap().1;
     assert!(!same(&er, &mut idx), "first message: nothing before it");
     assert!(same(&er, &mut idx));
     assert!(same(&er_other_values, &mut idx), "other values, same tags");

@@ -315,7 +315,7 @@ pub struct Session<J: Journal> {
     /// than parsing the message.
     index: SpareIndex,
     /// Header end of the last inbound message that passed the field-order check, while the
-    /// messages after it have kept its tag layout ([`Message::same_layout`]).
+    /// messages after it have kept its tag layout ([`Message::parse_tracking_layout`]).
     order_checked: Option<usize>,
 }
 
@@ -865,7 +865,7 @@ impl<J: Journal> Session<J> {
         bytes: &[u8],
         on_app: &mut dyn FnMut(&Message<'_>),
     ) {
-        let msg = match Message::parse(bytes, index) {
+        let (msg, same_layout) = match Message::parse_tracking_layout(bytes, index) {
             Ok(m) => m,
             Err(e) => {
                 self.stats.garbled += 1;
@@ -909,7 +909,7 @@ impl<J: Journal> Session<J> {
         // identity and sequence); a rejected message consumes its sequence number.
         // The field-order check depends on the tags only: a message with the tag layout of the
         // previous one, which passed, passes too (and its header ends at the same field).
-        let passed = self.order_checked.take().filter(|_| msg.same_layout());
+        let passed = self.order_checked.take().filter(|_| same_layout);
         let header_end = match self.check_message(&msg, passed) {
             Ok(end) => {
                 self.order_checked = Some(end);
