@@ -18,56 +18,25 @@ use std::time::Duration;
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use tickwire_tls::{Capacities, ClientConfig, Identity, RootSource, ServerConfig, Session};
+use tickwire_tls::Session;
+
+mod common;
 
 const RECORD: usize = 200;
 
 fn pair(rustls_records: bool) -> (Session, Session) {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["venue.test".to_string()])
-        .unwrap()
-        .signed_by(&leaf_key, &issuer)
-        .unwrap();
-    let mut scfg = ServerConfig::new(Identity::Der {
-        chain: vec![leaf.der().to_vec()],
-        pkcs8_key: leaf_key.serialize_der(),
+    let (c, s) = common::pair(|server, client| {
+        server.rustls_record_layer = rustls_records;
+        client.rustls_record_layer = rustls_records;
     });
-    scfg.rustls_record_layer = rustls_records;
-    let mut ccfg = ClientConfig::new(RootSource::Der(vec![ca.der().to_vec()]));
-    ccfg.rustls_record_layer = rustls_records;
-    let mut c = Session::client(&ccfg, "venue.test", Capacities::default()).unwrap();
-    let mut s = Session::server(&scfg, Capacities::default()).unwrap();
-    for _ in 0..100 {
-        let moved = shuttle(&mut c, &mut s) | shuttle(&mut s, &mut c);
-        if !moved {
-            break;
-        }
-    }
-    assert!(c.is_established() && s.is_established());
     assert_eq!(c.is_zero_alloc(), !rustls_records);
     (c, s)
-}
-
-fn shuttle(from: &mut Session, to: &mut Session) -> bool {
-    let out = from.pending_ciphertext();
-    if out.is_empty() {
-        return false;
-    }
-    let n = to.handle_ciphertext(out);
-    from.consume_ciphertext(n);
-    to.poll().unwrap();
-    true
 }
 
 /// One record from `c` to `s`: seal, transfer, open, consume.
 fn one_record(c: &mut Session, s: &mut Session, msg: &[u8]) {
     c.write_plaintext(msg).unwrap();
-    shuttle(c, s);
+    common::shuttle(c, s);
     let got = s.plaintext().len();
     debug_assert_eq!(got, msg.len());
     s.consume_plaintext(got);

@@ -314,12 +314,9 @@ impl Session {
         })
     }
 
-    /// Encrypts `data` as application data into the outgoing buffer.
-    ///
-    /// # Errors
-    /// [`Error::NotEstablished`] before the handshake ends, [`Error::InsufficientSize`] when
-    /// the outgoing buffer cannot hold the record (send pending ciphertext first).
-    pub fn write_plaintext(&mut self, data: &[u8]) -> Result<(), Error> {
+    /// Whether application data may be written: an earlier failure, a handshake not yet done
+    /// and a close are errors.
+    fn check_writable(&self) -> Result<(), Error> {
         if let Some(e) = self.failed {
             return Err(e);
         }
@@ -329,6 +326,16 @@ impl Session {
         if self.closed {
             return Err(Error::Closed);
         }
+        Ok(())
+    }
+
+    /// Encrypts `data` as application data into the outgoing buffer.
+    ///
+    /// # Errors
+    /// [`Error::NotEstablished`] before the handshake ends, [`Error::InsufficientSize`] when
+    /// the outgoing buffer cannot hold the record (send pending ciphertext first).
+    pub fn write_plaintext(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.check_writable()?;
         self.compact_tx();
         if let Conn::Kernel(k) = &mut self.conn {
             for chunk in data.chunks(MAX_PLAINTEXT) {
@@ -363,15 +370,7 @@ impl Session {
         data: &[u8],
         out: &mut [u8],
     ) -> Result<Option<usize>, Error> {
-        if let Some(e) = self.failed {
-            return Err(e);
-        }
-        if !self.established {
-            return Err(Error::NotEstablished);
-        }
-        if self.closed {
-            return Err(Error::Closed);
-        }
+        self.check_writable()?;
         let Conn::Kernel(k) = &mut self.conn else {
             return Ok(None);
         };
