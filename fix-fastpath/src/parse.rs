@@ -292,14 +292,7 @@ fn header_fast(stream: &[u8], cfg: &FrameConfig) -> Option<(usize, usize)> {
     if head[begin_end + 1..begin_end + 3] != *b"9=" || digits.is_empty() || digits.len() > 9 {
         return None;
     }
-    let mut body_len = 0usize;
-    for &b in digits {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        body_len = body_len * 10 + usize::from(d);
-    }
+    let body_len = usize::try_from(parse_uint(digits)?).ok()?;
     Some((length_end + 1, body_len))
 }
 
@@ -650,19 +643,37 @@ fn parse_tag_slow(bytes: &[u8], pos: usize) -> Option<(u32, usize)> {
     Some((tag, pos + eq))
 }
 
-/// Length fields of the FIX 4.4 data pairs, as a bitmap over tags 0..1024 (all are below).
-const DATA_LENGTH_TAGS: [u64; 16] = {
-    let mut bits = [0u64; 16];
-    let tags = [
-        90u32, 93, 95, 212, 348, 350, 352, 354, 356, 358, 360, 362, 364, 445, 618, 621,
-    ];
-    let mut i = 0;
-    while i < tags.len() {
-        bits[(tags[i] / 64) as usize] |= 1 << (tags[i] % 64);
-        i += 1;
+/// A set of tags below 1024, as a bitmap: membership is one load and a bit test.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TagSet([u64; 16]);
+
+impl TagSet {
+    /// The set of `tags` (those of 1024 and above are left out).
+    pub(crate) const fn of(tags: &[u32]) -> TagSet {
+        let mut bits = [0u64; 16];
+        let mut i = 0;
+        while i < tags.len() {
+            if tags[i] < 1024 {
+                bits[(tags[i] / 64) as usize] |= 1 << (tags[i] % 64);
+            }
+            i += 1;
+        }
+        TagSet(bits)
     }
-    bits
-};
+
+    /// True when `tag` is in the set.
+    #[inline(always)]
+    pub(crate) fn contains(&self, tag: u32) -> bool {
+        self.0
+            .get((tag / 64) as usize)
+            .is_some_and(|w| w & (1 << (tag % 64)) != 0)
+    }
+}
+
+/// Length fields of the FIX 4.4 data pairs (all below 1024).
+const DATA_LENGTH_TAGS: TagSet = TagSet::of(&[
+    90, 93, 95, 212, 348, 350, 352, 354, 356, 358, 360, 362, 364, 445, 618, 621,
+]);
 
 /// For a length field of a FIX 4.4 data pair, the tag of the data field it announces.
 /// One load and a shift for the common "not a length field" answer.
@@ -672,8 +683,7 @@ fn data_field_of(length_tag: u32) -> Option<u32> {
     if !(90..=621).contains(&length_tag) {
         return None;
     }
-    let word = DATA_LENGTH_TAGS.get((length_tag / 64) as usize)?;
-    if word & (1 << (length_tag % 64)) == 0 {
+    if !DATA_LENGTH_TAGS.contains(length_tag) {
         return None;
     }
     Some(if length_tag == 93 { 89 } else { length_tag + 1 })

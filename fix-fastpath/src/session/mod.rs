@@ -33,6 +33,7 @@ pub use out::TxQueue;
 
 use crate::encode::{EncodeError, Encoder};
 use crate::message::{frame, resync, FieldIndex, FrameError, FrameLimits, Message, ParseError};
+use crate::parse::TagSet;
 use crate::time::{UtcTimestamp, NANOS_PER_SEC};
 
 /// Most fields one inbound message may have.
@@ -44,22 +45,12 @@ const HEADER_TAGS: &[u32] = &[
     213, 347, 369, 627, 628, 629, 630, 90, 91,
 ];
 
-/// [`HEADER_TAGS`] as a bitmap over tags 0..1024 (all are below): one load per field.
-const HEADER_BITS: [u64; 16] = {
-    let mut bits = [0u64; 16];
-    let mut i = 0;
-    while i < HEADER_TAGS.len() {
-        bits[(HEADER_TAGS[i] / 64) as usize] |= 1 << (HEADER_TAGS[i] % 64);
-        i += 1;
-    }
-    bits
-};
+/// [`HEADER_TAGS`] as a bitmap (all are below 1024): one load per field.
+const HEADER_SET: TagSet = TagSet::of(HEADER_TAGS);
 
 #[inline(always)]
 fn is_header(tag: u32) -> bool {
-    HEADER_BITS
-        .get((tag / 64) as usize)
-        .is_some_and(|w| w & (1 << (tag % 64)) != 0)
+    HEADER_SET.contains(tag)
 }
 
 /// The first `tag` among the header fields (`fields[..header_end]`): where the session looks
