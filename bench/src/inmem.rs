@@ -27,7 +27,7 @@ use crate::stages::Stages;
 use crate::venue::{GeneratedKey, KrakenSide, COMP_ID};
 use tickwire_dataplane::allowlist::{self, Allowlist};
 use tickwire_dataplane::clock::Clock;
-use tickwire_dataplane::link::{seal_into_tcp, Link};
+use tickwire_dataplane::link::{seal_record, Link};
 use tickwire_dataplane::mem;
 use tickwire_dataplane::nic::Nic;
 use tickwire_dataplane::stack::{Stack, StackConfig};
@@ -202,13 +202,7 @@ fn tick_to_order<N: Nic>(
     // TLS seal, straight into TCP's send buffer (as `Link::flush` and the engine do).
     let n = trd.fix.pending_transmit().len().min(RECORD_PLAINTEXT);
     let data = &trd.fix.pending_transmit()[..n];
-    let direct = seal_into_tcp(&mut client.stack, trd.conn, &mut trd.tls, data)
-        .map_err(|e| e.to_string())?;
-    if direct.is_none() {
-        trd.tls
-            .write_plaintext(&trd.fix.pending_transmit()[..n])
-            .map_err(|e| e.to_string())?;
-    }
+    seal_record(&mut client.stack, trd.conn, &mut trd.tls, data).map_err(|e| e.to_string())?;
     trd.fix.consume_transmit(n);
     stamp(s, 7);
     // TCP write: only ciphertext that could not be sealed in place.

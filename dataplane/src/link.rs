@@ -8,7 +8,7 @@
 //!
 //! [`Link::pump`] moves whatever is ready in both directions once; the engine calls it every
 //! cycle, after [`Stack::poll`]. It neither blocks nor allocates. A record sealed while no
-//! ciphertext waits goes straight into TCP's send buffer ([`seal_into_tcp`]).
+//! ciphertext waits goes straight into TCP's send buffer ([`seal_record`]).
 
 use tickwire_fix::message::Message;
 use tickwire_fix::session::{Journal, Session};
@@ -42,32 +42,37 @@ impl core::fmt::Display for LinkError {
 
 impl std::error::Error for LinkError {}
 
-/// Seals `data` (one record at most) as application data straight into connection `conn`'s
-/// TCP send buffer, when no ciphertext waits before it: returns the record's length, or `None`
-/// when the record must go through the TLS session's outgoing buffer
-/// ([`tickwire_tls::Session::write_plaintext`], then [`Stack::send`]): ciphertext queued, no
-/// contiguous room for it, rustls' record layer. Saves the copy of the record from one buffer
-/// to the other.
+/// Seals `data` (one record at most) as application data for connection `conn`: straight
+/// into its TCP send buffer when no ciphertext waits before it (returns `Some(len)`: the
+/// record's length, nothing left to send), else into the TLS session's outgoing buffer
+/// (`None`: send [`tickwire_tls::Session::pending_ciphertext`] with [`Stack::send`]), as when
+/// ciphertext is queued, there is no contiguous room, or the record layer is rustls'. The
+/// direct way saves the copy of the record from one buffer to the other.
 ///
 /// # Errors
-/// [`LinkError`]: TLS refused (not established, closed, failed) or the connection is not open.
-pub fn seal_into_tcp<N: Nic>(
+/// [`LinkError`]: TLS refused (not established, closed, failed, no room) or the connection is
+/// not open.
+pub fn seal_record<N: Nic>(
     stack: &mut Stack<N>,
     conn: ConnId,
     tls: &mut tickwire_tls::Session,
     data: &[u8],
 ) -> Result<Option<usize>, LinkError> {
-    if !tls.pending_ciphertext().is_empty() {
-        return Ok(None);
+    if tls.pending_ciphertext().is_empty() {
+        let direct = stack
+            .send_with(conn, |buf| match tls.write_plaintext_into(data, buf) {
+                Ok(Some(n)) => (n, Ok(Some(n))),
+                Ok(None) => (0, Ok(None)),
+                Err(e) => (0, Err(e)),
+            })
+            .map_err(LinkError::Tcp)?
+            .map_err(LinkError::Tls)?;
+        if direct.is_some() {
+            return Ok(direct);
+        }
     }
-    stack
-        .send_with(conn, |buf| match tls.write_plaintext_into(data, buf) {
-            Ok(Some(n)) => (n, Ok(Some(n))),
-            Ok(None) => (0, Ok(None)),
-            Err(e) => (0, Err(e)),
-        })
-        .map_err(LinkError::Tcp)?
-        .map_err(LinkError::Tls)
+    tls.write_plaintext(data).map_err(LinkError::Tls)?;
+    Ok(None)
 }
 
 /// TCP + TLS + FIX for one venue session.
@@ -159,15 +164,10 @@ impl<J: Journal> Link<J> {
         {
             let n = self.fix.pending_transmit().len().min(RECORD_PLAINTEXT);
             let data = &self.fix.pending_transmit()[..n];
-            let direct = match seal_into_tcp(stack, self.conn, &mut self.tls, data) {
-                Ok(d) => d.is_some(),
+            match seal_record(stack, self.conn, &mut self.tls, data) {
+                Ok(_) => {}
                 Err(LinkError::Tls(e)) => return Err(self.fail(e)),
                 Err(e) => return Err(e),
-            };
-            if !direct {
-                self.tls
-                    .write_plaintext(&self.fix.pending_transmit()[..n])
-                    .map_err(|e| self.fail(e))?;
             }
             self.fix.consume_transmit(n);
             self.send_ciphertext(stack)?;

@@ -1850,24 +1850,15 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         {
             let n = s.fix.pending_transmit().len().min(RECORD_PLAINTEXT);
             // Sealed straight into TCP's send buffer when nothing waits before it.
-            let direct = match crate::link::seal_into_tcp(
-                &mut self.stack,
-                conn,
-                tls,
-                &s.fix.pending_transmit()[..n],
-            ) {
-                Ok(d) => d,
-                Err(crate::link::LinkError::Tls(e)) => return Err(Teardown::Tls(e)),
-                Err(crate::link::LinkError::Tcp(_)) => return Err(Teardown::TcpClosed),
-            };
-            match direct {
-                Some(k) => {
+            let data = &s.fix.pending_transmit()[..n];
+            match crate::link::seal_record(&mut self.stack, conn, tls, data) {
+                Ok(Some(k)) => {
                     bump(&c.tls_bytes_out, k as u64);
                     s.written = true;
                 }
-                None => tls
-                    .write_plaintext(&s.fix.pending_transmit()[..n])
-                    .map_err(Teardown::Tls)?,
+                Ok(None) => {}
+                Err(crate::link::LinkError::Tls(e)) => return Err(Teardown::Tls(e)),
+                Err(crate::link::LinkError::Tcp(_)) => return Err(Teardown::TcpClosed),
             }
             if let Some(tap) = self.tap.as_mut() {
                 // Each message is recorded when its first byte goes to TLS.
