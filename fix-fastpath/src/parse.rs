@@ -481,7 +481,8 @@ pub struct FieldRef {
 pub struct FieldIndex<const N: usize> {
     fields: [FieldRef; N],
     layout: [Layout; N],
-    /// Number of fields of the last message indexed (`layout[..last_len]` are its tags).
+    /// Number of fields of the last message indexed (`layout[..last_len]` are its tags);
+    /// `usize::MAX` when that one failed to index, so that no next message has its layout.
     last_len: usize,
 }
 
@@ -506,12 +507,12 @@ impl Layout {
 
     /// What to remember of a field whose tag `tag` was parsed from `bytes[start..eq]`: only
     /// tags of at most seven digits (with '=' they fit a word), valid, and not the length
-    /// field of a data pair (whose next field is taken by length, not predicted).
+    /// field of a data pair (`data_length`: its next field is taken by length, not predicted).
     #[inline(always)]
-    fn learn(bytes: &[u8], start: usize, tag: u32, eq: usize) -> Layout {
+    fn learn(bytes: &[u8], start: usize, tag: u32, eq: usize, data_length: bool) -> Layout {
         let len = eq + 1 - start;
         match bytes.get(start..).and_then(<[u8]>::first_chunk::<8>) {
-            Some(word) if len <= 8 && tag != INVALID_TAG && data_field_of(tag).is_none() => {
+            Some(word) if len <= 8 && tag != INVALID_TAG && !data_length => {
                 let mask = u64::MAX >> (64 - 8 * len);
                 Layout {
                     text: u64::from_le_bytes(*word) & mask,
@@ -839,7 +840,8 @@ impl<'a> Message<'a> {
                 if seen.tag != tag {
                     last = usize::MAX;
                 }
-                *seen = Layout::learn(bytes, start, tag, eq_at);
+                let data_tag = data_field_of(tag);
+                *seen = Layout::learn(bytes, start, tag, eq_at, data_tag.is_some());
                 *slot = FieldRef {
                     tag,
                     start: (eq_at + 1) as u32,
@@ -847,7 +849,7 @@ impl<'a> Message<'a> {
                 };
                 count += 1;
                 start = end + 1;
-                if let Some(data_tag) = data_field_of(tag) {
+                if let Some(data_tag) = data_tag {
                     if let Some((data_start, data_end)) =
                         data_field(bytes, data_tag, eq_at + 1, end)
                     {

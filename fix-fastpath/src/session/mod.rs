@@ -32,7 +32,9 @@ pub use journal::{Journal, JournalError, MemoryJournal};
 pub use out::TxQueue;
 
 use crate::encode::{EncodeError, Encoder};
-use crate::message::{frame, resync, FieldIndex, FrameError, FrameLimits, Message, ParseError};
+use crate::message::{
+    frame, resync, FieldIndex, FieldRef, FrameError, FrameLimits, Message, ParseError,
+};
 use crate::parse::TagSet;
 use crate::time::{UtcTimestamp, NANOS_PER_SEC};
 
@@ -51,6 +53,29 @@ const HEADER_SET: TagSet = TagSet::of(HEADER_TAGS);
 #[inline(always)]
 fn is_header(tag: u32) -> bool {
     HEADER_SET.contains(tag)
+}
+
+/// Index of the first body field (`fields.len()` when there is none), or the Reject for a
+/// header field after it (QuickFIX: 373=14).
+fn header_end(fields: &[FieldRef]) -> Result<usize, Violation> {
+    let mut end = None;
+    for (i, f) in fields.iter().enumerate().skip(3) {
+        if f.tag == 10 {
+            break;
+        }
+        match (is_header(f.tag), end) {
+            (true, Some(_)) => {
+                return Err(Violation {
+                    reason: 14,
+                    ref_tag: Some(i64::from(f.tag)),
+                    text: "Tag specified out of required order",
+                })
+            }
+            (false, None) => end = Some(i),
+            _ => {}
+        }
+    }
+    Ok(end.unwrap_or(fields.len()))
 }
 
 /// The first `tag` among the header fields (`fields[..header_end]`): where the session looks
@@ -1062,33 +1087,16 @@ impl<J: Journal> Session<J> {
     /// the first body field (the end of the header). `passed` skips the order check with the
     /// header end it had for the previous message of the same tag layout.
     fn check_message(&self, msg: &Message<'_>, passed: Option<usize>) -> Result<usize, Violation> {
-        let fields = msg.fields();
-        let mut header_end = None;
-        // Header fields after the first body field (QuickFIX: 373=14), unless the order is known
-        // good already (`passed`: the header end of the previous message of this layout).
-        let order = if passed.is_some() { &[][..] } else { fields };
-        for (i, f) in order.iter().enumerate().skip(3) {
-            if f.tag == 10 {
-                break;
-            }
-            match (is_header(f.tag), header_end) {
-                (true, Some(_)) => {
-                    return Err(Violation {
-                        reason: 14,
-                        ref_tag: Some(i64::from(f.tag)),
-                        text: "Tag specified out of required order",
-                    })
-                }
-                (false, None) => header_end = Some(i),
-                _ => {}
-            }
-        }
+        let header_end = match passed {
+            Some(end) => end,
+            None => header_end(msg.fields())?,
+        };
         if self.cfg.validate {
             if let Some(v) = self.validator {
                 v(msg)?;
             }
         }
-        Ok(passed.or(header_end).unwrap_or(fields.len()))
+        Ok(header_end)
     }
 
     fn on_logon_expected(&mut self, now: UtcTimestamp, msg: &Message<'_>, seq: u64) {
