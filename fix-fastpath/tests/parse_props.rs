@@ -387,6 +387,16 @@ fn layout_field() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// A framed 35=0 whose body continues with `fields`.
+fn heartbeat_with(fields: &[u8]) -> Vec<u8> {
+    build_bytes(b"FIX.4.4", &[&b"35=0\x01"[..], fields].concat())
+}
+
+/// The tags of a message, in order.
+fn tags(msg: &Message<'_>) -> Vec<u32> {
+    msg.fields().iter().map(|f| f.tag).collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
 
@@ -406,12 +416,12 @@ proptest! {
         for (fields, framed) in &messages {
             let body = fields.concat();
             // Framed like a real message, or bare fields as a test may build them in memory.
-            let m = if *framed { build_bytes(b"FIX.4.4", &[b"35=0\x01", &body[..]].concat()) } else { body };
+            let m = if *framed { heartbeat_with(&body) } else { body };
             let mut fresh = FieldIndex::<20>::new();
             let want = Message::parse(&m, &mut fresh).map(|msg| msg.fields().to_vec());
             let got = Message::parse_tracking_layout(&m, &mut reused);
             if let Ok((msg, same_layout)) = &got {
-                let tags: Vec<u32> = msg.fields().iter().map(|f| f.tag).collect();
+                let tags = tags(msg);
                 prop_assert_eq!(*same_layout, last_tags.as_ref() == Some(&tags));
                 last_tags = Some(tags);
             } else {
@@ -429,20 +439,17 @@ proptest! {
         at in any::<prop::sample::Index>(),
         other in layout_field(),
     ) {
-        let first = build_bytes(b"FIX.4.4", &[&b"35=0\x01"[..], &fields.concat()].concat());
+        let first = heartbeat_with(&fields.concat());
         let mut changed = fields.clone();
         changed[at.index(fields.len())] = other;
-        let second = build_bytes(b"FIX.4.4", &[&b"35=0\x01"[..], &changed.concat()].concat());
+        let second = heartbeat_with(&changed.concat());
         let mut reused = FieldIndex::<24>::new();
-        let first_tags: Option<Vec<u32>> = Message::parse(&first, &mut reused)
-            .ok()
-            .map(|msg| msg.fields().iter().map(|f| f.tag).collect());
+        let first_tags = Message::parse(&first, &mut reused).ok().map(|msg| tags(&msg));
         let mut fresh = FieldIndex::<24>::new();
         let want = Message::parse(&second, &mut fresh).map(|msg| msg.fields().to_vec());
         let got = Message::parse_tracking_layout(&second, &mut reused);
         if let Ok((msg, same_layout)) = &got {
-            let tags: Vec<u32> = msg.fields().iter().map(|f| f.tag).collect();
-            prop_assert_eq!(*same_layout, first_tags.as_ref() == Some(&tags));
+            prop_assert_eq!(*same_layout, first_tags == Some(tags(msg)));
         }
         prop_assert_eq!(got.map(|(msg, _)| msg.fields().to_vec()), want);
     }
