@@ -488,7 +488,9 @@ pub struct FieldIndex<const N: usize> {
 
 /// The tag of one field position as last seen, and its text: `text` holds the bytes `<tag>=`
 /// in its low `len` bytes (little-endian), `mask` selects them. `len == 0`: nothing to
-/// predict (the tag is still kept, to tell whether the layout changed).
+/// predict (the tag is still kept, to tell whether the layout changed); such an entry holds
+/// eight SOH bytes under a full mask, which no field can start with (the indexer rejects an
+/// empty field before it predicts), so it never matches and needs no test of its own.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Layout {
     text: u64,
@@ -499,8 +501,8 @@ struct Layout {
 
 impl Layout {
     const NONE: Layout = Layout {
-        text: 0,
-        mask: 0,
+        text: u64::from_le_bytes([SOH; 8]),
+        mask: u64::MAX,
         tag: 0,
         len: 0,
     };
@@ -528,17 +530,17 @@ impl Layout {
         }
     }
 
-    /// (tag, offset of '=') when the field at `start` begins with the remembered text. The
-    /// text was a valid tag and '=' when learnt, so a match is what [`parse_tag`] would
-    /// answer for these bytes.
+    /// (tag, offset of '=') when the field at `start` begins with the remembered text, given
+    /// the eight bytes there (`word`; `None` near the end of the message). The text was a
+    /// valid tag and '=' when learnt, so a match is what [`parse_tag`] would answer for these
+    /// bytes; the caller has checked that the field is not empty (see [`Layout`]).
     #[inline(always)]
-    fn predict(self, bytes: &[u8], start: usize) -> Option<(u32, usize)> {
-        let word = bytes.get(start..).and_then(<[u8]>::first_chunk::<8>)?;
-        let hit = (self.len != 0) & ((u64::from_le_bytes(*word) ^ self.text) & self.mask == 0);
-        if hit {
-            Some((self.tag, start + self.len as usize - 1))
-        } else {
-            None
+    fn predict(self, word: Option<u64>, start: usize) -> Option<(u32, usize)> {
+        match word {
+            Some(w) if (w ^ self.text) & self.mask == 0 => {
+                Some((self.tag, start + self.len as usize - 1))
+            }
+            _ => None,
         }
     }
 }
@@ -815,14 +817,24 @@ impl<'a> Message<'a> {
             while s != 0 {
                 let end = base + s.trailing_zeros() as usize;
                 s &= s - 1;
-                if end < start {
-                    continue; // an SOH inside a data field taken by length
+                if end <= start {
+                    if end < start {
+                        continue; // an SOH inside a data field taken by length
+                    }
+                    // An empty field: no tag (and what keeps `Layout::NONE` from matching).
+                    return Err(ParseError::InvalidTag {
+                        offset: start as u32,
+                    });
                 }
                 let (Some(slot), Some(seen)) = (fields.get_mut(count), layout.get_mut(count))
                 else {
                     return Err(too_many);
                 };
-                if let Some((tag, eq_at)) = seen.predict(bytes, start) {
+                let word = bytes
+                    .get(start..start + 8)
+                    .and_then(|w| w.first_chunk::<8>())
+                    .map(|w| u64::from_le_bytes(*w));
+                if let Some((tag, eq_at)) = seen.predict(word, start) {
                     *slot = FieldRef {
                         tag,
                         start: (eq_at + 1) as u32,
@@ -1513,6 +1525,26 @@ mod tests {
         assert_eq!(m.fields()[2].tag, INVALID_TAG);
         assert_eq!(m.tag_text(m.fields()[2]), b"-1");
         assert_eq!(m.field(55), Some(&b"a=b"[..]), "'=' inside a value");
+        // Empty fields (runs of SOH) are not fields, also where the index remembers nothing
+        // to predict (a data pair's length, a fresh index): the entry that never matches
+        // holds eight SOH bytes, which is what such a run looks like.
+        let mut idx = FieldIndex::<8>::new();
+        for (raw, want) in [
+            ("8=FIX|95=2|96=ab|10=000|", Ok(4)),
+            ("8=FIX|95=2|96=ab|10=000|", Ok(4)),
+            (
+                "8=FIX|||||||||||||",
+                Err(ParseError::InvalidTag { offset: 6 }),
+            ),
+            (
+                "8=FIX|95=2|||||||||||||",
+                Err(ParseError::InvalidTag { offset: 11 }),
+            ),
+            ("8=FIX|95=2|96=ab|10=000|", Ok(4)),
+        ] {
+            let got = Message::parse(&soh(raw), &mut idx).map(|m| m.fields().len());
+            assert_eq!(got, want, "{raw}");
+        }
         let mut idx = FieldIndex::<8>::new();
         assert_eq!(
             Message::parse(b"8=FIX", &mut idx).map(|_| ()),

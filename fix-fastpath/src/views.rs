@@ -18,7 +18,7 @@
 
 use crate::decimal::Decimal;
 use crate::dict::SessionRejectReason;
-use crate::parse::{parse_uint, Entry, Message, ParseError};
+use crate::parse::{parse_uint, Entry, FieldRef, Message, ParseError};
 use crate::tags;
 use crate::time::UtcTimestamp;
 
@@ -317,8 +317,9 @@ impl<'a> ExecutionReport<'a> {
         // Back to front with unconditional stores, so the first occurrence of each tag is the
         // one left: one table load and one store per field, no branch and no load of `at`.
         let mut at = [ABSENT; ER_TAGS.len() + 1];
-        for (i, f) in msg.fields().iter().enumerate().rev() {
-            at[er_slot(f.tag)] = i as u16;
+        let fields = msg.fields();
+        for i in (0..fields.len()).rev() {
+            at[er_slot(fields[i].tag)] = i as u16;
         }
         er_value(msg, &at, 1)?;
         er_value(msg, &at, 2)?;
@@ -892,7 +893,12 @@ impl<'a> MarketData<'a> {
             fields.get(..group.start).unwrap_or(fields),
             fields.get(group.end..).unwrap_or(&[]),
         );
-        let f = before.iter().chain(after).find(|f| f.tag == 5041)?;
+        // Two plain slice searches: a `chain` of the two took twice the instructions.
+        let is_checksum = |f: &&FieldRef| f.tag == 5041;
+        let f = before
+            .iter()
+            .find(is_checksum)
+            .or_else(|| after.iter().find(is_checksum))?;
         parse_uint(self.msg.value(*f)).and_then(|v| u32::try_from(v).ok())
     }
     /// SendingTime (52): the day MDEntryTime values belong to.
