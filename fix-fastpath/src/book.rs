@@ -414,7 +414,6 @@ impl Book {
             self.check_sequence(seq);
         }
         let mut entries = md.entries();
-        let group_start = entries.position();
         for entry in entries.by_ref() {
             let e = match entry {
                 Ok(e) => e,
@@ -452,7 +451,7 @@ impl Book {
         if md.is_snapshot() {
             self.finish_snapshot();
         } else {
-            self.finish_update(md.book_checksum_outside(group_start..entries.position()));
+            self.finish_update(md.book_checksum_after(entries.position()));
         }
         Ok(())
     }

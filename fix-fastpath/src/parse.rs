@@ -967,13 +967,16 @@ macro_rules! field_access {
                 self.fields.is_empty()
             }
 
-            /// The value bytes of a field reference taken from [`Self::fields`].
-            ///
-            /// # Panics
-            /// If `f` does not come from this message (its range is outside the bytes).
+            /// The value bytes of a field reference taken from [`Self::fields`]; empty for a
+            /// reference whose range lies outside the message (one not taken from it).
+            /// Never panics, so a value the caller does not use costs nothing: the compiler
+            /// drops the whole lookup.
             #[inline]
             pub fn value(&self, f: FieldRef) -> &'a [u8] {
-                &self.bytes[f.start as usize..(f.start + f.len) as usize]
+                let start = f.start as usize;
+                self.bytes
+                    .get(start..start + f.len as usize)
+                    .unwrap_or_default()
             }
 
             /// (tag, value) of every field, in wire order.
@@ -1554,6 +1557,34 @@ mod tests {
             Message::parse(b"", &mut idx).map(|_| ()),
             Err(ParseError::Unterminated)
         );
+    }
+
+    #[test]
+    fn a_foreign_field_reference_reads_as_empty() {
+        let raw = soh("8=FIX.4.4|9=5|35=0|10=000|");
+        let mut idx = FieldIndex::<8>::new();
+        let m = Message::parse(&raw, &mut idx).expect("indexed");
+        let own = m.fields()[2];
+        assert_eq!(m.value(own), b"0");
+        for foreign in [
+            FieldRef {
+                tag: 35,
+                start: 20,
+                len: 10,
+            },
+            FieldRef {
+                tag: 35,
+                start: u32::MAX,
+                len: u32::MAX,
+            },
+            FieldRef {
+                tag: 35,
+                start: 100,
+                len: 0,
+            },
+        ] {
+            assert_eq!(m.value(foreign), b"", "{foreign:?}");
+        }
     }
 
     #[test]

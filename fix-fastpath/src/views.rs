@@ -827,6 +827,9 @@ pub struct MarketData<'a> {
     count: u64,
     /// Index of the first field after NoMDEntries (268): where the entries start.
     group: usize,
+    /// The first ChecksumOrderBook (5041) before the entries, if any (found by the same scan
+    /// that finds 268).
+    checksum_before: Option<FieldRef>,
 }
 
 impl<'a> MarketData<'a> {
@@ -841,7 +844,19 @@ impl<'a> MarketData<'a> {
             _ => return Err(ViewError::WrongMsgType),
         };
         let fields = msg.fields();
-        let Some(at) = fields.iter().position(|f| f.tag == 268) else {
+        let mut checksum_before = None;
+        let mut at = None;
+        for (i, f) in fields.iter().enumerate() {
+            match f.tag {
+                268 => {
+                    at = Some(i);
+                    break;
+                }
+                5041 if checksum_before.is_none() => checksum_before = Some(*f),
+                _ => {}
+            }
+        }
+        let Some(at) = at else {
             return Err(ViewError::Field(ParseError::Missing { tag: 268 }));
         };
         let count = parse_uint(msg.value(fields[at]))
@@ -851,6 +866,7 @@ impl<'a> MarketData<'a> {
             snapshot,
             count,
             group: at + 1,
+            checksum_before,
         })
     }
     /// True for a full refresh.
@@ -884,22 +900,21 @@ impl<'a> MarketData<'a> {
         self.msg.uint(5041).ok().and_then(|v| u32::try_from(v).ok())
     }
 
-    /// [`MarketData::book_checksum`] looking only at the fields outside `group` (the range of
-    /// field indexes [`MarketData::entries`] covered): the entries hold only MDEntries members,
-    /// never 5041, so the answer is the same without scanning them again.
-    pub(crate) fn book_checksum_outside(&self, group: core::ops::Range<usize>) -> Option<u32> {
-        let fields = self.msg.fields();
-        let (before, after) = (
-            fields.get(..group.start).unwrap_or(fields),
-            fields.get(group.end..).unwrap_or(&[]),
-        );
-        // Two plain slice searches: a `chain` of the two took twice the instructions.
-        let is_checksum = |f: &&FieldRef| f.tag == 5041;
-        let f = before
-            .iter()
-            .find(is_checksum)
-            .or_else(|| after.iter().find(is_checksum))?;
-        parse_uint(self.msg.value(*f)).and_then(|v| u32::try_from(v).ok())
+    /// [`MarketData::book_checksum`] once [`MarketData::entries`] has run to `group_end` (its
+    /// final [`MdEntries::position`]): the entries hold only MDEntries members, never 5041, and
+    /// the fields before them were searched by [`MarketData::new_checked`], so only the fields
+    /// from `group_end` on are scanned.
+    pub(crate) fn book_checksum_after(&self, group_end: usize) -> Option<u32> {
+        let f = match self.checksum_before {
+            Some(f) => f,
+            None => *self
+                .msg
+                .fields()
+                .get(group_end..)?
+                .iter()
+                .find(|f| f.tag == 5041)?,
+        };
+        parse_uint(self.msg.value(f)).and_then(|v| u32::try_from(v).ok())
     }
     /// SendingTime (52): the day MDEntryTime values belong to.
     ///
@@ -1414,6 +1429,30 @@ mod tests {
     /// MdEntries splits entries exactly where the generic group iterator does, for every
     /// member tag and for a non-member ending the group.
     #[test]
+    fn book_checksum_before_or_after_the_entries() {
+        for (layout, want) in [
+            ("55=X|5041=7|268=1|279=0|269=0|270=1|271=1|58=x|", Some(7)),
+            ("55=X|268=1|279=0|269=0|270=1|271=1|5041=8|", Some(8)),
+            ("5041=6|268=1|279=0|269=0|270=1|271=1|5041=8|", Some(6)),
+            ("55=X|268=1|279=0|269=0|270=1|271=1|58=x|", None),
+            ("5041=x|268=1|279=0|269=0|270=1|271=1|", None),
+        ] {
+            let raw = format!("8=FIX.4.4|9=1|35=X|34=2|{layout}10=000|").replace('|', "\x01");
+            let mut idx = FieldIndex::<32>::new();
+            let msg = Message::parse(raw.as_bytes(), &mut idx).expect("indexes");
+            let md = MarketData::new_checked(&msg).expect("view");
+            let mut entries = md.entries();
+            assert_eq!(entries.by_ref().count(), 1, "{layout}");
+            assert_eq!(md.book_checksum_after(entries.position()), want, "{layout}");
+            assert_eq!(
+                md.book_checksum(),
+                want,
+                "the general lookup agrees: {layout}"
+            );
+        }
+    }
+
+    #[test]
     fn md_entries_end_where_the_group_does() {
         for &member in MD_ENTRY_TAGS {
             for (snapshot, delimiter) in [(false, 279u32), (true, 269)] {
@@ -1436,9 +1475,9 @@ mod tests {
                 );
                 assert_eq!(md.book_checksum(), Some(9));
                 let end = entries.position();
-                assert_eq!(md.book_checksum_outside(5..end), Some(9));
+                assert_eq!(md.book_checksum_after(end), Some(9));
                 assert_eq!(
-                    md.book_checksum_outside(0..end + 1),
+                    md.book_checksum_after(end + 1),
                     None,
                     "5041 follows the group"
                 );
