@@ -1,0 +1,124 @@
+//! The three benchmarked FIX operations (and their parts), one at a time in a loop, for
+//! counting instructions: `scripts/fix-instructions` runs each under `valgrind
+//! --tool=callgrind`, which counts the same total for the same binary and input whatever else
+//! the machine is doing, so a change can be judged on a noisy host where timings move ±50 %.
+//! The work per call is what `benches/fastpath.rs` measures (same messages, same calls).
+//! Run one by hand: `cargo run --release -p tickwire-fix --example instructions -- md 20000`.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+use std::hint::black_box;
+
+use tickwire_fix::book::Book;
+use tickwire_fix::decimal::Decimal;
+use tickwire_fix::message::{frame, FieldIndex, FrameLimits, Message};
+use tickwire_fix::outbound::{self, NewOrder, OrderShape, Side};
+use tickwire_fix::template::Header;
+use tickwire_fix::time::UtcTimestamp;
+use tickwire_fix::views::{ExecutionReport, MarketData};
+
+const ER: &str = "8=FIX.4.4|9=354|35=8|34=3|49=KRAKEN-TRD|56=TESTCLIENT|52=20260407-14:32:07.250|6=84000.0|11=1775572325000000|14=0.004|17=SIMX0000002:TRD001|31=84000.0|32=0.004|37=O3KQ7T-XH2LM-ZP4WUA|38=0.01|39=1|40=2|44=84000.0|54=1|55=BTC/USD|59=1|60=20260407-14:32:07.249|118=336.0|136=1|137=0.5376|138=USD|139=4|150=F|151=0.006|381=336.0|527=78211235|1003=THVRQM-33VKH-UCI7BS|5050=0|10=014|";
+
+const MD_BODY: &str = "35=X|34=1|49=KRAKEN-MD|56=TESTCLIENT|52=20260407-14:32:03.120|55=BTC/USD|262=MD-1|268=4|279=0|269=1|278=O84000.3|270=84000.3|271=0.25|273=14:32:03.101|279=0|269=0|278=B84000.0|270=84000.0|271=0.5|273=14:32:03.104|279=0|269=1|278=O84000.5|270=84000.5|271=1.25|273=14:32:03.104|279=0|269=0|278=B83999.9|270=83999.9|271=2.0|273=14:32:03.104|";
+
+fn md_message() -> Vec<u8> {
+    let body = MD_BODY.replace('|', "\x01");
+    let mut m = format!("8=FIX.4.4\x019={}\x01{body}", body.len()).into_bytes();
+    let sum = m.iter().map(|&b| u32::from(b)).sum::<u32>() % 256;
+    m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+    m
+}
+
+#[inline(never)]
+fn emit(order: &mut NewOrder, seq: u64, now: UtcTimestamp, id: &[u8; 16]) -> usize {
+    let px = Decimal::new(840_000 + (seq % 5) as i64, 1);
+    order
+        .patch(seq, now, id, Some(px), Decimal::new(1, 2))
+        .unwrap()
+        .len()
+}
+
+#[inline(never)]
+fn parse_er(raw: &[u8], idx: &mut FieldIndex<64>) -> usize {
+    let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
+    let msg = Message::parse(&raw[..n], idx).unwrap();
+    let er = ExecutionReport::new_checked(&msg).unwrap();
+    let values = (
+        er.last_px().unwrap().unwrap(),
+        er.last_qty().unwrap().unwrap(),
+        er.fee().unwrap().unwrap(),
+        er.order_qty().unwrap().unwrap(),
+        er.price().unwrap().unwrap(),
+        er.cum_qty(),
+        er.leaves_qty(),
+        er.avg_px(),
+        er.exec_type(),
+        er.ord_status(),
+        er.side(),
+    );
+    black_box(values);
+    er.cl_ord_id().unwrap().len()
+        + er.order_id().len()
+        + er.exec_id().len()
+        + er.symbol().len()
+        + er.fee_currency().unwrap().len()
+        + er.trade_id().unwrap().len()
+}
+
+#[inline(never)]
+fn md_apply(raw: &[u8], idx: &mut FieldIndex<64>, book: &mut Book, seq: u64) {
+    let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
+    let msg = Message::parse(&raw[..n], idx).unwrap();
+    let view = MarketData::new_checked(&msg).unwrap();
+    book.apply_message(&view, seq).unwrap();
+    black_box(book.best_bid());
+}
+
+#[inline(never)]
+fn frame_only(raw: &[u8]) -> usize {
+    frame(raw, FrameLimits::default()).unwrap().unwrap()
+}
+
+#[inline(never)]
+fn index_only(raw: &[u8], idx: &mut FieldIndex<64>) -> usize {
+    Message::parse(raw, idx).unwrap().fields().len()
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let op = args.next().unwrap_or_else(|| "md".into());
+    let calls: u64 = args.next().map_or(20_000, |s| s.parse().unwrap());
+    let er = ER.replace('|', "\x01").into_bytes();
+    let md = md_message();
+    let mut idx = FieldIndex::<64>::new();
+    let mut book = Book::new(10, 1, 8);
+    book.begin_snapshot(0);
+    book.finish_snapshot();
+    let header = Header {
+        begin_string: b"FIX.4.4",
+        sender: b"TESTCLIENT",
+        target: b"KRAKEN-TRD",
+        time_after_target: true,
+    };
+    let mut order =
+        outbound::new_order_single(header, &OrderShape::limit(b"BTC/USD", Side::Buy)).unwrap();
+    let mut now = UtcTimestamp::parse(b"20260407-14:32:05.000").unwrap();
+    let mut id = *b"1775572325000000";
+    for seq in 2..calls + 2 {
+        match op.as_str() {
+            "emit" => {
+                now.nanos += 1_000;
+                id[15] = b'0' + (seq % 10) as u8;
+                black_box(emit(&mut order, seq, now, &id));
+            }
+            "er" => drop(black_box(parse_er(black_box(&er), &mut idx))),
+            "md" => md_apply(black_box(&md), &mut idx, &mut book, seq),
+            "er-frame" => drop(black_box(frame_only(black_box(&er)))),
+            "md-frame" => drop(black_box(frame_only(black_box(&md)))),
+            "er-index" => drop(black_box(index_only(black_box(&er), &mut idx))),
+            "md-index" => drop(black_box(index_only(black_box(&md), &mut idx))),
+            other => {
+                eprintln!("unknown operation {other}: emit, er, md, er-frame, md-frame, er-index, md-index");
+                std::process::exit(2);
+            }
+        }
+    }
+}
