@@ -479,6 +479,9 @@ pub struct FieldRef {
 /// results, only slower.
 #[derive(Debug, Clone)]
 pub struct FieldIndex<const N: usize> {
+    /// The fields of the last message indexed (`..last_len`). Always `fields[i].tag ==
+    /// layout[i].tag` (both are written together), so a field whose tag was predicted only
+    /// needs its value's place written.
     fields: [FieldRef; N],
     layout: [Layout; N],
     /// Number of fields of the last message indexed (`layout[..last_len]` are its tags);
@@ -530,16 +533,15 @@ impl Layout {
         }
     }
 
-    /// (tag, offset of '=') when the field at `start` begins with the remembered text, given
-    /// the eight bytes there (`word`; `None` near the end of the message). The text was a
-    /// valid tag and '=' when learnt, so a match is what [`parse_tag`] would answer for these
-    /// bytes; the caller has checked that the field is not empty (see [`Layout`]).
+    /// The offset of '=' when the field at `start` begins with the remembered text (so its tag
+    /// is [`Layout::tag`]), given the eight bytes there (`word`; `None` near the end of the
+    /// message). The text was a valid tag and '=' when learnt, so a match is what
+    /// [`parse_tag`] would answer for these bytes; the caller has checked that the field is
+    /// not empty (see [`Layout`]).
     #[inline(always)]
-    fn predict(self, word: Option<u64>, start: usize) -> Option<(u32, usize)> {
+    fn predict(self, word: Option<u64>, start: usize) -> Option<usize> {
         match word {
-            Some(w) if (w ^ self.text) & self.mask == 0 => {
-                Some((self.tag, start + self.len as usize - 1))
-            }
+            Some(w) if (w ^ self.text) & self.mask == 0 => Some(start + self.len as usize - 1),
             _ => None,
         }
     }
@@ -834,12 +836,12 @@ impl<'a> Message<'a> {
                     .get(start..start + 8)
                     .and_then(|w| w.first_chunk::<8>())
                     .map(|w| u64::from_le_bytes(*w));
-                if let Some((tag, eq_at)) = seen.predict(word, start) {
-                    *slot = FieldRef {
-                        tag,
-                        start: (eq_at + 1) as u32,
-                        len: (end - eq_at - 1) as u32,
-                    };
+                if let Some(eq_at) = seen.predict(word, start) {
+                    // The slot holds this tag already (`fields[i].tag == layout[i].tag`
+                    // always): only where the value lies is new.
+                    debug_assert_eq!(slot.tag, seen.tag);
+                    slot.start = (eq_at + 1) as u32;
+                    slot.len = (end - eq_at - 1) as u32;
                     count += 1;
                     start = end + 1;
                     continue;
