@@ -29,7 +29,8 @@ use std::rc::Rc;
 
 use crate::nic::Nic;
 
-const SLOT: usize = 2048;
+/// Size of every frame buffer (also [`crate::mem_spsc`]'s).
+pub(crate) const SLOT: usize = 2048;
 
 #[derive(Debug)]
 struct Ring {
