@@ -88,6 +88,16 @@ pub fn cores() -> Result<(usize, usize), String> {
     }
 }
 
+/// What both threads read: the run's parameters and set-up, and the hand-off.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    params: &'a Params,
+    clock: &'a Clock,
+    pki: &'a crate::pki::TestPki,
+    key: &'a GeneratedKey,
+    handoff: &'a Handoff,
+}
+
 /// What the threads share.
 #[derive(Debug, Default)]
 struct Handoff {
@@ -148,17 +158,23 @@ pub fn run_probed(
     let handoff = Handoff::default();
     let (client, venue) = std::thread::scope(|scope| {
         let spawn = |name: &str| std::thread::Builder::new().name(name.to_string());
-        let (pki, key, handoff) = (&pki, &key, &handoff);
+        let run = Run {
+            params: &params,
+            clock: &clock,
+            pki: &pki,
+            key: &key,
+            handoff: &handoff,
+        };
         let venue = spawn("tw-venue").spawn_scoped(scope, move || {
-            failing(handoff, || {
+            failing(run.handoff, || {
                 pin(venue_core)?;
-                venue_thread(&params, &clock, pki, key, b, handoff, opts.venue_pauses)
+                venue_thread(&run, b, opts.venue_pauses)
             })
         });
         let client = spawn("tw-client").spawn_scoped(scope, move || {
-            failing(handoff, || {
+            failing(run.handoff, || {
                 pin(client_core)?;
-                client_thread(&params, &clock, pki, key, a, handoff, probe)
+                client_thread(&run, a, probe)
             })
         });
         // Join the client first: if it could not start, the venue sees `failed` and stops.
@@ -220,17 +236,14 @@ fn check_peer(handoff: &Handoff) -> Result<(), String> {
 /// The appliance: logs on, then waits for each tick and runs the measured path on it; between
 /// ticks it reads fills (its own duty cycle, as the engine's).
 fn client_thread<N: Nic>(
-    params: &Params,
-    clock: &Clock,
-    pki: &crate::pki::TestPki,
-    key: &GeneratedKey,
+    run: &Run<'_>,
     nic: N,
-    handoff: &Handoff,
     probe: &(dyn Fn(Mark) + Sync),
 ) -> Result<Report, String> {
+    let (params, clock, handoff) = (run.params, run.clock, run.handoff);
     let cstack = user_stack(nic, CLIENT, VENUE, clock.mono_ns())?;
-    let mut client = Client::connect(params, pki, cstack, VENUE)?;
-    client.log_on(clock, key, &mut |_, _| check_peer(handoff))?;
+    let mut client = Client::connect(params, run.pki, cstack, VENUE)?;
+    client.log_on(clock, run.key, &mut |_, _| check_peer(handoff))?;
     handoff.ready.store(true, Ordering::Release);
     // A paced tick may come up to one period after the last.
     let period = match params.rate_per_s {
@@ -259,23 +272,16 @@ fn client_thread<N: Nic>(
     Ok(client.report(params, measured, hist()?, started, None))
 }
 
+/// The venue's histogram of tick sent → order read, and its counters.
+type VenueResult = (
+    hdrhistogram::Histogram<u64>,
+    Option<tickwire_venue::kraken::Stats>,
+);
+
 /// The venue: set-up until the client is logged on, then publishes the ticks one by one and
 /// times each order's arrival; answers until the client has drained.
-fn venue_thread<N: Nic>(
-    params: &Params,
-    clock: &Clock,
-    pki: &crate::pki::TestPki,
-    key: &GeneratedKey,
-    nic: N,
-    handoff: &Handoff,
-    pauses: u32,
-) -> Result<
-    (
-        hdrhistogram::Histogram<u64>,
-        Option<tickwire_venue::kraken::Stats>,
-    ),
-    String,
-> {
+fn venue_thread<N: Nic>(run: &Run<'_>, nic: N, pauses: u32) -> Result<VenueResult, String> {
+    let (params, clock, handoff) = (run.params, run.clock, run.handoff);
     let utc = |ns: i64| clock.utc(ns);
     let wait = || {
         for _ in 0..pauses.max(1) {
@@ -283,7 +289,7 @@ fn venue_thread<N: Nic>(
         }
     };
     let vstack = user_stack(nic, VENUE, CLIENT, clock.mono_ns())?;
-    let mut venue = venue_side(params.venue, vstack, pki, key, clock)?;
+    let mut venue = venue_side(params.venue, vstack, run.pki, run.key, clock)?;
     // The client gives up after 10 s; so does the venue, a little later.
     let deadline = Instant::now() + Duration::from_secs(12);
     while !handoff.ready.load(Ordering::Acquire) {

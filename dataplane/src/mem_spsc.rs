@@ -240,15 +240,7 @@ impl Nic for SpscNic {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    fn send(nic: &mut SpscNic, tag: u8, len: usize) -> bool {
-        let Some(buf) = nic.tx_alloc(len) else {
-            return false;
-        };
-        buf.fill(tag);
-        nic.tx_commit(len);
-        true
-    }
+    use crate::mem::tests::send;
 
     #[test]
     fn a_full_ring_refuses_until_the_receiver_reads() {
