@@ -343,15 +343,22 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         };
         let outcome: anyhow::Result<Result<Report, String>> = match topology {
             Topology::Inmem => inmem_run(0, true, VenueKind::Minimal).map(Ok),
-            Topology::Inmem2core => two_core::run(
-                params(0, true, VenueKind::Minimal),
-                two_core::Options {
-                    venue_pauses: args.venue_pauses,
-                    ..two_core::Options::default()
-                },
-            )
-            .map(Ok)
-            .map_err(anyhow::Error::msg),
+            Topology::Inmem2core => {
+                let cores = two_core::cores().map_err(anyhow::Error::msg)?;
+                if text {
+                    print!("[client on CPU {}, venue on CPU {}] ", cores.0, cores.1);
+                    let _ = std::io::stdout().flush();
+                }
+                two_core::run(
+                    params(0, true, VenueKind::Minimal),
+                    two_core::Options {
+                        cores: Some(cores),
+                        venue_pauses: args.venue_pauses,
+                    },
+                )
+                .map(Ok)
+                .map_err(anyhow::Error::msg)
+            }
             Topology::Paced8x => inmem_run(r8, false, VenueKind::Minimal).map(Ok),
             Topology::Paced1x => inmem_run(r1, false, VenueKind::Minimal).map(Ok),
             Topology::Kraken => inmem_run(0, false, VenueKind::Kraken).map(Ok),
