@@ -9,8 +9,9 @@
 //! ```
 //!
 //! In the one-thread run the venue's work between ticks runs on the appliance's core and
-//! evicts its caches; here the appliance's core runs only the appliance, as on a deployment
-//! where the venue is another machine. Each thread busy-polls its own stack; the client runs
+//! takes its caches; here the appliance's core runs only the appliance, as on a deployment
+//! where the venue is another machine (what that changes on the development VM, stage by
+//! stage: `docs/latency-budget.md`). Each thread busy-polls its own stack; the client runs
 //! the same measured path ([`crate::inmem`]'s `tick_to_order`, stamps and [`crate::stages`]
 //! breakdown on even ticks), the venue the same [`crate::inmem::VenueEnd`]. The venue times
 //! at-venue itself (tick handed to its NIC → the order's bytes read), as in the one-thread run.
