@@ -39,8 +39,8 @@ use tickwire_fix::session::{
 use tickwire_fix::time::UtcTimestamp;
 use tickwire_fix::views::{ExecutionReport, MarketData, OrdStatus};
 
-const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
-const VENUE: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+pub(crate) const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+pub(crate) const VENUE: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 
 /// What to run.
 #[derive(Debug, Clone, Copy)]
@@ -124,7 +124,7 @@ pub(crate) fn fix_session(target: &str, venue: bool) -> Result<Session<MemoryJou
     ))
 }
 
-struct Side2<N: Nic> {
+pub(crate) struct Side2<N: Nic> {
     stack: Stack<N>,
     md: Link<MemoryJournal>,
     trd: Link<MemoryJournal>,
@@ -226,12 +226,12 @@ fn tick_to_order<N: Nic>(
 /// Largest plaintext per TLS record (as `Link`).
 const RECORD_PLAINTEXT: usize = 16 * 1024 - 256;
 
-fn hist() -> Result<Histogram<u64>, String> {
+pub(crate) fn hist() -> Result<Histogram<u64>, String> {
     Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).map_err(|e| e.to_string())
 }
 
 /// The venue end of the pair, on a userspace stack over `N`.
-enum VenueSide<N: Nic> {
+pub(crate) enum VenueSide<N: Nic> {
     /// Publishes [`Feed`] ticks and fills every order (what the kernel baselines' venue does).
     Minimal { side: Box<Side2<N>>, feed: Feed },
     /// The real Kraken profile with its matching engine ([`crate::venue`]).
@@ -441,10 +441,24 @@ pub fn run_pair_with<N: Nic>(
     let (clock, _) = Clock::calibrate(Duration::from_millis(20));
     let pki = crate::pki::generate("fix.venue.test")?;
     let cstack = user_stack(a, CLIENT, VENUE, clock.mono_ns())?;
-    let mut vstack = user_stack(b, VENUE, CLIENT, clock.mono_ns())?;
-    let te = |e: tickwire_tls::Error| e.to_string();
+    let vstack = user_stack(b, VENUE, CLIENT, clock.mono_ns())?;
     let key = GeneratedKey::generate();
-    let mut venue = match params.venue {
+    let mut venue = venue_side(params.venue, vstack, &pki, &key, &clock)?;
+    drive(
+        &params, &clock, &pki, &key, cstack, VENUE, &mut venue, progress,
+    )
+}
+
+/// The venue end of `kind` on `vstack`, listening on 4000 (market data) and 4001 (trading).
+pub(crate) fn venue_side<N: Nic>(
+    kind: VenueKind,
+    mut vstack: Stack<N>,
+    pki: &crate::pki::TestPki,
+    key: &GeneratedKey,
+    clock: &Clock,
+) -> Result<VenueSide<N>, String> {
+    let te = |e: tickwire_tls::Error| e.to_string();
+    Ok(match kind {
         VenueKind::Minimal => {
             let vmd = vstack.listen(4000).map_err(|e| e.to_string())?;
             let vtrd = vstack.listen(4001).map_err(|e| e.to_string())?;
@@ -464,13 +478,10 @@ pub fn run_pair_with<N: Nic>(
         VenueKind::Kraken => VenueSide::Kraken(Box::new(KrakenSide::new(
             vstack,
             &pki.server,
-            &key,
+            key,
             clock.utc(clock.mono_ns()),
         )?)),
-    };
-    drive(
-        &params, &clock, &pki, &key, cstack, VENUE, &mut venue, progress,
-    )
+    })
 }
 
 /// A userspace stack at `address` on `nic` that lets frames from `peer` in only.
@@ -497,153 +508,34 @@ pub(crate) fn user_stack<N: Nic>(
 
 /// The client of every tickwire row, on any NIC, against any [`VenueEnd`] at `venue_addr`
 /// (ports 4000 market data, 4001 trading): connects, handshakes, logs on (HMAC with `key` on
-/// the Kraken venue), subscribes, then runs `params.ticks` ticks and measures each.
+/// the Kraken venue), subscribes, then runs `params.ticks` ticks and measures each. One
+/// thread runs both ends in lockstep; [`crate::two_core`] runs the same client against a venue
+/// on another thread.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn drive<N: Nic, V: VenueEnd>(
     params: &Params,
     clock: &Clock,
     pki: &crate::pki::TestPki,
     key: &GeneratedKey,
-    mut cstack: Stack<N>,
+    cstack: Stack<N>,
     venue_addr: Ipv4Addr,
     venue: &mut V,
     mut progress: impl FnMut(Progress),
 ) -> Result<Report, String> {
     let now_ns = || clock.mono_ns();
     let utc = |ns: i64| clock.utc(ns);
-    let te = |e: tickwire_tls::Error| e.to_string();
-    let creds = key.credentials()?;
-    let cmd = cstack
-        .connect(SocketAddrV4::new(venue_addr, 4000))
-        .map_err(|e| e.to_string())?;
-    let ctrd = cstack
-        .connect(SocketAddrV4::new(venue_addr, 4001))
-        .map_err(|e| e.to_string())?;
-    let tls_client = || {
-        tickwire_tls::Session::client(
-            &pki.client,
-            &pki.server_name,
-            tickwire_tls::Capacities::default(),
-        )
-    };
-    let c_md_fix = fix_session("KRAKEN-MD", false)?;
-    let c_trd_fix = fix_session("KRAKEN-TRD", false)?;
-    let mut client = Side2 {
-        stack: cstack,
-        md: Link::new(cmd, tls_client().map_err(te)?, c_md_fix),
-        trd: Link::new(ctrd, tls_client().map_err(te)?, c_trd_fix),
-    };
-    let kraken = params.venue == VenueKind::Kraken;
-    let mut book = Book::new(10, 1, 8);
-    let mut md_error: Option<String> = None;
-    let (mut orders, mut fills) = (0u64, 0u64);
-    let mut armed = ArmedOrder::new()?;
+    let mut client = Client::connect(params, pki, cstack, venue_addr)?;
+    let logged_on = client.log_on(clock, key, &mut |ns, now| venue.setup_step(ns, now));
+    logged_on.map_err(|e| format!("{e} (venue: {:?})", venue.stats()))?;
 
-    // Connect, handshake, log on both sessions (Kraken: HMAC on trading), subscribe.
-    let (mut md_logon, mut trd_logon, mut subscribed) = (false, false, !kraken);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let ready = client.md.fix.state() == State::Active
-            && client.trd.fix.state() == State::Active
-            && (!kraken || book.best_bid().is_some());
-        if ready {
-            break;
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "sessions did not log on (and the book fill) within 10 s: md {:?}, trading {:?}, bid {:?}, ask {:?}, venue {:?}",
-                client.md.fix.state(),
-                client.trd.fix.state(),
-                book.best_bid(),
-                book.best_ask(),
-                venue.stats(),
-            ));
-        }
-        let ns = now_ns();
-        client.stack.poll(ns);
-        client_pump(
-            &mut client,
-            &mut book,
-            &mut armed,
-            &mut md_error,
-            &mut fills,
-            utc(ns),
-        )?;
-        if let Some(e) = md_error.take() {
-            return Err(format!("market data during set-up: {e}"));
-        }
-        venue.setup_step(ns, utc(ns))?;
-        if client.md.is_up() && !md_logon {
-            client
-                .md
-                .fix
-                .send_logon(utc(ns), |_, _| {})
-                .map_err(|e| e.to_string())?;
-            md_logon = true;
-        }
-        if client.trd.is_up() && !trd_logon {
-            let nonce = u64::try_from(utc(ns).as_millis()).unwrap_or(0);
-            client
-                .trd
-                .fix
-                .send_logon(utc(ns), |seq, e| {
-                    if kraken {
-                        let pw = creds.password(seq, COMP_ID.as_bytes(), b"KRAKEN-TRD", nonce);
-                        e.field(553, creds.api_key().as_bytes())
-                            .field(554, &pw)
-                            .uint(5025, nonce)
-                            .uint(8674, 0);
-                    }
-                })
-                .map_err(|e| e.to_string())?;
-            trd_logon = true;
-        }
-        if !subscribed && client.md.fix.state() == State::Active {
-            client
-                .md
-                .fix
-                .send_app(utc(ns), b"V", |e| {
-                    e.field(262, b"tw-btcusd-l2")
-                        .field(263, b"1")
-                        .uint(264, 10)
-                        .field(265, b"1")
-                        .field(266, b"Y")
-                        .uint(267, 3)
-                        .field(269, b"0")
-                        .field(269, b"1")
-                        .field(269, b"2")
-                        .uint(146, 1)
-                        .field(55, b"BTC/USD");
-                })
-                .map_err(|e| e.to_string())?;
-            subscribed = true;
-        }
-        let ns = now_ns();
-        for link in [&mut client.md, &mut client.trd] {
-            link.flush(&mut client.stack, utc(ns))
-                .map_err(|e| e.to_string())?;
-        }
-        client.stack.poll(ns);
-        venue.setup_step(ns, utc(ns))?;
-    }
-
-    let mut inside = hist()?;
+    let mut measured = Measured::new(params)?;
     let mut at_venue = hist()?;
-    let mut stages = if params.stages {
-        Some(Stages::new()?)
-    } else {
-        None
-    };
-    let mut s = [0i64; 10];
     let started = Instant::now();
-
     let started_ns = now_ns();
     for tick in 1..=params.ticks {
-        if params.rate_per_s > 0 {
-            let due = started_ns
-                + (i128::from(tick) * 1_000_000_000 / i128::from(params.rate_per_s)) as i64;
+        if let Some(due) = due_ns(params, started_ns, tick) {
             while now_ns() < due {
-                client.stack.poll(now_ns());
+                client.side.stack.poll(now_ns());
                 std::hint::spin_loop();
             }
         }
@@ -654,44 +546,13 @@ pub(crate) fn drive<N: Nic, V: VenueEnd>(
         venue.send_tick(v0)?;
 
         // --- client: tick in, order out (measured: the cycle that receives the tick) ---
-        let stamped = stages.is_some() && tick % 2 == 0;
-        let waiting = v0 + TICK_STALL_NS;
-        let fired = loop {
-            match tick_to_order(
-                clock,
-                &mut client,
-                &mut book,
-                &mut armed,
-                stamped,
-                &mut s,
-                &mut md_error,
-            )? {
-                Some(fired) => break fired,
-                None if s[0] > waiting => {
-                    return Err(format!("tick {tick} did not reach the client within 5 s"))
-                }
-                None => venue.idle(now_ns()),
-            }
-        };
-        if let Some(e) = md_error.take() {
-            return Err(format!("market data at tick {tick}: {e}"));
-        }
-        if fired {
-            orders += 1;
-            match (&mut stages, stamped) {
-                (Some(st), true) => st.record(&s)?,
-                _ => inside
-                    .record((s[9] - s[0]).max(1) as u64)
-                    .map_err(|e| e.to_string())?,
-            }
-        }
-        let ns = now_ns();
-        client
-            .md
-            .flush(&mut client.stack, utc(ns))
-            .map_err(|e| e.to_string())?;
+        let fired = client.handle_tick(clock, tick, v0, &mut measured, &mut |_| {
+            venue.idle(now_ns());
+            Ok(())
+        })?;
 
         // --- venue: sees the order (at-venue stamp), answers; the client reads it all ---
+        let ns = now_ns();
         let mut v1 = None;
         venue.step(ns, utc(ns), fired, &mut || v1 = Some(clock.mono_ns()))?;
         if fired {
@@ -700,85 +561,347 @@ pub(crate) fn drive<N: Nic, V: VenueEnd>(
                 .record((v1 - v0).max(1) as u64)
                 .map_err(|e| e.to_string())?;
         }
-        let ns = now_ns();
-        client.stack.poll(ns);
-        if client_pump(
-            &mut client,
-            &mut book,
-            &mut armed,
-            &mut md_error,
-            &mut fills,
-            utc(ns),
-        )? && armed.on_book(&book, &mut client.trd.fix, utc(ns))?
-        {
-            // A book change outside the measured path that meets the trigger (none with
-            // these venues: a fill removes the only offer at the trigger price).
-            orders += 1;
-        }
-        if let Some(e) = md_error.take() {
-            return Err(format!("market data after tick {tick}: {e}"));
-        }
-        client
-            .trd
-            .flush(&mut client.stack, utc(ns))
-            .map_err(|e| e.to_string())?;
-        client.stack.poll(ns);
+        client.after_tick(clock, tick)?;
         if tick % 1024 == 0 {
-            for link in [&mut client.md, &mut client.trd] {
-                link.fix.handle_timeout(utc(ns));
-            }
-            venue.timeout(utc(ns));
+            venue.timeout(utc(now_ns()));
         }
         if params.progress_every > 0 && tick % params.progress_every == 0 {
-            let h = match (&stages, inside.is_empty()) {
-                (Some(st), true) => &st.stamped,
-                _ => &inside,
-            };
-            progress(Progress {
-                ticks: tick,
-                orders,
-                fills,
-                p50: h.value_at_quantile(0.5),
-                p99: h.value_at_quantile(0.99),
-            });
+            progress(client.progress(tick, &measured));
         }
     }
-    // Let the last fills arrive (100 rounds at least, at most a second).
-    let drain = Instant::now() + Duration::from_secs(1);
-    for round in 0.. {
-        if round >= 100 && (fills >= orders || Instant::now() > drain) {
-            break;
-        }
-        let ns = now_ns();
-        venue.step(ns, utc(ns), false, &mut || {})?;
-        client.stack.poll(ns);
-        client_pump(
-            &mut client,
-            &mut book,
-            &mut armed,
-            &mut md_error,
-            &mut fills,
-            utc(ns),
-        )?;
-        client.stack.poll(ns);
-    }
-    Ok(Report {
-        ticks: params.ticks,
-        orders,
-        fills,
-        tick_to_trade: inside,
-        at_venue,
-        stages,
-        elapsed: started.elapsed(),
-        dropped_frames: client.stack.counters().drops.not_allowed,
-        peak_rss_kib: crate::rss::peak_kib(),
-        venue_stats: venue.stats(),
-        risk_refused: armed.refused(),
+    client.drain(clock, &mut |ns| venue.step(ns, utc(ns), false, &mut || {}))?;
+    Ok(client.report(params, measured, at_venue, started, venue.stats()))
+}
+
+/// When tick `tick` is due on a paced run (`None`: saturating, at once).
+pub(crate) fn due_ns(params: &Params, started_ns: i64, tick: u64) -> Option<i64> {
+    (params.rate_per_s > 0).then(|| {
+        started_ns + (i128::from(tick) * 1_000_000_000 / i128::from(params.rate_per_s)) as i64
     })
 }
 
 /// How long the client waits for one tick to arrive (a hang guard, not a measurement).
-const TICK_STALL_NS: i64 = 5_000_000_000;
+pub(crate) const TICK_STALL_NS: i64 = 5_000_000_000;
+
+/// The client's histograms: un-stamped ticks, and the stage breakdown of stamped ones.
+pub(crate) struct Measured {
+    inside: Histogram<u64>,
+    stages: Option<Stages>,
+    s: [i64; 10],
+}
+
+impl Measured {
+    pub(crate) fn new(params: &Params) -> Result<Measured, String> {
+        Ok(Measured {
+            inside: hist()?,
+            stages: if params.stages {
+                Some(Stages::new()?)
+            } else {
+                None
+            },
+            s: [0; 10],
+        })
+    }
+}
+
+/// The appliance end of a run: its stack and sessions, the book, the armed order, and what
+/// it counted.
+pub(crate) struct Client<N: Nic> {
+    side: Side2<N>,
+    book: Book,
+    armed: ArmedOrder,
+    md_error: Option<String>,
+    orders: u64,
+    fills: u64,
+    kraken: bool,
+}
+
+/// The venue's part of one set-up round: `(now_ns, now)`.
+pub(crate) type VenueSetup<'a> = dyn FnMut(i64, UtcTimestamp) -> Result<(), String> + 'a;
+
+impl<N: Nic> Client<N> {
+    /// Opens both connections to `venue_addr` (4000 market data, 4001 trading) with TLS and
+    /// FIX sessions on top.
+    pub(crate) fn connect(
+        params: &Params,
+        pki: &crate::pki::TestPki,
+        mut cstack: Stack<N>,
+        venue_addr: Ipv4Addr,
+    ) -> Result<Client<N>, String> {
+        let te = |e: tickwire_tls::Error| e.to_string();
+        let cmd = cstack
+            .connect(SocketAddrV4::new(venue_addr, 4000))
+            .map_err(|e| e.to_string())?;
+        let ctrd = cstack
+            .connect(SocketAddrV4::new(venue_addr, 4001))
+            .map_err(|e| e.to_string())?;
+        let tls_client = || {
+            tickwire_tls::Session::client(
+                &pki.client,
+                &pki.server_name,
+                tickwire_tls::Capacities::default(),
+            )
+        };
+        let c_md_fix = fix_session("KRAKEN-MD", false)?;
+        let c_trd_fix = fix_session("KRAKEN-TRD", false)?;
+        Ok(Client {
+            side: Side2 {
+                stack: cstack,
+                md: Link::new(cmd, tls_client().map_err(te)?, c_md_fix),
+                trd: Link::new(ctrd, tls_client().map_err(te)?, c_trd_fix),
+            },
+            book: Book::new(10, 1, 8),
+            armed: ArmedOrder::new()?,
+            md_error: None,
+            orders: 0,
+            fills: 0,
+            kraken: params.venue == VenueKind::Kraken,
+        })
+    }
+
+    /// Connect, handshake, log on both sessions (Kraken: HMAC on trading with `key`),
+    /// subscribe, until both are active (and, on Kraken, the book has a bid): 10 s at most.
+    /// `venue` runs the venue's set-up step twice a round (nothing when the venue runs on a
+    /// thread of its own).
+    pub(crate) fn log_on(
+        &mut self,
+        clock: &Clock,
+        key: &GeneratedKey,
+        venue: &mut VenueSetup<'_>,
+    ) -> Result<(), String> {
+        let utc = |ns: i64| clock.utc(ns);
+        let creds = key.credentials()?;
+        let kraken = self.kraken;
+        let (mut md_logon, mut trd_logon, mut subscribed) = (false, false, !kraken);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let c = &mut self.side;
+            let ready = c.md.fix.state() == State::Active
+                && c.trd.fix.state() == State::Active
+                && (!kraken || self.book.best_bid().is_some());
+            if ready {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "sessions did not log on (and the book fill) within 10 s: md {:?}, trading {:?}, bid {:?}, ask {:?}",
+                    c.md.fix.state(),
+                    c.trd.fix.state(),
+                    self.book.best_bid(),
+                    self.book.best_ask(),
+                ));
+            }
+            let ns = clock.mono_ns();
+            self.side.stack.poll(ns);
+            self.pump(utc(ns))?;
+            if let Some(e) = self.md_error.take() {
+                return Err(format!("market data during set-up: {e}"));
+            }
+            venue(ns, utc(ns))?;
+            let c = &mut self.side;
+            if c.md.is_up() && !md_logon {
+                c.md.fix
+                    .send_logon(utc(ns), |_, _| {})
+                    .map_err(|e| e.to_string())?;
+                md_logon = true;
+            }
+            if c.trd.is_up() && !trd_logon {
+                let nonce = u64::try_from(utc(ns).as_millis()).unwrap_or(0);
+                c.trd
+                    .fix
+                    .send_logon(utc(ns), |seq, e| {
+                        if kraken {
+                            let pw = creds.password(seq, COMP_ID.as_bytes(), b"KRAKEN-TRD", nonce);
+                            e.field(553, creds.api_key().as_bytes())
+                                .field(554, &pw)
+                                .uint(5025, nonce)
+                                .uint(8674, 0);
+                        }
+                    })
+                    .map_err(|e| e.to_string())?;
+                trd_logon = true;
+            }
+            if !subscribed && c.md.fix.state() == State::Active {
+                c.md.fix
+                    .send_app(utc(ns), b"V", |e| {
+                        e.field(262, b"tw-btcusd-l2")
+                            .field(263, b"1")
+                            .uint(264, 10)
+                            .field(265, b"1")
+                            .field(266, b"Y")
+                            .uint(267, 3)
+                            .field(269, b"0")
+                            .field(269, b"1")
+                            .field(269, b"2")
+                            .uint(146, 1)
+                            .field(55, b"BTC/USD");
+                    })
+                    .map_err(|e| e.to_string())?;
+                subscribed = true;
+            }
+            let ns = clock.mono_ns();
+            for link in [&mut c.md, &mut c.trd] {
+                link.flush(&mut c.stack, utc(ns))
+                    .map_err(|e| e.to_string())?;
+            }
+            c.stack.poll(ns);
+            venue(ns, utc(ns))?;
+        }
+    }
+
+    /// Waits for tick `tick` (handed to the venue's NIC at `v0`) and runs the measured path
+    /// on the cycle that receives it ([`tick_to_order`]), recording the interval; `idle` runs
+    /// after every cycle that received no book update. Returns whether an order went out.
+    pub(crate) fn handle_tick(
+        &mut self,
+        clock: &Clock,
+        tick: u64,
+        v0: i64,
+        m: &mut Measured,
+        idle: &mut dyn FnMut(&mut Self) -> Result<(), String>,
+    ) -> Result<bool, String> {
+        let stamped = m.stages.is_some() && tick % 2 == 0;
+        let waiting = v0 + TICK_STALL_NS;
+        let fired = loop {
+            match tick_to_order(
+                clock,
+                &mut self.side,
+                &mut self.book,
+                &mut self.armed,
+                stamped,
+                &mut m.s,
+                &mut self.md_error,
+            )? {
+                Some(fired) => break fired,
+                None if m.s[0] > waiting => {
+                    return Err(format!("tick {tick} did not reach the client within 5 s"))
+                }
+                None => idle(self)?,
+            }
+        };
+        if let Some(e) = self.md_error.take() {
+            return Err(format!("market data at tick {tick}: {e}"));
+        }
+        if fired {
+            self.orders += 1;
+            match (&mut m.stages, stamped) {
+                (Some(st), true) => st.record(&m.s)?,
+                _ => m
+                    .inside
+                    .record((m.s[9] - m.s[0]).max(1) as u64)
+                    .map_err(|e| e.to_string())?,
+            }
+        }
+        let ns = clock.mono_ns();
+        self.side
+            .md
+            .flush(&mut self.side.stack, clock.utc(ns))
+            .map_err(|e| e.to_string())?;
+        Ok(fired)
+    }
+
+    /// After a tick: reads what came back (fills), fires on a book change outside the
+    /// measured path, sends what is due, runs the FIX timers every 1024 ticks.
+    pub(crate) fn after_tick(&mut self, clock: &Clock, tick: u64) -> Result<(), String> {
+        let ns = clock.mono_ns();
+        let now = clock.utc(ns);
+        self.side.stack.poll(ns);
+        if self.pump(now)?
+            && self
+                .armed
+                .on_book(&self.book, &mut self.side.trd.fix, now)?
+        {
+            // A book change outside the measured path that meets the trigger (none with
+            // these venues: a fill removes the only offer at the trigger price).
+            self.orders += 1;
+        }
+        if let Some(e) = self.md_error.take() {
+            return Err(format!("market data after tick {tick}: {e}"));
+        }
+        let c = &mut self.side;
+        c.trd.flush(&mut c.stack, now).map_err(|e| e.to_string())?;
+        c.stack.poll(ns);
+        if tick % 1024 == 0 {
+            for link in [&mut c.md, &mut c.trd] {
+                link.fix.handle_timeout(now);
+            }
+        }
+        Ok(())
+    }
+
+    /// Lets the last fills arrive (100 rounds at least, at most a second); `venue` runs the
+    /// venue's step first in each round (nothing when it runs on a thread of its own).
+    pub(crate) fn drain(
+        &mut self,
+        clock: &Clock,
+        venue: &mut dyn FnMut(i64) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let drain = Instant::now() + Duration::from_secs(1);
+        for round in 0.. {
+            if round >= 100 && (self.fills >= self.orders || Instant::now() > drain) {
+                break;
+            }
+            let ns = clock.mono_ns();
+            venue(ns)?;
+            self.side.stack.poll(ns);
+            self.pump(clock.utc(ns))?;
+            self.side.stack.poll(ns);
+        }
+        Ok(())
+    }
+
+    /// The client outside the measured path: market data into the book, fills counted.
+    /// Returns whether the book changed.
+    pub(crate) fn pump(&mut self, now: UtcTimestamp) -> Result<bool, String> {
+        client_pump(
+            &mut self.side,
+            &mut self.book,
+            &mut self.armed,
+            &mut self.md_error,
+            &mut self.fills,
+            now,
+        )
+    }
+
+    /// Progress after `tick` ticks.
+    pub(crate) fn progress(&self, tick: u64, m: &Measured) -> Progress {
+        let h = match (&m.stages, m.inside.is_empty()) {
+            (Some(st), true) => &st.stamped,
+            _ => &m.inside,
+        };
+        Progress {
+            ticks: tick,
+            orders: self.orders,
+            fills: self.fills,
+            p50: h.value_at_quantile(0.5),
+            p99: h.value_at_quantile(0.99),
+        }
+    }
+
+    /// The run's report.
+    pub(crate) fn report(
+        &self,
+        params: &Params,
+        m: Measured,
+        at_venue: Histogram<u64>,
+        started: Instant,
+        venue_stats: Option<tickwire_venue::kraken::Stats>,
+    ) -> Report {
+        Report {
+            ticks: params.ticks,
+            orders: self.orders,
+            fills: self.fills,
+            tick_to_trade: m.inside,
+            at_venue,
+            stages: m.stages,
+            elapsed: started.elapsed(),
+            dropped_frames: self.side.stack.counters().drops.not_allowed,
+            peak_rss_kib: crate::rss::peak_kib(),
+            venue_stats,
+            risk_refused: self.armed.refused(),
+        }
+    }
+}
 
 /// The client outside the measured path: market data into the book, fills counted.
 /// Returns whether the book changed.

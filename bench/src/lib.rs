@@ -24,5 +24,6 @@ pub mod quickfix;
 pub mod report;
 pub mod rss;
 pub mod stages;
+pub mod two_core;
 pub mod venue;
 pub mod veth;

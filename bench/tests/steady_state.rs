@@ -4,22 +4,39 @@
 //!
 //! The whole path, the venue side included, allocates nothing per tick: FIX is allocation-free
 //! and TLS records are protected by tickwire-tls' own layer after the handshake.
+//!
+//! The run with the venue on the other core ([`tickwire_bench::two_core`]) is measured on its
+//! client thread alone (the appliance): its own allocations (a thread-local count) and minor
+//! faults (`getrusage(RUSAGE_THREAD)` on that thread) from the first tick to the last.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use nix::sys::resource::{getrusage, UsageWho};
 use tickwire_bench::inmem::{run, Params, VenueKind};
+use tickwire_bench::two_core::{self, Mark, Options};
 
 struct Counting;
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// This thread's allocations (a const `Cell`: reading or bumping it never allocates).
+    static THREAD_ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count() {
+    ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    // `try_with`: during thread teardown the slot may be gone.
+    let _ = THREAD_ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
 
 // SAFETY: forwards to the system allocator; only counts calls.
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
@@ -28,7 +45,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -112,5 +129,74 @@ fn allocations_and_page_faults_per_tick_on_the_kraken_venue() {
     assert!(
         faults_per_tick < 0.001,
         "{faults_per_tick} minor page faults per tick in steady state on the Kraken venue"
+    );
+}
+
+/// Allocations and minor faults of the two-core run's client thread from its first tick to its
+/// last, and the orders it sent.
+fn measure_two_core(ticks: u64) -> (u64, i64, u64) {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    static START: (AtomicU64, AtomicI64) = (AtomicU64::new(0), AtomicI64::new(0));
+    static DELTA: (AtomicU64, AtomicI64) = (AtomicU64::new(u64::MAX), AtomicI64::new(i64::MAX));
+    let probe = |mark: Mark| {
+        let allocations = THREAD_ALLOCATIONS.with(Cell::get);
+        let faults = getrusage(UsageWho::RUSAGE_THREAD)
+            .unwrap()
+            .minor_page_faults();
+        match mark {
+            Mark::TicksStart => {
+                START.0.store(allocations, Ordering::Relaxed);
+                START.1.store(faults, Ordering::Relaxed);
+            }
+            Mark::TicksEnd => {
+                DELTA.0.store(
+                    allocations - START.0.load(Ordering::Relaxed),
+                    Ordering::Relaxed,
+                );
+                DELTA
+                    .1
+                    .store(faults - START.1.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+        }
+    };
+    let report = two_core::run_probed(
+        Params {
+            ticks,
+            progress_every: 0,
+            rate_per_s: 0,
+            stages: true,
+            venue: VenueKind::Minimal,
+        },
+        Options::default(),
+        &probe,
+    )
+    .unwrap();
+    assert_eq!(report.orders, report.fills);
+    (
+        DELTA.0.load(Ordering::Relaxed),
+        DELTA.1.load(Ordering::Relaxed),
+        report.orders,
+    )
+}
+
+/// The appliance's thread of the two-core run: nothing allocated from the first tick to the
+/// last, and no more minor faults in a long run than in a short one (first touches of
+/// histogram buckets and ring buffers happen in both; the venue, on the other thread, is not
+/// counted).
+#[test]
+fn the_two_core_client_thread_allocates_and_faults_nothing_per_tick() {
+    let (a_short, f_short, _) = measure_two_core(20_000);
+    let (a_long, f_long, orders) = measure_two_core(120_000);
+    let faults_per_tick = (f_long - f_short) as f64 / 100_000.0;
+    println!("two-core client thread: {a_short} / {a_long} allocations, {f_short} / {f_long} minor faults over 20k / 120k ticks ({orders} orders in the long run)");
+    assert!(orders > 10_000, "{orders} orders");
+    assert_eq!(
+        (a_short, a_long),
+        (0, 0),
+        "allocations on the client thread over 20k and 120k ticks"
+    );
+    assert!(
+        faults_per_tick < 0.001,
+        "{faults_per_tick} minor page faults per tick on the client thread in steady state"
     );
 }

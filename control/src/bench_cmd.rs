@@ -10,6 +10,7 @@ use tickwire_bench::inmem::{self, Report, VenueKind};
 use tickwire_bench::kernel::{self, Mode};
 use tickwire_bench::report::{hgrm, plot_percentiles, QUANTILES};
 use tickwire_bench::stages;
+use tickwire_bench::two_core;
 use tickwire_bench::veth;
 
 /// A busy minute of Kraken BTC/USD L2 book updates, ticks per second. An assumption (Kraken
@@ -21,6 +22,10 @@ const REALISTIC_RATE: u64 = 2_000;
 pub enum Topology {
     /// tickwire on the in-memory NIC pair, saturating (with the per-stage breakdown).
     Inmem,
+    /// The same with the venue on the other core: client and venue on two pinned threads over
+    /// the two-thread NIC pair (needs 2 CPUs).
+    #[value(name = "inmem-2core")]
+    Inmem2core,
     /// tickwire in memory, paced at 8× the realistic rate.
     Paced8x,
     /// tickwire in memory, paced at the realistic rate.
@@ -42,8 +47,9 @@ pub enum Topology {
 }
 
 /// Every topology, in table order.
-const ALL: [Topology; 9] = [
+const ALL: [Topology; 10] = [
     Topology::Inmem,
+    Topology::Inmem2core,
     Topology::Paced8x,
     Topology::Paced1x,
     Topology::Veth,
@@ -84,6 +90,10 @@ pub struct Args {
     /// (`<prefix><pid>`; removed after the run).
     #[arg(long, default_value = "tw-dpdk-")]
     pub dpdk_prefix: String,
+    /// inmem-2core: `spin_loop` hints (x86 `pause`) the venue thread runs between two polls
+    /// while it waits (more leave more of a shared physical core to the appliance).
+    #[arg(long, default_value_t = 1)]
+    pub venue_pauses: u32,
     /// Folder for `.hgrm` files, the plot and the JSON report.
     #[arg(long, default_value = "tickwire-out/bench")]
     pub out: PathBuf,
@@ -228,10 +238,20 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
     );
     crate::cli::interrupt_cleans_netns();
     let text = output == crate::cli::Output::Text;
-    let selected: Vec<Topology> = ALL
+    let mut selected: Vec<Topology> = ALL
         .into_iter()
         .filter(|t| args.topology.is_empty() || args.topology.contains(t))
         .collect();
+    // The venue-on-the-other-core row needs two CPUs: asked for, their absence is an error;
+    // in the default set the row is left out, saying why.
+    let mut omitted = None;
+    if selected.contains(&Topology::Inmem2core) {
+        if let Err(reason) = two_core::cores() {
+            anyhow::ensure!(args.topology.is_empty(), "--topology inmem-2core: {reason}");
+            selected.retain(|t| *t != Topology::Inmem2core);
+            omitted = Some(reason);
+        }
+    }
     if text {
         println!("tickwire bench: tick-to-trade, same FIX/TLS/strategy code on every path");
         println!(
@@ -244,6 +264,9 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         );
         println!("       the feed, fills every order), so tickwire and the baselines do the same venue work;");
         println!("       the Kraken row is the Kraken venue simulator with its matching engine (the demo)\n");
+        if let Some(reason) = &omitted {
+            println!("inmem-2core left out: {reason}\n");
+        }
     }
     let r1 = args.rate;
     let r8 = args.rate.saturating_mul(8);
@@ -258,6 +281,11 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             Topology::Inmem => (
                 "tickwire in-memory NIC + userspace TCP + TLS 1.3".to_string(),
                 "tickwire-inmem",
+                args.ticks,
+            ),
+            Topology::Inmem2core => (
+                "tickwire in-memory, venue on the other core (2 pinned threads)".to_string(),
+                "tickwire-inmem-2core",
                 args.ticks,
             ),
             Topology::Paced8x => (
@@ -315,6 +343,22 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         };
         let outcome: anyhow::Result<Result<Report, String>> = match topology {
             Topology::Inmem => inmem_run(0, true, VenueKind::Minimal).map(Ok),
+            Topology::Inmem2core => {
+                let cores = two_core::cores().map_err(anyhow::Error::msg)?;
+                if text {
+                    print!("[client on CPU {}, venue on CPU {}] ", cores.0, cores.1);
+                    let _ = std::io::stdout().flush();
+                }
+                two_core::run(
+                    params(0, true, VenueKind::Minimal),
+                    two_core::Options {
+                        cores: Some(cores),
+                        venue_pauses: args.venue_pauses,
+                    },
+                )
+                .map(Ok)
+                .map_err(anyhow::Error::msg)
+            }
             Topology::Paced8x => inmem_run(r8, false, VenueKind::Minimal).map(Ok),
             Topology::Paced1x => inmem_run(r1, false, VenueKind::Minimal).map(Ok),
             Topology::Kraken => inmem_run(0, false, VenueKind::Kraken).map(Ok),
@@ -414,13 +458,36 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             .chain([("max".to_string(), serde_json::Value::from(h.max()))])
             .collect::<serde_json::Map<String, serde_json::Value>>()
     };
-    let inmem = find(Topology::Inmem);
-    let breakdown = inmem.and_then(|(row, r)| {
-        r.stages.as_ref().map(|st| {
-            let check = st.check(&r.tick_to_trade);
-            (row.name.as_str(), st, check)
+    // The per-stage breakdowns: the one-thread in-memory row and the two-core one.
+    let breakdown_of = |t: Topology| {
+        find(t).and_then(|(row, r)| {
+            r.stages.as_ref().map(|st| {
+                let check = st.check(&r.tick_to_trade);
+                (row.name.as_str(), st, check)
+            })
         })
-    });
+    };
+    let breakdown = breakdown_of(Topology::Inmem);
+    let breakdown_2core = breakdown_of(Topology::Inmem2core);
+    let breakdown_json = |(run, st, c): (&str, &stages::Stages, stages::Check)| {
+        serde_json::json!({
+            "run": run,
+            "method": "same run: even ticks stamped at every stage boundary, odd ticks only at both ends",
+            "stage_ns": stages::KEYS.iter().zip(stages::NAMES).zip(&st.stage).map(|((k, n), h)| serde_json::json!({
+                "stage": k,
+                "name": n,
+                "p50": h.value_at_quantile(0.5),
+                "p99": h.value_at_quantile(0.99),
+                "count": h.len(),
+            })).collect::<Vec<_>>(),
+            "sum_of_p50": c.sum_p50,
+            "end_to_end_p50": c.bare_p50,
+            "end_to_end_p50_stamped": c.stamped_p50,
+            "error_vs_end_to_end": c.error_vs_bare,
+            "error_vs_stamped": c.error_vs_stamped,
+            "within_10_percent": c.error_vs_bare <= 0.10,
+        })
+    };
     // At the venue, p50 of a baseline over p50 of a tickwire row.
     let venue_ratio = |baseline: Topology, ours: Topology| {
         Some(p50(&find(baseline)?.1.at_venue) / p50(&find(ours)?.1.at_venue))
@@ -473,22 +540,11 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             "baseline_b_p50_ratio_dpdk_memif": venue_ratio_to(Topology::KernelPolling, "tickwire-dpdk-memif"),
             "baseline_c_p50_ratio_dpdk_memif": venue_ratio_to(Topology::Quickfix, "tickwire-dpdk-memif"),
         },
-        "stages": breakdown.map(|(run, st, c)| serde_json::json!({
-            "run": run,
-            "method": "same run: even ticks stamped at every stage boundary, odd ticks only at both ends",
-            "stage_ns": stages::KEYS.iter().zip(stages::NAMES).zip(&st.stage).map(|((k, n), h)| serde_json::json!({
-                "stage": k,
-                "name": n,
-                "p50": h.value_at_quantile(0.5),
-                "p99": h.value_at_quantile(0.99),
-                "count": h.len(),
-            })).collect::<Vec<_>>(),
-            "sum_of_p50": c.sum_p50,
-            "end_to_end_p50": c.bare_p50,
-            "end_to_end_p50_stamped": c.stamped_p50,
-            "error_vs_end_to_end": c.error_vs_bare,
-            "error_vs_stamped": c.error_vs_stamped,
-            "within_10_percent": c.error_vs_bare <= 0.10,
+        "stages": breakdown.map(breakdown_json),
+        "stages_inmem_2core": breakdown_2core.map(breakdown_json),
+        "left_out": omitted.as_ref().map(|reason| serde_json::json!({
+            "topology": "inmem-2core",
+            "reason": reason,
         })),
     });
     std::fs::write(
@@ -601,7 +657,7 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             );
         }
     }
-    if let Some((run, st, c)) = breakdown {
+    for (run, st, c) in [breakdown, breakdown_2core].into_iter().flatten() {
         println!("\nper-stage breakdown of {run} (TSC stamps on even ticks, ns):");
         println!("  {:<32} {:>8} {:>8}", "stage", "p50", "p99");
         for (n, h) in stages::NAMES.iter().zip(&st.stage) {

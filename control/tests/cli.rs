@@ -188,6 +188,55 @@ fn bench_runs_every_topology_and_writes_histograms() {
     assert!(err.contains("must be at least 1"), "{err}");
 }
 
+/// The venue-on-the-other-core row next to the one-thread row: both measured, with their own
+/// stage breakdowns; on one CPU (`taskset -c 0`), asking for it is an error that says why.
+#[test]
+fn bench_inmem_2core_row_is_measured_or_refused_on_one_cpu() {
+    let out = tempfile::tempdir().unwrap();
+    let v = bench_json(
+        tickwire,
+        &["--ticks", "3000", "--topology", "inmem,inmem-2core"],
+        out.path(),
+    );
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{v}");
+    assert!(
+        runs[1]["topology"].as_str().unwrap().contains("other core"),
+        "{v}"
+    );
+    for r in runs {
+        assert!(r["orders"].as_u64().unwrap() > 0, "{r}");
+        assert_eq!(r["fills"], r["orders"], "{r}");
+        assert!(r["ns"]["p50"].as_u64().unwrap() > 0, "{r}");
+        assert!(
+            r["at_venue_ns"]["p50"].as_u64() >= r["ns"]["p50"].as_u64(),
+            "{r}"
+        );
+    }
+    for k in ["stages", "stages_inmem_2core"] {
+        assert_eq!(v[k]["stage_ns"].as_array().unwrap().len(), 9, "{k}: {v}");
+    }
+    assert!(v["stages_inmem_2core"]["run"]
+        .as_str()
+        .unwrap()
+        .contains("other core"));
+    for f in [
+        "tickwire-inmem-2core.hgrm",
+        "tickwire-inmem-2core-at-venue.hgrm",
+        "tickwire-inmem-2core-stage-tls_seal.hgrm",
+    ] {
+        assert!(out.path().join(f).exists(), "{f} missing");
+    }
+    let (code, _, err) = support::run(
+        Command::new("taskset")
+            .args(["-c", "0"])
+            .arg(env!("CARGO_BIN_EXE_tickwire"))
+            .args(["bench", "--ticks", "100", "--topology", "inmem-2core"]),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("needs two CPUs"), "{err}");
+}
+
 /// True while `ip` lists the namespace or a link named after it.
 fn netns_exists(ns: &str) -> bool {
     let out = |args: &[&str]| {

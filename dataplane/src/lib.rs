@@ -36,6 +36,7 @@ pub mod dpdk;
 pub mod engine;
 pub mod link;
 pub mod mem;
+pub mod mem_spsc;
 pub mod msglog;
 pub mod nic;
 pub mod pcap;

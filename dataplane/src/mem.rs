@@ -29,7 +29,8 @@ use std::rc::Rc;
 
 use crate::nic::Nic;
 
-const SLOT: usize = 2048;
+/// Size of every frame buffer (also [`crate::mem_spsc`]'s).
+pub(crate) const SLOT: usize = 2048;
 
 #[derive(Debug)]
 struct Ring {
@@ -339,10 +340,11 @@ impl Nic for MemNic {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn send(nic: &mut MemNic, tag: u8, len: usize) -> bool {
+    /// Sends a frame of `len` bytes of `tag`; false if refused.
+    pub(crate) fn send(nic: &mut impl Nic, tag: u8, len: usize) -> bool {
         let Some(buf) = nic.tx_alloc(len) else {
             return false;
         };
