@@ -766,8 +766,12 @@ impl<'a> Iterator for MdEntries<'a> {
                 & (e.tag == 271)
                 & (f.tag == 273);
             if kraken && self.delimiter == 279 {
-                action = self.msg.value(*a).first().copied();
-                entry_type = self.msg.value(*b).first().copied();
+                let first = |f: &FieldRef| match f.len {
+                    0 => None,
+                    _ => self.msg.bytes().get(f.start as usize).copied(),
+                };
+                action = first(a);
+                entry_type = first(b);
                 entry_id = self.msg.value(*c);
                 price = Some(self.msg.value(*d));
                 size = Some(self.msg.value(*e));
