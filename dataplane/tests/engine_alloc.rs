@@ -11,10 +11,8 @@
 //! fails and says so. This file holds one test: the allocator counts every thread.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod alloc_util;
 mod engine_util;
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use engine_util::Rig;
 use nix::sys::resource::{getrusage, UsageWho};
@@ -22,30 +20,8 @@ use tickwire_dataplane::counters::read;
 use tickwire_dataplane::engine::runner::{pin_current, ThreadConfig};
 use tickwire_dataplane::msglog;
 
-struct Counting;
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator; only counts calls.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc_util::Counting = alloc_util::Counting;
 
 fn minor_faults() -> i64 {
     getrusage(UsageWho::RUSAGE_THREAD)
@@ -82,11 +58,11 @@ fn no_allocation_and_no_page_fault_over_100k_tick_to_order_cycles() {
     assert_eq!(rig.engine.strategy().fills, 20_000, "warm-up");
 
     let cycles = 100_000;
-    let (a0, f0) = (ALLOCATIONS.load(Ordering::Relaxed), minor_faults());
+    let (a0, f0) = (alloc_util::total(), minor_faults());
     let t = std::time::Instant::now();
     let logged = chunk(&mut rig, cycles);
     let elapsed = t.elapsed();
-    let (a1, f1) = (ALLOCATIONS.load(Ordering::Relaxed), minor_faults());
+    let (a1, f1) = (alloc_util::total(), minor_faults());
 
     let s = rig.engine.strategy();
     assert_eq!(s.sent, 20_000 + cycles, "{:?}", s.last_error);

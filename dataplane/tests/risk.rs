@@ -5,10 +5,6 @@
 //! a counting allocator shows that risk checks and trigger evaluation allocate nothing.
 #![allow(clippy::unwrap_used)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use proptest::prelude::*;
 use tickwire_dataplane::risk::{
     Capacity, Collar, GlobalLimits, InstrumentId, InstrumentLimits, KillReason, LimitChange,
@@ -23,45 +19,12 @@ use tickwire_fix::kraken::rate::{
 use tickwire_fix::outbound::{Side, TimeInForce};
 use tickwire_fix::time::UtcTimestamp;
 
-// --- counting allocator (counts only on threads that asked) ---
+// --- counting allocator (this test thread's allocations) ---
 
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    static COUNT_HERE: Cell<bool> = const { Cell::new(false) };
-}
-
-fn counting() -> bool {
-    COUNT_HERE.try_with(Cell::get).unwrap_or(false)
-}
-
-// SAFETY: forwards to the system allocator; only counts calls.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if counting() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if counting() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+mod alloc_util;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc_util::Counting = alloc_util::Counting;
 
 // --- fixtures ---
 
@@ -1189,8 +1152,7 @@ fn risk_and_trigger_evaluation_allocate_nothing() {
     let mut fired = 0usize;
     let mut key = 0u64;
     let mut open_keys = [0u64; 16];
-    COUNT_HERE.with(|c| c.set(true));
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = alloc_util::this_thread();
     for i in 0..100_000i64 {
         let now = at(i * 50 * MS);
         let ask = 998 + i % 5;
@@ -1221,8 +1183,7 @@ fn risk_and_trigger_evaluation_allocate_nothing() {
         });
         while r.poll_event().is_some() {}
     }
-    let after = ALLOCATIONS.load(Ordering::Relaxed);
-    COUNT_HERE.with(|c| c.set(false));
+    let after = alloc_util::this_thread();
     assert_eq!(after - before, 0, "allocations on the hot path");
     // The loop did real work: triggers fired, orders passed and were refused.
     assert!(fired > 50_000, "fired {fired}");
