@@ -115,12 +115,13 @@ impl Decimal {
         if text.len() <= 19 {
             let mut m = 0u64;
             let mut i = 0;
+            // Digits widened before the subtraction: no second zero-extension per byte.
             while let Some(d) = text
                 .get(i)
-                .map(|b| b.wrapping_sub(b'0'))
+                .map(|&b| u64::from(b).wrapping_sub(u64::from(b'0')))
                 .filter(|&d| d < 10)
             {
-                m = m * 10 + u64::from(d);
+                m = m * 10 + d;
                 i += 1;
             }
             let fraction = match text.get(i) {
@@ -131,12 +132,12 @@ impl Decimal {
             if let Some(fraction) = fraction {
                 let mut ok = true;
                 for &b in fraction {
-                    let d = b.wrapping_sub(b'0');
+                    let d = u64::from(b).wrapping_sub(u64::from(b'0'));
                     if d >= 10 {
                         ok = false;
                         break;
                     }
-                    m = m * 10 + u64::from(d);
+                    m = m * 10 + d;
                 }
                 if ok && (1..=18).contains(&(i + fraction.len())) {
                     return Ok(Decimal {
