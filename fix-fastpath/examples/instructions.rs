@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 use std::hint::black_box;
 
-use tickwire_fix::book::Book;
+use tickwire_fix::book::{Book, BookSide, State};
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::message::{frame, FieldIndex, FrameLimits, Message};
 use tickwire_fix::outbound::{self, NewOrder, OrderShape, Side};
@@ -19,8 +19,30 @@ const ER: &str = "8=FIX.4.4|9=354|35=8|34=3|49=KRAKEN-TRD|56=TESTCLIENT|52=20260
 
 const MD_BODY: &str = "35=X|34=1|49=KRAKEN-MD|56=TESTCLIENT|52=20260407-14:32:03.120|55=BTC/USD|262=MD-1|268=4|279=0|269=1|278=O84000.3|270=84000.3|271=0.25|273=14:32:03.101|279=0|269=0|278=B84000.0|270=84000.0|271=0.5|273=14:32:03.104|279=0|269=1|278=O84000.5|270=84000.5|271=1.25|273=14:32:03.104|279=0|269=0|278=B83999.9|270=83999.9|271=2.0|273=14:32:03.104|";
 
+/// The minimal venue's increments of `tickwire bench` (`bench/src/feed.rs`): four entries of
+/// action, side, price and size only (no 278/273), deleting the two levels of the previous
+/// tick and adding two new ones; `flip` alternates between two such ticks so that every delete
+/// finds its level.
+fn feed_message(flip: bool) -> Vec<u8> {
+    let (old, new) = if flip {
+        ((840_003, 840_001), (840_005, 840_003))
+    } else {
+        ((840_005, 840_003), (840_003, 840_001))
+    };
+    let px = |p: i64| format!("{}.{}", p / 10, p % 10);
+    let body = format!(
+        "35=X|34=1|49=KRAKEN-MD|56=TESTCLIENT|52=20260407-14:32:03.120|55=BTC/USD|262=MD-BTCUSD-1|268=4|279=2|269=1|270={}|271=0|279=2|269=0|270={}|271=0|279=0|269=1|270={}|271=0.5|279=0|269=0|270={}|271=0.75|",
+        px(old.0), px(old.1), px(new.0), px(new.1)
+    );
+    with_trailer(&body)
+}
+
 fn md_message() -> Vec<u8> {
-    let body = MD_BODY.replace('|', "\x01");
+    with_trailer(MD_BODY)
+}
+
+fn with_trailer(body: &str) -> Vec<u8> {
+    let body = body.replace('|', "\x01");
     let mut m = format!("8=FIX.4.4\x019={}\x01{body}", body.len()).into_bytes();
     let sum = m.iter().map(|&b| u32::from(b)).sum::<u32>() % 256;
     m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
@@ -69,6 +91,12 @@ fn md_apply(raw: &[u8], idx: &mut FieldIndex<64>, book: &mut Book, seq: u64) {
     let msg = Message::parse(&raw[..n], idx).unwrap();
     let view = MarketData::new_checked(&msg).unwrap();
     book.apply_message(&view, seq).unwrap();
+    // A stale book would skip the work being counted.
+    assert_eq!(
+        book.state(),
+        State::Live,
+        "book went stale at MsgSeqNum {seq}"
+    );
     black_box(book.best_bid());
 }
 
@@ -88,9 +116,15 @@ fn main() {
     let calls: u64 = args.next().map_or(20_000, |s| s.parse().unwrap());
     let er = ER.replace('|', "\x01").into_bytes();
     let md = md_message();
+    let feed = [feed_message(false), feed_message(true)];
     let mut idx = FieldIndex::<64>::new();
+    // Live from a snapshot at MsgSeqNum 0 holding the levels the first feed message deletes;
+    // the market-data operations then apply MsgSeqNum 1, 2, … (a gap would make the book
+    // stale, and a stale book skips its updates).
     let mut book = Book::new(10, 1, 8);
     book.begin_snapshot(0);
+    book.apply_snapshot_level(BookSide::Ask, Decimal::new(840_005, 1), Decimal::new(5, 1));
+    book.apply_snapshot_level(BookSide::Bid, Decimal::new(840_003, 1), Decimal::new(75, 2));
     book.finish_snapshot();
     let header = Header {
         begin_string: b"FIX.4.4",
@@ -110,13 +144,17 @@ fn main() {
                 black_box(emit(&mut order, seq, now, &id));
             }
             "er" => drop(black_box(parse_er(black_box(&er), &mut idx))),
-            "md" => md_apply(black_box(&md), &mut idx, &mut book, seq),
+            "md" => md_apply(black_box(&md), &mut idx, &mut book, seq - 1),
             "er-frame" => drop(black_box(frame_only(black_box(&er)))),
             "md-frame" => drop(black_box(frame_only(black_box(&md)))),
             "er-index" => drop(black_box(index_only(black_box(&er), &mut idx))),
             "md-index" => drop(black_box(index_only(black_box(&md), &mut idx))),
+            "md-feed" => {
+                let msg = &feed[(seq % 2) as usize];
+                md_apply(black_box(msg), &mut idx, &mut book, seq - 1);
+            }
             other => {
-                eprintln!("unknown operation {other}: emit, er, md, er-frame, md-frame, er-index, md-index");
+                eprintln!("unknown operation {other}: emit, er, md, md-feed, er-frame, md-frame, er-index, md-index");
                 std::process::exit(2);
             }
         }

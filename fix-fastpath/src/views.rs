@@ -755,28 +755,44 @@ impl<'a> Iterator for MdEntries<'a> {
         let (mut entry_type, mut entry_id, mut price, mut size, mut time, mut aggressor) =
             (None, &b""[..], None, None, &b""[..], None);
         let mut i = self.pos;
-        // Kraken's incremental entries come as 279 269 278 270 271 273: recognise that layout
-        // with one test and take the six values directly; what follows (more members, the next
-        // delimiter) goes through the general loop below as usual.
-        if let Some([a, b, c, d, e, f]) = fields.get(i..i + 6) {
-            let kraken = (a.tag == 279)
-                & (b.tag == 269)
-                & (c.tag == 278)
-                & (d.tag == 270)
-                & (e.tag == 271)
-                & (f.tag == 273);
-            if kraken && self.delimiter == 279 {
-                let first = |f: &FieldRef| match f.len {
-                    0 => None,
-                    _ => self.msg.bytes().get(f.start as usize).copied(),
-                };
-                action = first(a);
-                entry_type = first(b);
-                entry_id = self.msg.value(*c);
-                price = Some(self.msg.value(*d));
-                size = Some(self.msg.value(*e));
-                time = self.msg.value(*f);
-                i += 6;
+        // Incremental entries come as 279 269 278 270 271 273 (Kraken's) or as 279 269 270 271
+        // (no MDEntryID or MDEntryTime: the shortest L2 update, which `tickwire bench`'s
+        // minimal venue sends): recognise either layout with one test and take the values
+        // directly; what follows (more members, the next delimiter) goes through the general
+        // loop below as usual.
+        if self.delimiter == 279 {
+            let first = |f: &FieldRef| match f.len {
+                0 => None,
+                _ => self.msg.bytes().get(f.start as usize).copied(),
+            };
+            if let Some([a, b, c, d, e, f]) = fields.get(i..i + 6) {
+                let kraken = (a.tag == 279)
+                    & (b.tag == 269)
+                    & (c.tag == 278)
+                    & (d.tag == 270)
+                    & (e.tag == 271)
+                    & (f.tag == 273);
+                if kraken {
+                    action = first(a);
+                    entry_type = first(b);
+                    entry_id = self.msg.value(*c);
+                    price = Some(self.msg.value(*d));
+                    size = Some(self.msg.value(*e));
+                    time = self.msg.value(*f);
+                    i += 6;
+                }
+            }
+            if i == self.pos {
+                if let Some([a, b, c, d]) = fields.get(i..i + 4) {
+                    let short = (a.tag == 279) & (b.tag == 269) & (c.tag == 270) & (d.tag == 271);
+                    if short {
+                        action = first(a);
+                        entry_type = first(b);
+                        price = Some(self.msg.value(*c));
+                        size = Some(self.msg.value(*d));
+                        i += 4;
+                    }
+                }
             }
         }
         // One `match` per field both decides membership (the set of [`MD_ENTRY_TAGS`])
@@ -1430,8 +1446,87 @@ mod tests {
         assert_eq!(entries.position(), group.position(), "58 ends the group");
     }
 
-    /// MdEntries splits entries exactly where the generic group iterator does, for every
-    /// member tag and for a non-member ending the group.
+    /// The short entry layout (279 269 270 271) read in one step, with and without members
+    /// after it, next to Kraken's layout and to one that takes the general loop (278 without
+    /// 273): the same entries, values and group end as the generic group iterator gives.
+    #[test]
+    fn short_layout_entries_and_mixed_layouts() {
+        let raw = "8=FIX.4.4|9=1|35=X|34=2|55=BTC/USD|268=5|279=2|269=1|270=84000.3|271=0|279=0|269=0|270=84000.1|271=0.75|273=14:32:03.104|2446=1|279=0|269=1|278=O1|270=84000.5|271=0.5|273=14:32:03.105|279=1|269=0|278=B2|270=83999.9|271=2|279=0|269=2|270=84000.2|271=0.1|5041=7|10=000|".replace('|', "\x01");
+        let mut idx = FieldIndex::<64>::new();
+        let msg = Message::parse(raw.as_bytes(), &mut idx).expect("indexes");
+        let md = MarketData::new_checked(&msg).expect("view");
+        let e: Vec<_> = md.entries().map(|e| e.expect("entry")).collect();
+        let got: Vec<_> = e
+            .iter()
+            .map(|e| {
+                (
+                    e.action,
+                    e.entry_type,
+                    e.entry_id,
+                    e.price,
+                    e.size,
+                    e.time,
+                    e.aggressor,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    UpdateAction::Delete,
+                    EntryType::Offer,
+                    &b""[..],
+                    Decimal::new(840_003, 1),
+                    Decimal::new(0, 0),
+                    &b""[..],
+                    None
+                ),
+                (
+                    UpdateAction::New,
+                    EntryType::Bid,
+                    &b""[..],
+                    Decimal::new(840_001, 1),
+                    Decimal::new(75, 2),
+                    &b"14:32:03.104"[..],
+                    Some(Side::Buy)
+                ),
+                (
+                    UpdateAction::New,
+                    EntryType::Offer,
+                    &b"O1"[..],
+                    Decimal::new(840_005, 1),
+                    Decimal::new(5, 1),
+                    &b"14:32:03.105"[..],
+                    None
+                ),
+                (
+                    UpdateAction::Change,
+                    EntryType::Bid,
+                    &b"B2"[..],
+                    Decimal::new(839_999, 1),
+                    Decimal::new(2, 0),
+                    &b""[..],
+                    None
+                ),
+                (
+                    UpdateAction::New,
+                    EntryType::Trade,
+                    &b""[..],
+                    Decimal::new(840_002, 1),
+                    Decimal::new(1, 1),
+                    &b""[..],
+                    None
+                ),
+            ]
+        );
+        let mut group = msg.group(268, 279, MD_ENTRY_TAGS);
+        let mut entries = md.entries();
+        assert_eq!(entries.by_ref().count(), group.by_ref().count());
+        assert_eq!(entries.position(), group.position(), "5041 ends the group");
+        assert_eq!(md.book_checksum_after(entries.position()), Some(7));
+    }
+
     #[test]
     fn book_checksum_before_or_after_the_entries() {
         for (layout, want) in [
@@ -1456,6 +1551,8 @@ mod tests {
         }
     }
 
+    /// MdEntries splits entries exactly where the generic group iterator does, for every
+    /// member tag and for a non-member ending the group.
     #[test]
     fn md_entries_end_where_the_group_does() {
         for &member in MD_ENTRY_TAGS {
