@@ -20,26 +20,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
 use std::time::Duration;
 
+mod common;
+
+use common::{er_fields, md_message, ER};
 use criterion::Criterion;
 use tickwire_fix::book::Book;
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::message::{frame, FieldIndex, FrameLimits, Message};
-use tickwire_fix::outbound::{self, OrderShape, Side};
-use tickwire_fix::template::Header;
 use tickwire_fix::time::UtcTimestamp;
 use tickwire_fix::views::{ExecutionReport, MarketData};
-
-const ER: &str = "8=FIX.4.4|9=354|35=8|34=3|49=KRAKEN-TRD|56=TESTCLIENT|52=20260407-14:32:07.250|6=84000.0|11=1775572325000000|14=0.004|17=SIMX0000002:TRD001|31=84000.0|32=0.004|37=O3KQ7T-XH2LM-ZP4WUA|38=0.01|39=1|40=2|44=84000.0|54=1|55=BTC/USD|59=1|60=20260407-14:32:07.249|118=336.0|136=1|137=0.5376|138=USD|139=4|150=F|151=0.006|381=336.0|527=78211235|1003=THVRQM-33VKH-UCI7BS|5050=0|10=014|";
-
-fn md_message() -> Vec<u8> {
-    let body = "35=X|34=1|49=KRAKEN-MD|56=TESTCLIENT|52=20260407-14:32:03.120|55=BTC/USD|262=MD-1|268=4|279=0|269=1|278=O84000.3|270=84000.3|271=0.25|273=14:32:03.101|279=0|269=0|278=B84000.0|270=84000.0|271=0.5|273=14:32:03.104|279=0|269=1|278=O84000.5|270=84000.5|271=1.25|273=14:32:03.104|279=0|269=0|278=B83999.9|270=83999.9|271=2.0|273=14:32:03.104|"
-        .replace('|', "\x01");
-    let head = format!("8=FIX.4.4\x019={}\x01", body.len());
-    let mut m = format!("{head}{body}").into_bytes();
-    let sum = m.iter().map(|&b| u32::from(b)).sum::<u32>() % 256;
-    m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
-    m
-}
 
 /// What a hand-written client does: build the whole message with `format!` each time.
 fn naive_emit(seq: u64, now: &str, id: u64, px: f64, qty: f64) -> String {
@@ -115,14 +104,7 @@ fn naive_md(raw: &str, bids: &mut BTreeMap<i64, f64>, asks: &mut BTreeMap<i64, f
 }
 
 fn benches(c: &mut Criterion) {
-    let header = Header {
-        begin_string: b"FIX.4.4",
-        sender: b"TESTCLIENT",
-        target: b"KRAKEN-TRD",
-        time_after_target: true,
-    };
-    let mut order =
-        outbound::new_order_single(header, &OrderShape::limit(b"BTC/USD", Side::Buy)).unwrap();
+    let mut order = common::order();
     let mut now = UtcTimestamp::parse(b"20260407-14:32:05.000").unwrap();
     let mut seq = 1_000u64;
     let mut id = *b"1775572325000000";
@@ -173,31 +155,7 @@ fn benches(c: &mut Criterion) {
             let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
             let msg = Message::parse(&raw[..n], &mut idx).unwrap();
             let er = ExecutionReport::new_checked(&msg).unwrap();
-            let px = er.last_px().unwrap().unwrap();
-            let qty = er.last_qty().unwrap().unwrap();
-            let fee = er.fee().unwrap().unwrap();
-            let q = er.order_qty().unwrap().unwrap();
-            let p = er.price().unwrap().unwrap();
-            let len = er.cl_ord_id().unwrap().len()
-                + er.order_id().len()
-                + er.exec_id().len()
-                + er.symbol().len()
-                + er.fee_currency().unwrap().len()
-                + er.trade_id().unwrap().len();
-            black_box((
-                px,
-                qty,
-                fee,
-                q,
-                p,
-                er.cum_qty(),
-                er.leaves_qty(),
-                er.avg_px(),
-                er.exec_type(),
-                er.ord_status(),
-                er.side(),
-                len,
-            ))
+            black_box(er_fields(&er))
         })
     });
     g.bench_function("naive", |b| {

@@ -2,22 +2,22 @@
 //! counting instructions: `scripts/fix-instructions` runs each under `valgrind
 //! --tool=callgrind`, which counts the same total for the same binary and input whatever else
 //! the machine is doing, so a change can be judged on a noisy host where timings move ±50 %.
-//! The work per call is what `benches/fastpath.rs` measures (same messages, same calls).
+//! The work per call is what `benches/fastpath.rs` measures: the messages, the template and the
+//! fields read come from the same module, `benches/common`.
 //! Run one by hand: `cargo run --release -p tickwire-fix --example instructions -- md 20000`.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 use std::hint::black_box;
 
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use common::{er_fields, md_message, ER};
 use tickwire_fix::book::{Book, BookSide, State};
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::message::{frame, FieldIndex, FrameLimits, Message};
-use tickwire_fix::outbound::{self, NewOrder, OrderShape, Side};
-use tickwire_fix::template::Header;
+use tickwire_fix::outbound::NewOrder;
 use tickwire_fix::time::UtcTimestamp;
 use tickwire_fix::views::{ExecutionReport, MarketData};
-
-const ER: &str = "8=FIX.4.4|9=354|35=8|34=3|49=KRAKEN-TRD|56=TESTCLIENT|52=20260407-14:32:07.250|6=84000.0|11=1775572325000000|14=0.004|17=SIMX0000002:TRD001|31=84000.0|32=0.004|37=O3KQ7T-XH2LM-ZP4WUA|38=0.01|39=1|40=2|44=84000.0|54=1|55=BTC/USD|59=1|60=20260407-14:32:07.249|118=336.0|136=1|137=0.5376|138=USD|139=4|150=F|151=0.006|381=336.0|527=78211235|1003=THVRQM-33VKH-UCI7BS|5050=0|10=014|";
-
-const MD_BODY: &str = "35=X|34=1|49=KRAKEN-MD|56=TESTCLIENT|52=20260407-14:32:03.120|55=BTC/USD|262=MD-1|268=4|279=0|269=1|278=O84000.3|270=84000.3|271=0.25|273=14:32:03.101|279=0|269=0|278=B84000.0|270=84000.0|271=0.5|273=14:32:03.104|279=0|269=1|278=O84000.5|270=84000.5|271=1.25|273=14:32:03.104|279=0|269=0|278=B83999.9|270=83999.9|271=2.0|273=14:32:03.104|";
 
 /// The minimal venue's increments of `tickwire bench` (`bench/src/feed.rs`): four entries of
 /// action, side, price and size only (no 278/273), deleting the two levels of the previous
@@ -34,19 +34,7 @@ fn feed_message(flip: bool) -> Vec<u8> {
         "35=X|34=1|49=KRAKEN-MD|56=TESTCLIENT|52=20260407-14:32:03.120|55=BTC/USD|262=MD-BTCUSD-1|268=4|279=2|269=1|270={}|271=0|279=2|269=0|270={}|271=0|279=0|269=1|270={}|271=0.5|279=0|269=0|270={}|271=0.75|",
         px(old.0), px(old.1), px(new.0), px(new.1)
     );
-    with_trailer(&body)
-}
-
-fn md_message() -> Vec<u8> {
-    with_trailer(MD_BODY)
-}
-
-fn with_trailer(body: &str) -> Vec<u8> {
-    let body = body.replace('|', "\x01");
-    let mut m = format!("8=FIX.4.4\x019={}\x01{body}", body.len()).into_bytes();
-    let sum = m.iter().map(|&b| u32::from(b)).sum::<u32>() % 256;
-    m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
-    m
+    common::with_trailer(&body)
 }
 
 #[inline(never)]
@@ -63,26 +51,9 @@ fn parse_er(raw: &[u8], idx: &mut FieldIndex<64>) -> usize {
     let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
     let msg = Message::parse(&raw[..n], idx).unwrap();
     let er = ExecutionReport::new_checked(&msg).unwrap();
-    let values = (
-        er.last_px().unwrap().unwrap(),
-        er.last_qty().unwrap().unwrap(),
-        er.fee().unwrap().unwrap(),
-        er.order_qty().unwrap().unwrap(),
-        er.price().unwrap().unwrap(),
-        er.cum_qty(),
-        er.leaves_qty(),
-        er.avg_px(),
-        er.exec_type(),
-        er.ord_status(),
-        er.side(),
-    );
-    black_box(values);
-    er.cl_ord_id().unwrap().len()
-        + er.order_id().len()
-        + er.exec_id().len()
-        + er.symbol().len()
-        + er.fee_currency().unwrap().len()
-        + er.trade_id().unwrap().len()
+    let (decimals, exec_type, ord_status, side, text) = er_fields(&er);
+    black_box((decimals, exec_type, ord_status, side));
+    text
 }
 
 #[inline(never)]
@@ -126,14 +97,7 @@ fn main() {
     book.apply_snapshot_level(BookSide::Ask, Decimal::new(840_005, 1), Decimal::new(5, 1));
     book.apply_snapshot_level(BookSide::Bid, Decimal::new(840_003, 1), Decimal::new(75, 2));
     book.finish_snapshot();
-    let header = Header {
-        begin_string: b"FIX.4.4",
-        sender: b"TESTCLIENT",
-        target: b"KRAKEN-TRD",
-        time_after_target: true,
-    };
-    let mut order =
-        outbound::new_order_single(header, &OrderShape::limit(b"BTC/USD", Side::Buy)).unwrap();
+    let mut order = common::order();
     let mut now = UtcTimestamp::parse(b"20260407-14:32:05.000").unwrap();
     let mut id = *b"1775572325000000";
     for seq in 2..calls + 2 {
