@@ -981,6 +981,18 @@ macro_rules! field_access {
                     .unwrap_or_default()
             }
 
+            /// The first byte of [`Self::value`] of a reference taken from [`Self::fields`]
+            /// (`None` for an empty value): a char or enum field with one bounds check instead
+            /// of building the slice. A reference from elsewhere gets the byte at its start if
+            /// that lies in the message (where [`Self::value`] would check the whole range).
+            #[inline]
+            pub fn first_byte(&self, f: FieldRef) -> Option<u8> {
+                match f.len {
+                    0 => None,
+                    _ => self.bytes.get(f.start as usize).copied(),
+                }
+            }
+
             /// (tag, value) of every field, in wire order.
             #[inline]
             pub fn iter(&self) -> Fields<'a> {
@@ -1568,6 +1580,17 @@ mod tests {
         let m = Message::parse(&raw, &mut idx).expect("indexed");
         let own = m.fields()[2];
         assert_eq!(m.value(own), b"0");
+        assert_eq!(m.first_byte(own), Some(b'0'));
+        let empty = FieldRef { len: 0, ..own };
+        assert_eq!(m.first_byte(empty), None);
+        assert_eq!(
+            m.first_byte(FieldRef {
+                tag: 35,
+                start: 100,
+                len: 1
+            }),
+            None
+        );
         for foreign in [
             FieldRef {
                 tag: 35,

@@ -761,10 +761,7 @@ impl<'a> Iterator for MdEntries<'a> {
         // directly; what follows (more members, the next delimiter) goes through the general
         // loop below as usual.
         if self.delimiter == 279 {
-            let first = |f: &FieldRef| match f.len {
-                0 => None,
-                _ => self.msg.bytes().get(f.start as usize).copied(),
-            };
+            let first = |f: &FieldRef| self.msg.first_byte(*f);
             if let Some([a, b, c, d, e, f]) = fields.get(i..i + 6) {
                 let kraken = (a.tag == 279)
                     & (b.tag == 269)
@@ -802,13 +799,13 @@ impl<'a> Iterator for MdEntries<'a> {
                 break;
             }
             match f.tag {
-                279 => action = self.msg.value(*f).first().copied(),
-                269 => entry_type = self.msg.value(*f).first().copied(),
+                279 => action = self.msg.first_byte(*f),
+                269 => entry_type = self.msg.first_byte(*f),
                 278 => entry_id = self.msg.value(*f),
                 270 => price = Some(self.msg.value(*f)),
                 271 => size = Some(self.msg.value(*f)),
                 273 => time = self.msg.value(*f),
-                2446 => aggressor = self.msg.value(*f).first().map(|&c| Side::from_code(c)),
+                2446 => aggressor = self.msg.first_byte(*f).map(Side::from_code),
                 280 | 55 | 272 | 290 | 346 | 40 | 5060 | 5273 => {}
                 _ => break,
             }
