@@ -59,7 +59,8 @@ pub struct Options {
     /// CPUs of the client and of the venue (`None`: the first two this process may use).
     pub cores: Option<(usize, usize)>,
     /// `spin_loop` hints (x86 `pause`) the venue runs between two polls of its stack while it
-    /// waits (at least 1). More leave more of a shared physical core to the client.
+    /// waits (0: none, the polls run back to back; `tickwire bench` asks for at least 1).
+    /// More leave more of a shared physical core to the client.
     pub venue_pauses: u32,
 }
 
@@ -285,7 +286,7 @@ fn venue_thread<N: Nic>(run: &Run<'_>, nic: N, pauses: u32) -> Result<VenueResul
     let (params, clock, handoff) = (run.params, run.clock, run.handoff);
     let utc = |ns: i64| clock.utc(ns);
     let wait = || {
-        for _ in 0..pauses.max(1) {
+        for _ in 0..pauses {
             std::hint::spin_loop();
         }
     };

@@ -93,8 +93,9 @@ pub struct Args {
     #[arg(long, default_value = "tw-dpdk-")]
     pub dpdk_prefix: String,
     /// inmem-2core: `spin_loop` hints (x86 `pause`) the venue thread runs between two polls
-    /// while it waits (more leave more of a shared physical core to the appliance).
-    #[arg(long, default_value_t = 1)]
+    /// while it waits; at least 1 (0 is refused). More leave more of a shared physical core
+    /// to the appliance.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub venue_pauses: u32,
     /// Folder for `.hgrm` files, the plot and the JSON report.
     #[arg(long, default_value = "tickwire-out/bench")]

@@ -188,6 +188,31 @@ fn bench_runs_every_topology_and_writes_histograms() {
     assert!(err.contains("must be at least 1"), "{err}");
 }
 
+/// `--venue-pauses 0` is a usage error naming the flag, refused by the parser before any
+/// topology runs (no report folder, nothing on stdout).
+#[test]
+fn bench_venue_pauses_zero_is_refused_before_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench");
+    let (code, stdout, err) = tickwire(&[
+        "bench",
+        "--venue-pauses",
+        "0",
+        "--ticks",
+        "100",
+        "--topology",
+        "inmem-2core",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "clap usage error: {err}");
+    assert!(err.contains("invalid value '0'"), "{err}");
+    assert!(err.contains("--venue-pauses"), "{err}");
+    assert!(err.contains("1.."), "the accepted range: {err}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(!out.exists(), "a benchmark ran and wrote {}", out.display());
+}
+
 /// The venue-on-the-other-core row next to the one-thread row: both measured, with their own
 /// stage breakdowns; on one CPU (`taskset -c 0`), asking for it is an error that says why.
 #[test]
