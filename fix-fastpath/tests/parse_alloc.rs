@@ -3,59 +3,16 @@
 //! their typed views, with a counting global allocator watching this thread.
 #![allow(clippy::unwrap_used)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::hint::black_box;
 
 use tickwire_fix::dict::{self, ValidationOptions};
 use tickwire_fix::parse::{frame, resync, FieldIndex, Message};
 use tickwire_fix::views::*;
 
-struct Counting;
-
-thread_local! {
-    /// Only allocations made by a measuring thread count (the test harness has others, and the
-    /// tests of this file run in parallel).
-    static MEASURING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn count() {
-    if MEASURING.with(Cell::get) {
-        ALLOCATIONS.with(|n| n.set(n.get() + 1));
-    }
-}
-
-fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts them.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+// The tests read this thread's count (the test harness has other threads, and the tests of
+// this file run in parallel).
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: tickwire_testutil::CountingAlloc = tickwire_testutil::CountingAlloc;
 
 /// The wire bytes of every SPEC §7 example.
 fn spec_examples() -> Vec<Vec<u8>> {
@@ -135,37 +92,35 @@ fn framing_parsing_validating_and_viewing_100k_messages_does_not_allocate() {
     let mut acc = 0u64;
     let mut messages = 0u64;
 
-    let before = allocations();
-    MEASURING.with(|m| m.set(true));
-    for _ in 0..100 {
-        let mut pos = 0;
-        while pos < stream.len() {
-            match frame(&stream[pos..]) {
-                Ok(Some(n)) => {
-                    let msg = Message::parse(&stream[pos..pos + n], &mut index).unwrap();
-                    acc = acc.wrapping_add(consume(&msg));
-                    messages += 1;
-                    pos += n;
+    let ((), allocated) = tickwire_testutil::measure(|| {
+        for _ in 0..100 {
+            let mut pos = 0;
+            while pos < stream.len() {
+                match frame(&stream[pos..]) {
+                    Ok(Some(n)) => {
+                        let msg = Message::parse(&stream[pos..pos + n], &mut index).unwrap();
+                        acc = acc.wrapping_add(consume(&msg));
+                        messages += 1;
+                        pos += n;
+                    }
+                    Ok(None) => break,
+                    Err(_) => pos += resync(&stream[pos..]),
                 }
-                Ok(None) => break,
-                Err(_) => pos += resync(&stream[pos..]),
             }
         }
-    }
-    MEASURING.with(|m| m.set(false));
-    let allocated = allocations() - before;
+    });
 
     black_box(acc);
     assert_eq!(messages, 100_000);
-    assert_eq!(allocated, 0, "allocations while handling 100k messages");
+    assert_eq!(
+        allocated.this_thread, 0,
+        "allocations while handling 100k messages"
+    );
 }
 
 #[test]
 fn the_counter_sees_allocations() {
-    let before = allocations();
-    MEASURING.with(|m| m.set(true));
-    let v: Vec<u8> = black_box(Vec::with_capacity(64));
-    MEASURING.with(|m| m.set(false));
+    let (v, allocated) = tickwire_testutil::measure(|| black_box(Vec::<u8>::with_capacity(64)));
     drop(v);
-    assert!(allocations() > before);
+    assert!(allocated.this_thread > 0);
 }

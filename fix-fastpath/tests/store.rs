@@ -157,44 +157,17 @@ fn reset_starts_a_new_epoch_but_keeps_the_clordid_mark() {
     std::fs::remove_file(&path).unwrap();
 }
 
-/// Counts allocations made by the current thread only, so tests running in parallel threads
-/// of this binary do not disturb each other's counts.
-struct CountingAlloc;
-
-thread_local! {
-    static ALLOCS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
-// Delegates every call to the system allocator, only counting them.
-#[allow(unsafe_code)]
-unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as our caller's.
-        unsafe { std::alloc::System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { std::alloc::System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as our caller's.
-        unsafe { std::alloc::System.realloc(ptr, layout, new) }
-    }
-}
-
+// The no-allocation test reads this thread's count: tests running in parallel threads of
+// this binary do not disturb it.
 #[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
+static GLOBAL: tickwire_testutil::CountingAlloc = tickwire_testutil::CountingAlloc;
 
 #[test]
 fn appends_after_open_do_not_allocate() {
     let path = temp("noalloc");
     let mut store = Store::open(&path, cfg_for_noalloc()).unwrap();
     let mut buf = *b"8=FIX.4.4\x019=5\x0135=D\x0134=0000000\x0111=ORDER\x0110=000\x01";
-    let before = ALLOCS.with(std::cell::Cell::get);
+    let before = tickwire_testutil::this_thread();
     for seq in 1..=100_000u64 {
         let digits = &mut buf[22..29];
         let mut v = seq;
@@ -207,8 +180,8 @@ fn appends_after_open_do_not_allocate() {
         store.set_clordid_high_water(seq);
     }
     assert!(store.sent(100_000).is_some());
-    let after = ALLOCS.with(std::cell::Cell::get);
-    assert_eq!(after - before, 0, "allocations during 100k appends");
+    let allocations = tickwire_testutil::this_thread() - before;
+    assert_eq!(allocations, 0, "allocations during 100k appends");
     drop(store);
     let reopened = Store::open(&path, cfg_for_noalloc()).unwrap();
     assert_eq!(reopened.next_sender_seq(), 100_001);

@@ -4,42 +4,6 @@
 //! same values, slot overflow is a typed error, and patch + emit allocates nothing.
 #![allow(clippy::unwrap_used)]
 
-use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
-use std::cell::Cell;
-
-/// Counts allocations made by the current thread (tests run on several threads at once).
-struct CountingAlloc;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator; only counts calls.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: AllocLayout) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: AllocLayout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: AllocLayout, new_size: usize) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
-
-fn allocations() -> u64 {
-    ALLOCS.with(Cell::get)
-}
-
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::encode::Encoder;
 use tickwire_fix::kraken::Credentials;
@@ -51,6 +15,10 @@ use tickwire_fix::outbound::{
 use tickwire_fix::outbound::{SlotWidths, TimeInForce};
 use tickwire_fix::template::{Header, Layout, Template, TemplateError};
 use tickwire_fix::time::UtcTimestamp;
+
+// The allocation test reads this thread's count (tests run on several threads at once).
+#[global_allocator]
+static GLOBAL: tickwire_testutil::CountingAlloc = tickwire_testutil::CountingAlloc;
 
 const SECRET: &str =
     "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==";
@@ -537,7 +505,7 @@ fn patch_and_emit_new_order_single_allocates_nothing() {
         let mut id_text = [0u8; 20];
         let mut total = 0usize;
         let start = t("20260407-14:32:05.000");
-        let before = allocations();
+        let before = tickwire_testutil::this_thread();
         for i in 0..100_000u64 {
             let now = UtcTimestamp::from_nanos(start.nanos + (i as i64) * 1_337_000);
             let id = ids.next(now).unwrap();
@@ -548,7 +516,7 @@ fn patch_and_emit_new_order_single_allocates_nothing() {
                 .unwrap();
             total += o.template.copy_to(&mut out).unwrap();
         }
-        assert_eq!(allocations() - before, 0, "{layout:?}");
+        assert_eq!(tickwire_testutil::this_thread() - before, 0, "{layout:?}");
         assert!(total > 100_000 * 100);
     }
 }

@@ -4,9 +4,6 @@
 //! applied to a book. A counting global allocator proves it.
 #![allow(clippy::unwrap_used)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use tickwire_fix::book::Book;
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::message::{FieldIndex, Message};
@@ -16,35 +13,9 @@ use tickwire_fix::template::Header;
 use tickwire_fix::time::UtcTimestamp;
 use tickwire_fix::views::{ExecutionReport, MarketData};
 
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator; only counts calls.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+// The test reads the process-wide count (`Counts::total`), the one test of this binary.
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> u64 {
-    ALLOCATIONS.load(Ordering::Relaxed)
-}
+static GLOBAL: tickwire_testutil::CountingAlloc = tickwire_testutil::CountingAlloc;
 
 const N: u64 = 100_000;
 
@@ -174,17 +145,17 @@ fn order_round_trip_and_market_data_do_not_allocate() {
         now = UtcTimestamp::from_nanos(now.nanos + 1_000_000);
         run(&mut client, &mut venue, now, i);
     }
-    let before = allocations();
-    for i in 100..100 + N {
-        now = UtcTimestamp::from_nanos(now.nanos + 1_000_000);
-        run(&mut client, &mut venue, now, i);
-    }
-    let during = allocations() - before;
+    let ((), during) = tickwire_testutil::measure(|| {
+        for i in 100..100 + N {
+            now = UtcTimestamp::from_nanos(now.nanos + 1_000_000);
+            run(&mut client, &mut venue, now, i);
+        }
+    });
     assert_eq!(orders_seen, N + 99);
     assert_eq!(reports, N + 99);
     assert!(book.best_bid().is_some());
     assert_eq!(
-        during, 0,
+        during.total, 0,
         "allocations in steady state over {N} round trips"
     );
 }
