@@ -2,36 +2,12 @@
 //! own layer (rustls alone would allocate once per sealed and once per opened record).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use tickwire_tls::{Capacities, ClientConfig, Identity, RootSource, ServerConfig, Session};
 
-struct Counting;
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator; only counts calls.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+// The test reads the process-wide count (`Counts::total`), the one test of this binary.
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: tickwire_testutil::CountingAlloc = tickwire_testutil::CountingAlloc;
 
 #[test]
 fn allocations_per_record_after_the_handshake() {
@@ -95,12 +71,13 @@ fn allocations_per_record_after_the_handshake() {
         back(&mut c, &mut s);
     }
     const N: u64 = 100_000;
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    for _ in 0..N {
-        round(&mut c, &mut s);
-        back(&mut c, &mut s);
-    }
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let ((), allocations) = tickwire_testutil::measure(|| {
+        for _ in 0..N {
+            round(&mut c, &mut s);
+            back(&mut c, &mut s);
+        }
+    });
+    let allocations = allocations.total;
     assert_eq!(
         allocations, 0,
         "{allocations} allocations across {N} 200-byte records each way (seal + open)"
