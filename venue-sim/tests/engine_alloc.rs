@@ -12,37 +12,10 @@ use tickwire_venue::engine::{
     StatusRequest, TimeInForce, TriggerRef,
 };
 
-/// Counts allocations made by the current thread only, so tests running in parallel threads
-/// of this binary do not disturb each other's counts.
-struct CountingAlloc;
-
-thread_local! {
-    static ALLOCS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
-// Delegates every call to the system allocator, only counting them.
-#[allow(unsafe_code)]
-unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as our caller's.
-        unsafe { std::alloc::System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { std::alloc::System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as our caller's.
-        unsafe { std::alloc::System.realloc(ptr, layout, new) }
-    }
-}
-
+// The test reads this thread's count (`Counts::this_thread`): tests running in parallel
+// threads of this binary do not disturb it.
 #[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
+static GLOBAL: tickwire_testutil::CountingAlloc = tickwire_testutil::CountingAlloc;
 
 const T0: i64 = 1_775_572_325_000_000_000;
 
@@ -243,17 +216,17 @@ fn steady_state_requests_do_not_allocate() {
     for _ in 0..20_000 {
         f.step();
     }
-    let before = ALLOCS.with(std::cell::Cell::get);
     let events_before = f.events;
-    for _ in 0..100_000 {
-        f.step();
-    }
-    let allocs = ALLOCS.with(std::cell::Cell::get) - before;
+    let ((), allocs) = tickwire_testutil::measure(|| {
+        for _ in 0..100_000 {
+            f.step();
+        }
+    });
     assert!(
         f.events - events_before > 100_000,
         "the flow produced events"
     );
-    assert_eq!(allocs, 0, "allocations in steady state");
+    assert_eq!(allocs.this_thread, 0, "allocations in steady state");
     assert!(
         f.trades > 10_000 && f.triggered > 1_000,
         "{} trades, {} triggered",
