@@ -11,7 +11,6 @@
 //! fails and says so. This file holds one test: the allocator counts every thread.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-mod alloc_util;
 mod engine_util;
 
 use engine_util::Rig;
@@ -21,7 +20,7 @@ use tickwire_dataplane::engine::runner::{pin_current, ThreadConfig};
 use tickwire_dataplane::msglog;
 
 #[global_allocator]
-static GLOBAL: alloc_util::Counting = alloc_util::Counting;
+static GLOBAL: tickwire_testutil::CountingAlloc = tickwire_testutil::CountingAlloc;
 
 fn minor_faults() -> i64 {
     getrusage(UsageWho::RUSAGE_THREAD)
@@ -58,11 +57,11 @@ fn no_allocation_and_no_page_fault_over_100k_tick_to_order_cycles() {
     assert_eq!(rig.engine.strategy().fills, 20_000, "warm-up");
 
     let cycles = 100_000;
-    let (a0, f0) = (alloc_util::total(), minor_faults());
+    let (a0, f0) = (tickwire_testutil::total(), minor_faults());
     let t = std::time::Instant::now();
     let logged = chunk(&mut rig, cycles);
     let elapsed = t.elapsed();
-    let (a1, f1) = (alloc_util::total(), minor_faults());
+    let (a1, f1) = (tickwire_testutil::total(), minor_faults());
 
     let s = rig.engine.strategy();
     assert_eq!(s.sent, 20_000 + cycles, "{:?}", s.last_error);

@@ -3,14 +3,12 @@
 //! way, after a warm-up, with a small ring that is often full (refusals included).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-mod alloc_util;
-
-use alloc_util::this_thread as allocations;
 use tickwire_dataplane::mem_spsc::{pair, SpscNic};
 use tickwire_dataplane::nic::Nic;
+use tickwire_testutil::this_thread as allocations;
 
 #[global_allocator]
-static GLOBAL: alloc_util::Counting = alloc_util::Counting;
+static GLOBAL: tickwire_testutil::CountingAlloc = tickwire_testutil::CountingAlloc;
 
 const WARM_UP: u32 = 1_000;
 const FRAMES: u32 = 100_000;

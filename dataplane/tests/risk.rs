@@ -21,10 +21,8 @@ use tickwire_fix::time::UtcTimestamp;
 
 // --- counting allocator (this test thread's allocations) ---
 
-mod alloc_util;
-
 #[global_allocator]
-static GLOBAL: alloc_util::Counting = alloc_util::Counting;
+static GLOBAL: tickwire_testutil::CountingAlloc = tickwire_testutil::CountingAlloc;
 
 // --- fixtures ---
 
@@ -1152,7 +1150,7 @@ fn risk_and_trigger_evaluation_allocate_nothing() {
     let mut fired = 0usize;
     let mut key = 0u64;
     let mut open_keys = [0u64; 16];
-    let before = alloc_util::this_thread();
+    let before = tickwire_testutil::this_thread();
     for i in 0..100_000i64 {
         let now = at(i * 50 * MS);
         let ask = 998 + i % 5;
@@ -1183,7 +1181,7 @@ fn risk_and_trigger_evaluation_allocate_nothing() {
         });
         while r.poll_event().is_some() {}
     }
-    let after = alloc_util::this_thread();
+    let after = tickwire_testutil::this_thread();
     assert_eq!(after - before, 0, "allocations on the hot path");
     // The loop did real work: triggers fired, orders passed and were refused.
     assert!(fired > 50_000, "fired {fired}");
