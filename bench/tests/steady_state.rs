@@ -10,49 +10,16 @@
 //! faults (`getrusage(RUSAGE_THREAD)` on that thread) from the first tick to the last.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use nix::sys::resource::{getrusage, UsageWho};
 use tickwire_bench::inmem::{run, Params, VenueKind};
 use tickwire_bench::two_core::{self, Mark, Options};
 
-struct Counting;
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    /// This thread's allocations (a const `Cell`: reading or bumping it never allocates).
-    static THREAD_ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn count() {
-    ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    // `try_with`: during thread teardown the slot may be gone.
-    let _ = THREAD_ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-}
-
-// SAFETY: forwards to the system allocator; only counts calls.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+// The one-thread runs read the process-wide count (`Counts::total`, one measurement at a
+// time); the two-core run reads its client thread's own count (`Counts::this_thread`).
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: tickwire_testutil::CountingAlloc = tickwire_testutil::CountingAlloc;
 
 fn measure(ticks: u64) -> (u64, i64, u64) {
     measure_on(VenueKind::Minimal, ticks)
@@ -63,7 +30,7 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn measure_on(venue: VenueKind, ticks: u64) -> (u64, i64, u64) {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let a0 = ALLOCATIONS.load(Ordering::Relaxed);
+    let a0 = tickwire_testutil::total();
     let f0 = getrusage(UsageWho::RUSAGE_THREAD)
         .unwrap()
         .minor_page_faults();
@@ -82,11 +49,7 @@ fn measure_on(venue: VenueKind, ticks: u64) -> (u64, i64, u64) {
     let f1 = getrusage(UsageWho::RUSAGE_THREAD)
         .unwrap()
         .minor_page_faults();
-    (
-        ALLOCATIONS.load(Ordering::Relaxed) - a0,
-        f1 - f0,
-        report.orders,
-    )
+    (tickwire_testutil::total() - a0, f1 - f0, report.orders)
 }
 
 #[test]
@@ -139,7 +102,7 @@ fn measure_two_core(ticks: u64) -> (u64, i64, u64) {
     static START: (AtomicU64, AtomicI64) = (AtomicU64::new(0), AtomicI64::new(0));
     static DELTA: (AtomicU64, AtomicI64) = (AtomicU64::new(u64::MAX), AtomicI64::new(i64::MAX));
     let probe = |mark: Mark| {
-        let allocations = THREAD_ALLOCATIONS.with(Cell::get);
+        let allocations = tickwire_testutil::this_thread();
         let faults = getrusage(UsageWho::RUSAGE_THREAD)
             .unwrap()
             .minor_page_faults();
