@@ -11,31 +11,13 @@ use std::hint::black_box;
 #[path = "../benches/common/mod.rs"]
 mod common;
 
-use common::{er_fields, md_message, ER};
+use common::{er_fields, er_new_fields, feed_message, md_message, ER, ER_NEW};
 use tickwire_fix::book::{Book, BookSide, State};
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::message::{frame, FieldIndex, FrameLimits, Message};
 use tickwire_fix::outbound::NewOrder;
 use tickwire_fix::time::UtcTimestamp;
 use tickwire_fix::views::{ExecutionReport, MarketData};
-
-/// The minimal venue's increments of `tickwire bench` (`bench/src/feed.rs`): four entries of
-/// action, side, price and size only (no 278/273), deleting the two levels of the previous
-/// tick and adding two new ones; `flip` alternates between two such ticks so that every delete
-/// finds its level.
-fn feed_message(flip: bool) -> Vec<u8> {
-    let (old, new) = if flip {
-        ((840_003, 840_001), (840_005, 840_003))
-    } else {
-        ((840_005, 840_003), (840_003, 840_001))
-    };
-    let px = |p: i64| format!("{}.{}", p / 10, p % 10);
-    let body = format!(
-        "35=X|34=1|49=KRAKEN-MD|56=TESTCLIENT|52=20260407-14:32:03.120|55=BTC/USD|262=MD-BTCUSD-1|268=4|279=2|269=1|270={}|271=0|279=2|269=0|270={}|271=0|279=0|269=1|270={}|271=0.5|279=0|269=0|270={}|271=0.75|",
-        px(old.0), px(old.1), px(new.0), px(new.1)
-    );
-    common::with_trailer(&body)
-}
 
 #[inline(never)]
 fn emit(order: &mut NewOrder, seq: u64, now: UtcTimestamp, id: &[u8; 16]) -> usize {
@@ -53,6 +35,16 @@ fn parse_er(raw: &[u8], idx: &mut FieldIndex<64>) -> usize {
     let er = ExecutionReport::new_checked(&msg).unwrap();
     let (decimals, exec_type, ord_status, side, text) = er_fields(&er);
     black_box((decimals, exec_type, ord_status, side));
+    text
+}
+
+#[inline(never)]
+fn parse_er_new(raw: &[u8], idx: &mut FieldIndex<64>) -> usize {
+    let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
+    let msg = Message::parse(&raw[..n], idx).unwrap();
+    let er = ExecutionReport::new_checked(&msg).unwrap();
+    let (decimals, enums, text) = er_new_fields(&er);
+    black_box((decimals, enums));
     text
 }
 
@@ -86,6 +78,7 @@ fn main() {
     let op = args.next().unwrap_or_else(|| "md".into());
     let calls: u64 = args.next().map_or(20_000, |s| s.parse().unwrap());
     let er = ER.replace('|', "\x01").into_bytes();
+    let er_new = ER_NEW.replace('|', "\x01").into_bytes();
     let md = md_message();
     let feed = [feed_message(false), feed_message(true)];
     let mut idx = FieldIndex::<64>::new();
@@ -108,6 +101,7 @@ fn main() {
                 black_box(emit(&mut order, seq, now, &id));
             }
             "er" => drop(black_box(parse_er(black_box(&er), &mut idx))),
+            "er-new" => drop(black_box(parse_er_new(black_box(&er_new), &mut idx))),
             "md" => md_apply(black_box(&md), &mut idx, &mut book, seq - 1),
             "er-frame" => drop(black_box(frame_only(black_box(&er)))),
             "md-frame" => drop(black_box(frame_only(black_box(&md)))),
@@ -118,7 +112,7 @@ fn main() {
                 md_apply(black_box(msg), &mut idx, &mut book, seq - 1);
             }
             other => {
-                eprintln!("unknown operation {other}: emit, er, md, md-feed, er-frame, md-frame, er-index, md-index");
+                eprintln!("unknown operation {other}: emit, er, er-new, md, md-feed, er-frame, md-frame, er-index, md-index");
                 std::process::exit(2);
             }
         }

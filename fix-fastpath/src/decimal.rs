@@ -102,7 +102,7 @@ impl Decimal {
     ///
     /// # Errors
     /// [`DecimalError`] for empty input, bad characters, or values that do not fit.
-    #[inline]
+    #[inline(always)]
     pub fn parse(text: &[u8]) -> Result<Decimal, DecimalError> {
         // Fast path: unsigned, at most 18 digits (cannot overflow), at most one point. Two
         // tight loops, the integer digits up to the point and then the fraction, each with one

@@ -311,7 +311,7 @@ impl<'a> ExecutionReport<'a> {
     ///
     /// # Errors
     /// [`ViewError`].
-    #[inline]
+    #[inline(always)]
     pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
         expect_type(msg, b"8")?;
         // Back to front with unconditional stores, so the first occurrence of each tag is the
