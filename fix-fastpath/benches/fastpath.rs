@@ -172,102 +172,82 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
-    let er = ER.replace('|', "\x01");
-    let er_bytes = er.as_bytes();
-    let mut g = c.benchmark_group("parse_er");
-    g.bench_function("tickwire", |b| {
-        let mut idx = FieldIndex::<64>::new();
-        b.iter(|| {
-            let raw = black_box(er_bytes);
-            let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
-            let msg = Message::parse(&raw[..n], &mut idx).unwrap();
-            let er = ExecutionReport::new_checked(&msg).unwrap();
-            black_box(er_fields(&er))
-        })
-    });
-    g.bench_function("naive", |b| {
-        b.iter(|| black_box(naive_parse_er(black_box(&er))))
-    });
-    g.finish();
+    bench_er(c, "parse_er", ER, er_fields, naive_parse_er);
+    bench_er(c, "parse_er_new", ER_NEW, er_new_fields, naive_parse_er_new);
 
-    let er_new = ER_NEW.replace('|', "\x01");
-    let er_new_bytes = er_new.as_bytes();
-    let mut g = c.benchmark_group("parse_er_new");
-    g.bench_function("tickwire", |b| {
-        let mut idx = FieldIndex::<64>::new();
-        b.iter(|| {
-            let raw = black_box(er_new_bytes);
-            let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
-            let msg = Message::parse(&raw[..n], &mut idx).unwrap();
-            let er = ExecutionReport::new_checked(&msg).unwrap();
-            black_box(er_new_fields(&er))
-        })
-    });
-    g.bench_function("naive", |b| {
-        b.iter(|| black_box(naive_parse_er_new(black_box(&er_new))))
-    });
-    g.finish();
-
-    let md = md_message();
-    let md_str = String::from_utf8(md.clone()).unwrap();
     let mut book = Book::new(10, 1, 8);
     book.begin_snapshot(0);
     book.finish_snapshot();
-    let mut md_seq = 1u64;
-    let mut g = c.benchmark_group("md_apply");
-    g.bench_function("tickwire", |b| {
-        let mut idx = FieldIndex::<64>::new();
-        b.iter(|| {
-            let raw = black_box(md.as_slice());
-            let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
-            let msg = Message::parse(&raw[..n], &mut idx).unwrap();
-            let view = MarketData::new_checked(&msg).unwrap();
-            book.apply_message(&view, md_seq).unwrap();
-            md_seq += 1;
-            black_box(book.best_bid())
-        })
-    });
-    let (mut bids, mut asks) = (BTreeMap::new(), BTreeMap::new());
-    g.bench_function("naive", |b| {
-        b.iter(|| {
-            naive_md(black_box(&md_str), &mut bids, &mut asks);
-            black_box(bids.iter().next_back().map(|(p, s)| (*p, *s)))
-        })
-    });
-    g.finish();
-
+    bench_md(c, "md_apply", &[md_message()], book);
     // Two ticks in turn, each deleting the levels the other added; the book starts with them.
-    let feed = [feed_message(false), feed_message(true)];
-    let feed_str = feed.clone().map(|m| String::from_utf8(m).unwrap());
     let mut book = Book::new(10, 1, 8);
     book.begin_snapshot(0);
     book.apply_snapshot_level(BookSide::Ask, Decimal::new(840_005, 1), Decimal::new(5, 1));
     book.apply_snapshot_level(BookSide::Bid, Decimal::new(840_003, 1), Decimal::new(75, 2));
     book.finish_snapshot();
-    let mut md_seq = 1u64;
-    let mut g = c.benchmark_group("md_apply_short");
+    bench_md(
+        c,
+        "md_apply_short",
+        &[feed_message(false), feed_message(true)],
+        book,
+    );
+}
+
+/// One ExecutionReport group: frame + index + view + the fields `read` takes of `text` (`|` for
+/// SOH), against `naive` on the same message.
+fn bench_er<R>(
+    c: &mut Criterion,
+    group: &str,
+    text: &str,
+    read: impl Fn(&ExecutionReport<'_>) -> R,
+    naive: impl Fn(&str) -> (f64, f64, f64, usize),
+) {
+    let raw = text.replace('|', "\x01");
+    let mut g = c.benchmark_group(group);
     g.bench_function("tickwire", |b| {
         let mut idx = FieldIndex::<64>::new();
         b.iter(|| {
-            let raw = black_box(feed[((md_seq + 1) % 2) as usize].as_slice());
+            let raw = black_box(raw.as_bytes());
+            let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
+            let msg = Message::parse(&raw[..n], &mut idx).unwrap();
+            let er = ExecutionReport::new_checked(&msg).unwrap();
+            black_box(read(&er))
+        })
+    });
+    g.bench_function("naive", |b| b.iter(|| black_box(naive(black_box(&raw)))));
+    g.finish();
+}
+
+/// One market-data group: `msgs` in turn (MsgSeqNum 1, 2, …) parsed and applied to `book`,
+/// against [`naive_md`] on the same messages.
+fn bench_md(c: &mut Criterion, group: &str, msgs: &[Vec<u8>], mut book: Book) {
+    let texts: Vec<String> = msgs
+        .iter()
+        .map(|m| String::from_utf8(m.clone()).unwrap())
+        .collect();
+    let mut g = c.benchmark_group(group);
+    // Across criterion's calls of the routine: the book has seen every message so far.
+    let (mut seq, mut k) = (1u64, 0usize);
+    g.bench_function("tickwire", |b| {
+        let mut idx = FieldIndex::<64>::new();
+        b.iter(|| {
+            let raw = black_box(msgs[k].as_slice());
             let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
             let msg = Message::parse(&raw[..n], &mut idx).unwrap();
             let view = MarketData::new_checked(&msg).unwrap();
-            book.apply_message(&view, md_seq).unwrap();
-            md_seq += 1;
+            book.apply_message(&view, seq).unwrap();
+            seq += 1;
+            k = if k + 1 == msgs.len() { 0 } else { k + 1 };
             black_box(book.best_bid())
         })
     });
-    assert!(
-        book.best_bid().is_some(),
-        "the short-layout book went stale"
-    );
+    assert!(book.best_bid().is_some(), "{group}: the book went stale");
     let (mut bids, mut asks) = (BTreeMap::new(), BTreeMap::new());
     let mut k = 0usize;
     g.bench_function("naive", |b| {
         b.iter(|| {
-            k += 1;
-            naive_md(black_box(&feed_str[k % 2]), &mut bids, &mut asks);
+            naive_md(black_box(&texts[k]), &mut bids, &mut asks);
+            k = if k + 1 == texts.len() { 0 } else { k + 1 };
             black_box(bids.iter().next_back().map(|(p, s)| (*p, *s)))
         })
     });
