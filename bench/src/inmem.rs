@@ -24,6 +24,7 @@ use hdrhistogram::Histogram;
 
 use crate::feed::{numeric_cl_ord_id, send_fill, ArmedOrder, Feed};
 use crate::stages::Stages;
+use crate::stamp_nic::StampNic;
 use crate::venue::{GeneratedKey, KrakenSide, COMP_ID};
 use tickwire_dataplane::allowlist::{self, Allowlist};
 use tickwire_dataplane::clock::Clock;
@@ -138,7 +139,7 @@ pub(crate) struct Side2<N: Nic> {
 #[allow(clippy::too_many_arguments)]
 fn tick_to_order<N: Nic>(
     clock: &Clock,
-    client: &mut Side2<N>,
+    client: &mut Side2<StampNic<N>>,
     book: &mut Book,
     armed: &mut ArmedOrder,
     stamped: bool,
@@ -150,10 +151,15 @@ fn tick_to_order<N: Nic>(
             s[i] = clock.mono_ns();
         }
     };
-    s[0] = clock.mono_ns();
-    let now = clock.utc(s[0]);
-    // NIC rx + TCP ingress.
-    client.stack.poll(s[0]);
+    // s0 is the rx-burst return of the frame this poll takes, s9 the hand-over of the
+    // order's frame to the NIC ([`StampNic`]): the NIC's own work on either side is not the
+    // appliance's.
+    let t0 = clock.mono_ns();
+    let now = clock.utc(t0);
+    // TCP ingress, from the frame's arrival out of the NIC's ring.
+    client.stack.nic_mut().clear_rx();
+    client.stack.poll(t0);
+    s[0] = client.stack.nic_mut().rx_at().unwrap_or(t0);
     stamp(s, 1);
     // TCP read: the ciphertext into TLS (twice if the receive ring wraps).
     let md = &mut client.md;
@@ -214,11 +220,15 @@ fn tick_to_order<N: Nic>(
         trd.tls.consume_ciphertext(sent);
     }
     stamp(s, 8);
-    // TCP egress + NIC tx: the order's segment, in a tx burst of its own (s9 when that
-    // burst call returns); the ACK owed to the market-data connection follows at once.
-    let t = if stamped { s[8] } else { s[0] };
+    // TCP egress: the order's segment, in a tx burst of its own (s9 when its frame goes to
+    // the NIC); the ACK owed to the market-data connection follows at once.
+    let t = if stamped { s[8] } else { t0 };
+    client.stack.nic_mut().clear_tx();
     client.stack.transmit(trd.conn, t);
-    s[9] = clock.mono_ns();
+    s[9] = match client.stack.nic_mut().tx_at() {
+        Some(sent) => sent,
+        None => return Err("the order's transmit handed no frame to the NIC".into()),
+    };
     client.stack.poll(t);
     Ok(Some(true))
 }
@@ -440,7 +450,7 @@ pub fn run_pair_with<N: Nic>(
     crate::rss::reset_peak();
     let (clock, _) = Clock::calibrate(Duration::from_millis(20));
     let pki = crate::pki::generate("fix.venue.test")?;
-    let cstack = user_stack(a, CLIENT, VENUE, clock.mono_ns())?;
+    let cstack = client_stack(a, &clock, CLIENT, VENUE)?;
     let vstack = user_stack(b, VENUE, CLIENT, clock.mono_ns())?;
     let key = GeneratedKey::generate();
     let mut venue = venue_side(params.venue, vstack, &pki, &key, &clock)?;
@@ -506,6 +516,17 @@ pub(crate) fn user_stack<N: Nic>(
     ))
 }
 
+/// The appliance's [`user_stack`], its NIC wrapped so that the measured path can read when a
+/// frame came out of it and when the order went into it ([`StampNic`]).
+pub(crate) fn client_stack<N: Nic>(
+    nic: N,
+    clock: &Clock,
+    address: Ipv4Addr,
+    peer: Ipv4Addr,
+) -> Result<Stack<StampNic<N>>, String> {
+    user_stack(StampNic::new(nic, *clock), address, peer, clock.mono_ns())
+}
+
 /// The client of every tickwire row, on any NIC, against any [`VenueEnd`] at `venue_addr`
 /// (ports 4000 market data, 4001 trading): connects, handshakes, logs on (HMAC with `key` on
 /// the Kraken venue), subscribes, then runs `params.ticks` ticks and measures each. One
@@ -517,7 +538,7 @@ pub(crate) fn drive<N: Nic, V: VenueEnd>(
     clock: &Clock,
     pki: &crate::pki::TestPki,
     key: &GeneratedKey,
-    cstack: Stack<N>,
+    cstack: Stack<StampNic<N>>,
     venue_addr: Ipv4Addr,
     venue: &mut V,
     mut progress: impl FnMut(Progress),
@@ -607,7 +628,7 @@ impl Measured {
 /// The appliance end of a run: its stack and sessions, the book, the armed order, and what
 /// it counted.
 pub(crate) struct Client<N: Nic> {
-    side: Side2<N>,
+    side: Side2<StampNic<N>>,
     book: Book,
     armed: ArmedOrder,
     md_error: Option<String>,
@@ -625,7 +646,7 @@ impl<N: Nic> Client<N> {
     pub(crate) fn connect(
         params: &Params,
         pki: &crate::pki::TestPki,
-        mut cstack: Stack<N>,
+        mut cstack: Stack<StampNic<N>>,
         venue_addr: Ipv4Addr,
     ) -> Result<Client<N>, String> {
         let te = |e: tickwire_tls::Error| e.to_string();

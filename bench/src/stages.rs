@@ -4,11 +4,16 @@
 //! ([`tickwire_dataplane::clock::Clock`]) between its stages:
 //!
 //! ```text
-//! s0 Stack::poll (NIC rx + TCP ingress) s1 recv_with (TCP read → TLS) s2 tls.poll (TLS open)
-//! s3 FIX parse + book s4 trigger + risk s5 template patch + FIX session
-//! s6 TLS seal (straight into TCP's send buffer) s7 Stack::send (TCP write: only ciphertext
-//! that could not be sealed in place) s8 Stack::transmit (TCP egress + NIC tx of the order) s9
+//! s0 TCP ingress (the rest of Stack::poll) s1 recv_with (TCP read → TLS) s2 tls.poll (TLS
+//! open) s3 FIX parse + book s4 trigger + risk s5 template patch + FIX session s6 TLS seal
+//! (straight into TCP's send buffer) s7 Stack::send (TCP write: only ciphertext that could not
+//! be sealed in place) s8 Stack::transmit (TCP egress of the order, up to its frame's
+//! hand-over to the NIC) s9
 //! ```
+//!
+//! s0 and s9 are the issue's "rx-burst return" and "tx-burst call", read by the client's NIC
+//! wrapper ([`crate::stamp_nic::StampNic`]): when the frame holding the tick came out of the
+//! NIC's receive ring, when the order's frame went into its transmit ring.
 //!
 //! Stamps cost a TSC read each, so the harness alternates: on even ticks it stamps every
 //! boundary (the stage histograms and [`Stages::stamped`] come from those), on odd ticks only
@@ -20,7 +25,7 @@ use hdrhistogram::Histogram;
 
 /// Stage names, in path order.
 pub const NAMES: [&str; 9] = [
-    "NIC rx + TCP ingress",
+    "TCP ingress",
     "TCP read",
     "TLS open",
     "FIX parse + book",
@@ -28,7 +33,7 @@ pub const NAMES: [&str; 9] = [
     "template patch + FIX session",
     "TLS seal",
     "TCP write",
-    "TCP egress + NIC tx",
+    "TCP egress",
 ];
 
 /// Short names for files and JSON keys, same order as [`NAMES`].

@@ -38,8 +38,8 @@ use tickwire_dataplane::mem_spsc;
 use tickwire_dataplane::nic::Nic;
 
 use crate::inmem::{
-    due_ns, hist, user_stack, venue_side, Client, Measured, Params, Report, VenueEnd, VenueKind,
-    CLIENT, TICK_STALL_NS, VENUE,
+    client_stack, due_ns, hist, user_stack, venue_side, Client, Measured, Params, Report, VenueEnd,
+    VenueKind, CLIENT, TICK_STALL_NS, VENUE,
 };
 use crate::venue::GeneratedKey;
 
@@ -243,7 +243,7 @@ fn client_thread<N: Nic>(
     probe: &(dyn Fn(Mark) + Sync),
 ) -> Result<Report, String> {
     let (params, clock, handoff) = (run.params, run.clock, run.handoff);
-    let cstack = user_stack(nic, CLIENT, VENUE, clock.mono_ns())?;
+    let cstack = client_stack(nic, clock, CLIENT, VENUE)?;
     let mut client = Client::connect(params, run.pki, cstack, VENUE)?;
     client.log_on(clock, run.key, &mut |_, _| check_peer(handoff))?;
     handoff.ready.store(true, Ordering::Release);

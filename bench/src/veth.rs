@@ -498,7 +498,7 @@ fn run_on(
     let listeners = topo.listen(&[4000, 4001])?;
     let nic = AfPacket::open(&topo.host_if, 512)
         .map_err(|e| format!("AF_PACKET on {}: {e}", topo.host_if))?;
-    let cstack = inmem::user_stack(nic, CLIENT, VENUE, clock.mono_ns())?;
+    let cstack = inmem::client_stack(nic, &clock, CLIENT, VENUE)?;
     match params.venue {
         VenueKind::Minimal => {
             let mut venue = KernelMinimal::new(listeners, pki.server.clone(), clock);

@@ -8,7 +8,7 @@ use tickwire_fix::outbound::{self, NewOrder, OrderShape, Side};
 use tickwire_fix::template::Header;
 use tickwire_fix::views::{ExecType, ExecutionReport, OrdStatus};
 
-/// An ExecutionReport (fill) as Kraken sends it, SPEC M07: 354 bytes, 33 fields; `|` is SOH.
+/// An ExecutionReport (fill) as Kraken sends it, SPEC M07: 377 bytes (BodyLength 354), 34 fields; `|` is SOH.
 pub const ER: &str = "8=FIX.4.4|9=354|35=8|34=3|49=KRAKEN-TRD|56=TESTCLIENT|52=20260407-14:32:07.250|6=84000.0|11=1775572325000000|14=0.004|17=SIMX0000002:TRD001|31=84000.0|32=0.004|37=O3KQ7T-XH2LM-ZP4WUA|38=0.01|39=1|40=2|44=84000.0|54=1|55=BTC/USD|59=1|60=20260407-14:32:07.249|118=336.0|136=1|137=0.5376|138=USD|139=4|150=F|151=0.006|381=336.0|527=78211235|1003=THVRQM-33VKH-UCI7BS|5050=0|10=014|";
 
 /// An ExecutionReport acknowledging a new order as Kraken sends it, SPEC M06: 297 bytes, 26
