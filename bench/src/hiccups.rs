@@ -241,6 +241,22 @@ impl Estimate {
     }
 }
 
+/// What the estimate can be held against: the share of a row's ticks (histogram of ns) that
+/// took at least `p50 + ESTIMATE_GAP_NS`, as a tick of median length with such a gap inside
+/// would (0 for an empty histogram). A comparison, not a measurement of the gaps' share: gaps
+/// are not the only way to get there, and a tick shorter than the median may take a gap and
+/// stay below it.
+pub fn observed_share(ticks: &Histogram<u64>) -> f64 {
+    if ticks.is_empty() {
+        return 0.0;
+    }
+    let at_least = ticks.value_at_quantile(0.5) + ESTIMATE_GAP_NS;
+    if at_least > ticks.max() {
+        return 0.0;
+    }
+    ticks.count_between(at_least, ticks.max()) as f64 / ticks.len() as f64
+}
+
 // Every gap a bound counts is a gap the histogram records.
 const _: () = assert!(THRESHOLD_NS <= BOUNDS_NS[0]);
 
@@ -499,5 +515,18 @@ mod tests {
         assert!(!e.exceeds_p999());
         // Exactly one in a thousand is not above it.
         assert!(!Estimate::new(&s, 1_000).exceeds_p999());
+    }
+
+    #[test]
+    fn the_observed_share_counts_ticks_of_at_least_the_median_plus_2_us() {
+        let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).unwrap();
+        assert_eq!(observed_share(&h), 0.0);
+        // 990 ticks of 1000 ns, 4 of 2999 (below 1000 + 2000), 6 of 3000 and more.
+        h.record_n(1_000, 990).unwrap();
+        h.record_n(2_999, 4).unwrap();
+        assert_eq!(observed_share(&h), 0.0, "none at or past 3000");
+        h.record_n(3_000, 3).unwrap();
+        h.record_n(50_000, 3).unwrap();
+        assert_eq!(observed_share(&h), 6.0 / 1000.0);
     }
 }

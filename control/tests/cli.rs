@@ -296,6 +296,16 @@ fn bench_measures_platform_hiccups_and_estimates_their_share() {
     let d = e["p50_ns"].as_f64().unwrap();
     assert!((share - r * d * 1e-9).abs() < 1e-12, "{e}");
     assert_eq!(e["exceeds_0_1_percent"], share > 0.001, "{e}");
+    let observed = e["observed_share_ge_p50_plus_2us"].as_f64().unwrap();
+    assert!(
+        (0.0..0.5).contains(&observed),
+        "below the median by definition: {e}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("    measured in the row: ")),
+        "{out}"
+    );
     let hgrm = std::fs::read_to_string(dir.path().join("platform-hiccups.hgrm")).unwrap();
     assert!(
         hgrm.ends_with(&format!("Total count = {gaps}] (values in µs)\n")),
