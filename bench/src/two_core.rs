@@ -73,13 +73,29 @@ impl Default for Options {
     }
 }
 
+/// The CPUs this process may run on, in increasing order.
+fn allowed() -> Result<impl Iterator<Item = usize>, String> {
+    let set = sched_getaffinity(Pid::from_raw(0)).map_err(|e| format!("sched_getaffinity: {e}"))?;
+    Ok((0..nix::sched::CpuSet::count()).filter(move |&c| set.is_set(c).unwrap_or(false)))
+}
+
+/// The CPU the client thread is pinned to: the first this process may run on (with two or
+/// more, the first of [`cores`]).
+///
+/// # Errors
+/// An empty affinity mask, or `sched_getaffinity` refused.
+pub fn client_core() -> Result<usize, String> {
+    allowed()?
+        .next()
+        .ok_or_else(|| "this process may run on no CPU".to_string())
+}
+
 /// The first two CPUs this process may run on (client, venue).
 ///
 /// # Errors
 /// Fewer than two CPUs in the affinity mask, or `sched_getaffinity` refused.
 pub fn cores() -> Result<(usize, usize), String> {
-    let set = sched_getaffinity(Pid::from_raw(0)).map_err(|e| format!("sched_getaffinity: {e}"))?;
-    let mut allowed = (0..nix::sched::CpuSet::count()).filter(|&c| set.is_set(c).unwrap_or(false));
+    let mut allowed = allowed()?;
     match (allowed.next(), allowed.next()) {
         (Some(a), Some(b)) => Ok((a, b)),
         (a, _) => Err(format!(

@@ -3,9 +3,11 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use hdrhistogram::Histogram;
+use tickwire_bench::hiccups::{self, Estimate, Hiccups};
 use tickwire_bench::inmem::{self, Report, VenueKind};
 use tickwire_bench::kernel::{self, Mode};
 use tickwire_bench::report::{hgrm, plot_percentiles, QUANTILES};
@@ -97,6 +99,13 @@ pub struct Args {
     /// to the appliance.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub venue_pauses: u32,
+    /// Seconds of the platform hiccup meter, run once before the rows: a thread pinned to the
+    /// CPU the inmem-2core client is pinned to reads the TSC clock back to back and records
+    /// every gap of 250 ns or more between two reads (time the platform took: timer ticks,
+    /// interrupts, the hypervisor). Shown as the "platform" section, with an estimate of the
+    /// share of ticks such gaps reach; 0 turns it off. At most 600.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub hiccup_secs: u64,
     /// Folder for `.hgrm` files, the plot and the JSON report.
     #[arg(long, default_value = "tickwire-out/bench")]
     pub out: PathBuf,
@@ -214,6 +223,157 @@ fn dpdk_rows(_args: &Args, text: bool) -> anyhow::Result<Vec<Row>> {
     }])
 }
 
+/// The platform hiccup meter for `secs` on the client's CPU, or why it could not run.
+#[allow(clippy::print_stdout)]
+fn platform_hiccups(secs: u64, text: bool) -> Result<Hiccups, String> {
+    let measured = two_core::client_core().and_then(|cpu| {
+        if text {
+            print!("measuring platform hiccups on CPU {cpu} ({secs} s)… ");
+            let _ = std::io::stdout().flush();
+        }
+        hiccups::measure(cpu, Duration::from_secs(secs)).map_err(|e| e.to_string())
+    });
+    if text {
+        match &measured {
+            Ok(h) => println!(
+                "{} gaps of ≥ 1 µs in {:.2} s",
+                h.summary.at_least[0],
+                h.summary.run_ns as f64 / 1e9
+            ),
+            Err(reason) => println!("platform hiccups: not available: {reason}"),
+        }
+    }
+    measured
+}
+
+/// A JSON key for a gap bound: `ge_2us`.
+fn bound_key(ns: u64) -> String {
+    format!("ge_{}us", ns / 1000)
+}
+
+/// The report's `platform` object: the meter's run and the estimates for the tickwire rows.
+fn platform_json(
+    hiccups: &Result<Hiccups, String>,
+    estimates: &[(&str, &Report, Estimate)],
+) -> serde_json::Value {
+    let h = match hiccups {
+        Ok(h) => h,
+        Err(reason) => {
+            return serde_json::json!({ "available": false, "reason": reason });
+        }
+    };
+    let s = &h.summary;
+    let by_bound = |v: &dyn Fn(usize) -> serde_json::Value| {
+        hiccups::BOUNDS_NS
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| (bound_key(b), v(i)))
+            .collect::<serde_json::Map<String, serde_json::Value>>()
+    };
+    serde_json::json!({
+        "available": true,
+        "method": format!(
+            "before the rows, one thread pinned to CPU {} (the inmem-2core client's CPU; the one-thread rows are not pinned) reads the calibrated clock back to back; an interval of at least {} ns between two reads is a gap",
+            h.cpu,
+            hiccups::THRESHOLD_NS
+        ),
+        "cpu": h.cpu,
+        "clock": match h.source {
+            tickwire_dataplane::clock::Source::Tsc => "tsc",
+            tickwire_dataplane::clock::Source::Monotonic => "clock_monotonic",
+        },
+        "requested_s": h.requested.as_secs_f64(),
+        "run_ns": s.run_ns,
+        "reads": s.reads,
+        "normal_read_ns": s.normal_read_ns,
+        "loop_faster_than_threshold": s.resolved(),
+        "gap_threshold_ns": hiccups::THRESHOLD_NS,
+        "gaps": s.gaps,
+        "gap_counts": by_bound(&|i| s.at_least[i].into()),
+        "gaps_per_s": by_bound(&|i| s.rates()[i].into()),
+        "largest_gap_ns": s.largest_gap_ns,
+        "lost_fraction_ge_1us": s.lost_fraction(),
+        "estimates": estimates.iter().map(|(run, r, e)| serde_json::json!({
+            "run": run,
+            "p50_ns": e.p50_ns,
+            "p99_9_ns": r.tick_to_trade.value_at_quantile(0.999),
+            "gap_ns": hiccups::ESTIMATE_GAP_NS,
+            "gaps_per_s": e.rate_per_s,
+            "share_of_ticks_with_gap": e.share,
+            "exceeds_0_1_percent": e.exceeds_p999(),
+            "observed_share_ge_p50_plus_2us": hiccups::observed_share(&r.tick_to_trade),
+            "formula": "share ≈ R × D: R the gaps of at least 2 µs per second, D the row's tick-to-trade p50 (an estimate: gaps independent of the ticks, R × D ≪ 1)",
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The text report's platform section.
+#[allow(clippy::print_stdout)]
+fn print_platform(hiccups: &Result<Hiccups, String>, estimates: &[(&str, &Report, Estimate)]) {
+    let h = match hiccups {
+        Ok(h) => h,
+        Err(reason) => {
+            println!(
+                "
+platform: hiccups not measured: {reason}"
+            );
+            return;
+        }
+    };
+    let s = &h.summary;
+    println!(
+        "
+platform: hiccups on CPU {} ({:.2} s of back-to-back clock reads before the rows, on a thread pinned as the inmem-2core client is; the one-thread rows are not pinned)",
+        h.cpu,
+        s.run_ns as f64 / 1e9
+    );
+    println!(
+        "  clock reads      {}, normally {} apart (mean of the intervals below the {} ns gap threshold)",
+        s.reads,
+        s.normal_read_ns
+            .map_or_else(|| "-".to_string(), |ns| format!("{ns:.1} ns")),
+        hiccups::THRESHOLD_NS
+    );
+    if !s.resolved() {
+        println!(
+            "  (most intervals are gaps: reading the clock takes about {} ns or more here, an unoptimised build or a clock read the hypervisor traps, so the loop's own pace is counted with the platform's gaps)",
+            hiccups::THRESHOLD_NS
+        );
+    }
+    let rates: Vec<String> = hiccups::BOUNDS_NS
+        .iter()
+        .zip(s.rates())
+        .map(|(b, r)| format!("≥ {} µs {r:.1}", b / 1000))
+        .collect();
+    println!("  gaps per second  {}", rates.join(", "));
+    println!(
+        "  largest gap      {:.1} µs; {:.3} % of the run lost in gaps of ≥ 1 µs",
+        s.largest_gap_ns as f64 / 1000.0,
+        100.0 * s.lost_fraction()
+    );
+    for (run, r, e) in estimates {
+        println!(
+            "  estimate for {run}: ticks containing a gap of ≥ 2 µs ≈ R × D = {:.1}/s × {} ns ≈ {:.3} %",
+            e.rate_per_s,
+            e.p50_ns,
+            100.0 * e.share,
+        );
+        if e.exceeds_p999() {
+            println!("    above 0.1 %: by this estimate more than one tick in a thousand carries ≥ 2 µs of platform time, which puts p99.9 at D + 2 µs or beyond: p99.9 is then set by the platform, not by tickwire's code");
+        } else {
+            println!("    at most 0.1 %: by this estimate gaps of ≥ 2 µs reach at most one tick in a thousand, so they alone do not set p99.9");
+        }
+        println!(
+            "    measured in the row: {:.3} % of its ticks took ≥ D + 2 µs (from any cause); p99.9 {} ns",
+            100.0 * hiccups::observed_share(&r.tick_to_trade),
+            r.tick_to_trade.value_at_quantile(0.999)
+        );
+    }
+    if !estimates.is_empty() {
+        println!("    (R from the meter's run, D the row's p50; it assumes the gaps arrive independently of the ticks and leaves out what a gap costs afterwards)");
+    }
+}
+
 /// Baseline (c), or why it is not in this build.
 fn quickfix_row(ticks: u64) -> anyhow::Result<Result<Report, String>> {
     #[cfg(feature = "quickfix")]
@@ -271,6 +431,7 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             println!("inmem-2core left out: {reason}\n");
         }
     }
+    let hiccups = (args.hiccup_secs > 0).then(|| platform_hiccups(args.hiccup_secs, text));
     let r1 = args.rate;
     let r8 = args.rate.saturating_mul(8);
     let mut rows: Vec<Row> = Vec::new();
@@ -420,6 +581,9 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             }
         }
     }
+    if let Some(Ok(h)) = &hiccups {
+        write("platform-hiccups.hgrm".to_string(), &h.histogram)?;
+    }
     if !measured.is_empty() {
         for (file, title, pick) in [
             (
@@ -491,6 +655,19 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             "within_10_percent": c.error_vs_bare <= 0.10,
         })
     };
+    // The platform estimate for the in-memory rows (the two-core one runs on the meter's CPU).
+    let estimates: Vec<(&str, &Report, Estimate)> = match &hiccups {
+        Some(Ok(h)) => [Topology::Inmem, Topology::Inmem2core]
+            .into_iter()
+            .filter_map(find)
+            .filter(|(_, r)| !r.tick_to_trade.is_empty())
+            .map(|(row, r)| {
+                let e = Estimate::new(&h.summary, r.tick_to_trade.value_at_quantile(0.5));
+                (row.name.as_str(), *r, e)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     // At the venue, p50 of a baseline over p50 of a tickwire row.
     let venue_ratio = |baseline: Topology, ours: Topology| {
         Some(p50(&find(baseline)?.1.at_venue) / p50(&find(ours)?.1.at_venue))
@@ -543,6 +720,7 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             "baseline_b_p50_ratio_dpdk_memif": venue_ratio_to(Topology::KernelPolling, "tickwire-dpdk-memif"),
             "baseline_c_p50_ratio_dpdk_memif": venue_ratio_to(Topology::Quickfix, "tickwire-dpdk-memif"),
         },
+        "platform": hiccups.as_ref().map(|h| platform_json(h, &estimates)),
         "stages": breakdown.map(breakdown_json),
         "stages_inmem_2core": breakdown_2core.map(breakdown_json),
         "left_out": omitted.as_ref().map(|reason| serde_json::json!({
@@ -619,6 +797,9 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         ours,
         true,
     );
+    if let Some(h) = &hiccups {
+        print_platform(h, &estimates);
+    }
     table(
         "tick-to-trade at the venue, ns (tick handed to the venue's NIC/socket → order received there)",
         |r| &r.at_venue,
@@ -690,7 +871,12 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
     );
     println!("load average: {} before, {} after", load_before, load_after);
     println!(
-        "\nhistograms (.hgrm, inside / -at-venue / -stage-*), tick-to-trade.svg, tick-to-trade-at-venue.svg and report.json in {}",
+        "\nhistograms (.hgrm, inside / -at-venue / -stage-*{}), tick-to-trade.svg, tick-to-trade-at-venue.svg and report.json in {}",
+        if matches!(hiccups, Some(Ok(_))) {
+            ", platform-hiccups"
+        } else {
+            ""
+        },
         args.out.display()
     );
     Ok(())

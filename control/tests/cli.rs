@@ -213,6 +213,149 @@ fn bench_venue_pauses_zero_is_refused_before_running() {
     assert!(!out.exists(), "a benchmark ran and wrote {}", out.display());
 }
 
+/// The platform hiccup meter: a text run prints the platform section with the estimate for the
+/// in-memory row, and report.json carries the same figures, consistent with each other and
+/// with the run that was asked for; the gap histogram is written beside the others.
+#[test]
+fn bench_measures_platform_hiccups_and_estimates_their_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = tickwire(&[
+        "bench",
+        "--ticks",
+        "3000",
+        "--topology",
+        "inmem",
+        "--hiccup-secs",
+        "1",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    let p = &v["platform"];
+    assert_eq!(p["available"], true, "{p}");
+    let cpu = p["cpu"].as_u64().unwrap();
+    assert!(
+        out.contains(&format!("platform: hiccups on CPU {cpu} (")),
+        "{out}"
+    );
+    for line in [
+        "  clock reads ",
+        "  gaps per second  ≥ 1 µs ",
+        "  largest gap ",
+        "  estimate for tickwire in-memory NIC + userspace TCP + TLS 1.3: ticks containing a gap of ≥ 2 µs ≈ R × D = ",
+    ] {
+        assert!(out.lines().any(|l| l.starts_with(line)), "{line:?} missing:\n{out}");
+    }
+    assert!(
+        out.contains("    above 0.1 %: ") || out.contains("    at most 0.1 %: "),
+        "{out}"
+    );
+    // Asked for 1 s: the loop stops at the first read past it.
+    assert_eq!(p["requested_s"].as_f64().unwrap(), 1.0);
+    let run_ns = p["run_ns"].as_u64().unwrap();
+    assert!((1_000_000_000..1_250_000_000).contains(&run_ns), "{p}");
+    let reads = p["reads"].as_u64().unwrap();
+    assert!(reads > 1_000_000, "{p}");
+    assert!(p["normal_read_ns"].as_f64().unwrap() > 0.0, "{p}");
+    assert_eq!(p["gap_threshold_ns"], 250);
+    let gaps = p["gaps"].as_u64().unwrap();
+    assert!(gaps < reads, "{p}");
+    let keys = [
+        "ge_1us", "ge_2us", "ge_3us", "ge_5us", "ge_10us", "ge_100us",
+    ];
+    let counts: Vec<u64> = keys
+        .iter()
+        .map(|k| p["gap_counts"][k].as_u64().unwrap())
+        .collect();
+    assert!(
+        counts[0] <= gaps && counts.windows(2).all(|w| w[0] >= w[1]),
+        "{p}"
+    );
+    for (k, n) in keys.iter().zip(&counts) {
+        let rate = p["gaps_per_s"][k].as_f64().unwrap();
+        assert!(
+            (rate - *n as f64 * 1e9 / run_ns as f64).abs() < 1e-6,
+            "{k}: {p}"
+        );
+    }
+    let largest = p["largest_gap_ns"].as_u64().unwrap();
+    assert!(counts[0] == 0 || largest >= 1_000, "{p}");
+    let lost = p["lost_fraction_ge_1us"].as_f64().unwrap();
+    assert!((0.0..1.0).contains(&lost), "{p}");
+    // The estimate: R(≥ 2 µs) × the row's p50, against one tick in a thousand.
+    let e = &p["estimates"].as_array().unwrap()[..];
+    assert_eq!(e.len(), 1, "{p}");
+    let e = &e[0];
+    assert_eq!(e["p50_ns"], v["runs"][0]["ns"]["p50"], "{v}");
+    assert_eq!(e["p99_9_ns"], v["runs"][0]["ns"]["p99.9"], "{v}");
+    let r = p["gaps_per_s"]["ge_2us"].as_f64().unwrap();
+    assert_eq!(e["gaps_per_s"].as_f64().unwrap(), r);
+    let share = e["share_of_ticks_with_gap"].as_f64().unwrap();
+    let d = e["p50_ns"].as_f64().unwrap();
+    assert!((share - r * d * 1e-9).abs() < 1e-12, "{e}");
+    assert_eq!(e["exceeds_0_1_percent"], share > 0.001, "{e}");
+    let observed = e["observed_share_ge_p50_plus_2us"].as_f64().unwrap();
+    assert!(
+        (0.0..0.5).contains(&observed),
+        "below the median by definition: {e}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("    measured in the row: ")),
+        "{out}"
+    );
+    let hgrm = std::fs::read_to_string(dir.path().join("platform-hiccups.hgrm")).unwrap();
+    assert!(
+        hgrm.ends_with(&format!("Total count = {gaps}] (values in µs)\n")),
+        "{hgrm}"
+    );
+}
+
+/// `--hiccup-secs 0` turns the meter off: no platform section, `platform` null in the report,
+/// no gap histogram. Past 600 the parser refuses it before anything runs.
+#[test]
+fn bench_hiccup_secs_zero_omits_the_platform_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = tickwire(&[
+        "bench",
+        "--ticks",
+        "3000",
+        "--topology",
+        "inmem",
+        "--hiccup-secs",
+        "0",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(!out.contains("platform"), "{out}");
+    assert!(!out.contains("hiccups"), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    assert!(v["runs"][0]["ns"]["p50"].as_u64().unwrap() > 0, "{v}");
+    assert!(v.as_object().unwrap().contains_key("platform"), "{v}");
+    assert!(v["platform"].is_null(), "{v}");
+    assert!(!dir.path().join("platform-hiccups.hgrm").exists());
+    assert!(dir.path().join("tickwire-inmem.hgrm").exists());
+
+    let out = dir.path().join("refused");
+    let (code, stdout, err) = tickwire(&[
+        "bench",
+        "--hiccup-secs",
+        "601",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "clap usage error: {err}");
+    assert!(err.contains("invalid value '601'"), "{err}");
+    assert!(err.contains("--hiccup-secs"), "{err}");
+    assert!(err.contains("0..=600"), "the accepted range: {err}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(!out.exists());
+}
+
 /// The venue-on-the-other-core row next to the one-thread row: both measured, with their own
 /// stage breakdowns; on one CPU (`taskset -c 0`), asking for it is an error that says why.
 #[test]
@@ -240,6 +383,15 @@ fn bench_inmem_2core_row_is_measured_or_refused_on_one_cpu() {
     }
     for k in ["stages", "stages_inmem_2core"] {
         assert_eq!(v[k]["stage_ns"].as_array().unwrap().len(), 9, "{k}: {v}");
+    }
+    // The hiccup meter runs by default (2 s) and estimates both in-memory rows.
+    let p = &v["platform"];
+    assert_eq!(p["requested_s"].as_f64(), Some(2.0), "{p}");
+    let e = p["estimates"].as_array().unwrap();
+    assert_eq!(e.len(), 2, "{p}");
+    for (e, r) in e.iter().zip(runs) {
+        assert_eq!(e["run"], r["topology"], "{p}");
+        assert_eq!(e["p50_ns"], r["ns"]["p50"], "{p}");
     }
     assert!(v["stages_inmem_2core"]["run"]
         .as_str()
