@@ -20,9 +20,9 @@
 //!
 //! What it does not see: interruptions shorter than [`THRESHOLD_NS`]; what an interruption
 //! costs the tick-to-trade path afterwards in caches and TLBs (this loop's working set is a few
-//! cache lines); the CPU the meter is not on. Pinned as the `inmem-2core` client is, it
-//! measures that CPU; the one-thread rows are not pinned and run wherever the scheduler puts
-//! the bench's main thread.
+//! cache lines); the CPU the meter is not on. It is pinned to [`crate::two_core::client_core`],
+//! where `tickwire bench` also pins its one-thread rows (`two_core::on_client_core`) and the
+//! `inmem-2core` client.
 //!
 //! The loop allocates nothing (the histogram is sized before it, values past its range are
 //! clamped to the range's top) and makes no system call.

@@ -90,6 +90,23 @@ pub fn client_core() -> Result<usize, String> {
         .ok_or_else(|| "this process may run on no CPU".to_string())
 }
 
+/// Runs `f` on a thread of its own pinned to [`client_core`] (where the two-core run's client
+/// and the platform hiccup meter run), as the appliance's engine thread runs on its core; the
+/// caller's affinity is left as it was, so threads spawned later are not confined to that CPU.
+/// Returns `f`'s result and the CPU.
+///
+/// # Errors
+/// No CPU to pin to, the pinning refused, or `f` panicked.
+pub fn on_client_core<T: Send>(f: impl FnOnce() -> T + Send) -> Result<(T, usize), String> {
+    let cpu = client_core()?;
+    std::thread::scope(|s| {
+        s.spawn(|| pin(cpu).map(|()| f()))
+            .join()
+            .map_err(|_| format!("the run pinned to CPU {cpu} panicked"))?
+    })
+    .map(|t| (t, cpu))
+}
+
 /// The first two CPUs this process may run on (client, venue).
 ///
 /// # Errors

@@ -273,7 +273,7 @@ fn platform_json(
     serde_json::json!({
         "available": true,
         "method": format!(
-            "before the rows, one thread pinned to CPU {} (the inmem-2core client's CPU; the one-thread rows are not pinned) reads the calibrated clock back to back; an interval of at least {} ns between two reads is a gap",
+            "before the rows, one thread pinned to CPU {} (the CPU of the inmem-2core client and of the one-thread rows) reads the calibrated clock back to back; an interval of at least {} ns between two reads is a gap",
             h.cpu,
             hiccups::THRESHOLD_NS
         ),
@@ -323,7 +323,7 @@ platform: hiccups not measured: {reason}"
     let s = &h.summary;
     println!(
         "
-platform: hiccups on CPU {} ({:.2} s of back-to-back clock reads before the rows, on a thread pinned as the inmem-2core client is; the one-thread rows are not pinned)",
+platform: hiccups on CPU {} ({:.2} s of back-to-back clock reads before the rows, on a thread pinned where the one-thread rows and the inmem-2core client run)",
         h.cpu,
         s.run_ns as f64 / 1e9
     );
@@ -502,9 +502,20 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             stages,
             venue,
         };
-        let inmem_run = |rate, stages, venue| {
-            inmem::run(params(rate, stages, venue), |_| {}).map_err(anyhow::Error::msg)
+        // The one-thread rows, tickwire's and the polling baselines', run on a thread pinned
+        // to the client's CPU (the appliance's engine thread has a core of its own; the meter
+        // measured this one); the blocking baseline's threads and DPDK's lcores are placed
+        // as they would be.
+        let pinned = |f: &(dyn Fn() -> Result<Report, String> + Sync)| {
+            let (r, cpu) = two_core::on_client_core(f).map_err(anyhow::Error::msg)?;
+            if text {
+                print!("[pinned to CPU {cpu}] ");
+                let _ = std::io::stdout().flush();
+            }
+            r.map_err(anyhow::Error::msg)
         };
+        let inmem_run =
+            |rate, stages, venue| pinned(&|| inmem::run(params(rate, stages, venue), |_| {}));
         let outcome: anyhow::Result<Result<Report, String>> = match topology {
             Topology::Inmem => inmem_run(0, true, VenueKind::Minimal).map(Ok),
             Topology::Inmem2core => {
@@ -526,9 +537,7 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             Topology::Paced8x => inmem_run(r8, false, VenueKind::Minimal).map(Ok),
             Topology::Paced1x => inmem_run(r1, false, VenueKind::Minimal).map(Ok),
             Topology::Kraken => inmem_run(0, false, VenueKind::Kraken).map(Ok),
-            Topology::KernelPolling => kernel::run(Mode::Polling, ticks)
-                .map(Ok)
-                .map_err(anyhow::Error::msg),
+            Topology::KernelPolling => pinned(&|| kernel::run(Mode::Polling, ticks)).map(Ok),
             Topology::KernelBlocking => kernel::run(Mode::Blocking, ticks)
                 .map(Ok)
                 .map_err(anyhow::Error::msg),
@@ -792,7 +801,7 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
     };
     let base_name = base.map_or("tickwire", |(row, _)| row.name.as_str());
     table(
-        &format!("tick-to-trade inside the appliance, ns (tick read → order written; p50 × = p50 / p50 of {base_name})"),
+        &format!("tick-to-trade inside the appliance, ns (rx-burst return of the tick → the order handed to the NIC; p50 × = p50 / p50 of {base_name})"),
         |r| &r.tick_to_trade,
         ours,
         true,

@@ -240,6 +240,11 @@ fn bench_measures_platform_hiccups_and_estimates_their_share() {
         out.contains(&format!("platform: hiccups on CPU {cpu} (")),
         "{out}"
     );
+    // The one-thread row runs on the CPU the meter measured.
+    assert!(
+        out.contains(&format!("[pinned to CPU {cpu}] ")),
+        "{out}"
+    );
     for line in [
         "  clock reads ",
         "  gaps per second  ≥ 1 µs ",
