@@ -241,10 +241,7 @@ fn bench_measures_platform_hiccups_and_estimates_their_share() {
         "{out}"
     );
     // The one-thread row runs on the CPU the meter measured.
-    assert!(
-        out.contains(&format!("[pinned to CPU {cpu}] ")),
-        "{out}"
-    );
+    assert!(out.contains(&format!("[pinned to CPU {cpu}] ")), "{out}");
     for line in [
         "  clock reads ",
         "  gaps per second  ≥ 1 µs ",
