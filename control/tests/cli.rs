@@ -194,21 +194,35 @@ fn bench_runs_every_topology_and_writes_histograms() {
 fn bench_venue_pauses_zero_is_refused_before_running() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bench");
-    let (code, stdout, err) = tickwire(&[
-        "bench",
-        "--venue-pauses",
-        "0",
-        "--ticks",
-        "100",
-        "--topology",
-        "inmem-2core",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    refused_before_running(
+        &[
+            "bench",
+            "--venue-pauses",
+            "0",
+            "--ticks",
+            "100",
+            "--topology",
+            "inmem-2core",
+        ],
+        &out,
+        ("'0'", "--venue-pauses", "1.."),
+    );
+}
+
+/// `tickwire <args> --out <out>` is a clap usage error (exit 2) naming the value, the flag and
+/// the accepted range, printed before anything ran: nothing on stdout, no report folder.
+fn refused_before_running(
+    args: &[&str],
+    out: &std::path::Path,
+    (value, flag, range): (&str, &str, &str),
+) {
+    let mut all = args.to_vec();
+    all.extend(["--out", out.to_str().unwrap()]);
+    let (code, stdout, err) = tickwire(&all);
     assert_eq!(code, 2, "clap usage error: {err}");
-    assert!(err.contains("invalid value '0'"), "{err}");
-    assert!(err.contains("--venue-pauses"), "{err}");
-    assert!(err.contains("1.."), "the accepted range: {err}");
+    assert!(err.contains(&format!("invalid value {value}")), "{err}");
+    assert!(err.contains(flag), "{err}");
+    assert!(err.contains(range), "the accepted range: {err}");
     assert!(stdout.is_empty(), "{stdout}");
     assert!(!out.exists(), "a benchmark ran and wrote {}", out.display());
 }
@@ -343,19 +357,11 @@ fn bench_hiccup_secs_zero_omits_the_platform_section() {
     assert!(dir.path().join("tickwire-inmem.hgrm").exists());
 
     let out = dir.path().join("refused");
-    let (code, stdout, err) = tickwire(&[
-        "bench",
-        "--hiccup-secs",
-        "601",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 2, "clap usage error: {err}");
-    assert!(err.contains("invalid value '601'"), "{err}");
-    assert!(err.contains("--hiccup-secs"), "{err}");
-    assert!(err.contains("0..=600"), "the accepted range: {err}");
-    assert!(stdout.is_empty(), "{stdout}");
-    assert!(!out.exists());
+    refused_before_running(
+        &["bench", "--hiccup-secs", "601"],
+        &out,
+        ("'601'", "--hiccup-secs", "0..=600"),
+    );
 }
 
 /// The venue-on-the-other-core row next to the one-thread row: both measured, with their own

@@ -46,14 +46,18 @@ fn naive_emit(seq: u64, now: &str, id: u64, px: f64, qty: f64) -> String {
     format!("{head}{body}10={sum:03}\x01")
 }
 
-/// What a hand-written client does: split into a tag map, parse floats.
-fn naive_parse_er(raw: &str) -> (f64, f64, f64, usize) {
-    let map: HashMap<u32, &str> = raw
-        .split('\x01')
+/// The tag map a hand-written client splits a message into.
+fn naive_tag_map(raw: &str) -> HashMap<u32, &str> {
+    raw.split('\x01')
         .filter(|f| !f.is_empty())
         .filter_map(|f| f.split_once('='))
         .filter_map(|(t, v)| t.parse().ok().map(|t| (t, v)))
-        .collect();
+        .collect()
+}
+
+/// What a hand-written client does: split into a tag map, parse floats.
+fn naive_parse_er(raw: &str) -> (f64, f64, f64, usize) {
+    let map = naive_tag_map(raw);
     let last_px: f64 = map[&31].parse().unwrap();
     let cum: f64 = map[&14].parse().unwrap();
     let leaves: f64 = map[&151].parse().unwrap();
@@ -78,12 +82,7 @@ fn naive_parse_er(raw: &str) -> (f64, f64, f64, usize) {
 
 /// [`naive_parse_er`] for the acknowledgement: the same fields as `er_new_fields`.
 fn naive_parse_er_new(raw: &str) -> (f64, f64, f64, usize) {
-    let map: HashMap<u32, &str> = raw
-        .split('\x01')
-        .filter(|f| !f.is_empty())
-        .filter_map(|f| f.split_once('='))
-        .filter_map(|(t, v)| t.parse().ok().map(|t| (t, v)))
-        .collect();
+    let map = naive_tag_map(raw);
     let qty: f64 = map[&38].parse().unwrap();
     let px: f64 = map[&44].parse().unwrap();
     let leaves: f64 = map[&151].parse().unwrap();
