@@ -418,15 +418,29 @@ pub fn run(mode: Mode, ticks: u64) -> Result<Report, String> {
                 }
                 Ok(at_venue)
             });
-            while strategy.ticks_seen < ticks || strategy.fills < orders {
-                if let Some(t0) = strategy.on_tick(&mut client)? {
-                    record(&mut inside, clock.mono_ns() - t0).map_err(|e| e.to_string())?;
-                    orders += 1;
+            let mut client_side = || -> Result<(), String> {
+                while strategy.ticks_seen < ticks || strategy.fills < orders {
+                    if let Some(t0) = strategy.on_tick(&mut client)? {
+                        record(&mut inside, clock.mono_ns() - t0).map_err(|e| e.to_string())?;
+                        orders += 1;
+                    }
                 }
-            }
-            venue_thread
+                Ok(())
+            };
+            let client_result = client_side();
+            // The venue's own error first: when it gives up (an order not seen in time), the
+            // client only sees its sockets close.
+            let venue_result = venue_thread
                 .join()
-                .map_err(|_| "venue thread panicked".to_string())??
+                .map_err(|_| "venue thread panicked".to_string())?;
+            match (venue_result, client_result) {
+                (Err(venue), Err(client)) => {
+                    return Err(format!("venue: {venue} (client: {client})"))
+                }
+                (Err(venue), Ok(())) => return Err(format!("venue: {venue}")),
+                (Ok(_), Err(client)) => return Err(client),
+                (Ok(at_venue), Ok(())) => at_venue,
+            }
         }
     };
     Ok(Report {
