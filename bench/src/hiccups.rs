@@ -31,7 +31,9 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use tickwire_dataplane::clock::{Clock, Source};
-use tickwire_dataplane::engine::runner::{pin_current, PinError, ThreadConfig};
+use tickwire_dataplane::engine::runner::PinError;
+
+use crate::two_core::PinnedError;
 
 /// Intervals between two consecutive reads at least this long are gaps, ns. Well above a
 /// back-to-back read of the clock (≈ 10–30 ns, TSC or vDSO) and below the smallest bound
@@ -326,31 +328,24 @@ impl std::error::Error for Error {}
 /// # Errors
 /// [`Error`].
 pub fn measure(cpu: usize, duration: Duration) -> Result<Hiccups, Error> {
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("tw-hiccups".to_string())
-            .spawn_scoped(scope, move || {
-                pin_current(&ThreadConfig {
-                    core: Some(cpu),
-                    ..ThreadConfig::default()
-                })
-                .map_err(Error::Pin)?;
-                let (clock, _) = Clock::calibrate(Duration::from_millis(20));
-                let mut gaps = Gaps::new().map_err(Error::Histogram)?;
-                let ns = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
-                spin(|| clock.mono_ns(), ns, &mut gaps);
-                Ok(Hiccups {
-                    cpu,
-                    source: clock.source(),
-                    requested: duration,
-                    summary: gaps.summary(),
-                    histogram: gaps.histogram,
-                })
-            })
-            .map_err(Error::Spawn)?
-            .join()
-            .map_err(|_| Error::Panicked)?
+    crate::two_core::on_core(cpu, "tw-hiccups", move || {
+        let (clock, _) = Clock::calibrate(Duration::from_millis(20));
+        let mut gaps = Gaps::new().map_err(Error::Histogram)?;
+        let ns = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+        spin(|| clock.mono_ns(), ns, &mut gaps);
+        Ok(Hiccups {
+            cpu,
+            source: clock.source(),
+            requested: duration,
+            summary: gaps.summary(),
+            histogram: gaps.histogram,
+        })
     })
+    .map_err(|e| match e {
+        PinnedError::Pin(e) => Error::Pin(e),
+        PinnedError::Spawn(e) => Error::Spawn(e),
+        PinnedError::Panicked => Error::Panicked,
+    })?
 }
 
 #[cfg(test)]

@@ -64,18 +64,6 @@ impl<N: Nic> StampNic<N> {
     pub fn tx_at(&self) -> Option<i64> {
         self.tx_at
     }
-
-    /// The wrapped NIC.
-    pub fn inner_mut(&mut self) -> &mut N {
-        &mut self.inner
-    }
-
-    #[inline]
-    fn mark_rx(&mut self) {
-        if self.rx_at.is_none() {
-            self.rx_at = Some(self.clock.mono_ns());
-        }
-    }
 }
 
 impl<N: Nic> Nic for StampNic<N> {
@@ -118,7 +106,9 @@ impl<N: Nic> Nic for StampNic<N> {
     #[inline]
     fn rx_take(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
         let n = self.inner.rx_take(buf)?;
-        self.mark_rx();
+        if self.rx_at.is_none() {
+            self.rx_at = Some(self.clock.mono_ns());
+        }
         Some(n)
     }
 

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use nix::sched::sched_getaffinity;
 use nix::unistd::Pid;
 use tickwire_dataplane::clock::Clock;
-use tickwire_dataplane::engine::runner::{pin_current, ThreadConfig};
+use tickwire_dataplane::engine::runner::{pin_current, PinError, ThreadConfig};
 use tickwire_dataplane::mem_spsc;
 use tickwire_dataplane::nic::Nic;
 
@@ -90,21 +90,68 @@ pub fn client_core() -> Result<usize, String> {
         .ok_or_else(|| "this process may run on no CPU".to_string())
 }
 
-/// Runs `f` on a thread of its own pinned to [`client_core`] (where the two-core run's client
-/// and the platform hiccup meter run), as the appliance's engine thread runs on its core; the
-/// caller's affinity is left as it was, so threads spawned later are not confined to that CPU.
-/// Returns `f`'s result and the CPU.
+/// Why [`on_core`] did not run its closure to the end.
+#[derive(Debug)]
+pub enum PinnedError {
+    /// Pinning to the CPU was refused.
+    Pin(PinError),
+    /// The thread could not be created.
+    Spawn(std::io::Error),
+    /// The closure panicked.
+    Panicked,
+}
+
+impl core::fmt::Display for PinnedError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Pin(e) => write!(f, "{e}"),
+            Self::Spawn(e) => write!(f, "thread not created: {e}"),
+            Self::Panicked => f.write_str("thread panicked"),
+        }
+    }
+}
+
+impl std::error::Error for PinnedError {}
+
+/// Runs `f` on a thread of its own, named `name` and pinned to `cpu` (affinity only,
+/// `engine::runner::pin_current`), and waits for it; the caller's affinity is left as it was,
+/// so threads it spawns later are not confined to that CPU.
 ///
 /// # Errors
-/// No CPU to pin to, the pinning refused, or `f` panicked.
+/// [`PinnedError`].
+pub fn on_core<T: Send>(
+    cpu: usize,
+    name: &str,
+    f: impl FnOnce() -> T + Send,
+) -> Result<T, PinnedError> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name(name.to_string())
+            .spawn_scoped(scope, move || {
+                pin_current(&ThreadConfig {
+                    core: Some(cpu),
+                    ..ThreadConfig::default()
+                })
+                .map(|()| f())
+            })
+            .map_err(PinnedError::Spawn)?
+            .join()
+            .map_err(|_| PinnedError::Panicked)?
+            .map_err(PinnedError::Pin)
+    })
+}
+
+/// [`on_core`] on [`client_core`] (where the two-core run's client and the platform hiccup
+/// meter run), as the appliance's engine thread runs on its core. Returns `f`'s result and the
+/// CPU.
+///
+/// # Errors
+/// No CPU to pin to, or [`PinnedError`] (as text).
 pub fn on_client_core<T: Send>(f: impl FnOnce() -> T + Send) -> Result<(T, usize), String> {
     let cpu = client_core()?;
-    std::thread::scope(|s| {
-        s.spawn(|| pin(cpu).map(|()| f()))
-            .join()
-            .map_err(|_| format!("the run pinned to CPU {cpu} panicked"))?
-    })
-    .map(|t| (t, cpu))
+    on_core(cpu, "tw-client", f)
+        .map(|t| (t, cpu))
+        .map_err(|e| format!("the run pinned to CPU {cpu}: {e}"))
 }
 
 /// The first two CPUs this process may run on (client, venue).
