@@ -822,7 +822,8 @@ impl<N: Nic> Client<N> {
     }
 
     /// After a tick: reads what came back (fills), fires on a book change outside the
-    /// measured path, sends what is due, runs the FIX timers every 1024 ticks.
+    /// measured path, sends what is due, warms the journals ([`Session::warm`]), runs the FIX
+    /// timers every 1024 ticks.
     pub(crate) fn after_tick(&mut self, clock: &Clock, tick: u64) -> Result<(), String> {
         let ns = clock.mono_ns();
         let now = clock.utc(ns);
@@ -842,6 +843,9 @@ impl<N: Nic> Client<N> {
         let c = &mut self.side;
         c.trd.flush(&mut c.stack, now).map_err(|e| e.to_string())?;
         c.stack.poll(ns);
+        // What the engine does on its idle cycles: the journals' next slots into the cache.
+        c.md.fix.warm();
+        c.trd.fix.warm();
         if tick % 1024 == 0 {
             for link in [&mut c.md, &mut c.trd] {
                 link.fix.handle_timeout(now);

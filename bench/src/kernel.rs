@@ -188,6 +188,14 @@ struct Client {
     trd: KLink,
 }
 
+impl Client {
+    /// Both journals' next slots into the cache ([`Session::warm`]), off the measured path.
+    fn warm(&self) {
+        self.md.fix.warm();
+        self.trd.fix.warm();
+    }
+}
+
 /// The client's strategy: book + trigger + precompiled order.
 struct Strategy {
     book: Book,
@@ -386,6 +394,8 @@ pub fn run(mode: Mode, ticks: u64) -> Result<Report, String> {
                     record(&mut at_venue, seen - v0).map_err(|e| e.to_string())?;
                 }
                 venue.md.pump(utc(), &mut |_| {})?;
+                // Between ticks, as tickwire's rows do ([`Session::warm`]).
+                client.warm();
             }
             let deadline = limit();
             while strategy.fills < orders && Instant::now() < deadline {
@@ -423,6 +433,8 @@ pub fn run(mode: Mode, ticks: u64) -> Result<Report, String> {
                     if let Some(t0) = strategy.on_tick(&mut client)? {
                         record(&mut inside, clock.mono_ns() - t0).map_err(|e| e.to_string())?;
                         orders += 1;
+                        // The order is out: ready the journal for the next one.
+                        client.warm();
                     }
                 }
                 Ok(())

@@ -16,6 +16,9 @@ use tickwire_fix::book::{Book, BookSide, State};
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::message::{frame, FieldIndex, FrameLimits, Message};
 use tickwire_fix::outbound::NewOrder;
+use tickwire_fix::session::{
+    Capacities, Config, MemoryJournal, ResendPolicy, Role, Session, State as SessionState,
+};
 use tickwire_fix::time::UtcTimestamp;
 use tickwire_fix::views::{ExecutionReport, MarketData};
 
@@ -63,6 +66,31 @@ fn md_apply(raw: &[u8], idx: &mut FieldIndex<64>, book: &mut Book, seq: u64) {
     black_box(book.best_bid());
 }
 
+/// One market-data increment through the client session (framing, parse, the session's
+/// checks and journal), then the view and the book, as the engine's market-data link does.
+#[inline(never)]
+fn md_session(
+    session: &mut Session<MemoryJournal>,
+    raw: &[u8],
+    now: UtcTimestamp,
+    book: &mut Book,
+) {
+    let mut applied = false;
+    session.handle_input(now, raw, &mut |m: &Message<'_>| {
+        let seq = m.uint(34).unwrap_or(0);
+        let view = MarketData::new_checked(m).unwrap();
+        book.apply_message(&view, seq).unwrap();
+        applied = true;
+    });
+    assert!(
+        applied,
+        "the session did not deliver: {:?}",
+        session.state()
+    );
+    assert_eq!(book.state(), State::Live, "book went stale");
+    black_box(book.best_bid());
+}
+
 #[inline(never)]
 fn frame_only(raw: &[u8]) -> usize {
     frame(raw, FrameLimits::default()).unwrap().unwrap()
@@ -82,11 +110,13 @@ fn main() {
     let md = md_message();
     let feed = [feed_message(false), feed_message(true)];
     let mut idx = FieldIndex::<64>::new();
+    let mut session = (op == "md-session").then(|| session_feed(SESSION_MESSAGES));
     // Live from a snapshot at MsgSeqNum 0 holding the levels the first feed message deletes;
     // the market-data operations then apply MsgSeqNum 1, 2, … (a gap would make the book
     // stale, and a stale book skips its updates).
     let mut book = Book::new(10, 1, 8);
-    book.begin_snapshot(0);
+    // Through the session the first increment carries MsgSeqNum 2 (the Logon had 1).
+    book.begin_snapshot(if session.is_some() { 1 } else { 0 });
     book.apply_snapshot_level(BookSide::Ask, Decimal::new(840_005, 1), Decimal::new(5, 1));
     book.apply_snapshot_level(BookSide::Bid, Decimal::new(840_003, 1), Decimal::new(75, 2));
     book.finish_snapshot();
@@ -111,10 +141,67 @@ fn main() {
                 let msg = &feed[(seq % 2) as usize];
                 md_apply(black_box(msg), &mut idx, &mut book, seq - 1);
             }
+            "md-session" => {
+                let (client, wire, at) = session.as_mut().unwrap();
+                let (p, n) = at[(seq - 2) as usize];
+                md_session(client, black_box(&wire[p..p + n]), now, &mut book);
+            }
             other => {
-                eprintln!("unknown operation {other}: emit, er, er-new, md, md-feed, er-frame, md-frame, er-index, md-index");
+                eprintln!("unknown operation {other}: emit, er, er-new, md, md-feed, md-session, er-frame, md-frame, er-index, md-index");
                 std::process::exit(2);
             }
         }
     }
+}
+
+/// Messages [`session_feed`] makes whatever the number of calls (so that the set-up cancels
+/// out of the script's difference of two runs): enough for 20k calls.
+const SESSION_MESSAGES: usize = 20_000;
+
+/// A client session of the market-data connection, logged on, and `n` of `tickwire bench`'s
+/// increments ([`feed_message`]'s layout) as its venue sends them, MsgSeqNum 2, 3, …: the
+/// stream and where each message lies in it.
+fn session_feed(n: usize) -> (Session<MemoryJournal>, Vec<u8>, Vec<(usize, usize)>) {
+    let mut client_cfg = Config::kraken_initiator("TESTCLIENT", "KRAKEN-MD").unwrap();
+    client_cfg.rollover = None;
+    let mut venue_cfg = Config::kraken_initiator("KRAKEN-MD", "TESTCLIENT").unwrap();
+    venue_cfg.role = Role::Acceptor;
+    venue_cfg.resend_policy = ResendPolicy::ReplayApplication;
+    venue_cfg.rollover = None;
+    let caps = Capacities::default();
+    let mut client = Session::new(client_cfg, MemoryJournal::new(1 << 14, 512), caps);
+    let mut venue = Session::new(venue_cfg, MemoryJournal::new(n + 16, 512), caps);
+    let now = UtcTimestamp::parse(b"20260407-14:32:05.000").unwrap();
+    client.handle_connected(now);
+    venue.handle_connected(now);
+    client.send_logon(now, |_, _| {}).unwrap();
+    let logon = client.pending_transmit().to_vec();
+    client.consume_transmit(logon.len());
+    venue.handle_input(now, &logon, &mut |_| {});
+    let answer = venue.pending_transmit().to_vec();
+    venue.consume_transmit(answer.len());
+    client.handle_input(now, &answer, &mut |_| {});
+    assert_eq!(client.state(), SessionState::Active);
+    let mut wire = Vec::new();
+    let mut at = Vec::with_capacity(n);
+    for i in 0..n {
+        // The body of feed_message, from 55 on, sent through the venue's session.
+        let raw = feed_message(i % 2 == 1);
+        let text = String::from_utf8(raw).unwrap();
+        let body = &text[text.find("\x0155=").unwrap() + 1..text.find("\x0110=").unwrap() + 1];
+        venue
+            .send_app(now, b"X", |e| {
+                for field in body.split_terminator('\x01') {
+                    let (tag, value) = field.split_once('=').unwrap();
+                    e.field(tag.parse().unwrap(), value.as_bytes());
+                }
+            })
+            .unwrap();
+        let out = venue.pending_transmit();
+        at.push((wire.len(), out.len()));
+        wire.extend_from_slice(out);
+        let len = out.len();
+        venue.consume_transmit(len);
+    }
+    (client, wire, at)
 }

@@ -178,6 +178,8 @@ fn appends_after_open_do_not_allocate() {
         store.record_sent(seq, &buf).unwrap();
         store.set_next_sender_seq(seq + 1);
         store.set_clordid_high_water(seq);
+        // What an engine does on an idle cycle between two orders.
+        store.warm();
     }
     assert!(store.sent(100_000).is_some());
     let allocations = tickwire_testutil::this_thread() - before;
@@ -196,6 +198,48 @@ fn cfg_for_noalloc() -> StoreConfig {
         index_entries: 100_000,
         flush: FlushPolicy::Never,
     }
+}
+
+/// `warm` only reads: the file is byte for byte the same after it, at every tail position up
+/// to a full log (where the record it would read ahead of is past the end of the mapping).
+#[test]
+fn warm_reads_only_up_to_a_full_log() {
+    let path = temp("warm");
+    let small = StoreConfig {
+        log_bytes: 4096,
+        index_entries: 256,
+        flush: FlushPolicy::Never,
+    };
+    let mut store = Store::open(&path, small).unwrap();
+    let mut seq = 1;
+    loop {
+        let before = std::fs::read(&path).unwrap();
+        store.warm();
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "warm wrote (next seq {seq})"
+        );
+        match store.record_sent(seq, &msg(seq)) {
+            Ok(()) => store.set_next_sender_seq(seq + 1),
+            Err(JournalError::Full { .. }) => break,
+            Err(e) => panic!("{e}"),
+        }
+        seq += 1;
+    }
+    assert!(seq > 20, "the log took {} records", seq - 1);
+    let before = std::fs::read(&path).unwrap();
+    store.warm();
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "warm wrote on a full log"
+    );
+    for s in 1..seq {
+        assert_eq!(store.sent(s), Some(msg(s).as_slice()), "seq {s}");
+    }
+    drop(store);
+    let _ = std::fs::remove_file(&path);
 }
 
 #[test]

@@ -1294,6 +1294,13 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         if work > 0 {
             bump(&c.busy_cycles, 1);
             self.publish(now);
+        } else {
+            // Idle: what the next order will write, into the cache (reads only).
+            for s in &self.slots {
+                if s.fix_up {
+                    s.fix.warm();
+                }
+            }
         }
         work
     }

@@ -44,6 +44,24 @@ pub trait Journal {
     fn sent(&self, seq: u64) -> Option<&[u8]>;
     /// Starts over: both sequences back to 1, stored messages forgotten.
     fn reset(&mut self);
+    /// Reads the memory the next [`Journal::record_sent`] will write, so that its cache lines
+    /// (and page-table entries) are at hand when an order is sent. Call it when idle, off the
+    /// send path: a journal's next slot was last touched thousands of messages ago, and
+    /// writing a message into cold memory cost ≈ 120 ns on the send path of `tickwire bench`
+    /// (its stores queue behind the misses and hold up those of the TLS seal that follows).
+    /// The default does nothing.
+    fn warm(&self) {}
+}
+
+/// Reads one byte of every cache line `bytes` spans (what [`Journal::warm`] does with the
+/// next slot); the result is opaque to the optimiser, so the loads stay.
+pub(crate) fn touch(bytes: &[u8]) {
+    const LINE: usize = 64;
+    let mut acc = bytes.last().copied().unwrap_or(0);
+    for &b in bytes.iter().step_by(LINE) {
+        acc ^= b;
+    }
+    core::hint::black_box(acc);
 }
 
 /// An in-memory journal: a ring of `slots` fixed-size message slots, allocated once.
@@ -127,6 +145,13 @@ impl Journal for MemoryJournal {
         Some(&self.data[start..start + self.lens[slot] as usize])
     }
 
+    fn warm(&self) {
+        let slot = (self.next_sender % self.seqs.len() as u64) as usize;
+        let start = slot * self.slot_len;
+        touch(&self.data[start..start + self.slot_len]);
+        core::hint::black_box((self.seqs[slot], self.lens[slot]));
+    }
+
     fn reset(&mut self) {
         self.next_sender = 1;
         self.next_target = 1;
@@ -137,6 +162,30 @@ impl Journal for MemoryJournal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `warm` reads the next slot wherever the ring stands (including the wrap and a
+    /// sequence number the ring has never held) and changes nothing.
+    #[test]
+    fn warm_changes_nothing_around_the_ring() {
+        let mut j = MemoryJournal::new(3, 16);
+        for seq in 1..=10u64 {
+            j.warm();
+            let body = format!("message {seq}");
+            j.record_sent(seq, body.as_bytes()).expect("fits");
+            j.set_next_sender_seq(seq + 1);
+            j.warm();
+            for held in seq.saturating_sub(2).max(1)..=seq {
+                assert_eq!(j.sent(held), Some(format!("message {held}").as_bytes()));
+            }
+            assert_eq!(j.sent(seq + 1), None);
+        }
+        j.set_next_sender_seq(u64::MAX);
+        j.warm();
+        assert_eq!(
+            (j.next_sender_seq(), j.sent(10)),
+            (u64::MAX, Some(&b"message 10"[..]))
+        );
+    }
 
     #[test]
     fn ring_keeps_the_latest_messages() {

@@ -28,6 +28,7 @@ mod journal;
 mod out;
 
 pub use config::{Config, ConfigError, HeaderOrder, ResendPolicy, Role, Rollover, ShortText};
+pub(crate) use journal::touch;
 pub use journal::{Journal, JournalError, MemoryJournal};
 pub use out::TxQueue;
 
@@ -405,6 +406,14 @@ impl<J: Journal> Session<J> {
     /// The journal (sequence numbers, sent messages).
     pub fn journal(&self) -> &J {
         &self.journal
+    }
+
+    /// Brings what the next send will write into the cache: the journal's next slot
+    /// ([`Journal::warm`]). An engine calls it on its idle cycles, so that an order does not
+    /// pay for cold memory on the send path. Only reads.
+    #[inline]
+    pub fn warm(&self) {
+        self.journal.warm();
     }
 
     /// Mutable journal access, e.g. to set sequence numbers from the control plane.
