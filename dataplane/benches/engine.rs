@@ -7,12 +7,17 @@
 //!   the cycle does (commands, allowlist refresh, every session's state machine, counters);
 //! - `by hand` (the baseline): the same layers called directly, as `bench/src/inmem.rs` does:
 //!   `Stack::poll`, `Link::pump` into the book, the trigger, `send_raw` with the template,
-//!   `Link::flush`, `Stack::poll`.
+//!   `Link::flush`, `Stack::poll`;
+//! - `engine+log`: the engine as the daemon runs it, recording every message into the message
+//!   log's 4 MiB ring, which a writer thread drains (sleeping 1 ms when it finds it empty, as
+//!   the daemon's control loop does).
 //!
-//! Both run against identical venues (the test venue of `tests/engine_util`), interleaved in
-//! rounds so that load drifting on a shared machine hits both. Each sample is one cycle that
-//! received a tick and emitted its order, timed with `Instant`. HDR histograms; the table gives
-//! p50, p99, p99.9 and max and the ratio of the medians. Nothing is asserted.
+//! All three run against identical venues (the test venue of `tests/engine_util`), interleaved
+//! in 25 rounds of 4000 ticks, the order rotating, so that load drifting on a shared machine
+//! hits all of them. Each sample is one cycle that received a tick and emitted its order, timed
+//! with `Instant`. HDR histograms; the table gives p50, p99, p99.9 and max, then the ratios of
+//! the medians, over all samples and per round (median and range). Only that every order was
+//! filled and every message logged is asserted.
 //! Run: `cargo bench -p tickwire-dataplane --bench engine`.
 #![allow(clippy::unwrap_used, clippy::print_stdout, dead_code)]
 
@@ -20,6 +25,8 @@
 mod engine_util;
 
 use std::net::SocketAddrV4;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use engine_util::*;
@@ -38,8 +45,8 @@ use tickwire_fix::session::{Capacities, MemoryJournal, Session, State};
 use tickwire_fix::template::Header;
 use tickwire_fix::views::MarketData;
 
-const ROUNDS: usize = 5;
-const TICKS_PER_ROUND: u64 = 20_000;
+const ROUNDS: usize = 25;
+const TICKS_PER_ROUND: u64 = 4_000;
 const WARMUP: u64 = 5_000;
 
 /// The hand-driven client: the layers of the path, called in order.
@@ -279,37 +286,89 @@ fn row(name: &str, h: &Histogram<u64>) -> String {
     )
 }
 
+/// The daemon's message-log writer, on a thread of its own: drains the ring, sleeps 1 ms
+/// whenever it found it empty (as the daemon's control loop does). Stops when `stop` is set;
+/// returns the records it drained.
+fn log_writer(
+    mut drain: tickwire_dataplane::msglog::Drain,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let mut record = tickwire_dataplane::msglog::Record::default();
+        let mut n = 0;
+        while !stop.load(Ordering::Relaxed) {
+            let mut work = 0;
+            while drain.next(&mut record) {
+                work += 1;
+            }
+            n += work;
+            if work == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+        n
+    })
+}
+
 fn main() {
     let mut rig = Rig::new(1, true);
     rig.log_on();
+    // The daemon's configuration: every message recorded into a 4 MiB ring, drained by
+    // another thread.
+    let mut logged = Rig::new(1, true);
+    let (tap, drain) = tickwire_dataplane::msglog::ring(4 << 20);
+    logged.engine.set_message_log(tap);
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = log_writer(drain, stop.clone());
+    logged.log_on();
     let mut hand = ByHand::new();
     hand.log_on();
     let mut engine_extra = 0;
     engine_ticks(&mut rig, WARMUP, None, &mut engine_extra);
+    engine_ticks(&mut logged, WARMUP, None, &mut engine_extra);
     hand.ticks(WARMUP, None);
 
     let new = || Histogram::<u64>::new_with_bounds(1, 10_000_000_000, 3).unwrap();
-    let (mut he, mut hh) = (new(), new());
+    let (mut he, mut hl, mut hh) = (new(), new(), new());
     let mut ratios = Vec::new();
+    let mut log_ratios = Vec::new();
     for round in 0..ROUNDS {
-        let (mut re, mut rh) = (new(), new());
-        // Alternate which goes first.
-        if round % 2 == 0 {
-            engine_ticks(&mut rig, TICKS_PER_ROUND, Some(&mut re), &mut engine_extra);
-            hand.ticks(TICKS_PER_ROUND, Some(&mut rh));
-        } else {
-            hand.ticks(TICKS_PER_ROUND, Some(&mut rh));
-            engine_ticks(&mut rig, TICKS_PER_ROUND, Some(&mut re), &mut engine_extra);
+        let (mut re, mut rl, mut rh) = (new(), new(), new());
+        // Rotate which goes first.
+        for k in 0..3 {
+            match (round + k) % 3 {
+                0 => engine_ticks(&mut rig, TICKS_PER_ROUND, Some(&mut re), &mut engine_extra),
+                1 => engine_ticks(
+                    &mut logged,
+                    TICKS_PER_ROUND,
+                    Some(&mut rl),
+                    &mut engine_extra,
+                ),
+                _ => hand.ticks(TICKS_PER_ROUND, Some(&mut rh)),
+            }
         }
         ratios.push(re.value_at_quantile(0.5) as f64 / rh.value_at_quantile(0.5) as f64);
+        log_ratios.push(rl.value_at_quantile(0.5) as f64 / re.value_at_quantile(0.5) as f64);
         he.add(&re).unwrap();
+        hl.add(&rl).unwrap();
         hh.add(&rh).unwrap();
     }
-    let s = rig.engine.strategy();
-    assert_eq!(
-        (s.sent, s.fills),
-        (s.fills, s.sent),
-        "every engine order filled"
+    stop.store(true, Ordering::Relaxed);
+    let logged_records = writer.join().unwrap();
+    let dropped = logged.engine.take_message_log().map_or(0, |t| t.dropped());
+    for r in [&rig, &logged] {
+        let s = r.engine.strategy();
+        assert_eq!(
+            (s.sent, s.fills),
+            (s.fills, s.sent),
+            "every engine order filled"
+        );
+    }
+    // Each tick in and each order out at least (plus fills and admin messages).
+    let orders = WARMUP + ROUNDS as u64 * TICKS_PER_ROUND;
+    assert!(
+        logged_records + dropped >= 2 * orders,
+        "{logged_records} records logged, {dropped} dropped, for {orders} ticks"
     );
     assert_eq!(hand.orders, WARMUP + ROUNDS as u64 * TICKS_PER_ROUND);
     println!("tick-to-trade cycle, ns ({ROUNDS} interleaved rounds of {TICKS_PER_ROUND} ticks, every tick fires)");
@@ -318,18 +377,34 @@ fn main() {
         "path", "p50", "p99", "p99.9", "max", "samples"
     );
     println!("{}", row("engine", &he));
+    println!("{}", row("engine+log", &hl));
     println!("{}", row("by hand", &hh));
     println!(
         "cycles before the one that fired (tick still in flight): engine {engine_extra}, by hand {}",
         hand.extra_cycles
     );
-    ratios.sort_by(f64::total_cmp);
     println!(
-        "engine / by hand, p50: {:.2} (all samples); per-round p50 ratios {:?}",
+        "engine / by hand, p50: {:.2} (all samples); per round: {}",
         he.value_at_quantile(0.5) as f64 / hh.value_at_quantile(0.5) as f64,
-        ratios
-            .iter()
-            .map(|r| (r * 100.0).round() / 100.0)
-            .collect::<Vec<_>>()
+        spread(&mut ratios)
     );
+    println!(
+        "engine with the message log / without, p50: {:.2} (all samples); per round: {}; {logged_records} records written, {dropped} dropped",
+        hl.value_at_quantile(0.5) as f64 / he.value_at_quantile(0.5) as f64,
+        spread(&mut log_ratios)
+    );
+}
+
+/// "median (min–max) of N rounds" of per-round p50 ratios: both sides of a ratio ran in the
+/// same round, so a host that changes speed between rounds moves both.
+fn spread(ratios: &mut [f64]) -> String {
+    ratios.sort_by(f64::total_cmp);
+    match (ratios.first(), ratios.last()) {
+        (Some(lo), Some(hi)) => format!(
+            "median {:.2} ({lo:.2}–{hi:.2}) of {} rounds",
+            ratios[ratios.len() / 2],
+            ratios.len()
+        ),
+        _ => "no rounds".into(),
+    }
 }

@@ -1295,11 +1295,14 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             bump(&c.busy_cycles, 1);
             self.publish(now);
         } else {
-            // Idle: what the next order will write, into the cache (reads only).
+            // Idle: what the next order will write, into the cache.
             for s in &self.slots {
                 if s.fix_up {
                     s.fix.warm();
                 }
+            }
+            if let Some(tap) = self.tap.as_mut() {
+                tap.warm();
             }
         }
         work
