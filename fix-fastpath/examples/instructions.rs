@@ -11,14 +11,12 @@ use std::hint::black_box;
 #[path = "../benches/common/mod.rs"]
 mod common;
 
-use common::{er_fields, er_new_fields, feed_message, md_message, ER, ER_NEW};
+use common::{er_fields, er_new_fields, feed_message, md_message, md_session_configs, ER, ER_NEW};
 use tickwire_fix::book::{Book, BookSide, State};
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::message::{frame, FieldIndex, FrameLimits, Message};
 use tickwire_fix::outbound::NewOrder;
-use tickwire_fix::session::{
-    Capacities, Config, MemoryJournal, ResendPolicy, Role, Session, State as SessionState,
-};
+use tickwire_fix::session::{Capacities, MemoryJournal, Session, State as SessionState};
 use tickwire_fix::time::UtcTimestamp;
 use tickwire_fix::views::{ExecutionReport, MarketData};
 
@@ -162,12 +160,7 @@ const SESSION_MESSAGES: usize = 20_000;
 /// increments ([`feed_message`]'s layout) as its venue sends them, MsgSeqNum 2, 3, …: the
 /// stream and where each message lies in it.
 fn session_feed(n: usize) -> (Session<MemoryJournal>, Vec<u8>, Vec<(usize, usize)>) {
-    let mut client_cfg = Config::kraken_initiator("TESTCLIENT", "KRAKEN-MD").unwrap();
-    client_cfg.rollover = None;
-    let mut venue_cfg = Config::kraken_initiator("KRAKEN-MD", "TESTCLIENT").unwrap();
-    venue_cfg.role = Role::Acceptor;
-    venue_cfg.resend_policy = ResendPolicy::ReplayApplication;
-    venue_cfg.rollover = None;
+    let (client_cfg, venue_cfg) = md_session_configs();
     let caps = Capacities::default();
     let mut client = Session::new(client_cfg, MemoryJournal::new(1 << 14, 512), caps);
     let mut venue = Session::new(venue_cfg, MemoryJournal::new(n + 16, 512), caps);

@@ -6,9 +6,12 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+#[path = "../benches/common/mod.rs"]
+mod common;
+
 use tickwire_fix::book::Book;
 use tickwire_fix::message::{frame, FieldIndex, FrameLimits, Message};
-use tickwire_fix::session::{Capacities, Config, MemoryJournal, ResendPolicy, Role, Session};
+use tickwire_fix::session::{Capacities, MemoryJournal, Session};
 use tickwire_fix::time::UtcTimestamp;
 use tickwire_fix::views::MarketData;
 
@@ -18,12 +21,7 @@ const N: usize = 4096;
 const PASSES: usize = 50;
 
 fn main() {
-    let mut client_cfg = Config::kraken_initiator("TESTCLIENT", "KRAKEN-MD").unwrap();
-    client_cfg.rollover = None;
-    let mut venue_cfg = Config::kraken_initiator("KRAKEN-MD", "TESTCLIENT").unwrap();
-    venue_cfg.role = Role::Acceptor;
-    venue_cfg.resend_policy = ResendPolicy::ReplayApplication;
-    venue_cfg.rollover = None;
+    let (client_cfg, venue_cfg) = common::md_session_configs();
     let caps = Capacities::default();
     let mut client = Session::new(client_cfg.clone(), MemoryJournal::new(4096, 512), caps);
     let mut venue = Session::new(venue_cfg, MemoryJournal::new(4096, 512), caps);

@@ -5,6 +5,7 @@
 
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::outbound::{self, NewOrder, OrderShape, Side};
+use tickwire_fix::session::{Config, ResendPolicy, Role};
 use tickwire_fix::template::Header;
 use tickwire_fix::views::{ExecType, ExecutionReport, OrdStatus};
 
@@ -123,4 +124,17 @@ pub fn er_fields(er: &ExecutionReport<'_>) -> ErFields {
         + er.fee_currency().unwrap().len()
         + er.trade_id().unwrap().len();
     (decimals, er.exec_type(), er.ord_status(), er.side(), text)
+}
+
+/// The two ends of a market-data connection as `tickwire bench` runs them: the client
+/// (TESTCLIENT, initiator) and the venue (KRAKEN-MD, acceptor answering resends with the
+/// application messages), both without the daily rollover.
+pub fn md_session_configs() -> (Config, Config) {
+    let mut client = Config::kraken_initiator("TESTCLIENT", "KRAKEN-MD").unwrap();
+    client.rollover = None;
+    let mut venue = Config::kraken_initiator("KRAKEN-MD", "TESTCLIENT").unwrap();
+    venue.role = Role::Acceptor;
+    venue.resend_policy = ResendPolicy::ReplayApplication;
+    venue.rollover = None;
+    (client, venue)
 }
