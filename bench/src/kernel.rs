@@ -190,7 +190,7 @@ struct Client {
 
 impl Client {
     /// Both journals' next slots into the cache ([`Session::warm`]), off the measured path.
-    fn warm(&self) {
+    fn warm(&mut self) {
         self.md.fix.warm();
         self.trd.fix.warm();
     }

@@ -472,3 +472,89 @@ fn garbage_bytes_never_panic_and_the_session_continues() {
     let mut idx = FieldIndex::<8>::new();
     assert!(Message::parse(b"\x01\x01", &mut idx).is_err());
 }
+
+/// A [`MemoryJournal`] that counts the calls of [`Journal::warm`].
+struct WarmCounting {
+    inner: MemoryJournal,
+    warms: std::rc::Rc<std::cell::Cell<u32>>,
+}
+
+impl Journal for WarmCounting {
+    fn next_sender_seq(&self) -> u64 {
+        self.inner.next_sender_seq()
+    }
+    fn next_target_seq(&self) -> u64 {
+        self.inner.next_target_seq()
+    }
+    fn set_next_sender_seq(&mut self, seq: u64) {
+        self.inner.set_next_sender_seq(seq);
+    }
+    fn set_next_target_seq(&mut self, seq: u64) {
+        self.inner.set_next_target_seq(seq);
+    }
+    fn record_sent(
+        &mut self,
+        seq: u64,
+        bytes: &[u8],
+    ) -> Result<(), tickwire_fix::session::JournalError> {
+        self.inner.record_sent(seq, bytes)
+    }
+    fn sent(&self, seq: u64) -> Option<&[u8]> {
+        self.inner.sent(seq)
+    }
+    fn reset(&mut self) {
+        self.inner.reset();
+    }
+    fn warm(&self) {
+        self.warms.set(self.warms.get() + 1);
+        self.inner.warm();
+    }
+}
+
+/// `Session::warm` reaches the journal once after each application message recorded (and
+/// after a change through `journal_mut`), and is a flag test otherwise: an engine calls it on
+/// every idle cycle.
+#[test]
+fn warm_reaches_the_journal_once_per_recorded_message() {
+    let warms = std::rc::Rc::new(std::cell::Cell::new(0));
+    let journal = WarmCounting {
+        inner: MemoryJournal::new(1024, 512),
+        warms: warms.clone(),
+    };
+    let mut p = Pair::new(
+        Session::new(client_cfg(), journal, Capacities::default()),
+        Session::new(
+            venue_cfg(),
+            MemoryJournal::new(1024, 512),
+            Capacities::default(),
+        ),
+    );
+    p.a.warm();
+    p.a.warm();
+    assert_eq!(warms.get(), 1, "a new session warms once");
+    p.connect();
+    p.a.warm();
+    assert_eq!(warms.get(), 1, "the Logon is not journaled");
+    for i in 1..=3 {
+        p.send_order(&format!("{i}"));
+        p.a.warm();
+        p.a.warm();
+        assert_eq!(warms.get(), 1 + i, "after order {i}");
+    }
+    p.a.journal_mut().set_next_sender_seq(100);
+    p.a.warm();
+    p.a.warm();
+    assert_eq!(warms.get(), 5, "after journal_mut");
+    p.pump();
+    assert_eq!(p.b_app.len(), 3);
+    // The template path (what an armed order uses) records too.
+    let now = p.now;
+    p.a.send_raw(now, |_, space| {
+        space[..4].copy_from_slice(b"raw\x01");
+        Ok(4)
+    })
+    .unwrap();
+    p.a.warm();
+    p.a.warm();
+    assert_eq!(warms.get(), 6, "after send_raw");
+}

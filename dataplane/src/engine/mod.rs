@@ -1296,7 +1296,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             self.publish(now);
         } else {
             // Idle: what the next order will write, into the cache.
-            for s in &self.slots {
+            for s in &mut self.slots {
                 if s.fix_up {
                     s.fix.warm();
                 }

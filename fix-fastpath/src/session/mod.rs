@@ -334,6 +334,9 @@ pub struct Session<J: Journal> {
     /// Header end of the last inbound message that passed the field-order check, while the
     /// messages after it have kept its tag layout ([`Message::parse_tracking_layout`]).
     order_checked: Option<usize>,
+    /// The journal's next slot has not been warmed since the last message recorded or the
+    /// last change through [`Session::journal_mut`] ([`Session::warm`]).
+    warm_due: bool,
 }
 
 /// A [`FieldIndex`] lent out while a message is handled (so that the message can borrow it
@@ -385,6 +388,7 @@ impl<J: Journal> Session<J> {
             stats: Stats::default(),
             index: SpareIndex(Some(Box::new(FieldIndex::new()))),
             order_checked: None,
+            warm_due: true,
         }
     }
 
@@ -409,15 +413,20 @@ impl<J: Journal> Session<J> {
     }
 
     /// Brings what the next send will write into the cache: the journal's next slot
-    /// ([`Journal::warm`]). An engine calls it on its idle cycles, so that an order does not
-    /// pay for cold memory on the send path. Only reads.
+    /// ([`Journal::warm`]), once after each message recorded (later calls only test a flag).
+    /// An engine calls it on its idle cycles, so that an order does not pay for cold memory
+    /// on the send path. Only reads.
     #[inline]
-    pub fn warm(&self) {
-        self.journal.warm();
+    pub fn warm(&mut self) {
+        if self.warm_due {
+            self.warm_due = false;
+            self.journal.warm();
+        }
     }
 
     /// Mutable journal access, e.g. to set sequence numbers from the control plane.
     pub fn journal_mut(&mut self) -> &mut J {
+        self.warm_due = true;
         &mut self.journal
     }
 
@@ -634,6 +643,7 @@ impl<J: Journal> Session<J> {
         self.journal
             .record_sent(seq, bytes)
             .map_err(SendError::Journal)?;
+        self.warm_due = true;
         self.tx.commit(n);
         self.journal.set_next_sender_seq(seq + 1);
         self.last_sent_ns = now.nanos;
@@ -650,6 +660,7 @@ impl<J: Journal> Session<J> {
         self.journal
             .record_sent(seq, bytes)
             .map_err(SendError::Journal)?;
+        self.warm_due = true;
         self.tx.push(bytes).map_err(SendError::Encode)?;
         self.journal.set_next_sender_seq(seq + 1);
         self.last_sent_ns = now.nanos;
