@@ -127,13 +127,7 @@ pub fn on_core<T: Send>(
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name(name.to_string())
-            .spawn_scoped(scope, move || {
-                pin_current(&ThreadConfig {
-                    core: Some(cpu),
-                    ..ThreadConfig::default()
-                })
-                .map(|()| f())
-            })
+            .spawn_scoped(scope, move || pin(cpu).map(|()| f()))
             .map_err(PinnedError::Spawn)?
             .join()
             .map_err(|_| PinnedError::Panicked)?
@@ -249,13 +243,13 @@ pub fn run_probed(
         };
         let venue = spawn("tw-venue").spawn_scoped(scope, move || {
             failing(run.handoff, || {
-                pin(venue_core)?;
+                pin(venue_core).map_err(|e| e.to_string())?;
                 venue_thread(&run, b, opts.venue_pauses)
             })
         });
         let client = spawn("tw-client").spawn_scoped(scope, move || {
             failing(run.handoff, || {
-                pin(client_core)?;
+                pin(client_core).map_err(|e| e.to_string())?;
                 client_thread(&run, a, probe)
             })
         });
@@ -299,12 +293,12 @@ fn failing<T>(handoff: &Handoff, body: impl FnOnce() -> Result<T, String>) -> Re
     r
 }
 
-fn pin(core: usize) -> Result<(), String> {
+/// Pins the calling thread to `core` (affinity only).
+fn pin(core: usize) -> Result<(), PinError> {
     pin_current(&ThreadConfig {
         core: Some(core),
         ..ThreadConfig::default()
     })
-    .map_err(|e| e.to_string())
 }
 
 fn check_peer(handoff: &Handoff) -> Result<(), String> {

@@ -370,7 +370,7 @@ fn main() {
         logged_records + dropped >= 2 * orders,
         "{logged_records} records logged, {dropped} dropped, for {orders} ticks"
     );
-    assert_eq!(hand.orders, WARMUP + ROUNDS as u64 * TICKS_PER_ROUND);
+    assert_eq!(hand.orders, orders);
     println!("tick-to-trade cycle, ns ({ROUNDS} interleaved rounds of {TICKS_PER_ROUND} ticks, every tick fires)");
     println!(
         "{:<10} {:>8} {:>8} {:>8} {:>9} {:>9}",

@@ -117,7 +117,7 @@ impl Tap {
         // The chunk's bytes are zeroed first (a memset: `write_chunk` hands out initialised
         // slots, which is what keeps this safe), then header and body are copied in with at
         // most four slice copies; the whole record is committed at once. Filling the chunk
-        // from a byte iterator instead cost ≈ 270 ns for a 330-byte message.
+        // from a byte iterator instead was ≈ 15× slower for a 330-byte message (benches/msglog).
         let Ok(mut chunk) = self.ring.write_chunk(HEADER + body.len()) else {
             self.dropped += 1;
             return false;

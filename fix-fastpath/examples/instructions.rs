@@ -11,7 +11,9 @@ use std::hint::black_box;
 #[path = "../benches/common/mod.rs"]
 mod common;
 
-use common::{er_fields, er_new_fields, feed_message, md_message, md_session_configs, ER, ER_NEW};
+use common::{
+    er_fields, er_new_fields, feed_fields, feed_message, md_message, md_session_configs, ER, ER_NEW,
+};
 use tickwire_fix::book::{Book, BookSide, State};
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::message::{frame, FieldIndex, FrameLimits, Message};
@@ -178,13 +180,11 @@ fn session_feed(n: usize) -> (Session<MemoryJournal>, Vec<u8>, Vec<(usize, usize
     let mut wire = Vec::new();
     let mut at = Vec::with_capacity(n);
     for i in 0..n {
-        // The body of feed_message, from 55 on, sent through the venue's session.
-        let raw = feed_message(i % 2 == 1);
-        let text = String::from_utf8(raw).unwrap();
-        let body = &text[text.find("\x0155=").unwrap() + 1..text.find("\x0110=").unwrap() + 1];
+        // feed_message's fields, from 55 on, sent through the venue's session.
+        let fields = feed_fields(i % 2 == 1);
         venue
             .send_app(now, b"X", |e| {
-                for field in body.split_terminator('\x01') {
+                for field in fields.split_terminator('|') {
                     let (tag, value) = field.split_once('=').unwrap();
                     e.field(tag.parse().unwrap(), value.as_bytes());
                 }

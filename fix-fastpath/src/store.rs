@@ -459,7 +459,7 @@ impl Journal for Store {
             crate::session::touch(next);
         }
         let slot = self.counters.next_sender.saturating_sub(self.index_base) as usize;
-        core::hint::black_box(self.index.get(slot));
+        core::hint::black_box(self.index.get(slot).copied());
     }
 
     fn sent(&self, seq: u64) -> Option<&[u8]> {

@@ -51,17 +51,22 @@ pub fn er_new_fields(er: &ExecutionReport<'_>) -> ErNewFields {
 /// previous tick and adding two new ones; `flip` alternates between two such ticks so that
 /// every delete finds its level (start from a book holding ask 84000.5 and bid 84000.3).
 pub fn feed_message(flip: bool) -> Vec<u8> {
+    let header = "35=X|34=1|49=KRAKEN-MD|56=TESTCLIENT|52=20260407-14:32:03.120|";
+    with_trailer(&format!("{header}{}", feed_fields(flip)))
+}
+
+/// The application fields of [`feed_message`] (55 onwards, after the header), `|` for SOH.
+pub fn feed_fields(flip: bool) -> String {
     let (old, new) = if flip {
         ((840_003, 840_001), (840_005, 840_003))
     } else {
         ((840_005, 840_003), (840_003, 840_001))
     };
     let px = |p: i64| format!("{}.{}", p / 10, p % 10);
-    let body = format!(
-        "35=X|34=1|49=KRAKEN-MD|56=TESTCLIENT|52=20260407-14:32:03.120|55=BTC/USD|262=MD-BTCUSD-1|268=4|279=2|269=1|270={}|271=0|279=2|269=0|270={}|271=0|279=0|269=1|270={}|271=0.5|279=0|269=0|270={}|271=0.75|",
+    format!(
+        "55=BTC/USD|262=MD-BTCUSD-1|268=4|279=2|269=1|270={}|271=0|279=2|269=0|270={}|271=0|279=0|269=1|270={}|271=0.5|279=0|269=0|270={}|271=0.75|",
         px(old.0), px(old.1), px(new.0), px(new.1)
-    );
-    with_trailer(&body)
+    )
 }
 
 /// The body of a 4-entry MarketDataIncrementalRefresh in Kraken's entry layout (279 269 278
