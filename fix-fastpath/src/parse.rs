@@ -30,10 +30,7 @@
 //! next message's tag there is checked with one masked word compare; only a position whose
 //! tag changed is parsed digit by digit (unrolled byte tests for up to four digits and '=').
 //! A feed repeats a few layouts (every increment of a book has the same tags), so in steady
-//! state no tag is parsed at all. While a message keeps the previous one's tags, whole 64-byte
-//! blocks are taken without a branch per field (the tag words' differences are accumulated
-//! and tested once per block); the first block that differs falls back to the field-by-field
-//! loop. Measured on the 361-byte, 35-field market-data increment:
+//! state no tag is parsed at all. Measured on the 361-byte, 35-field market-data increment:
 //! 108 ns with every tag parsed, 73–76 ns predicted; earlier, 145–186 ns for a byte loop that
 //! scanned values eight bytes per bounds check. Also measured and slower: a branch-free tag
 //! (word load, mask checks, two multiplies: its dependency chain sits in front of every
@@ -490,9 +487,6 @@ pub struct FieldIndex<const N: usize> {
     /// Number of fields of the last message indexed (`layout[..last_len]` are its tags);
     /// `usize::MAX` when that one failed to index, so that no next message has its layout.
     last_len: usize,
-    /// Every entry of `layout[..last_len]` predicts its tag (none is [`Layout::NONE`]-like):
-    /// the next message may then take the block-at-a-time path of [`Message::parse`].
-    predictable: bool,
 }
 
 /// The tag of one field position as last seen, and its text: `text` holds the bytes `<tag>=`
@@ -522,91 +516,35 @@ impl Layout {
     #[inline(always)]
     fn learn(bytes: &[u8], start: usize, tag: u32, eq: usize, data_length: bool) -> Layout {
         let len = eq + 1 - start;
-        if len <= 8 && tag != INVALID_TAG && !data_length {
-            let mask = u64::MAX >> (64 - 8 * len);
-            Layout {
-                text: word_at(bytes, start) & mask,
-                mask,
-                tag,
-                len: len as u32,
+        match bytes.get(start..).and_then(<[u8]>::first_chunk::<8>) {
+            Some(word) if len <= 8 && tag != INVALID_TAG && !data_length => {
+                let mask = u64::MAX >> (64 - 8 * len);
+                Layout {
+                    text: u64::from_le_bytes(*word) & mask,
+                    mask,
+                    tag,
+                    len: len as u32,
+                }
             }
-        } else {
-            Layout {
+            _ => Layout {
                 tag,
                 ..Layout::NONE
-            }
+            },
         }
     }
 
-    /// Whether the field whose first eight bytes are `word` ([`word_at`]) begins with the
-    /// remembered text, so that its tag is [`Layout::tag`] and its value starts `len` bytes
-    /// in. The text was a valid tag and '=' when learnt, so a match is what [`parse_tag`]
-    /// would answer for these bytes; the caller has checked that the field is not empty (see
-    /// [`Layout`]). Near the end of the message the word is padded with zero bytes, which no
-    /// tag text holds, so a match never reaches past the message.
+    /// The offset of '=' when the field at `start` begins with the remembered text (so its tag
+    /// is [`Layout::tag`]), given the eight bytes there (`word`; `None` near the end of the
+    /// message). The text was a valid tag and '=' when learnt, so a match is what
+    /// [`parse_tag`] would answer for these bytes; the caller has checked that the field is
+    /// not empty (see [`Layout`]).
     #[inline(always)]
-    fn matches(self, word: u64) -> bool {
-        (word ^ self.text) & self.mask == 0
-    }
-}
-
-/// The eight bytes at `at` as a little-endian word, zero bytes standing in for those past the
-/// end of `bytes` (one load unless fewer than eight bytes are left).
-#[inline(always)]
-fn word_at(bytes: &[u8], at: usize) -> u64 {
-    match bytes.len().checked_sub(8) {
-        Some(last_word) if at <= last_word => match bytes[at..].first_chunk::<8>() {
-            Some(w) => u64::from_le_bytes(*w),
-            None => 0, // not reached: eight bytes are left at `at`
-        },
-        _ => word_near_end(bytes, at),
-    }
-}
-
-/// [`word_at`] for the last seven bytes or fewer: the message's last word, shifted.
-#[inline]
-fn word_near_end(bytes: &[u8], at: usize) -> u64 {
-    match bytes.last_chunk::<8>() {
-        // at + 8 > len > at: the shift is 8 to 56 bits.
-        Some(last) if at < bytes.len() => u64::from_le_bytes(*last) >> (8 * (at + 8 - bytes.len())),
-        _ => {
-            let mut w = [0u8; 8];
-            let tail = bytes.get(at..).unwrap_or_default();
-            w[..tail.len()].copy_from_slice(tail);
-            u64::from_le_bytes(w)
+    fn predict(self, word: Option<u64>, start: usize) -> Option<usize> {
+        match word {
+            Some(w) if (w ^ self.text) & self.mask == 0 => Some(start + self.len as usize - 1),
+            _ => None,
         }
     }
-}
-
-/// The fields of one 64-byte block (`base..`, SOH mask `soh`, the first field starting at
-/// `start`) when their tags are those of `seen`, the previous message's at the same
-/// positions: every field's value is placed (`slots`, whose tags already are `seen`'s) and the
-/// start of the next field is returned. Branch-free per field: the tag words are compared as
-/// one accumulated difference at the end, and `None` (a tag differs, or the block holds a
-/// field the previous message did not have) leaves the block to the general loop, which
-/// writes every slot it indexes again.
-#[inline(always)]
-fn known_block(
-    bytes: &[u8],
-    base: usize,
-    mut soh: u64,
-    mut start: usize,
-    slots: &mut [FieldRef],
-    seen: &[Layout],
-) -> Option<usize> {
-    let mut differ = 0u64;
-    for (slot, seen) in slots.iter_mut().zip(seen) {
-        let end = base + soh.trailing_zeros() as usize;
-        soh &= soh - 1;
-        differ |= (word_at(bytes, start) ^ seen.text) & seen.mask;
-        // Matching text ends before the field's SOH, so `end >= value` whenever the block is
-        // kept; a garbled one is discarded with it.
-        let value = start + seen.len as usize;
-        slot.start = value as u32;
-        slot.len = end.wrapping_sub(value) as u32;
-        start = end + 1;
-    }
-    (differ == 0).then_some(start)
 }
 
 impl<const N: usize> Default for FieldIndex<N> {
@@ -626,7 +564,6 @@ impl<const N: usize> FieldIndex<N> {
             }; N],
             layout: [Layout::NONE; N],
             last_len: 0,
-            predictable: false,
         }
     }
 
@@ -851,14 +788,12 @@ impl<'a> Message<'a> {
             fields,
             layout,
             last_len,
-            predictable,
         } = index;
         // Until this message is indexed without error, no next message can have its layout.
         // `last` becomes `usize::MAX` as soon as a tag differs from the one its position had
         // in the previous message (one variable for both: a second one live across the loop
         // cost 25 ns in register spills).
         let mut last = core::mem::replace(last_len, usize::MAX);
-        let known = core::mem::replace(predictable, false) && last <= N;
         if bytes.last() != Some(&SOH) {
             return Err(ParseError::Unterminated);
         }
@@ -876,30 +811,7 @@ impl<'a> Message<'a> {
         // 64 bytes per block: an SOH mask from four 16-byte compares, then one field per SOH
         // bit, so a value's end costs a `tzcnt` whatever its length (the byte loop this
         // replaced took a branch per eight bytes that mispredicted on changing lengths).
-        // While the blocks hold the previous message's tags, each is taken whole by
-        // [`known_block`], without a branch per field; the first block that differs, and
-        // every block after it, goes through the general loop below.
-        if known {
-            while base < n {
-                let s = soh_mask_at(bytes, base);
-                let next = count + s.count_ones() as usize;
-                if next > last {
-                    break;
-                }
-                let (Some(slots), Some(seen)) =
-                    (fields.get_mut(count..next), layout.get(count..next))
-                else {
-                    break;
-                };
-                let Some(after) = known_block(bytes, base, s, start, slots, seen) else {
-                    break;
-                };
-                (count, start) = (next, after);
-                base += 64;
-            }
-        }
-        let general_from = count;
-        // In the general loop the tag is first compared, as one word, with the tag text this position had in the
+        // The tag is first compared, as one word, with the tag text this position had in the
         // previous message ([`Layout`]); only a new layout pays for [`parse_tag`]'s digit
         // tests, which were two thirds of the per-field cost.
         while base < n {
@@ -920,13 +832,16 @@ impl<'a> Message<'a> {
                 else {
                     return Err(too_many);
                 };
-                if seen.matches(word_at(bytes, start)) {
+                let word = bytes
+                    .get(start..start + 8)
+                    .and_then(|w| w.first_chunk::<8>())
+                    .map(|w| u64::from_le_bytes(*w));
+                if let Some(eq_at) = seen.predict(word, start) {
                     // The slot holds this tag already (`fields[i].tag == layout[i].tag`
                     // always): only where the value lies is new.
                     debug_assert_eq!(slot.tag, seen.tag);
-                    let value = start + seen.len as usize;
-                    slot.start = value as u32;
-                    slot.len = (end - value) as u32;
+                    slot.start = (eq_at + 1) as u32;
+                    slot.len = (end - eq_at - 1) as u32;
                     count += 1;
                     start = end + 1;
                     continue;
@@ -978,10 +893,6 @@ impl<'a> Message<'a> {
         }
         let same_layout = count == last;
         *last_len = count;
-        // The fields before `general_from` were all predicted.
-        *predictable = layout
-            .get(general_from..count)
-            .is_some_and(|l| l.iter().all(|l| l.len != 0));
         Ok((
             Message {
                 bytes,
@@ -1662,13 +1573,12 @@ mod tests {
         );
     }
 
-    /// The block-at-a-time path predicts from the previous message's layout only when every
-    /// entry of it predicts a tag, and only as far as it had fields: an entry that predicts
-    /// nothing (a data pair's, here) or one left from an older message holds eight SOH bytes,
-    /// and a run of empty fields reaching into the next block would otherwise be taken for
-    /// fields, moving the error to where that block starts.
+    /// A run of empty fields reaching past a 64-byte block, where the previous messages left
+    /// entries that predict nothing (a data pair's) or entries beyond the last message's
+    /// fields (both hold eight SOH bytes, which is what such a run looks like): the error
+    /// names the first empty field, whatever the index remembers.
     #[test]
-    fn empty_fields_are_never_predicted() {
+    fn a_run_of_empty_fields_is_refused_where_it_starts() {
         let x = |k: usize| "X".repeat(k);
         let runs = "|".repeat(20);
         for (before, bad, offset) in [

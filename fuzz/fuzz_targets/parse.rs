@@ -1,6 +1,7 @@
 //! Arbitrary bytes through the framer, the indexer, dictionary validation and every typed view.
 //! Every message is indexed twice: with the index the previous messages of the input went
-//! through (which predicts their tag layout) and with a fresh one; both must agree.
+//! through (which predicts their tag layout) and with a fresh one; both must agree, and so must
+//! a second pass with the reused index, which then has the message's own layout.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -20,6 +21,11 @@ fuzz_target!(|data: &[u8]| {
                 let want = Message::parse(&data[pos..pos + n], &mut fresh).map(|m| m.fields().to_vec());
                 let got = Message::parse(&data[pos..pos + n], &mut reused).map(|m| m.fields().to_vec());
                 assert_eq!(got, want, "a reused index parsed differently");
+                // Again: now the index holds exactly this message's layout (the whole-block
+                // path), which it must report.
+                let again = Message::parse_tracking_layout(&data[pos..pos + n], &mut reused)
+                    .map(|(m, same)| (m.fields().to_vec(), same));
+                assert_eq!(again, want.map(|w| (w, true)), "the same message again parsed differently");
                 pos += n;
             }
             Ok(None) => break,
