@@ -25,7 +25,7 @@ pub mod quickfix;
 pub mod report;
 pub mod rss;
 pub mod stages;
-pub mod stamp_nic;
+pub use tickwire_dataplane::stamp_nic;
 pub mod two_core;
 pub mod venue;
 pub mod veth;

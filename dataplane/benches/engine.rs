@@ -14,10 +14,13 @@
 //!
 //! All three run against identical venues (the test venue of `tests/engine_util`), interleaved
 //! in 25 rounds of 4000 ticks, the order rotating, so that load drifting on a shared machine
-//! hits all of them. Each sample is one cycle that received a tick and emitted its order, timed
-//! with `Instant`. HDR histograms; the table gives p50, p99, p99.9 and max, then the ratios of
-//! the medians, over all samples and per round (median and range). Only that every order was
-//! filled and every message logged is asserted.
+//! hits all of them. Each tick gives two samples of the cycle that received it and emitted its
+//! order: the whole cycle, timed with `Instant` (for the engine, also what `do_work` does after
+//! the order has left: the other session, timers, counters), and `inside`, the tick's frame
+//! out of the NIC → the order's frame handed to it, from the client NIC's TSC marks
+//! (`StampNic`, the interval `tickwire bench` reports). HDR histograms; the tables give p50,
+//! p99, p99.9 and max, then the ratios of the medians, over all samples and per round (median
+//! and range). Only that every order was filled and every message logged is asserted.
 //! Run: `cargo bench -p tickwire-dataplane --bench engine`.
 #![allow(clippy::unwrap_used, clippy::print_stdout, dead_code)]
 
@@ -33,8 +36,9 @@ use engine_util::*;
 use hdrhistogram::Histogram;
 use tickwire_dataplane::counters::read;
 use tickwire_dataplane::link::Link;
-use tickwire_dataplane::mem::{self, MemNic};
+use tickwire_dataplane::mem;
 use tickwire_dataplane::stack::{Stack, StackConfig};
+use tickwire_dataplane::stamp_nic::StampNic;
 use tickwire_fix::book::Book;
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::encode::EncodeError;
@@ -51,7 +55,7 @@ const WARMUP: u64 = 5_000;
 
 /// The hand-driven client: the layers of the path, called in order.
 struct ByHand {
-    stack: Stack<MemNic>,
+    stack: Stack<ClientNic>,
     md: Link<MemoryJournal>,
     trd: Link<MemoryJournal>,
     book: Book,
@@ -69,7 +73,7 @@ impl ByHand {
         let (a, b) = mem::pair(1024, [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
         let venue = Venue::new(b, server_tls, 1, true);
         let mut stack = Stack::new(
-            a,
+            StampNic::new(a, stamp_clock()),
             allow(VENUE),
             StackConfig {
                 address: CLIENT,
@@ -78,7 +82,7 @@ impl ByHand {
             },
             0,
         );
-        let link = |stack: &mut Stack<MemNic>, port, target| {
+        let link = |stack: &mut Stack<ClientNic>, port, target| {
             let conn = stack.connect(SocketAddrV4::new(VENUE, port)).unwrap();
             let tls = tickwire_tls::Session::client(
                 &client_tls,
@@ -211,7 +215,7 @@ impl ByHand {
     }
 
     /// `n` ticks; the client cycle that receives each is timed into `h`.
-    fn ticks(&mut self, n: u64, mut h: Option<&mut Histogram<u64>>) {
+    fn ticks(&mut self, n: u64, mut h: Option<&mut Times>) {
         for _ in 0..n {
             self.venue.tick(at(self.t));
             self.venue.poll(at(self.t));
@@ -220,11 +224,12 @@ impl ByHand {
             let mut tries = 0;
             let dt = loop {
                 self.t += 20_000;
+                clear_marks(self.stack.nic_mut());
                 let t0 = Instant::now();
                 let fired = self.cycle();
                 let dt = t0.elapsed().as_nanos() as u64;
                 if fired {
-                    break dt;
+                    break (dt, inside(self.stack.nic()));
                 }
                 self.settle();
                 self.venue.poll(at(self.t));
@@ -233,7 +238,7 @@ impl ByHand {
                 self.extra_cycles += 1;
             };
             if let Some(h) = h.as_deref_mut() {
-                h.record(dt.max(1)).unwrap();
+                h.record(dt);
             }
             self.settle();
             for _ in 0..3 {
@@ -244,7 +249,7 @@ impl ByHand {
 }
 
 /// `n` ticks through the engine; the `do_work` that receives each is timed into `h`.
-fn engine_ticks(rig: &mut Rig, n: u64, mut h: Option<&mut Histogram<u64>>, extra: &mut u64) {
+fn engine_ticks(rig: &mut Rig, n: u64, mut h: Option<&mut Times>, extra: &mut u64) {
     let sent = |r: &Rig| read(&r.engine.counters().counters().session[r.trd.index()].orders_sent);
     for _ in 0..n {
         rig.venue.tick(at(rig.t));
@@ -253,11 +258,12 @@ fn engine_ticks(rig: &mut Rig, n: u64, mut h: Option<&mut Histogram<u64>>, extra
         let mut tries = 0;
         let dt = loop {
             rig.t += 20_000;
+            clear_marks(rig.engine.stack_mut().nic_mut().inner_mut());
             let t0 = Instant::now();
             rig.engine.do_work(at(rig.t));
             let dt = t0.elapsed().as_nanos() as u64;
             if sent(rig) > before {
-                break dt;
+                break (dt, inside(rig.engine.stack_mut().nic_mut().inner()));
             }
             rig.venue.poll(at(rig.t));
             tries += 1;
@@ -266,12 +272,62 @@ fn engine_ticks(rig: &mut Rig, n: u64, mut h: Option<&mut Histogram<u64>>, extra
         };
         assert_eq!(sent(rig), before + 1, "one order per tick");
         if let Some(h) = h.as_deref_mut() {
-            h.record(dt.max(1)).unwrap();
+            h.record(dt);
         }
         rig.venue.poll(at(rig.t));
         for _ in 0..3 {
             rig.step();
         }
+    }
+}
+
+/// The two measures of one path: the whole cycle that fired, and inside it the tick's frame
+/// leaving the NIC → the order's frame handed to it ([`StampNic`]'s marks, as `tickwire bench`
+/// defines tick-to-trade).
+struct Times {
+    cycle: Histogram<u64>,
+    inside: Histogram<u64>,
+    /// Firing cycles that had no tick frame in (it came in during an earlier one).
+    unstamped: u64,
+}
+
+impl Times {
+    fn new() -> Times {
+        let new = || Histogram::<u64>::new_with_bounds(1, 10_000_000_000, 3).unwrap();
+        Times {
+            cycle: new(),
+            inside: new(),
+            unstamped: 0,
+        }
+    }
+
+    fn record(&mut self, (cycle, inside): (u64, Option<u64>)) {
+        self.cycle.record(cycle.max(1)).unwrap();
+        match inside {
+            Some(ns) => self.inside.record(ns.max(1)).unwrap(),
+            None => self.unstamped += 1,
+        }
+    }
+
+    fn add(&mut self, other: &Times) {
+        self.cycle.add(&other.cycle).unwrap();
+        self.inside.add(&other.inside).unwrap();
+        self.unstamped += other.unstamped;
+    }
+}
+
+fn clear_marks(nic: &mut ClientNic) {
+    nic.clear_rx();
+    nic.clear_tx();
+}
+
+/// Tick in → order out of the cycle that fired; `None` when the tick's frame had come in
+/// during an earlier cycle (then only the cycle is recorded).
+fn inside(nic: &ClientNic) -> Option<u64> {
+    match (nic.rx_at(), nic.tx_at()) {
+        (Some(rx), Some(tx)) => Some(tx.saturating_sub(rx) as u64),
+        (None, Some(_)) => None,
+        marks => panic!("the firing cycle sent no order: {marks:?}"),
     }
 }
 
@@ -328,12 +384,13 @@ fn main() {
     engine_ticks(&mut logged, WARMUP, None, &mut engine_extra);
     hand.ticks(WARMUP, None);
 
-    let new = || Histogram::<u64>::new_with_bounds(1, 10_000_000_000, 3).unwrap();
-    let (mut he, mut hl, mut hh) = (new(), new(), new());
+    let (mut he, mut hl, mut hh) = (Times::new(), Times::new(), Times::new());
     let mut ratios = Vec::new();
+    let mut inside_ratios = Vec::new();
     let mut log_ratios = Vec::new();
+    let p50 = |h: &Histogram<u64>| h.value_at_quantile(0.5) as f64;
     for round in 0..ROUNDS {
-        let (mut re, mut rl, mut rh) = (new(), new(), new());
+        let (mut re, mut rl, mut rh) = (Times::new(), Times::new(), Times::new());
         // Rotate which goes first.
         for k in 0..3 {
             match (round + k) % 3 {
@@ -347,11 +404,12 @@ fn main() {
                 _ => hand.ticks(TICKS_PER_ROUND, Some(&mut rh)),
             }
         }
-        ratios.push(re.value_at_quantile(0.5) as f64 / rh.value_at_quantile(0.5) as f64);
-        log_ratios.push(rl.value_at_quantile(0.5) as f64 / re.value_at_quantile(0.5) as f64);
-        he.add(&re).unwrap();
-        hl.add(&rl).unwrap();
-        hh.add(&rh).unwrap();
+        ratios.push(p50(&re.cycle) / p50(&rh.cycle));
+        inside_ratios.push(p50(&re.inside) / p50(&rh.inside));
+        log_ratios.push(p50(&rl.cycle) / p50(&re.cycle));
+        he.add(&re);
+        hl.add(&rl);
+        hh.add(&rh);
     }
     stop.store(true, Ordering::Relaxed);
     let logged_records = writer.join().unwrap();
@@ -371,26 +429,38 @@ fn main() {
         "{logged_records} records logged, {dropped} dropped, for {orders} ticks"
     );
     assert_eq!(hand.orders, orders);
-    println!("tick-to-trade cycle, ns ({ROUNDS} interleaved rounds of {TICKS_PER_ROUND} ticks, every tick fires)");
+    println!("tick-to-trade, ns ({ROUNDS} interleaved rounds of {TICKS_PER_ROUND} ticks, every tick fires)");
     println!(
         "{:<10} {:>8} {:>8} {:>8} {:>9} {:>9}",
-        "path", "p50", "p99", "p99.9", "max", "samples"
+        "cycle", "p50", "p99", "p99.9", "max", "samples"
     );
-    println!("{}", row("engine", &he));
-    println!("{}", row("engine+log", &hl));
-    println!("{}", row("by hand", &hh));
+    println!("{}", row("engine", &he.cycle));
+    println!("{}", row("engine+log", &hl.cycle));
+    println!("{}", row("by hand", &hh.cycle));
     println!(
-        "cycles before the one that fired (tick still in flight): engine {engine_extra}, by hand {}",
-        hand.extra_cycles
+        "{:<10} {:>8} {:>8} {:>8} {:>9} {:>9}",
+        "inside", "p50", "p99", "p99.9", "max", "samples"
+    );
+    println!("{}", row("engine", &he.inside));
+    println!("{}", row("engine+log", &hl.inside));
+    println!("{}", row("by hand", &hh.inside));
+    println!(
+        "cycles before the one that fired (tick still in flight): engine {engine_extra}, by hand {}; firing cycles without the tick's frame (taken in by an earlier one, not in `inside`): engine {}, engine+log {}, by hand {}",
+        hand.extra_cycles, he.unstamped, hl.unstamped, hh.unstamped
     );
     println!(
-        "engine / by hand, p50: {:.2} (all samples); per round: {}",
-        he.value_at_quantile(0.5) as f64 / hh.value_at_quantile(0.5) as f64,
+        "engine / by hand, p50 of the cycle: {:.2} (all samples); per round: {}",
+        p50(&he.cycle) / p50(&hh.cycle),
         spread(&mut ratios)
     );
     println!(
-        "engine with the message log / without, p50: {:.2} (all samples); per round: {}; {logged_records} records written, {dropped} dropped",
-        hl.value_at_quantile(0.5) as f64 / he.value_at_quantile(0.5) as f64,
+        "engine / by hand, p50 inside (tick in → order out): {:.2} (all samples); per round: {}",
+        p50(&he.inside) / p50(&hh.inside),
+        spread(&mut inside_ratios)
+    );
+    println!(
+        "engine with the message log / without, p50 of the cycle: {:.2} (all samples); per round: {}; {logged_records} records written, {dropped} dropped",
+        p50(&hl.cycle) / p50(&he.cycle),
         spread(&mut log_ratios)
     );
 }

@@ -42,5 +42,6 @@ pub mod nic;
 pub mod pcap;
 pub mod risk;
 pub mod stack;
+pub mod stamp_nic;
 pub mod tap;
 pub mod trigger;

@@ -302,6 +302,7 @@ fn orders_and_fills_stay_exact_over_a_lossy_duplicating_reordering_link() {
         .stack_mut()
         .nic_mut()
         .inner_mut()
+        .inner_mut()
         .set_faults(faults);
     rig.venue
         .stack
@@ -337,7 +338,13 @@ fn orders_and_fills_stay_exact_over_a_lossy_duplicating_reordering_link() {
     assert_eq!(rig.venue.check.malformed, 0);
     let c = rig.engine.counters().counters();
     assert_eq!(read(&c.session[rig.md.index()].book_updates), ticks);
-    let f = rig.engine.stack_mut().nic_mut().inner().fault_stats();
+    let f = rig
+        .engine
+        .stack_mut()
+        .nic_mut()
+        .inner()
+        .inner()
+        .fault_stats();
     assert!(f.lost > 0 && f.duplicated > 0 && f.reordered > 0, "{f:?}");
 }
 

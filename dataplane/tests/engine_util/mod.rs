@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use tickwire_dataplane::allowlist::{self, Allowlist};
-use tickwire_dataplane::clock::Now;
+use tickwire_dataplane::clock::{Clock, Now};
 use tickwire_dataplane::counters::Shared;
 use tickwire_dataplane::engine::{
     self, AcceptAll, Commands, Engine, OrderId, Phase, PreTrade, SessionId, SessionSpec, Strategy,
@@ -21,6 +21,7 @@ use tickwire_dataplane::link::Link;
 use tickwire_dataplane::mem;
 use tickwire_dataplane::mem::MemNic;
 use tickwire_dataplane::stack::{ConnId, ConnState, Stack, StackConfig};
+use tickwire_dataplane::stamp_nic::StampNic;
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::message::Message;
 use tickwire_fix::outbound::{OrderShape, Side, TimeInForce};
@@ -526,7 +527,17 @@ impl Venue {
     }
 }
 
-pub type ClientEngine<S = ThresholdBuy, R = AcceptAll> = Engine<mem::MemNic, MemoryJournal, S, R>;
+/// The engine's NIC: its end of the in-memory pair, stamped where a frame comes in and where
+/// one goes out ([`StampNic`], read by the engine bench).
+pub type ClientNic = StampNic<mem::MemNic>;
+
+pub type ClientEngine<S = ThresholdBuy, R = AcceptAll> = Engine<ClientNic, MemoryJournal, S, R>;
+
+/// The clock the stamps read: the TSC, calibrated once per test process.
+pub fn stamp_clock() -> Clock {
+    static CLOCK: std::sync::OnceLock<Clock> = std::sync::OnceLock::new();
+    *CLOCK.get_or_init(|| Clock::calibrate(std::time::Duration::from_millis(10)).0)
+}
 
 /// The engine (client) and the venue on the two ends of one in-memory NIC pair.
 pub struct Rig<S: Strategy = ThresholdBuy, R: PreTrade = AcceptAll> {
@@ -578,7 +589,7 @@ impl<S: Strategy, R: PreTrade> Rig<S, R> {
         let venue = Venue::new(b, server_tls, fire_every, reset);
         let (publisher, live) = allowlist::live(Allowlist::new(&[VENUE]).unwrap());
         let (mut engine, commands) = Engine::with_risk(
-            a,
+            StampNic::new(a, stamp_clock()),
             live,
             engine_config(),
             strategy,

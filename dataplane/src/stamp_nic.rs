@@ -12,12 +12,15 @@
 //! the order on the wire) is not the appliance's. On the transmit side the mark is the
 //! hand-over of the finished frame (`tx_commit`), which the burst call (`tx_flush`) follows at
 //! once: on the in-memory pair the commit is itself the delivery, on DPDK it only queues the
-//! mbuf for `rte_eth_tx_burst`. The harness clears the marks before the poll that may take a
-//! tick and before the order's transmit, and reads them after; each mark keeps the first event
-//! since it was cleared (the first frame of the poll's burst, the order's segment).
+//! mbuf for `rte_eth_tx_burst`. `tickwire bench`'s clients clear the marks before the poll
+//! that may take a tick and before the order's transmit, and read them after; the engine bench
+//! (`dataplane/benches/engine.rs`) clears them before a whole duty cycle. Each mark keeps the
+//! first event since it was cleared (the first frame of the poll's burst, the order's
+//! segment), the transmit mark the first not before the receive mark: a frame that left ahead
+//! of the tick in the same poll is not its answer.
 
-use tickwire_dataplane::clock::Clock;
-use tickwire_dataplane::nic::Nic;
+use crate::clock::Clock;
+use crate::nic::Nic;
 
 /// `inner`, with the TSC read at the first received frame and at the first frame handed over
 /// for transmission since the marks were cleared.
@@ -58,11 +61,21 @@ impl<N: Nic> StampNic<N> {
         self.rx_at
     }
 
-    /// When a frame was first handed over for transmission since [`StampNic::clear_tx`] (read
-    /// before the inner NIC's `tx_commit` runs).
+    /// When a frame was first handed over for transmission since [`StampNic::clear_tx`] and
+    /// not before [`StampNic::rx_at`] (read before the inner NIC's `tx_commit` runs).
     #[inline]
     pub fn tx_at(&self) -> Option<i64> {
         self.tx_at
+    }
+
+    /// The NIC it stamps.
+    pub fn inner(&self) -> &N {
+        &self.inner
+    }
+
+    /// The NIC it stamps, to configure (fault injection on the in-memory pair).
+    pub fn inner_mut(&mut self) -> &mut N {
+        &mut self.inner
     }
 }
 
@@ -92,7 +105,14 @@ impl<N: Nic> Nic for StampNic<N> {
 
     #[inline]
     fn tx_commit(&mut self, len: usize) {
-        if self.tx_at.is_none() {
+        // A frame sent before the receive mark (an ACK going out in the same poll, ahead of
+        // the tick) is not the answer to it.
+        let keep = match (self.tx_at, self.rx_at) {
+            (Some(tx), Some(rx)) => tx >= rx,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if !keep {
             self.tx_at = Some(self.clock.mono_ns());
         }
         self.inner.tx_commit(len);
@@ -130,7 +150,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use std::time::Duration;
 
-    use tickwire_dataplane::mem;
+    use crate::mem;
 
     use super::*;
 
@@ -172,5 +192,29 @@ mod tests {
         assert!(peeked >= a.tx_at().unwrap(), "rx_peek marks too");
         b.rx_release();
         assert_eq!(b.rx_take(&mut buf), None);
+
+        // A frame out before the frame in is replaced by the first one after it.
+        b.clear_rx();
+        b.clear_tx();
+        b.tx_alloc(60).unwrap().fill(4);
+        b.tx_commit(60);
+        let early = b.tx_at().unwrap();
+        a.tx_alloc(60).unwrap().fill(5);
+        a.tx_commit(60);
+        assert_eq!(b.rx_take(&mut buf), Some(60));
+        let tick = b.rx_at().unwrap();
+        assert!(tick >= early);
+        assert_eq!(b.tx_at(), Some(early), "kept until the next frame out");
+        b.tx_alloc(60).unwrap().fill(6);
+        b.tx_commit(60);
+        let answer = b.tx_at().unwrap();
+        assert!(answer >= tick, "{early} {tick} {answer}");
+        b.tx_alloc(60).unwrap().fill(7);
+        b.tx_commit(60);
+        assert_eq!(
+            b.tx_at(),
+            Some(answer),
+            "then the first after the frame in is kept"
+        );
     }
 }
