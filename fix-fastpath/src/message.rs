@@ -36,3 +36,17 @@ pub fn frame(stream: &[u8], limits: FrameLimits) -> Result<Option<usize>, FrameE
         &FrameConfig::any_begin_string(limits.max_message_len),
     )
 }
+
+/// [`frame`] without the CheckSum's value ([`crate::parse::frame_boundary`]): where a message
+/// ends, for bytes whose CheckSum is checked elsewhere.
+///
+/// # Errors
+/// [`FrameError`] when the start of the stream is not a well-framed message (never
+/// [`FrameError::BadChecksum`]).
+#[inline]
+pub fn frame_boundary(stream: &[u8], limits: FrameLimits) -> Result<Option<usize>, FrameError> {
+    crate::parse::frame_boundary(
+        stream,
+        &FrameConfig::any_begin_string(limits.max_message_len),
+    )
+}

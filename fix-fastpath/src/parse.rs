@@ -210,8 +210,28 @@ pub fn frame(stream: &[u8]) -> Result<Option<usize>, FrameError> {
 /// [`FrameError`] as soon as the bytes cannot be the start of a message; the caller skips
 /// [`resync`] bytes and tries again.
 pub fn frame_with(stream: &[u8], cfg: &FrameConfig) -> Result<Option<usize>, FrameError> {
+    frame_checked::<true>(stream, cfg)
+}
+
+/// [`frame_with`] without adding up the bytes for the CheckSum: the three digits and the SOH
+/// of `10=` are checked, not their value. For bytes whose CheckSum was (or will be) checked
+/// elsewhere, where only the message boundary is wanted: the daemon's message log takes each
+/// message the FIX session has just framed or written, and a sum would cost as much as the
+/// rest of the framing.
+///
+/// # Errors
+/// [`FrameError`], as [`frame_with`] but never [`FrameError::BadChecksum`].
+pub fn frame_boundary(stream: &[u8], cfg: &FrameConfig) -> Result<Option<usize>, FrameError> {
+    frame_checked::<false>(stream, cfg)
+}
+
+#[inline(always)]
+fn frame_checked<const SUM: bool>(
+    stream: &[u8],
+    cfg: &FrameConfig,
+) -> Result<Option<usize>, FrameError> {
     if let Some(header) = header_fast(stream, cfg) {
-        return trailer(stream, header, cfg);
+        return trailer::<SUM>(stream, header, cfg);
     }
     // "8=" + BeginString + SOH.
     match stream {
@@ -261,7 +281,7 @@ pub fn frame_with(stream: &[u8], cfg: &FrameConfig) -> Result<Option<usize>, Fra
         }
         i += 1;
     }
-    trailer(stream, (begin_end + 1 + i + 1, body_len), cfg)
+    trailer::<SUM>(stream, (begin_end + 1 + i + 1, body_len), cfg)
 }
 
 /// `(body start, body length)` of a stream that starts with a well-formed `8=<BeginString>` and
@@ -296,9 +316,10 @@ fn header_fast(stream: &[u8], cfg: &FrameConfig) -> Option<(usize, usize)> {
     Some((length_end + 1, body_len))
 }
 
-/// The rest of [`frame_with`] once the header is read: length limit, `10=`, CheckSum.
+/// The rest of [`frame_with`] once the header is read: length limit, `10=`, CheckSum (its
+/// value only when `SUM`).
 #[inline(always)]
-fn trailer(
+fn trailer<const SUM: bool>(
     stream: &[u8],
     (body_start, body_len): (usize, usize),
     cfg: &FrameConfig,
@@ -331,6 +352,9 @@ fn trailer(
     );
     if d0 > 9 || d1 > 9 || d2 > 9 || t[6] != SOH {
         return Err(FrameError::BadChecksumField);
+    }
+    if !SUM {
+        return Ok(Some(total));
     }
     let actual = u32::from(d0) * 100 + u32::from(d1) * 10 + u32::from(d2);
     let expected = crate::encode::checksum(&stream[..trailer]);
@@ -1328,6 +1352,43 @@ mod tests {
         assert_eq!(frame(&two[m.len()..]), Ok(Some(m.len())));
     }
 
+    /// `frame_boundary` is `frame_with` without the CheckSum's value: the same answer for
+    /// every prefix of a message and for a garbled trailer, the message's length where only
+    /// the sum is wrong.
+    #[test]
+    fn frame_boundary_skips_only_the_sum() {
+        let cfg = FrameConfig::FIX44;
+        let m = soh(M01);
+        for cut in 0..=m.len() {
+            assert_eq!(
+                frame_boundary(&m[..cut], &cfg),
+                frame_with(&m[..cut], &cfg),
+                "cut at {cut}"
+            );
+        }
+        let n = m.len();
+        let mut wrong_sum = m.clone();
+        wrong_sum[n - 2] = b'9';
+        assert!(matches!(
+            frame_with(&wrong_sum, &cfg),
+            Err(FrameError::BadChecksum { .. })
+        ));
+        assert_eq!(frame_boundary(&wrong_sum, &cfg), Ok(Some(n)));
+        let mut not_digits = m.clone();
+        not_digits[n - 3] = b'x';
+        assert_eq!(
+            frame_boundary(&not_digits, &cfg),
+            Err(FrameError::BadChecksumField)
+        );
+        let mut misplaced = m;
+        misplaced[n - 7] = b'1';
+        misplaced[n - 6] = b'1';
+        assert_eq!(
+            frame_boundary(&misplaced, &cfg),
+            Err(FrameError::MissingChecksum)
+        );
+    }
+
     #[test]
     fn frame_errors_are_typed() {
         let mut bad = soh(M01);
@@ -1916,7 +1977,12 @@ mod tests {
 
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
-            let _ = frame(&bytes);
+            let framed = frame(&bytes);
+            let boundary = frame_boundary(&bytes, &FrameConfig::FIX44);
+            match framed {
+                Err(FrameError::BadChecksum { .. }) => proptest::prop_assert!(matches!(boundary, Ok(Some(_)))),
+                other => proptest::prop_assert_eq!(boundary, other),
+            }
             let _ = frame_with(&bytes, &FrameConfig::any_begin_string(128));
             let skip = resync(&bytes);
             proptest::prop_assert!(skip <= bytes.len());
