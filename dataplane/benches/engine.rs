@@ -430,20 +430,18 @@ fn main() {
     );
     assert_eq!(hand.orders, orders);
     println!("tick-to-trade, ns ({ROUNDS} interleaved rounds of {TICKS_PER_ROUND} ticks, every tick fires)");
-    println!(
-        "{:<10} {:>8} {:>8} {:>8} {:>9} {:>9}",
-        "cycle", "p50", "p99", "p99.9", "max", "samples"
-    );
-    println!("{}", row("engine", &he.cycle));
-    println!("{}", row("engine+log", &hl.cycle));
-    println!("{}", row("by hand", &hh.cycle));
-    println!(
-        "{:<10} {:>8} {:>8} {:>8} {:>9} {:>9}",
-        "inside", "p50", "p99", "p99.9", "max", "samples"
-    );
-    println!("{}", row("engine", &he.inside));
-    println!("{}", row("engine+log", &hl.inside));
-    println!("{}", row("by hand", &hh.inside));
+    for (measure, of) in [
+        ("cycle", [&he.cycle, &hl.cycle, &hh.cycle]),
+        ("inside", [&he.inside, &hl.inside, &hh.inside]),
+    ] {
+        println!(
+            "{measure:<10} {:>8} {:>8} {:>8} {:>9} {:>9}",
+            "p50", "p99", "p99.9", "max", "samples"
+        );
+        for (name, h) in ["engine", "engine+log", "by hand"].into_iter().zip(of) {
+            println!("{}", row(name, h));
+        }
+    }
     println!(
         "cycles before the one that fired (tick still in flight): engine {engine_extra}, by hand {}; firing cycles without the tick's frame (taken in by an earlier one, not in `inside`): engine {}, engine+log {}, by hand {}",
         hand.extra_cycles, he.unstamped, hl.unstamped, hh.unstamped
