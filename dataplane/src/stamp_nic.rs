@@ -23,7 +23,7 @@ use crate::clock::Clock;
 use crate::nic::Nic;
 
 /// `inner`, with the TSC read at the first received frame and at the first frame handed over
-/// for transmission since the marks were cleared.
+/// for transmission (and not before that received frame) since the marks were cleared.
 #[derive(Debug)]
 pub struct StampNic<N> {
     inner: N,
