@@ -1,4 +1,5 @@
-//! Arbitrary bytes through the framer, the indexer, dictionary validation and every typed view.
+//! Arbitrary bytes through the framer (and its boundary-only variant), the indexer, dictionary
+//! validation and every typed view.
 //! Every message is indexed twice: with the index the previous messages of the input went
 //! through (which predicts their tag layout) and with a fresh one; both must agree, and so must
 //! a second pass with the reused index, which then has the message's own layout.
@@ -6,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tickwire_fix::book::Book;
-use tickwire_fix::message::{frame, resync, FieldIndex, FrameLimits, Message};
+use tickwire_fix::message::{frame, frame_boundary, resync, FieldIndex, FrameError, FrameLimits, Message};
 use tickwire_fix::views::*;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,7 +15,15 @@ fuzz_target!(|data: &[u8]| {
     let mut book = Book::new(10, 1, 8);
     let mut reused = Box::new(FieldIndex::<256>::new());
     while pos < data.len() {
-        match frame(&data[pos..], FrameLimits::default()) {
+        // Boundaries alone: the framing's answer, except that a wrong CheckSum value is a
+        // message.
+        let framed = frame(&data[pos..], FrameLimits::default());
+        let boundary = frame_boundary(&data[pos..], FrameLimits::default());
+        match framed {
+            Err(FrameError::BadChecksum { .. }) => assert!(matches!(boundary, Ok(Some(_)))),
+            other => assert_eq!(boundary, other, "frame_boundary differs from frame"),
+        }
+        match framed {
             Ok(Some(n)) => {
                 inspect(&data[pos..pos + n], &mut book);
                 let mut fresh = FieldIndex::<256>::new();
