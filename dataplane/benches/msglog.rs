@@ -13,7 +13,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use tickwire_dataplane::msglog::{ring, Direction, Drain, Record, Tap, HEADER};
+use tickwire_dataplane::msglog::{record_header, ring, Direction, Drain, Record, Tap, HEADER};
 
 const ORDER: usize = 330;
 const BATCH: u64 = 1000;
@@ -67,10 +67,7 @@ impl Writers {
         let body = black_box(&self.msg[..]);
         let t = Instant::now();
         for i in 0..k {
-            let mut header = [0u8; HEADER];
-            header[..4].copy_from_slice(&(body.len() as u32).to_le_bytes());
-            header[5] = 1;
-            header[8..].copy_from_slice(&(i as i64).to_le_bytes());
+            let header = record_header(0, Direction::Out, false, body.len(), i as i64);
             let chunk = self.naive.write_chunk_uninit(HEADER + body.len()).unwrap();
             chunk.fill_from_iter(header.iter().chain(body).copied());
         }

@@ -99,21 +99,32 @@ pub fn ring(capacity: usize) -> (Tap, Drain) {
     )
 }
 
+/// The [`HEADER`] bytes in front of a record of `len` message bytes (`cut`: the message was
+/// longer and was cut to [`MAX_MESSAGE`]): length (u32), session, direction, cut flag, one
+/// spare byte, timestamp (i64), little-endian. [`Drain::next`] reads them back.
+#[inline]
+pub fn record_header(
+    session: u8,
+    dir: Direction,
+    cut: bool,
+    len: usize,
+    nanos: i64,
+) -> [u8; HEADER] {
+    let mut header = [0u8; HEADER];
+    header[..4].copy_from_slice(&(len as u32).to_le_bytes());
+    header[4] = session;
+    header[5] = dir.code();
+    header[6] = u8::from(cut);
+    header[8..].copy_from_slice(&nanos.to_le_bytes());
+    header
+}
+
 impl Tap {
     /// Copies `bytes` into the ring; returns false (and counts it) when there is no room.
     #[inline]
     pub fn record(&mut self, session: u8, dir: Direction, nanos: i64, bytes: &[u8]) -> bool {
-        let (body, cut) = if bytes.len() > MAX_MESSAGE {
-            (&bytes[..MAX_MESSAGE], 1u8)
-        } else {
-            (bytes, 0u8)
-        };
-        let mut header = [0u8; HEADER];
-        header[..4].copy_from_slice(&(body.len() as u32).to_le_bytes());
-        header[4] = session;
-        header[5] = dir.code();
-        header[6] = cut;
-        header[8..].copy_from_slice(&nanos.to_le_bytes());
+        let body = &bytes[..bytes.len().min(MAX_MESSAGE)];
+        let header = record_header(session, dir, body.len() < bytes.len(), body.len(), nanos);
         // The chunk's bytes are zeroed first (a memset: `write_chunk` hands out initialised
         // slots, which is what keeps this safe), then header and body are copied in with at
         // most four slice copies; the whole record is committed at once. Filling the chunk

@@ -30,8 +30,8 @@ fuzz_target!(|data: &[u8]| {
                 let want = Message::parse(&data[pos..pos + n], &mut fresh).map(|m| m.fields().to_vec());
                 let got = Message::parse(&data[pos..pos + n], &mut reused).map(|m| m.fields().to_vec());
                 assert_eq!(got, want, "a reused index parsed differently");
-                // Again: now the index holds exactly this message's layout (the whole-block
-                // path), which it must report.
+                // Again: now the index holds exactly this message's layout (every tag
+                // predicted), which it must report.
                 let again = Message::parse_tracking_layout(&data[pos..pos + n], &mut reused)
                     .map(|(m, same)| (m.fields().to_vec(), same));
                 assert_eq!(again, want.map(|w| (w, true)), "the same message again parsed differently");
