@@ -217,9 +217,9 @@ fn expect_type(msg: &Message<'_>, ty: &[u8]) -> Result<(), ViewError> {
 }
 
 /// Tags an ExecutionReport view reads, in slot order.
-const ER_TAGS: [u32; 24] = [
+const ER_TAGS: [u32; 28] = [
     11, 37, 17, 150, 39, 54, 55, 14, 151, 6, 41, 38, 44, 31, 32, 137, 138, 1003, 5050, 58, 60, 40,
-    59, 99,
+    59, 99, 381, 118, 527, 18,
 ];
 
 /// Slot of [`ExecutionReport::at`] that tags outside [`ER_TAGS`] are written to (and never read).
@@ -525,7 +525,7 @@ impl<'a> ExecutionReport<'a> {
     /// Malformed value.
     #[inline]
     pub fn gross_trade_amt(&self) -> Result<Option<Decimal>, ViewError> {
-        self.other_decimal(tags::GROSS_TRADE_AMT)
+        self.decimal(24)
     }
     /// NetMoney (118): LastQty × LastPx of this fill.
     ///
@@ -533,17 +533,17 @@ impl<'a> ExecutionReport<'a> {
     /// Malformed value.
     #[inline]
     pub fn net_money(&self) -> Result<Option<Decimal>, ViewError> {
-        self.other_decimal(tags::NET_MONEY)
+        self.decimal(25)
     }
     /// ExecInst (18) as sent (space-separated flags); Kraken may leave it out.
     #[inline]
     pub fn exec_inst(&self) -> Option<&'a [u8]> {
-        self.msg.field(tags::EXEC_INST)
+        self.get(27)
     }
     /// SecondaryExecID (527): per-pair trade sequence on fills.
     #[inline]
     pub fn secondary_exec_id(&self) -> Option<&'a [u8]> {
-        self.msg.field(tags::SECONDARY_EXEC_ID)
+        self.get(26)
     }
     /// ExecRestatementReason (378) on restatements.
     #[inline]
@@ -567,10 +567,13 @@ impl<'a> ExecutionReport<'a> {
         self.msg.seq_num().ok()
     }
 
+    /// A decimal field outside [`ER_TAGS`] (one scan of the fields).
     fn other_decimal(&self, tag: u32) -> Result<Option<Decimal>, ViewError> {
         match self.msg.field(tag) {
             None => Ok(None),
-            Some(_) => Ok(Some(self.msg.decimal(tag)?)),
+            Some(v) => Decimal::parse(v)
+                .map(Some)
+                .map_err(|error| ViewError::Field(ParseError::BadDecimal { tag, error })),
         }
     }
     /// TransactTime (60).
@@ -1404,6 +1407,76 @@ impl SequenceReset {
 mod tests {
     use super::*;
     use crate::parse::FieldIndex;
+
+    /// The report's optional fields read from its slot table give what a scan of the message
+    /// gives: the first occurrence, `None` when absent, the tag named in a malformed value's
+    /// error.
+    #[test]
+    fn er_slot_fields_read_as_the_message_does() {
+        let head = "8=FIX.4.4|9=1|35=8|34=2|49=K|56=C|52=20260407-14:32:05.004|6=0|11=1|14=0|17=E1|37=O1|39=0|54=1|55=BTC/USD|150=0|151=0.01|";
+        let cases = [
+            (
+                "381=336.0|118=12.5|527=78|18=P|",
+                Some("336.0"),
+                Some("12.5"),
+                Some("78"),
+                Some("P"),
+            ),
+            ("", None, None, None, None),
+            (
+                "381=1|381=2|118=3|118=4|527=a|527=b|18=P s|18=x|",
+                Some("1"),
+                Some("3"),
+                Some("a"),
+                Some("P s"),
+            ),
+            (
+                "18=|381=1.2.3|118=-|",
+                Some("1.2.3"),
+                Some("-"),
+                None,
+                Some(""),
+            ),
+        ];
+        for (tail, gross, net, secondary, exec_inst) in cases {
+            let raw = format!("{head}{tail}10=000|").replace('|', "\x01");
+            let mut idx = FieldIndex::<64>::new();
+            let msg = Message::parse(raw.as_bytes(), &mut idx).expect("indexes");
+            let er = ExecutionReport::new_checked(&msg).expect("view");
+            let field = |tag| msg.field(tag);
+            assert_eq!(field(381), gross.map(str::as_bytes), "{tail}");
+            assert_eq!(field(118), net.map(str::as_bytes), "{tail}");
+            let as_view = |tag: u32| match msg.field(tag) {
+                None => Ok(None),
+                Some(_) => msg.decimal(tag).map(Some).map_err(ViewError::Field),
+            };
+            assert_eq!(er.gross_trade_amt(), as_view(381), "{tail}");
+            assert_eq!(er.net_money(), as_view(118), "{tail}");
+            assert_eq!(
+                er.secondary_exec_id(),
+                secondary.map(str::as_bytes),
+                "{tail}"
+            );
+            assert_eq!(er.exec_inst(), exec_inst.map(str::as_bytes), "{tail}");
+        }
+        // The malformed case names its tag.
+        let raw = format!("{head}381=1.2.3|118=-|10=000|").replace('|', "\x01");
+        let mut idx = FieldIndex::<64>::new();
+        let msg = Message::parse(raw.as_bytes(), &mut idx).expect("indexes");
+        let er = ExecutionReport::new_checked(&msg).expect("view");
+        assert!(matches!(
+            er.gross_trade_amt(),
+            Err(ViewError::Field(ParseError::BadDecimal { tag: 381, .. }))
+        ));
+        assert!(matches!(
+            er.net_money(),
+            Err(ViewError::Field(ParseError::BadDecimal { tag: 118, .. }))
+        ));
+        assert_eq!(
+            er.gross_trade_amt(),
+            Err(ViewError::Field(msg.decimal(381).unwrap_err()))
+        );
+    }
 
     /// Kraken's entry layout (279 269 278 270 271 273) read in one step, then more members,
     /// the next entry, and a non-member ending the group.
