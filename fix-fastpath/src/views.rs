@@ -1474,7 +1474,7 @@ mod tests {
         ));
         assert_eq!(
             er.gross_trade_amt(),
-            Err(ViewError::Field(msg.decimal(381).unwrap_err()))
+            Err(ViewError::Field(msg.decimal(381).expect_err("malformed")))
         );
     }
 
