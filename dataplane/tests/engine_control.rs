@@ -514,3 +514,49 @@ fn message_log_records_retransmissions() {
         ]
     );
 }
+
+#[test]
+fn message_log_records_a_replay_longer_than_a_tls_record_once_each() {
+    // 150 orders replayed in one go: more than one TLS record of FIX bytes, sealed across
+    // several passes of the flush and recorded after them, each message exactly once.
+    let strategy = ThresholdBuy::new(TRIGGER, Decimal::new(TRIGGER, 1), Decimal::new(1, 2));
+    let mut rig = Rig::build(1, false, strategy, |_, trd| {
+        trd.fix.resend_policy = ResendPolicy::ReplayApplication;
+    });
+    rig.engine.strategy_mut().order = Some(rig.order);
+    rig.log_on();
+    let orders = 150u64;
+    rig.ticks(orders);
+    stop_trading(&mut rig);
+    let (tap, mut drain) = msglog::ring(4 << 20);
+    rig.engine.set_message_log(tap);
+    rig.venue.trd.fix_mut().journal_mut().set_next_target_seq(2);
+    reconnect_trading(&mut rig, "logged on again");
+    let mut r = Record::default();
+    let (mut out, mut bytes) = (Vec::new(), 0usize);
+    while drain.next(&mut r) {
+        if r.session == rig.trd.index() as u8 && r.direction() == Some(Direction::Out) {
+            let mut index = tickwire_fix::message::FieldIndex::<512>::new();
+            let m = tickwire_fix::message::Message::parse(&r.bytes, &mut index).unwrap();
+            assert_eq!(
+                tickwire_fix::parse::frame(&r.bytes),
+                Ok(Some(r.bytes.len())),
+                "one whole message per record"
+            );
+            bytes += r.bytes.len();
+            out.push((
+                String::from_utf8(m.msg_type().to_vec()).unwrap(),
+                m.seq_num().unwrap(),
+            ));
+        }
+    }
+    assert!(
+        bytes > 16 * 1024,
+        "the replay fits one record: {bytes} bytes"
+    );
+    let logon_seq = orders + 2;
+    let mut want = vec![("A".to_string(), logon_seq)];
+    want.extend((2..2 + orders).map(|k| ("D".to_string(), k)));
+    want.push(("4".to_string(), logon_seq));
+    assert_eq!(out, want);
+}

@@ -450,6 +450,10 @@ struct Slot<J: Journal> {
     inbound: Framer,
     /// Bytes at the head of the FIX transmit queue already recorded in the message log.
     out_logged: usize,
+    /// Bytes at the head of the FIX transmit queue already sealed into TLS, kept until
+    /// [`Engine::settle`] has recorded them, once the frames holding them are with the NIC
+    /// (0 outside a flush).
+    sealed: usize,
     /// The unanswered probe.
     probe: Option<Probe>,
 }
@@ -915,6 +919,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             reset_next_logon: false,
             inbound: Framer::new(spec.fix_capacities.receive.max(4096)),
             out_logged: 0,
+            sealed: 0,
             probe: None,
         });
         set(&self.counters.counters().sessions, self.slots.len() as u64);
@@ -1436,6 +1441,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
     fn teardown(&mut self, i: usize, reason: Teardown, now: Now) {
         let c = self.counters.counters();
         let s = &mut self.slots[i];
+        debug_assert_eq!(s.sealed, 0, "a flush was not settled");
         // A close we started (a Logout sent, a close_notify answered) ends for the reason we
         // started it, even when the peer's FIN or reset gets there first — a peer that answers
         // a Logout and closes at once (QuickFIX) must not look like a lost connection.
@@ -1493,7 +1499,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
     /// Starts a graceful close of session `i`: what is queued (a Logout) goes out, then
     /// close_notify and FIN.
     fn close(&mut self, i: usize, reason: Teardown, now: Now) {
-        let _ = self.flush(i);
+        let _ = self.flush_settled(i);
         let s = &mut self.slots[i];
         if s.fix_up {
             s.fix.handle_disconnected();
@@ -1511,7 +1517,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         if let Some(tls) = s.tls.as_mut() {
             let _ = tls.close();
         }
-        let _ = self.flush(i);
+        let _ = self.flush_settled(i);
         let s = &mut self.slots[i];
         if let Some(conn) = s.conn {
             self.stack.close(conn);
@@ -1680,7 +1686,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             .as_ref()
             .is_some_and(|t| !t.pending_ciphertext().is_empty());
         if s.dirty || tls_out || !s.fix.pending_transmit().is_empty() {
-            if let Err(e) = self.flush(i) {
+            if let Err(e) = self.flush_settled(i) {
                 self.teardown(i, e, now);
             }
         }
@@ -1818,6 +1824,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             if self.slots[i].dirty {
                 any = true;
                 if let Err(e) = self.flush(i) {
+                    self.settle(i);
                     self.teardown(i, e, now);
                 }
             }
@@ -1827,6 +1834,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
                     self.stack.transmit(conn, now.mono_ns);
                 }
             }
+            self.settle(i);
         }
         if any || self.stack_dirty {
             self.stack.poll(now.mono_ns);
@@ -1857,13 +1865,13 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         };
         s.written |= send(&mut self.stack, tls)?;
         while tls.is_established()
-            && !s.fix.pending_transmit().is_empty()
+            && s.fix.pending_transmit().len() > s.sealed
             && tls.pending_ciphertext().len() < MAX_QUEUED_CIPHERTEXT
         {
-            let n = s.fix.pending_transmit().len().min(RECORD_PLAINTEXT);
+            let unsealed = &s.fix.pending_transmit()[s.sealed..];
+            let n = unsealed.len().min(RECORD_PLAINTEXT);
             // Sealed straight into TCP's send buffer when nothing waits before it.
-            let data = &s.fix.pending_transmit()[..n];
-            match crate::link::seal_record(&mut self.stack, conn, tls, data) {
+            match crate::link::seal_record(&mut self.stack, conn, tls, &unsealed[..n]) {
                 Ok(Some(k)) => {
                     bump(&c.tls_bytes_out, k as u64);
                     s.written = true;
@@ -1872,29 +1880,49 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
                 Err(crate::link::LinkError::Tls(e)) => return Err(Teardown::Tls(e)),
                 Err(crate::link::LinkError::Tcp(_)) => return Err(Teardown::TcpClosed),
             }
-            if let Some(tap) = self.tap.as_mut() {
-                // Each message is recorded when its first byte goes to TLS.
-                let pending = s.fix.pending_transmit();
-                let limits = FrameLimits {
-                    max_message_len: pending.len().max(1),
-                };
-                while s.out_logged < n {
-                    let rest = &pending[s.out_logged..];
-                    let m = match frame_boundary(rest, limits) {
-                        Ok(Some(m)) => m,
-                        _ => rest.len(),
-                    };
-                    tap.record(i as u8, Direction::Out, self.utc_ns, &rest[..m]);
-                    s.out_logged += m;
-                }
-            }
-            s.out_logged = s.out_logged.saturating_sub(n);
-            s.fix.consume_transmit(n);
+            // Consumed (and recorded) by `settle`, after the NIC has the frames.
+            s.sealed += n;
             bump(&c.tls_records_out, 1);
             s.written |= send(&mut self.stack, tls)?;
         }
         self.stack_dirty = true;
         Ok(())
+    }
+
+    /// Ends a flush of session `i`: the FIX bytes it sealed leave the transmit queue, and the
+    /// message log records each message whose first byte was among them. Called once the
+    /// frames are with the NIC (or a flush failed), so that the log's framing and copies are
+    /// not between a tick and the order it fires.
+    fn settle(&mut self, i: usize) {
+        let s = &mut self.slots[i];
+        let sealed = core::mem::take(&mut s.sealed);
+        if sealed == 0 {
+            return;
+        }
+        if let Some(tap) = self.tap.as_mut() {
+            let queue = s.fix.pending_transmit();
+            let limits = FrameLimits {
+                max_message_len: queue.len().max(1),
+            };
+            while s.out_logged < sealed {
+                let rest = &queue[s.out_logged..];
+                let m = match frame_boundary(rest, limits) {
+                    Ok(Some(m)) => m,
+                    _ => rest.len(),
+                };
+                tap.record(i as u8, Direction::Out, self.utc_ns, &rest[..m]);
+                s.out_logged += m;
+            }
+        }
+        s.out_logged = s.out_logged.saturating_sub(sealed);
+        s.fix.consume_transmit(sealed);
+    }
+
+    /// [`Engine::flush`] then [`Engine::settle`], where no tx burst is due in between.
+    fn flush_settled(&mut self, i: usize) -> Result<(), Teardown> {
+        let r = self.flush(i);
+        self.settle(i);
+        r
     }
 
     /// Tells the strategy about a session that came up or went down.
