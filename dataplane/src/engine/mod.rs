@@ -454,6 +454,10 @@ struct Slot<J: Journal> {
     /// [`Engine::settle`] has recorded them, once the frames holding them are with the NIC
     /// (0 outside a flush).
     sealed: usize,
+    /// Bytes at the head of the TLS plaintext the FIX session has taken, kept until
+    /// [`Engine::settle`] has recorded them, after the cycle's tx bursts (0 outside a cycle's
+    /// drive and flush).
+    delivered: usize,
     /// The unanswered probe.
     probe: Option<Probe>,
 }
@@ -920,6 +924,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             inbound: Framer::new(spec.fix_capacities.receive.max(4096)),
             out_logged: 0,
             sealed: 0,
+            delivered: 0,
             probe: None,
         });
         set(&self.counters.counters().sessions, self.slots.len() as u64);
@@ -1439,9 +1444,10 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
 
     /// Ends the connection of session `i` (RST if still open) and schedules the next one.
     fn teardown(&mut self, i: usize, reason: Teardown, now: Now) {
+        // What was delivered and sealed before it is logged, and leaves the queues.
+        self.settle(i, now);
         let c = self.counters.counters();
         let s = &mut self.slots[i];
-        debug_assert_eq!(s.sealed, 0, "a flush was not settled");
         // A close we started (a Logout sent, a close_notify answered) ends for the reason we
         // started it, even when the peer's FIN or reset gets there first — a peer that answers
         // a Logout and closes at once (QuickFIX) must not look like a lost connection.
@@ -1499,7 +1505,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
     /// Starts a graceful close of session `i`: what is queued (a Logout) goes out, then
     /// close_notify and FIN.
     fn close(&mut self, i: usize, reason: Teardown, now: Now) {
-        let _ = self.flush_settled(i);
+        let _ = self.flush_settled(i, now);
         let s = &mut self.slots[i];
         if s.fix_up {
             s.fix.handle_disconnected();
@@ -1517,7 +1523,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         if let Some(tls) = s.tls.as_mut() {
             let _ = tls.close();
         }
-        let _ = self.flush_settled(i);
+        let _ = self.flush_settled(i, now);
         let s = &mut self.slots[i];
         if let Some(conn) = s.conn {
             self.stack.close(conn);
@@ -1610,7 +1616,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         if self.slots[i]
             .tls
             .as_ref()
-            .is_some_and(|t| !t.plaintext().is_empty())
+            .is_some_and(|t| t.plaintext().len() > self.slots[i].delivered)
         {
             self.deliver(i, now);
             self.drain_deferred(i, now);
@@ -1654,11 +1660,11 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             }
         }
         // The peer closed its side and everything it sent is consumed.
+        let s = &self.slots[i];
         let peer_gone = state == ConnState::PeerClosed
-            && self.slots[i]
-                .tls
+            && s.tls
                 .as_ref()
-                .is_some_and(|t| t.plaintext().is_empty());
+                .is_some_and(|t| t.plaintext().len() == s.delivered);
         if peer_gone && self.slots[i].phase != Phase::Closing {
             let reason = match self.slots[i]
                 .tls
@@ -1672,10 +1678,11 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             return work + 1;
         }
         // close_notify on an open TCP connection: answer it and close gracefully.
-        let tls_closed = self.slots[i]
+        let s = &self.slots[i];
+        let tls_closed = s
             .tls
             .as_ref()
-            .is_some_and(|t| t.is_peer_closed() && t.plaintext().is_empty());
+            .is_some_and(|t| t.is_peer_closed() && t.plaintext().len() == s.delivered);
         if tls_closed && self.slots[i].phase != Phase::Closing {
             self.close(i, Teardown::PeerClosed, now);
             return work + 1;
@@ -1686,7 +1693,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             .as_ref()
             .is_some_and(|t| !t.pending_ciphertext().is_empty());
         if s.dirty || tls_out || !s.fix.pending_transmit().is_empty() {
-            if let Err(e) = self.flush_settled(i) {
+            if let Err(e) = self.flush_settled(i, now) {
                 self.teardown(i, e, now);
             }
         }
@@ -1706,31 +1713,12 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             fix,
             tls,
             book,
-            inbound,
-            probe,
+            delivered,
             ..
         } = cur;
         let Some(tls) = tls.as_mut() else {
             return;
         };
-        if self.tap.is_some() || probe.is_some() {
-            let tap = &mut self.tap;
-            let sc = &c.session[i];
-            inbound.feed(tls.plaintext(), |msg| {
-                if let Some(t) = tap.as_mut() {
-                    t.record(i as u8, Direction::In, now.utc.nanos, msg);
-                }
-                if let Some(p) = probe {
-                    if contains(msg, b"\x0135=0\x01") && contains(msg, &p.needle[..p.len]) {
-                        set(&sc.probe_rtt_ns, (now.mono_ns - p.sent_ns).max(0) as u64);
-                        bump(&sc.probe_count, 1);
-                        *probe = None;
-                    }
-                }
-            });
-        } else {
-            inbound.reset();
-        }
         let mut desk = DeskImpl {
             before,
             after,
@@ -1746,39 +1734,37 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         let strategy = &mut self.strategy;
         let session = SessionId(i as u8);
         let sc = &c.session[i];
-        let n = tls.plaintext().len();
-        fix.handle_input(
-            now.utc,
-            tls.plaintext(),
-            &mut |m: &Message<'_>| match m.msg_type() {
-                b"W" | b"X" => {
-                    let Some(book) = book.as_mut() else {
-                        return;
-                    };
-                    let seq = m.seq_num().unwrap_or(0);
-                    if let Ok(md) = MarketData::new_checked(m) {
-                        let _ = book.apply_message(&md, seq);
-                        bump(&sc.book_updates, 1);
-                        let update = BookUpdate { session, book, seq };
-                        desk.risk.on_book(now.utc, &update);
-                        strategy.on_book(&mut Context::new(now.utc, &mut desk), &update);
-                    }
+        // What the FIX session has not had yet; consumed (and logged) by `settle`.
+        let input = tls.plaintext().get(*delivered..).unwrap_or_default();
+        let n = input.len();
+        fix.handle_input(now.utc, input, &mut |m: &Message<'_>| match m.msg_type() {
+            b"W" | b"X" => {
+                let Some(book) = book.as_mut() else {
+                    return;
+                };
+                let seq = m.seq_num().unwrap_or(0);
+                if let Ok(md) = MarketData::new_checked(m) {
+                    let _ = book.apply_message(&md, seq);
+                    bump(&sc.book_updates, 1);
+                    let update = BookUpdate { session, book, seq };
+                    desk.risk.on_book(now.utc, &update);
+                    strategy.on_book(&mut Context::new(now.utc, &mut desk), &update);
                 }
-                b"8" => {
-                    if let Ok(er) = ExecutionReport::new_checked(m) {
-                        bump(&sc.execution_reports, 1);
-                        if er.exec_type() == ExecType::Rejected {
-                            bump(&sc.order_rejects, 1);
-                        }
-                        desk.risk.on_execution(session, &er);
-                        strategy.on_execution(&mut Context::new(now.utc, &mut desk), session, &er);
+            }
+            b"8" => {
+                if let Ok(er) = ExecutionReport::new_checked(m) {
+                    bump(&sc.execution_reports, 1);
+                    if er.exec_type() == ExecType::Rejected {
+                        bump(&sc.order_rejects, 1);
                     }
+                    desk.risk.on_execution(session, &er);
+                    strategy.on_execution(&mut Context::new(now.utc, &mut desk), session, &er);
                 }
-                b"j" => bump(&sc.business_rejects, 1),
-                _ => {}
-            },
-        );
-        tls.consume_plaintext(n);
+            }
+            b"j" => bump(&sc.business_rejects, 1),
+            _ => {}
+        });
+        *delivered += n;
     }
 
     /// Sends the orders queued for session `i` while its messages were being handled.
@@ -1824,7 +1810,6 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             if self.slots[i].dirty {
                 any = true;
                 if let Err(e) = self.flush(i) {
-                    self.settle(i);
                     self.teardown(i, e, now);
                 }
             }
@@ -1834,11 +1819,14 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
                     self.stack.transmit(conn, now.mono_ns);
                 }
             }
-            self.settle(i);
         }
         if any || self.stack_dirty {
             self.stack.poll(now.mono_ns);
             self.stack_dirty = false;
+        }
+        // The frames are out: now what the cycle received and sent is logged.
+        for i in 0..self.slots.len() {
+            self.settle(i, now);
         }
     }
 
@@ -1893,7 +1881,8 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
     /// message log records each message whose first byte was among them. Called once the
     /// frames are with the NIC (or a flush failed), so that the log's framing and copies are
     /// not between a tick and the order it fires.
-    fn settle(&mut self, i: usize) {
+    fn settle(&mut self, i: usize, now: Now) {
+        self.settle_input(i, now);
         let s = &mut self.slots[i];
         let sealed = core::mem::take(&mut s.sealed);
         if sealed == 0 {
@@ -1918,10 +1907,45 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         s.fix.consume_transmit(sealed);
     }
 
+    /// The received half of [`Engine::settle`]: the plaintext the FIX session has taken leaves
+    /// TLS's buffer, and the message log records each whole message in it (the probe's
+    /// Heartbeat is found there too).
+    fn settle_input(&mut self, i: usize, now: Now) {
+        let c = self.counters.counters();
+        let s = &mut self.slots[i];
+        let delivered = core::mem::take(&mut s.delivered);
+        let Some(tls) = s.tls.as_mut() else {
+            return;
+        };
+        if delivered == 0 {
+            return;
+        }
+        let input = tls.plaintext().get(..delivered).unwrap_or_default();
+        if self.tap.is_some() || s.probe.is_some() {
+            let (tap, probe) = (&mut self.tap, &mut s.probe);
+            let sc = &c.session[i];
+            s.inbound.feed(input, |msg| {
+                if let Some(t) = tap.as_mut() {
+                    t.record(i as u8, Direction::In, now.utc.nanos, msg);
+                }
+                if let Some(p) = probe {
+                    if contains(msg, b"\x0135=0\x01") && contains(msg, &p.needle[..p.len]) {
+                        set(&sc.probe_rtt_ns, (now.mono_ns - p.sent_ns).max(0) as u64);
+                        bump(&sc.probe_count, 1);
+                        *probe = None;
+                    }
+                }
+            });
+        } else {
+            s.inbound.reset();
+        }
+        tls.consume_plaintext(delivered);
+    }
+
     /// [`Engine::flush`] then [`Engine::settle`], where no tx burst is due in between.
-    fn flush_settled(&mut self, i: usize) -> Result<(), Teardown> {
+    fn flush_settled(&mut self, i: usize, now: Now) -> Result<(), Teardown> {
         let r = self.flush(i);
-        self.settle(i);
+        self.settle(i, now);
         r
     }
 
