@@ -472,8 +472,10 @@ fn probes_measure_test_request_to_heartbeat_round_trips() {
     assert_eq!(read(&trd.probes_sent), 6);
 }
 
-#[test]
-fn message_log_records_retransmissions() {
+/// The trading session's outbound records after it sent `orders` orders, reconnected with the
+/// message log attached, and was asked for everything from `resend_from` on: (MsgType,
+/// MsgSeqNum, PossDupFlag, length) of each, every record checked to hold one whole message.
+fn logged_replay(orders: u64, resend_from: u64) -> Vec<(String, u64, bool, usize)> {
     // Sequences carry over; the engine replays its orders when asked.
     let strategy = ThresholdBuy::new(TRIGGER, Decimal::new(TRIGGER, 1), Decimal::new(1, 2));
     let mut rig = Rig::build(1, false, strategy, |_, trd| {
@@ -481,26 +483,46 @@ fn message_log_records_retransmissions() {
     });
     rig.engine.strategy_mut().order = Some(rig.order);
     rig.log_on();
-    rig.ticks(3);
+    rig.ticks(orders);
     stop_trading(&mut rig);
-    let (tap, mut drain) = msglog::ring(1 << 20);
+    let (tap, mut drain) = msglog::ring(4 << 20);
     rig.engine.set_message_log(tap);
-    // The venue lost track after the first order: it asks for 3.. again at the next logon.
-    rig.venue.trd.fix_mut().journal_mut().set_next_target_seq(3);
+    // The venue lost track: it asks for `resend_from..` again at the next logon.
+    rig.venue
+        .trd
+        .fix_mut()
+        .journal_mut()
+        .set_next_target_seq(resend_from);
     reconnect_trading(&mut rig, "logged on again");
     let mut r = Record::default();
     let mut out = Vec::new();
     while drain.next(&mut r) {
         if r.session == rig.trd.index() as u8 && r.direction() == Some(Direction::Out) {
+            assert_eq!(
+                tickwire_fix::parse::frame(&r.bytes),
+                Ok(Some(r.bytes.len())),
+                "one whole message per record"
+            );
             let mut index = tickwire_fix::message::FieldIndex::<512>::new();
             let m = tickwire_fix::message::Message::parse(&r.bytes, &mut index).unwrap();
             out.push((
                 String::from_utf8(m.msg_type().to_vec()).unwrap(),
                 m.seq_num().unwrap(),
                 m.field(43) == Some(b"Y".as_slice()),
+                r.bytes.len(),
             ));
         }
     }
+    out
+}
+
+#[test]
+fn message_log_records_retransmissions() {
+    // Three orders (2..=4); the venue lost track after the first one.
+    let out: Vec<_> = logged_replay(3, 3)
+        .into_iter()
+        .map(|(t, n, dup, _)| (t, n, dup))
+        .collect();
     let s = |t: &str, n: u64, dup: bool| (t.to_string(), n, dup);
     // Logon, the two orders replayed with PossDupFlag, and a gap fill over the Logon (an
     // admin message is never replayed).
@@ -519,44 +541,17 @@ fn message_log_records_retransmissions() {
 fn message_log_records_a_replay_longer_than_a_tls_record_once_each() {
     // 150 orders replayed in one go: more than one TLS record of FIX bytes, sealed across
     // several passes of the flush and recorded after them, each message exactly once.
-    let strategy = ThresholdBuy::new(TRIGGER, Decimal::new(TRIGGER, 1), Decimal::new(1, 2));
-    let mut rig = Rig::build(1, false, strategy, |_, trd| {
-        trd.fix.resend_policy = ResendPolicy::ReplayApplication;
-    });
-    rig.engine.strategy_mut().order = Some(rig.order);
-    rig.log_on();
     let orders = 150u64;
-    rig.ticks(orders);
-    stop_trading(&mut rig);
-    let (tap, mut drain) = msglog::ring(4 << 20);
-    rig.engine.set_message_log(tap);
-    rig.venue.trd.fix_mut().journal_mut().set_next_target_seq(2);
-    reconnect_trading(&mut rig, "logged on again");
-    let mut r = Record::default();
-    let (mut out, mut bytes) = (Vec::new(), 0usize);
-    while drain.next(&mut r) {
-        if r.session == rig.trd.index() as u8 && r.direction() == Some(Direction::Out) {
-            let mut index = tickwire_fix::message::FieldIndex::<512>::new();
-            let m = tickwire_fix::message::Message::parse(&r.bytes, &mut index).unwrap();
-            assert_eq!(
-                tickwire_fix::parse::frame(&r.bytes),
-                Ok(Some(r.bytes.len())),
-                "one whole message per record"
-            );
-            bytes += r.bytes.len();
-            out.push((
-                String::from_utf8(m.msg_type().to_vec()).unwrap(),
-                m.seq_num().unwrap(),
-            ));
-        }
-    }
+    let out = logged_replay(orders, 2);
+    let bytes: usize = out.iter().map(|o| o.3).sum();
     assert!(
         bytes > 16 * 1024,
         "the replay fits one record: {bytes} bytes"
     );
     let logon_seq = orders + 2;
-    let mut want = vec![("A".to_string(), logon_seq)];
-    want.extend((2..2 + orders).map(|k| ("D".to_string(), k)));
-    want.push(("4".to_string(), logon_seq));
-    assert_eq!(out, want);
+    let mut want = vec![("A".to_string(), logon_seq, false)];
+    want.extend((2..2 + orders).map(|k| ("D".to_string(), k, true)));
+    want.push(("4".to_string(), logon_seq, true));
+    let got: Vec<_> = out.into_iter().map(|(t, n, dup, _)| (t, n, dup)).collect();
+    assert_eq!(got, want);
 }
