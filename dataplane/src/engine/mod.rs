@@ -452,7 +452,7 @@ struct Slot<J: Journal> {
     out_logged: usize,
     /// Bytes at the head of the FIX transmit queue already sealed into TLS, kept until
     /// [`Engine::settle`] has recorded them, once the frames holding them are with the NIC
-    /// (0 outside a flush).
+    /// (0 outside a cycle's drive and flush).
     sealed: usize,
     /// Bytes at the head of the TLS plaintext the FIX session has taken, kept until
     /// [`Engine::settle`] has recorded them, after the cycle's tx bursts (0 outside a cycle's
@@ -1692,8 +1692,9 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             .tls
             .as_ref()
             .is_some_and(|t| !t.pending_ciphertext().is_empty());
-        if s.dirty || tls_out || !s.fix.pending_transmit().is_empty() {
-            if let Err(e) = self.flush_settled(i, now) {
+        // Settled by the `flush_dirty` that follows every `drive`, after its tx bursts.
+        if s.dirty || tls_out || s.fix.pending_transmit().len() > s.sealed {
+            if let Err(e) = self.flush(i) {
                 self.teardown(i, e, now);
             }
         }
@@ -1942,7 +1943,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         tls.consume_plaintext(delivered);
     }
 
-    /// [`Engine::flush`] then [`Engine::settle`], where no tx burst is due in between.
+    /// [`Engine::flush`] then [`Engine::settle`], before the session's queues change (a close).
     fn flush_settled(&mut self, i: usize, now: Now) -> Result<(), Teardown> {
         let r = self.flush(i);
         self.settle(i, now);
