@@ -291,6 +291,12 @@ fn er_char(msg: &Message<'_>, at: &[u16; ER_TAGS.len() + 1], k: usize) -> Result
     }
 }
 
+/// `v`, the value of `tag`, as a decimal; a malformed one is reported with its tag.
+#[inline(always)]
+fn decimal_of(tag: u32, v: &[u8]) -> Result<Decimal, ViewError> {
+    Decimal::parse(v).map_err(|error| ViewError::Field(ParseError::BadDecimal { tag, error }))
+}
+
 /// [`er_value`] as a decimal.
 #[inline(always)]
 fn er_decimal(
@@ -298,12 +304,7 @@ fn er_decimal(
     at: &[u16; ER_TAGS.len() + 1],
     k: usize,
 ) -> Result<Decimal, ViewError> {
-    Decimal::parse(er_value(msg, at, k)?).map_err(|error| {
-        ViewError::Field(ParseError::BadDecimal {
-            tag: ER_TAGS[k],
-            error,
-        })
-    })
+    decimal_of(ER_TAGS[k], er_value(msg, at, k)?)
 }
 
 impl<'a> ExecutionReport<'a> {
@@ -354,12 +355,7 @@ impl<'a> ExecutionReport<'a> {
     fn decimal(&self, k: usize) -> Result<Option<Decimal>, ViewError> {
         match self.get(k) {
             None => Ok(None),
-            Some(v) => Decimal::parse(v).map(Some).map_err(|error| {
-                ViewError::Field(ParseError::BadDecimal {
-                    tag: ER_TAGS[k],
-                    error,
-                })
-            }),
+            Some(v) => decimal_of(ER_TAGS[k], v).map(Some),
         }
     }
 
@@ -571,9 +567,7 @@ impl<'a> ExecutionReport<'a> {
     fn other_decimal(&self, tag: u32) -> Result<Option<Decimal>, ViewError> {
         match self.msg.field(tag) {
             None => Ok(None),
-            Some(v) => Decimal::parse(v)
-                .map(Some)
-                .map_err(|error| ViewError::Field(ParseError::BadDecimal { tag, error })),
+            Some(v) => decimal_of(tag, v).map(Some),
         }
     }
     /// TransactTime (60).
@@ -816,9 +810,7 @@ impl<'a> Iterator for MdEntries<'a> {
         }
         self.pos = i;
         let dec = |v: Option<&[u8]>, tag: u32| -> Result<Decimal, ViewError> {
-            let v = v.ok_or(ViewError::Field(ParseError::Missing { tag }))?;
-            Decimal::parse(v)
-                .map_err(|error| ViewError::Field(ParseError::BadDecimal { tag, error }))
+            decimal_of(tag, v.ok_or(ViewError::Field(ParseError::Missing { tag }))?)
         };
         let entry = (|| {
             Ok(MdEntry {
