@@ -1915,12 +1915,12 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
         let c = self.counters.counters();
         let s = &mut self.slots[i];
         let delivered = core::mem::take(&mut s.delivered);
-        let Some(tls) = s.tls.as_mut() else {
-            return;
-        };
         if delivered == 0 {
             return;
         }
+        let Some(tls) = s.tls.as_mut() else {
+            return;
+        };
         let input = tls.plaintext().get(..delivered).unwrap_or_default();
         if self.tap.is_some() || s.probe.is_some() {
             let (tap, probe) = (&mut self.tap, &mut s.probe);
