@@ -19,8 +19,10 @@
 //! missing is a typed [`Error`] whose text names it ([`Error::is_unavailable`]). Once the ports
 //! run, the hugepage files are unlinked (the pages go back when the process ends, however it
 //! ends); the sockets and EAL's runtime directory go on drop, and [`Ports::start`] first removes
-//! those a dead process of the same prefix left behind.
+//! those a dead process of the same prefix left behind. The ports themselves are not stopped on
+//! drop: they live until the process ends (see [`Ports`]).
 
+use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -281,12 +283,17 @@ pub fn wait_links(a: &mut DpdkNic, b: &mut DpdkNic) -> Result<(), Error> {
 /// Both DPDK pairs, started, in this process's one EAL.
 #[derive(Debug)]
 pub struct Ports {
-    // Client ends before venue ends: virtio_user detaches from the vhost socket first.
-    virtio: DpdkNic,
-    vhost: DpdkNic,
-    memif_client: DpdkNic,
-    memif_server: DpdkNic,
-    // Last: removes the sockets and the runtime directory once the ports are stopped.
+    // The ports are never stopped or freed in the process (not even when `start` fails after
+    // opening some): they go when it ends. DPDK 22.11's
+    // memif disconnects an end on EAL's interrupt thread when its peer goes, and that runs at
+    // the same time as this thread's dev_stop of the other end (two memif_disconnects of one
+    // pair): SIGSEGV in eal-intr-thread in 4 of 40 runs with both CPUs busy. EAL cannot start
+    // twice in a process, so stopped ports could never be used again anyway.
+    virtio: ManuallyDrop<DpdkNic>,
+    vhost: ManuallyDrop<DpdkNic>,
+    memif_client: ManuallyDrop<DpdkNic>,
+    memif_server: ManuallyDrop<DpdkNic>,
+    // Removes the sockets and the runtime directory on drop.
     cleanup: Cleanup,
 }
 
@@ -345,17 +352,17 @@ impl Ports {
             let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &cpus);
         }
         eal?;
-        let mut vhost = open_port("net_vhost0")?;
+        let mut vhost = ManuallyDrop::new(open_port("net_vhost0")?);
         // The vhost-user socket exists once net_vhost0 runs: attach the virtio side now.
         // A locally administered MAC of our own (else the driver picks a random one and says so).
         dpdk::probe(&format!(
             "virtio_user0,path={vhost_sock},queues=1,mac=02:74:77:00:00:01"
         ))
         .map_err(Error::Eal)?;
-        let mut virtio = open_port("virtio_user0")?;
+        let mut virtio = ManuallyDrop::new(open_port("virtio_user0")?);
         wait_links(&mut virtio, &mut vhost)?;
-        let mut memif_server = open_port("net_memif0")?;
-        let mut memif_client = open_port("net_memif1")?;
+        let mut memif_server = ManuallyDrop::new(open_port("net_memif0")?);
+        let mut memif_client = ManuallyDrop::new(open_port("net_memif1")?);
         wait_links(&mut memif_client, &mut memif_server)?;
         // Memory is mapped and the pools exist: the hugepage files' names can go now.
         unlink_hugepage_files(&huge_dir, &cleanup.file_prefix);
@@ -371,8 +378,8 @@ impl Ports {
     /// The pair of `t`: (client end, venue end).
     pub fn pair(&mut self, t: Transport) -> (&mut DpdkNic, &mut DpdkNic) {
         match t {
-            Transport::VirtioVhost => (&mut self.virtio, &mut self.vhost),
-            Transport::Memif => (&mut self.memif_client, &mut self.memif_server),
+            Transport::VirtioVhost => (&mut *self.virtio, &mut *self.vhost),
+            Transport::Memif => (&mut *self.memif_client, &mut *self.memif_server),
         }
     }
 
