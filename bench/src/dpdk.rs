@@ -284,11 +284,11 @@ pub fn wait_links(a: &mut DpdkNic, b: &mut DpdkNic) -> Result<(), Error> {
 #[derive(Debug)]
 pub struct Ports {
     // The ports are never stopped or freed in the process (not even when `start` fails after
-    // opening some): they go when it ends. DPDK 22.11's
-    // memif disconnects an end on EAL's interrupt thread when its peer goes, and that runs at
-    // the same time as this thread's dev_stop of the other end (two memif_disconnects of one
-    // pair): SIGSEGV in eal-intr-thread in 4 of 40 runs with both CPUs busy. EAL cannot start
-    // twice in a process, so stopped ports could never be used again anyway.
+    // opening some): they go when it ends. DPDK 22.11's memif disconnects an end on EAL's
+    // interrupt thread when its peer goes, and that runs at the same time as this thread's
+    // dev_stop of the same end (two memif_disconnects of it): SIGSEGV in eal-intr-thread in
+    // 4 of 40 runs with both CPUs busy. EAL cannot start twice in a process, so stopped ports
+    // could never be used again anyway.
     virtio: ManuallyDrop<DpdkNic>,
     vhost: ManuallyDrop<DpdkNic>,
     memif_client: ManuallyDrop<DpdkNic>,

@@ -39,7 +39,13 @@ fn hugetlbfs() -> Option<String> {
 /// One EAL at a time: each takes 64 MiB of the 128 MiB of hugepages scripts/setup-host reserves.
 static EAL: Mutex<()> = Mutex::new(());
 
+/// The turn to start an EAL ([`EAL`]), which needs root (and hugepages): CI runs as root, and
+/// `dpdk_rows_say_why_not_and_the_others_still_run` covers the unprivileged case.
 fn one_eal() -> std::sync::MutexGuard<'static, ()> {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "needs root (EAL, hugepages); CI runs as root"
+    );
     EAL.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -47,10 +53,6 @@ fn one_eal() -> std::sync::MutexGuard<'static, ()> {
 #[test]
 fn dpdk_rows_have_numbers_and_every_order_is_filled() {
     let _eal = one_eal();
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "needs root (EAL, hugepages); CI runs as root — dpdk_rows_say_why_not_and_the_others_still_run covers the unprivileged case"
-    );
     let out = tempfile::tempdir().unwrap();
     let v = bench_json(
         tickwire,
@@ -222,7 +224,7 @@ fn dpdk_rows_say_why_not_and_the_others_still_run() {
         .exists());
 }
 
-/// Threads that keep every CPU busy until dropped (also when a test fails while they run).
+/// `n` threads spinning until dropped (also when a test fails while they run).
 struct Busy {
     stop: std::sync::Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<()>>,
@@ -261,10 +263,6 @@ impl Drop for Busy {
 #[test]
 fn dpdk_runs_end_cleanly_run_after_run_with_both_cpus_busy() {
     let _eal = one_eal();
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "needs root (EAL, hugepages); CI runs as root"
-    );
     let out = tempfile::tempdir().unwrap();
     let out_dir = out.path().to_str().unwrap();
     let busy = Busy::new(2);
