@@ -21,6 +21,7 @@ pub const STALL: Duration = Duration::from_secs(20);
 /// EAL arguments: main lcore `lcore` (the two ends of a pair use different cores, or they would
 /// share one CPU), no PCI, a per-process file prefix, `memory` (e.g. `--no-huge`) and the devices.
 pub fn eal_args(tag: &str, lcore: u32, memory: &[&str], vdevs: &[String]) -> Vec<String> {
+    remove_stale_runtime_dirs();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
     let mut a: Vec<String> = vec!["-l".into(), (lcore % cpus).to_string(), "--no-pci".into()];
     a.push("--log-level=lib.eal:error".into());
@@ -28,6 +29,25 @@ pub fn eal_args(tag: &str, lcore: u32, memory: &[&str], vdevs: &[String]) -> Vec
     a.extend(memory.iter().map(|s| (*s).to_owned()));
     a.extend(vdevs.iter().map(|v| format!("--vdev={v}")));
     a
+}
+
+/// EAL keeps a runtime directory per file prefix in /var/run/dpdk (as root) after the process
+/// ends: those of these tests (`tw-<tag>-<pid>`) whose process is gone are removed, so runs do
+/// not pile them up.
+fn remove_stale_runtime_dirs() {
+    let Ok(entries) = std::fs::read_dir("/var/run/dpdk") else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix("tw-")
+            .and_then(|rest| rest.rsplit_once('-'))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// Starts EAL, a 2047-mbuf pool and the port `name`, and waits for its link.
