@@ -59,10 +59,7 @@ fn fix_over_tls_over_memif_10k_each_way() {
     assert_eq!(run_initiator(&mut appliance), both);
     assert_eq!(appliance.stack.counters().drops.not_allowed, 0);
     peer.wait_ok();
-    // Not stopped: the peer's exit has EAL's interrupt thread disconnecting this memif end,
-    // and a dev_stop here at the same time is a second memif_disconnect of it (DPDK 22.11
-    // crashes on that race); the port goes with the process.
-    std::mem::forget(appliance);
+    leave_memif_to_exit(appliance);
     let _ = std::fs::remove_file(&sock);
     let _ = std::fs::remove_dir_all(&dir);
 }

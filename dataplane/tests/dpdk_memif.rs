@@ -36,9 +36,6 @@ fn memif_server_client_echo_10k_frames() {
     ping_pong(&mut nic, FRAMES);
     send_stop(&mut nic);
     peer.wait_ok();
-    // Not stopped: the peer's exit has EAL's interrupt thread disconnecting this memif end,
-    // and a dev_stop here at the same time is a second memif_disconnect of it (DPDK 22.11
-    // crashes on that race); the port goes with the process.
-    std::mem::forget(nic);
+    leave_memif_to_exit(nic);
     let _ = std::fs::remove_file(&sock);
 }

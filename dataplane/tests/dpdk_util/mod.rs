@@ -50,6 +50,13 @@ fn remove_stale_runtime_dirs() {
     }
 }
 
+/// Leaves `port` (a memif end, or what owns one) to the process's end instead of stopping it.
+/// Once the peer has gone, EAL's interrupt thread is disconnecting this end, and a dev_stop at
+/// the same time is a second memif_disconnect of it, which DPDK 22.11 crashes on.
+pub fn leave_memif_to_exit<T>(port: T) {
+    std::mem::forget(port);
+}
+
 /// Starts EAL, a 2047-mbuf pool and the port `name`, and waits for its link.
 pub fn open(args: &[String], name: &str) -> DpdkNic {
     dpdk::eal_init(args).unwrap_or_else(|e| panic!("EAL init ({args:?}): {e}"));
