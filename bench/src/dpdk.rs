@@ -297,9 +297,6 @@ pub struct Ports {
     cleanup: Cleanup,
 }
 
-/// `/var/run/dpdk` (EAL's runtime directories when run as root).
-const RUNTIME_DIR: &str = "/var/run/dpdk";
-
 impl Ports {
     /// Starts EAL (lcore 0, every vdev, `opts.memory_mib` of hugepages in one file per segment
     /// list), opens both pairs and waits for their links. EAL pins the calling thread to
@@ -434,7 +431,7 @@ impl Cleanup {
 
     fn paths(&self) -> Vec<PathBuf> {
         let mut p = self.sockets.to_vec();
-        p.push(Path::new(RUNTIME_DIR).join(&self.file_prefix));
+        p.push(Path::new(dpdk::eal::RUNTIME_DIR).join(&self.file_prefix));
         p
     }
 }
@@ -468,30 +465,11 @@ pub fn cleanup_registered() -> Vec<PathBuf> {
     paths
 }
 
-/// The process id in `name` if it is `<prefix><digits>…`.
-fn pid_after_prefix(name: &str, prefix: &str) -> Option<u32> {
-    let rest = name.strip_prefix(prefix)?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
-}
-
-fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-}
-
 /// Removes hugepage files, sockets and runtime directories of `<prefix><pid>` whose process is
 /// gone (an earlier run that was killed or aborted).
 fn remove_stale(prefix: &str, huge_dir: &Path, tmp: &Path) {
-    for dir in [huge_dir, tmp, Path::new(RUNTIME_DIR)] {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if pid_after_prefix(&name, prefix).is_some_and(|pid| !alive(pid)) {
-                remove_path(&e.path());
-            }
-        }
+    for dir in [huge_dir, tmp, Path::new(dpdk::eal::RUNTIME_DIR)] {
+        dpdk::eal::remove_dead_prefixed(dir, prefix);
     }
 }
 
@@ -591,14 +569,7 @@ mod tests {
     }
 
     #[test]
-    fn stale_names_are_recognised_by_prefix_and_pid() {
-        assert_eq!(pid_after_prefix("tw-dpdk-123map_0", "tw-dpdk-"), Some(123));
-        assert_eq!(
-            pid_after_prefix("tw-dpdk-42-vhost.sock", "tw-dpdk-"),
-            Some(42)
-        );
-        assert_eq!(pid_after_prefix("tw-dpdk-x", "tw-dpdk-"), None);
-        assert_eq!(pid_after_prefix("other-123", "tw-dpdk-"), None);
+    fn stale_files_of_dead_runs_go_and_this_runs_hugepage_files_are_unlinked() {
         let dir = std::env::temp_dir().join(format!("tw-dpdk-stale-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         // A pid that cannot be running (above pid_max) and ours.

@@ -9,7 +9,7 @@ use tickwire_dataplane::nic::Nic;
 
 #[test]
 fn eal_no_huge_ring_port_loopback_and_typed_errors() {
-    let prefix = format!("tw-eal-{}", std::process::id());
+    let prefix = format!("tw-test-{}-eal", std::process::id()); // as dpdk_util names them
     let args = [
         "-l",
         "0",

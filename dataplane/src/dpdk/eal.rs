@@ -229,3 +229,102 @@ pub fn pmd_dir() -> &'static str {
         .unwrap_or("")
         .trim_end_matches('\0')
 }
+
+/// Where EAL keeps a runtime directory per `--file-prefix` when it runs as root. EAL does not
+/// remove it when its process ends.
+pub const RUNTIME_DIR: &str = "/var/run/dpdk";
+
+/// The process id in `name` when it reads `<prefix><digits>…`.
+pub fn pid_after_prefix(name: &str, prefix: &str) -> Option<u32> {
+    let rest = name.strip_prefix(prefix)?;
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// Removes what an EAL whose process is gone left in `dir` (its runtime directory, hugepage
+/// files, vhost or memif sockets): every entry named `<prefix><pid>…` (see
+/// [`pid_after_prefix`]) with no `/proc/<pid>`. A name must carry the pid right after the
+/// prefix to be touched. Returns the paths removed; one that cannot be read or removed is left.
+pub fn remove_dead_prefixed(dir: &std::path::Path, prefix: &str) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = pid_after_prefix(&name, prefix) else {
+            continue;
+        };
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let path = e.path();
+        let gone = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        if gone.is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_pid_is_read_only_right_after_the_prefix() {
+        assert_eq!(
+            pid_after_prefix("tw-test-4242-memif", "tw-test-"),
+            Some(4242)
+        );
+        assert_eq!(pid_after_prefix("tw-dpdk-17", "tw-dpdk-"), Some(17));
+        assert_eq!(pid_after_prefix("tw-dpdk-17map_0", "tw-dpdk-"), Some(17));
+        assert_eq!(pid_after_prefix("tw-dpdk-x17", "tw-dpdk-"), None);
+        assert_eq!(pid_after_prefix("tw-dpdk-", "tw-dpdk-"), None);
+        assert_eq!(pid_after_prefix("rte", "tw-dpdk-"), None);
+    }
+
+    #[test]
+    fn only_entries_of_dead_processes_with_the_prefix_go() {
+        let dir = std::env::temp_dir().join(format!("tw-eal-unit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // A pid that has been in use and is gone: a child that has exited and been reaped.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let me = std::process::id();
+        let stale_dir = dir.join(format!("tw-x-{dead}-eal"));
+        std::fs::create_dir_all(stale_dir.join("fbarray")).unwrap();
+        std::fs::write(stale_dir.join("config"), b"c").unwrap();
+        let stale_file = dir.join(format!("tw-x-{dead}map_0"));
+        let kept = [
+            dir.join(format!("tw-x-{me}-eal")),
+            dir.join(format!("tw-y-{dead}")),
+            dir.join("tw-x-nopid"),
+            dir.join("rte"),
+        ];
+        std::fs::write(&stale_file, b"m").unwrap();
+        for k in &kept {
+            std::fs::create_dir_all(k).unwrap();
+        }
+        let mut removed = remove_dead_prefixed(&dir, "tw-x-");
+        removed.sort();
+        let mut want = vec![stale_dir.clone(), stale_file.clone()];
+        want.sort();
+        assert_eq!(removed, want);
+        assert!(!stale_dir.exists() && !stale_file.exists());
+        for k in &kept {
+            assert!(k.exists(), "{} was removed", k.display());
+        }
+        assert!(remove_dead_prefixed(&dir.join("absent"), "tw-x-").is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -25,29 +25,22 @@ pub fn eal_args(tag: &str, lcore: u32, memory: &[&str], vdevs: &[String]) -> Vec
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
     let mut a: Vec<String> = vec!["-l".into(), (lcore % cpus).to_string(), "--no-pci".into()];
     a.push("--log-level=lib.eal:error".into());
-    a.push(format!("--file-prefix=tw-{tag}-{}", std::process::id()));
+    a.push(format!(
+        "--file-prefix={PREFIX}{}-{tag}",
+        std::process::id()
+    ));
     a.extend(memory.iter().map(|s| (*s).to_owned()));
     a.extend(vdevs.iter().map(|v| format!("--vdev={v}")));
     a
 }
 
+/// Start of every test EAL's `--file-prefix`: `tw-test-<pid>-<tag>`.
+pub const PREFIX: &str = "tw-test-";
+
 /// EAL keeps a runtime directory per file prefix in /var/run/dpdk (as root) after the process
-/// ends: those of these tests (`tw-<tag>-<pid>`) whose process is gone are removed, so runs do
-/// not pile them up.
-fn remove_stale_runtime_dirs() {
-    let Ok(entries) = std::fs::read_dir("/var/run/dpdk") else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let pid = name
-            .strip_prefix("tw-")
-            .and_then(|rest| rest.rsplit_once('-'))
-            .and_then(|(_, pid)| pid.parse::<u32>().ok());
-        if pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists()) {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-    }
+/// ends: those of these tests whose process is gone are removed, so runs do not pile them up.
+pub fn remove_stale_runtime_dirs() {
+    dpdk::eal::remove_dead_prefixed(std::path::Path::new(dpdk::eal::RUNTIME_DIR), PREFIX);
 }
 
 /// Leaves `port` (a memif end, or what owns one) to the process's end instead of stopping it.
