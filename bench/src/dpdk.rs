@@ -436,19 +436,11 @@ impl Cleanup {
     }
 }
 
-fn remove_path(p: &Path) {
-    if p.is_dir() {
-        let _ = std::fs::remove_dir_all(p);
-    } else {
-        let _ = std::fs::remove_file(p);
-    }
-}
-
 impl Drop for Cleanup {
     fn drop(&mut self) {
         let paths = self.paths();
         for p in &paths {
-            remove_path(p);
+            let _ = dpdk::eal::remove_path(p);
         }
         live().retain(|p| !paths.contains(p));
     }
@@ -460,7 +452,7 @@ impl Drop for Cleanup {
 pub fn cleanup_registered() -> Vec<PathBuf> {
     let paths = std::mem::take(&mut *live());
     for p in &paths {
-        remove_path(p);
+        let _ = dpdk::eal::remove_path(p);
     }
     paths
 }

@@ -261,16 +261,23 @@ pub fn remove_dead_prefixed(dir: &std::path::Path, prefix: &str) -> Vec<std::pat
             continue;
         }
         let path = e.path();
-        let gone = if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        if gone.is_ok() {
+        if remove_path(&path).is_ok() {
             removed.push(path);
         }
     }
     removed
+}
+
+/// Removes `path`: a directory with everything in it, anything else as a file.
+///
+/// # Errors
+/// What the removal returned.
+pub fn remove_path(path: &std::path::Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    }
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ pub const PREFIX: &str = "tw-test-";
 
 /// EAL keeps a runtime directory per file prefix in /var/run/dpdk (as root) after the process
 /// ends: those of these tests whose process is gone are removed, so runs do not pile them up.
-pub fn remove_stale_runtime_dirs() {
+fn remove_stale_runtime_dirs() {
     dpdk::eal::remove_dead_prefixed(std::path::Path::new(dpdk::eal::RUNTIME_DIR), PREFIX);
 }
 
