@@ -18,6 +18,13 @@
 //!   270 271: two deletes, two adds, alternating between two ticks), nearest in size to the
 //!   215-byte message the naive figure was measured on.
 //!
+//! The general-purpose side is hand-written (the fallback) rather than fefix 0.7: fefix
+//! builds here, but its decoder files every field after a repeating group under the group's
+//! last entry and keeps the group state into the next message, so it misreads the fill and,
+//! once an increment has been decoded, every message after it; where it does read right (a
+//! stream of acknowledgements) and for its encoder it is slower than the tag map and
+//! `format!` (`scripts/fefix-probe`).
+//!
 //! After criterion has measured, the medians are read back from `target/criterion` and printed
 //! as ratios (naive / tickwire). Run: `cargo bench -p tickwire-fix --bench fastpath`.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
