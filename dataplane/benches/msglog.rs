@@ -110,23 +110,15 @@ fn main() {
     g.finish();
     c.final_summary();
     // Interleaved, so that a host changing speed moves both sides of each round's ratio.
-    let (mut tap, mut naive, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        let t = w.tap_batch(BATCH).as_nanos() as f64 / BATCH as f64;
-        let n = w.naive_batch(BATCH).as_nanos() as f64 / BATCH as f64;
-        tap.push(t);
-        naive.push(n);
-        ratios.push(n / t);
-    }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
+    let race = tickwire_testutil::race::interleaved(
+        ROUNDS,
+        &mut w,
+        |w| w.tap_batch(BATCH).as_nanos() as f64 / BATCH as f64,
+        |w| w.naive_batch(BATCH).as_nanos() as f64 / BATCH as f64,
+    );
     println!(
         "record of a {ORDER}-byte message, interleaved ({ROUNDS} rounds × {BATCH}): Tap::record \
          {:.1} ns, byte-iterator fill {:.1} ns; median per-round ratio {:.1}x",
-        median(&mut tap),
-        median(&mut naive),
-        median(&mut ratios)
+        race.ours, race.theirs, race.ratio
     );
 }

@@ -37,8 +37,13 @@
 //! [`CountingAlloc`] is not the binary's global allocator: the counts would stay at zero and
 //! every "allocates nothing" assertion would pass without measuring anything.
 
+//! [`race::interleaved`] times two implementations against each other in interleaved rounds,
+//! for the benches that set tickwire beside a baseline outside criterion.
+
 // Only the `GlobalAlloc` impl may use `unsafe`.
 #![deny(unsafe_code)]
+
+pub mod race;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

@@ -22,6 +22,7 @@ use tickwire_fix::decimal::Decimal;
 use tickwire_fix::message::{frame, FieldIndex, FrameLimits, Message};
 use tickwire_fix::time::UtcTimestamp;
 use tickwire_fix::views::{ExecutionReport, MarketData};
+use tickwire_testutil::race::interleaved;
 
 /// Tags the bench reads of the fill (`er_fields`): eight decimals, three enums, six texts.
 const FILL_TAGS: &[u32] = &[
@@ -123,34 +124,17 @@ fn report(what: &str, diffs: &[String]) -> bool {
     diffs.is_empty()
 }
 
-/// Median ns per call of `ours` and `theirs` over interleaved rounds, and the median of the
-/// per-round ratios (theirs ÷ ours).
-fn race(mut ours: impl FnMut(), mut theirs: impl FnMut()) -> (f64, f64, f64) {
-    const ROUNDS: usize = 31;
-    const CALLS: u32 = 50_000;
-    let time = |f: &mut dyn FnMut()| {
-        let t = Instant::now();
-        for _ in 0..CALLS {
-            f();
-        }
-        t.elapsed().as_nanos() as f64 / f64::from(CALLS)
-    };
-    time(&mut ours);
-    time(&mut theirs);
-    let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        let x = time(&mut ours);
-        let y = time(&mut theirs);
-        a.push(x);
-        b.push(y);
-        r.push(y / x);
+/// `f` called [`CALLS`] times: ns per call.
+fn batch(mut f: impl FnMut()) -> f64 {
+    let t = Instant::now();
+    for _ in 0..CALLS {
+        f();
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    (median(&mut a), median(&mut b), median(&mut r))
+    t.elapsed().as_nanos() as f64 / f64::from(CALLS)
 }
+
+const CALLS: u32 = 50_000;
+const ROUNDS: usize = 31;
 
 fn main() {
     let fill = soh(common::ER);
@@ -196,32 +180,40 @@ fn main() {
     );
 
     // Where it reads right: a stream of acknowledgements, and the encoder.
-    println!("\ntimings, median ns per call of 31 interleaved rounds × 50k calls (this run)");
-    let mut idx = FieldIndex::<64>::new();
-    let mut dec = fresh_decoder();
-    let (ours, theirs, ratio) = race(
-        || {
-            let raw = black_box(&ack[..]);
-            let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
-            let msg = Message::parse(&raw[..n], &mut idx).unwrap();
-            let er = ExecutionReport::new_checked(&msg).unwrap();
-            black_box(common::er_new_fields(&er));
+    println!(
+        "\ntimings, median ns per call of {ROUNDS} interleaved rounds × {CALLS} calls (this run)"
+    );
+    let mut sides = (FieldIndex::<64>::new(), fresh_decoder());
+    let race = interleaved(
+        ROUNDS,
+        &mut sides,
+        |(idx, _)| {
+            batch(|| {
+                let raw = black_box(&ack[..]);
+                let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
+                let msg = Message::parse(&raw[..n], idx).unwrap();
+                let er = ExecutionReport::new_checked(&msg).unwrap();
+                black_box(common::er_new_fields(&er));
+            })
         },
-        || {
-            let m = dec.decode(black_box(&ack[..])).unwrap();
-            let f = |t: u32| m.fv::<f64>(&t).unwrap();
-            let decimals = [f(38), f(44), f(381), f(14), f(151), f(6)];
-            let c = |t: u32| m.fv_raw(&t).unwrap()[0];
-            let enums = [c(150), c(39), c(54), c(40), c(59)];
-            let text: usize = [11u32, 37, 17, 55, 58]
-                .iter()
-                .map(|t| m.fv_raw(t).unwrap().len())
-                .sum();
-            black_box((decimals, enums, text));
+        |(_, dec)| {
+            batch(|| {
+                let m = dec.decode(black_box(&ack[..])).unwrap();
+                let f = |t: u32| m.fv::<f64>(&t).unwrap();
+                let decimals = [f(38), f(44), f(381), f(14), f(151), f(6)];
+                let c = |t: u32| m.fv_raw(&t).unwrap()[0];
+                let enums = [c(150), c(39), c(54), c(40), c(59)];
+                let text: usize = [11u32, 37, 17, 55, 58]
+                    .iter()
+                    .map(|t| m.fv_raw(t).unwrap().len())
+                    .sum();
+                black_box((decimals, enums, text));
+            })
         },
     );
     println!(
-        "  acknowledgement parse + 16 fields: tickwire {ours:.1}, fefix {theirs:.1} ({ratio:.1}×)"
+        "  acknowledgement parse + 16 fields: tickwire {:.1}, fefix {:.1} ({:.1}×)",
+        race.ours, race.theirs, race.ratio
     );
 
     let mut order = common::order();
@@ -230,37 +222,46 @@ fn main() {
     let mut enc = Encoder::new(Config::default());
     let mut buf = Vec::with_capacity(512);
     let mut seq2 = 1_000u64;
-    let (ours, theirs, ratio) = race(
-        || {
-            seq += 1;
-            now.nanos += 1_000;
-            id[15] = b'0' + (seq % 10) as u8;
-            let px = Decimal::new(840_000 + (seq % 5) as i64, 1);
-            black_box(
-                order
-                    .patch(seq, now, &id, Some(px), Decimal::new(1, 2))
-                    .unwrap()
-                    .len(),
-            );
+    let race = interleaved(
+        ROUNDS,
+        &mut (),
+        |_| {
+            batch(|| {
+                seq += 1;
+                now.nanos += 1_000;
+                id[15] = b'0' + (seq % 10) as u8;
+                let px = Decimal::new(840_000 + (seq % 5) as i64, 1);
+                black_box(
+                    order
+                        .patch(seq, now, &id, Some(px), Decimal::new(1, 2))
+                        .unwrap()
+                        .len(),
+                );
+            })
         },
-        || {
-            seq2 += 1;
-            buf.clear();
-            let mut m = enc.start_message(b"FIX.4.4", &mut buf, b"D");
-            m.set_fv(&34u32, seq2);
-            m.set_fv(&49u32, "TESTCLIENT");
-            m.set_fv(&56u32, "KRAKEN-TRD");
-            m.set_fv(&52u32, "20260407-14:32:05.000");
-            m.set_fv(&11u32, 1_775_572_325_000_000 + seq2);
-            m.set_fv(&55u32, "BTC/USD");
-            m.set_fv(&54u32, "1");
-            m.set_fv(&40u32, "2");
-            m.set_fv(&44u32, 84000.0 + (seq2 % 5) as f64 / 10.0);
-            m.set_fv(&38u32, 0.01f64);
-            m.set_fv(&59u32, "1");
-            m.set_fv(&60u32, "20260407-14:32:05.000");
-            black_box(m.wrap().len());
+        |_| {
+            batch(|| {
+                seq2 += 1;
+                buf.clear();
+                let mut m = enc.start_message(b"FIX.4.4", &mut buf, b"D");
+                m.set_fv(&34u32, seq2);
+                m.set_fv(&49u32, "TESTCLIENT");
+                m.set_fv(&56u32, "KRAKEN-TRD");
+                m.set_fv(&52u32, "20260407-14:32:05.000");
+                m.set_fv(&11u32, 1_775_572_325_000_000 + seq2);
+                m.set_fv(&55u32, "BTC/USD");
+                m.set_fv(&54u32, "1");
+                m.set_fv(&40u32, "2");
+                m.set_fv(&44u32, 84000.0 + (seq2 % 5) as f64 / 10.0);
+                m.set_fv(&38u32, 0.01f64);
+                m.set_fv(&59u32, "1");
+                m.set_fv(&60u32, "20260407-14:32:05.000");
+                black_box(m.wrap().len());
+            })
         },
     );
-    println!("  NewOrderSingle emit: tickwire {ours:.1}, fefix {theirs:.1} ({ratio:.1}×)");
+    println!(
+        "  NewOrderSingle emit: tickwire {:.1}, fefix {:.1} ({:.1}×)",
+        race.ours, race.theirs, race.ratio
+    );
 }
