@@ -15,6 +15,7 @@
 #[cfg(feature = "dpdk")]
 pub mod dpdk;
 pub mod feed;
+pub mod floor;
 pub mod hiccups;
 pub mod inmem;
 pub mod kernel;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use hdrhistogram::Histogram;
+use tickwire_bench::floor::{self, Floor};
 use tickwire_bench::hiccups::{self, Estimate, Hiccups};
 use tickwire_bench::inmem::{self, Report, VenueKind};
 use tickwire_bench::kernel::{self, Mode};
@@ -106,6 +107,14 @@ pub struct Args {
     /// share of ticks such gaps reach; 0 turns it off. At most 600.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
     pub hiccup_secs: u64,
+    /// Seconds of each platform floor. After each in-memory row (inmem, inmem-2core), on the
+    /// CPU its client ran on, a job of register-only work calibrated to the row's p50 is timed
+    /// back to back for this long (after the first such row, a second one of 1 µs, the p50
+    /// target). Only time the platform takes lengthens such a job, so its p99.9 is the least
+    /// any code with that median gets on this core (the "platform floor" section). 0 turns it
+    /// off. At most 600.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub floor_secs: u64,
     /// Folder for `.hgrm` files, the plot and the JSON report.
     #[arg(long, default_value = "tickwire-out/bench")]
     pub out: PathBuf,
@@ -374,6 +383,150 @@ platform: hiccups on CPU {} ({:.2} s of back-to-back clock reads before the rows
     }
 }
 
+/// A platform floor measured right after a row: at the row's p50, or at the p50 target.
+struct FloorRun {
+    /// The row's index in the rows.
+    row: usize,
+    /// Calibrated to [`floor::P50_TARGET_NS`] rather than to the row's p50.
+    at_target: bool,
+    result: Result<Floor, String>,
+}
+
+/// The platform floor of a job of `p50` ns for `secs`, on the client's CPU, or why it could
+/// not be measured.
+#[allow(clippy::print_stdout)]
+fn platform_floor(p50: u64, secs: Duration, text: bool) -> Result<Floor, String> {
+    let measured = two_core::client_core().and_then(|cpu| {
+        if text {
+            print!(
+                "  platform floor after it: jobs of {p50} ns on CPU {cpu} ({} s)… ",
+                secs.as_secs()
+            );
+            let _ = std::io::stdout().flush();
+        }
+        floor::measure(cpu, p50, secs).map_err(|e| e.to_string())
+    });
+    if text {
+        match &measured {
+            Ok(f) => println!(
+                "p50 {} ns, p99.9 {} ns",
+                f.histogram.value_at_quantile(0.5),
+                f.histogram.value_at_quantile(0.999)
+            ),
+            Err(reason) => println!("not available: {reason}"),
+        }
+    }
+    measured
+}
+
+/// The row's tick-to-trade p99.9 and its ratio to the floor's, for a floor at the row's p50 of
+/// a measured row.
+fn over_floor(rows: &[Row], run: &FloorRun, f: &Floor) -> Option<(u64, f64)> {
+    let r = rows[run.row]
+        .outcome
+        .as_ref()
+        .ok()
+        .filter(|_| !run.at_target)?;
+    let ours = r.tick_to_trade.value_at_quantile(0.999);
+    Some((
+        ours,
+        ours as f64 / f.histogram.value_at_quantile(0.999).max(1) as f64,
+    ))
+}
+
+/// One entry of the report's `platform_floor` array.
+fn floor_json(
+    rows: &[Row],
+    run: &FloorRun,
+    quantiles: &dyn Fn(&Histogram<u64>) -> serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Value {
+    let row = &rows[run.row];
+    let at = if run.at_target {
+        "p50_target"
+    } else {
+        "row_p50"
+    };
+    let f = match &run.result {
+        Ok(f) => f,
+        Err(reason) => {
+            return serde_json::json!({ "after_run": row.name, "at": at, "available": false, "reason": reason });
+        }
+    };
+    let (row_p999, ratio) = over_floor(rows, run, f).unzip();
+    serde_json::json!({
+        "after_run": row.name,
+        "at": at,
+        "available": true,
+        "method": "right after the row, one thread pinned to the row's client CPU times a register-only job (a dependent multiply-rotate chain, no memory access) calibrated to a median of target_ns (the row's tick-to-trade p50, or the 1 µs p50 target), back to back with the same clock: only time the platform takes lengthens it",
+        "cpu": f.cpu,
+        "clock": match f.source {
+            tickwire_dataplane::clock::Source::Tsc => "tsc",
+            tickwire_dataplane::clock::Source::Monotonic => "clock_monotonic",
+        },
+        "target_ns": f.target_ns,
+        "iterations": f.iterations,
+        "jobs": f.histogram.len(),
+        "ns": quantiles(&f.histogram),
+        "share_ge_p50_plus_2us": hiccups::observed_share(&f.histogram),
+        "p99_9_target_ns": floor::P999_TARGET_NS,
+        "above_target": f.above_target(),
+        "row_p99_9_ns": row_p999,
+        "row_p99_9_over_floor": ratio,
+        "row_share_ge_p50_plus_2us": over_floor(rows, run, f).and(row.outcome.as_ref().ok()).map(|r| hiccups::observed_share(&r.tick_to_trade)),
+    })
+}
+
+/// The text report's platform floor section.
+#[allow(clippy::print_stdout)]
+fn print_floors(rows: &[Row], floors: &[FloorRun]) {
+    println!(
+        "
+platform floor: right after each in-memory row, a register-only job (no memory access, no branch but its loop's) of the row's p50 (after the first row also of the 1 µs p50 target), timed back to back on the row's CPU; only time the platform takes lengthens it, so its tail is the least any code with that median gets here"
+    );
+    for run in floors {
+        let row = &rows[run.row];
+        let what = if run.at_target {
+            format!("at the p50 target, after {}", row.name)
+        } else {
+            format!("{}, at its p50", row.name)
+        };
+        let f = match &run.result {
+            Ok(f) => f,
+            Err(reason) => {
+                println!("  {what}: not measured: {reason}");
+                continue;
+            }
+        };
+        let h = &f.histogram;
+        println!(
+            "  {what}: D = {} ns ({} iterations, {} jobs on CPU {}): p50 {}, p99 {}, p99.9 {}, p99.99 {}, max {} ns; {:.3} % of jobs took ≥ D + 2 µs",
+            f.target_ns,
+            f.iterations,
+            h.len(),
+            f.cpu,
+            h.value_at_quantile(0.5),
+            h.value_at_quantile(0.99),
+            h.value_at_quantile(0.999),
+            h.value_at_quantile(0.9999),
+            h.max(),
+            100.0 * hiccups::observed_share(h),
+        );
+        let row_tail = over_floor(rows, run, f).map_or_else(String::new, |(p999, ratio)| {
+            format!("; the row's p99.9 {p999} ns is {ratio:.2}× the floor's")
+        });
+        let target = floor::P999_TARGET_NS as f64 / 1000.0;
+        let verdict = if f.above_target() {
+            "on this core during this run no code with this median meets it"
+        } else {
+            "the platform alone leaves room for it"
+        };
+        let side = if f.above_target() { "above" } else { "within" };
+        println!(
+            "    the floor's p99.9 is {side} the {target} µs p99.9 target: {verdict}{row_tail}"
+        );
+    }
+}
+
 /// Baseline (c), or why it is not in this build.
 fn quickfix_row(ticks: u64) -> anyhow::Result<Result<Report, String>> {
     #[cfg(feature = "quickfix")]
@@ -435,6 +588,7 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
     let r1 = args.rate;
     let r8 = args.rate.saturating_mul(8);
     let mut rows: Vec<Row> = Vec::new();
+    let mut floors: Vec<FloorRun> = Vec::new();
     let load_before = load_average();
     for topology in selected {
         if topology == Topology::Dpdk {
@@ -563,6 +717,27 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         if text {
             say(&name, &outcome);
         }
+        if let (Topology::Inmem | Topology::Inmem2core, Ok(r), 1..) =
+            (topology, &outcome, args.floor_secs)
+        {
+            if !r.tick_to_trade.is_empty() {
+                let p50 = r.tick_to_trade.value_at_quantile(0.5);
+                let secs = Duration::from_secs(args.floor_secs);
+                let first = floors.is_empty();
+                floors.push(FloorRun {
+                    row: rows.len(),
+                    at_target: false,
+                    result: platform_floor(p50, secs, text),
+                });
+                if first {
+                    floors.push(FloorRun {
+                        row: rows.len(),
+                        at_target: true,
+                        result: platform_floor(floor::P50_TARGET_NS, secs, text),
+                    });
+                }
+            }
+        }
         rows.push(Row {
             topology,
             name,
@@ -592,6 +767,12 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
     }
     if let Some(Ok(h)) = &hiccups {
         write("platform-hiccups.hgrm".to_string(), &h.histogram)?;
+    }
+    for f in &floors {
+        if let Ok(h) = &f.result {
+            let at = if f.at_target { "-at-p50-target" } else { "" };
+            write(format!("{}-floor{at}.hgrm", rows[f.row].file), &h.histogram)?;
+        }
     }
     if !measured.is_empty() {
         for (file, title, pick) in [
@@ -730,6 +911,9 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             "baseline_c_p50_ratio_dpdk_memif": venue_ratio_to(Topology::Quickfix, "tickwire-dpdk-memif"),
         },
         "platform": hiccups.as_ref().map(|h| platform_json(h, &estimates)),
+        "platform_floor": (args.floor_secs > 0).then(|| floors.iter().map(|f| {
+            floor_json(&rows, f, &quantiles)
+        }).collect::<Vec<_>>()),
         "stages": breakdown.map(breakdown_json),
         "stages_inmem_2core": breakdown_2core.map(breakdown_json),
         "left_out": omitted.as_ref().map(|reason| serde_json::json!({
@@ -809,6 +993,9 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
     if let Some(h) = &hiccups {
         print_platform(h, &estimates);
     }
+    if !floors.is_empty() {
+        print_floors(&rows, &floors);
+    }
     table(
         "tick-to-trade at the venue, ns (tick handed to the venue's NIC/socket → order received there)",
         |r| &r.at_venue,
@@ -881,10 +1068,11 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
     println!("load average: {} before, {} after", load_before, load_after);
     println!(
         "\nhistograms (.hgrm, inside / -at-venue / -stage-*{}), tick-to-trade.svg, tick-to-trade-at-venue.svg and report.json in {}",
-        if matches!(hiccups, Some(Ok(_))) {
-            ", platform-hiccups"
-        } else {
-            ""
+        match (matches!(hiccups, Some(Ok(_))), floors.iter().any(|f| f.result.is_ok())) {
+            (true, true) => ", platform-hiccups, -floor",
+            (true, false) => ", platform-hiccups",
+            (false, true) => ", -floor",
+            (false, false) => "",
         },
         args.out.display()
     );

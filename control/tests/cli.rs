@@ -364,6 +364,157 @@ fn bench_hiccup_secs_zero_omits_the_platform_section() {
     );
 }
 
+/// The platform floor: after each in-memory row a register-only job of the row's p50 (and, after
+/// the first, one of the 1 µs p50 target) is timed on the row's CPU; the text section, the
+/// report's `platform_floor` entries and the histogram files agree with each other and with
+/// the rows they follow.
+#[test]
+fn bench_measures_the_platform_floor_after_each_inmem_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = tickwire(&[
+        "bench",
+        "--ticks",
+        "3000",
+        "--topology",
+        "inmem,inmem-2core,kernel-polling",
+        "--hiccup-secs",
+        "0",
+        "--floor-secs",
+        "1",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    let runs = v["runs"].as_array().unwrap();
+    let floors = v["platform_floor"].as_array().unwrap();
+    // Two after the first in-memory row, one after the second, none after the kernel row.
+    assert_eq!(floors.len(), 3, "{v}");
+    let expected = [(0, "row_p50"), (0, "p50_target"), (1, "row_p50")];
+    for (f, (row, at)) in floors.iter().zip(expected) {
+        let r = &runs[row];
+        assert_eq!(f["after_run"], r["topology"], "{f}");
+        assert_eq!(f["at"], at, "{f}");
+        assert_eq!(f["available"], true, "{f}");
+        let target = f["target_ns"].as_u64().unwrap();
+        if at == "row_p50" {
+            assert_eq!(target, r["ns"]["p50"].as_u64().unwrap(), "{f}");
+            assert_eq!(f["row_p99_9_ns"], r["ns"]["p99.9"], "{f}");
+            let ratio = f["row_p99_9_over_floor"].as_f64().unwrap();
+            let floor_p999 = f["ns"]["p99.9"].as_f64().unwrap();
+            let row_p999 = r["ns"]["p99.9"].as_f64().unwrap();
+            assert!((ratio - row_p999 / floor_p999).abs() < 1e-9, "{f}");
+            assert!(f["row_share_ge_p50_plus_2us"].as_f64().is_some(), "{f}");
+        } else {
+            assert_eq!(target, 1_000, "{f}");
+            assert!(f["row_p99_9_ns"].is_null(), "{f}");
+            assert!(f["row_p99_9_over_floor"].is_null(), "{f}");
+            assert!(f["row_share_ge_p50_plus_2us"].is_null(), "{f}");
+        }
+        assert!(f["iterations"].as_u64().unwrap() >= 1, "{f}");
+        let jobs = f["jobs"].as_u64().unwrap();
+        assert!(jobs > 0, "{f}");
+        let ns = &f["ns"];
+        let q: Vec<u64> = ["p50", "p99", "p99.9", "p99.99", "max"]
+            .iter()
+            .map(|k| ns[k].as_u64().unwrap())
+            .collect();
+        assert!(q.windows(2).all(|w| w[0] <= w[1]), "{f}");
+        assert_eq!(f["p99_9_target_ns"], 3_000);
+        assert_eq!(f["above_target"], q[2] > 3_000, "{f}");
+        let share = f["share_ge_p50_plus_2us"].as_f64().unwrap();
+        assert!((0.0..0.5).contains(&share), "{f}");
+        assert_eq!(f["cpu"], 0, "pinned where the one-thread rows run: {f}");
+        let file = match (row, at) {
+            (0, "row_p50") => "tickwire-inmem-floor.hgrm",
+            (0, _) => "tickwire-inmem-floor-at-p50-target.hgrm",
+            _ => "tickwire-inmem-2core-floor.hgrm",
+        };
+        let hgrm = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        assert!(
+            hgrm.ends_with(&format!("Total count = {jobs}] (values in µs)\n")),
+            "{file}: {hgrm}"
+        );
+        // The text names the same figures.
+        let line = format!(
+            "D = {target} ns ({} iterations, {jobs} jobs on CPU 0): p50 {}, p99 {}, p99.9 {}, p99.99 {}, max {} ns; ",
+            f["iterations"], q[0], q[1], q[2], q[3], q[4]
+        );
+        assert!(out.contains(&line), "{line:?} missing:\n{out}");
+    }
+    assert!(
+        out.contains("\nplatform floor: right after each in-memory row, "),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "  {}, at its p50: D = ",
+            runs[0]["topology"].as_str().unwrap()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "  at the p50 target, after {}: D = 1000 ns ",
+            runs[0]["topology"].as_str().unwrap()
+        )),
+        "{out}"
+    );
+    let verdicts = out
+        .lines()
+        .filter(|l| {
+            l.starts_with("    the floor's p99.9 is above the 3 µs p99.9 target: ")
+                || l.starts_with("    the floor's p99.9 is within the 3 µs p99.9 target: ")
+        })
+        .count();
+    assert_eq!(verdicts, 3, "{out}");
+    assert!(out.contains("-floor), tick-to-trade.svg"), "{out}");
+}
+
+/// `--floor-secs 0` turns the floor off (`platform_floor` null, no floor histograms); a run
+/// without in-memory rows has an empty list; past 600 the parser refuses it.
+#[test]
+fn bench_floor_secs_zero_omits_the_floor() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = bench_json(
+        tickwire,
+        &[
+            "--ticks",
+            "3000",
+            "--topology",
+            "inmem",
+            "--hiccup-secs",
+            "0",
+            "--floor-secs",
+            "0",
+        ],
+        dir.path(),
+    );
+    assert!(v.as_object().unwrap().contains_key("platform_floor"), "{v}");
+    assert!(v["platform_floor"].is_null(), "{v}");
+    assert!(!dir.path().join("tickwire-inmem-floor.hgrm").exists());
+    let v = bench_json(
+        tickwire,
+        &[
+            "--ticks",
+            "3000",
+            "--topology",
+            "kernel-polling",
+            "--hiccup-secs",
+            "0",
+        ],
+        dir.path(),
+    );
+    assert_eq!(v["platform_floor"], serde_json::json!([]), "{v}");
+    let out = dir.path().join("refused");
+    refused_before_running(
+        &["bench", "--floor-secs", "601"],
+        &out,
+        ("'601'", "--floor-secs", "0..=600"),
+    );
+}
+
 /// The venue-on-the-other-core row next to the one-thread row: both measured, with their own
 /// stage breakdowns; on one CPU (`taskset -c 0`), asking for it is an error that says why.
 #[test]
