@@ -586,7 +586,14 @@ impl Session {
                             }
                         }
                         24 => {
-                            let requested = self.hs.get(body.start) == Some(&1);
+                            // KeyUpdate: exactly one byte, update_not_requested (0) or
+                            // update_requested (1) (RFC 8446 §4.6.3); anything else is a
+                            // decode_error or an illegal_parameter.
+                            let requested = match &self.hs[body.clone()] {
+                                [0] => false,
+                                [1] => true,
+                                _ => return Err(Error::PeerMisbehaved),
+                            };
                             let (seq, secrets) = k.conn.update_rx().map_err(Error::from)?;
                             k.rx = RecordKey::new(seq, &secrets)?;
                             if requested {
@@ -609,7 +616,11 @@ impl Session {
                 self.hs.drain(..done);
             }
             ALERT => {
-                let desc = bytes.get(1).copied().unwrap_or(0);
+                // Two bytes, level and description (RFC 8446 §6); a record of any other length
+                // is a decode_error, not a close_notify.
+                let &[_, desc] = bytes else {
+                    return Err(Error::PeerMisbehaved);
+                };
                 if desc == 0 {
                     self.peer_closed = true;
                 } else {
@@ -797,8 +808,11 @@ enum Write<'a> {
 mod tests {
     use super::*;
     use crate::config::{Identity, RootSource};
+    use crate::error::Alert;
 
-    fn pair() -> (Session, Session) {
+    /// A client and a server configuration: a CA the client trusts, and a leaf for
+    /// `venue.test` signed by it.
+    fn configs() -> (ClientConfig, ServerConfig) {
         let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
         ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         let ca_key = rcgen::KeyPair::generate().expect("key");
@@ -814,6 +828,11 @@ mod tests {
             chain: vec![leaf.der().to_vec()],
             pkcs8_key: leaf_key.serialize_der(),
         });
+        (ccfg, scfg)
+    }
+
+    fn pair() -> (Session, Session) {
+        let (ccfg, scfg) = configs();
         let mut c = Session::client(&ccfg, "venue.test", Capacities::default()).expect("client");
         let mut s = Session::server(&scfg, Capacities::default()).expect("server");
         for _ in 0..10 {
@@ -859,6 +878,76 @@ mod tests {
         c.write_plaintext(b"reply").expect("write");
         shuttle(&mut c, &mut s);
         assert_eq!(s.plaintext(), b"reply");
+    }
+
+    /// The client reading what `s` sent: its `poll` result.
+    fn deliver(s: &mut Session, c: &mut Session) -> Result<Progress, Error> {
+        let n = c.handle_ciphertext(s.pending_ciphertext());
+        s.consume_ciphertext(n);
+        c.poll()
+    }
+
+    #[test]
+    fn a_malformed_key_update_is_refused_and_keys_are_kept() {
+        // Empty, two bytes, and a value that is neither 0 nor 1. The empty one must not read
+        // the next message's first byte as its value.
+        for body in [
+            &[24, 0, 0, 0, 24, 0, 0, 1, 1][..],
+            &[24, 0, 0, 2, 1, 0],
+            &[24, 0, 0, 1, 2],
+        ] {
+            let (mut c, mut s) = pair();
+            inject(&mut s, HANDSHAKE, body);
+            assert_eq!(
+                deliver(&mut s, &mut c),
+                Err(Error::PeerMisbehaved),
+                "{body:?}"
+            );
+            assert_eq!(
+                c.write_plaintext(b"x"),
+                Err(Error::PeerMisbehaved),
+                "{body:?}"
+            );
+            assert!(
+                c.pending_ciphertext().is_empty(),
+                "no KeyUpdate answered: {body:?}"
+            );
+        }
+        // The well-formed one is taken: the client then reads under the new key.
+        let (mut c, mut s) = pair();
+        inject(&mut s, HANDSHAKE, &[24, 0, 0, 1, 0]);
+        let Conn::Kernel(k) = &mut s.conn else {
+            panic!("not on our record layer");
+        };
+        let (seq, secrets) = k.conn.update_tx().expect("update");
+        k.tx = RecordKey::new(seq, &secrets).expect("key");
+        s.write_plaintext(b"after").expect("write");
+        assert_eq!(deliver(&mut s, &mut c), Ok(Progress::Established));
+        assert_eq!(c.plaintext(), b"after");
+    }
+
+    #[test]
+    fn an_alert_of_the_wrong_length_is_not_a_close_notify() {
+        for alert in [&[][..], &[1], &[1, 0, 0]] {
+            let (mut c, mut s) = pair();
+            inject(&mut s, ALERT, alert);
+            assert_eq!(
+                deliver(&mut s, &mut c),
+                Err(Error::PeerMisbehaved),
+                "{alert:?}"
+            );
+            assert!(!c.is_peer_closed(), "{alert:?}");
+        }
+        let (mut c, mut s) = pair();
+        inject(&mut s, ALERT, &[1, 0]);
+        assert_eq!(deliver(&mut s, &mut c), Ok(Progress::PeerClosed));
+        assert!(c.is_peer_closed());
+        let (mut c, mut s) = pair();
+        inject(&mut s, ALERT, &[2, 40]);
+        assert_eq!(
+            deliver(&mut s, &mut c),
+            Err(Error::PeerAlert(Alert::HandshakeFailure))
+        );
     }
 
     #[test]
@@ -912,5 +1001,109 @@ mod tests {
         got.extend_from_slice(c.plaintext());
         assert_eq!(got.len(), expect.len());
         assert!(got == expect);
+    }
+
+    /// One thing the peer puts on the wire in [`arbitrary_records`]: a record sealed with its
+    /// key (any inner type, any payload), or raw bytes.
+    #[derive(Debug, Clone)]
+    enum Sent {
+        Sealed(u8, Vec<u8>),
+        Raw(Vec<u8>),
+    }
+
+    fn sent() -> impl proptest::strategy::Strategy<Value = Sent> {
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+        let kind = prop_oneof![
+            Just(APPLICATION_DATA),
+            Just(HANDSHAKE),
+            Just(ALERT),
+            any::<u8>()
+        ];
+        // Post-handshake messages whose header is right (a ticket, a KeyUpdate, another type)
+        // and whose body is anything, short ones often: their bodies are reached, not only the
+        // refusal of a bad header.
+        let message = (
+            prop_oneof![Just(4u8), Just(24u8), any::<u8>()],
+            prop_oneof![vec(any::<u8>(), 0..3), vec(any::<u8>(), 0..64)],
+        )
+            .prop_map(|(t, body)| {
+                let mut m = vec![t, 0, 0, body.len() as u8];
+                m.extend(body);
+                m
+            });
+        prop_oneof![
+            3 => (kind, vec(any::<u8>(), 0..64)).prop_map(|(k, p)| Sent::Sealed(k, p)),
+            3 => message.prop_map(|m| Sent::Sealed(HANDSHAKE, m)),
+            // Alerts of every length around the right one.
+            1 => vec(any::<u8>(), 0..4).prop_map(|a| Sent::Sealed(ALERT, a)),
+            1 => vec(any::<u8>(), 0..40).prop_map(Sent::Raw),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// Whatever the established peer sends (records of any inner type and payload, sealed
+        /// with its key, and raw bytes between them), the client never panics; what it
+        /// delivers is a prefix of the application data sent, in order; and its first error
+        /// stays: every later `poll` and write fails too.
+        #[test]
+        fn arbitrary_records(wire in proptest::collection::vec(sent(), 1..10)) {
+            let (mut c, mut s) = pair();
+            let mut data = Vec::new();
+            let mut failed = false;
+            for item in wire {
+                match item {
+                    Sent::Sealed(kind, payload) => {
+                        inject(&mut s, kind, &payload);
+                        if kind == APPLICATION_DATA {
+                            data.extend_from_slice(&payload);
+                        }
+                    }
+                    Sent::Raw(bytes) => {
+                        // Straight onto the wire, as a corrupted or hostile transport would.
+                        let room = s.tx.len() - s.tx_len;
+                        let n = bytes.len().min(room);
+                        s.tx[s.tx_len..s.tx_len + n].copy_from_slice(&bytes[..n]);
+                        s.tx_len += n;
+                    }
+                }
+                let result = deliver(&mut s, &mut c);
+                if failed {
+                    proptest::prop_assert!(result.is_err(), "an error did not stay: {result:?}");
+                }
+                failed |= result.is_err();
+                proptest::prop_assert!(data.starts_with(c.plaintext()));
+            }
+            if failed {
+                proptest::prop_assert!(c.poll().is_err());
+                proptest::prop_assert!(c.write_plaintext(b"x").is_err());
+            }
+        }
+
+        /// Bytes that are not a handshake, fed to a fresh client and a fresh server: an error
+        /// or a wait for more, never a panic, and an error stays.
+        #[test]
+        fn garbage_instead_of_a_handshake(
+            chunks in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200), 1..5)
+        ) {
+            let (ccfg, scfg) = configs();
+            let mut c = Session::client(&ccfg, "venue.test", Capacities::default()).expect("client");
+            let mut s = Session::server(&scfg, Capacities::default()).expect("server");
+            for end in [&mut c, &mut s] {
+                let mut failed = false;
+                for chunk in &chunks {
+                    end.handle_ciphertext(chunk);
+                    let result = end.poll();
+                    if failed {
+                        proptest::prop_assert!(result.is_err(), "an error did not stay: {result:?}");
+                    }
+                    failed |= result.is_err();
+                    proptest::prop_assert!(end.plaintext().is_empty());
+                    proptest::prop_assert!(!end.is_established());
+                }
+            }
+        }
     }
 }
