@@ -137,6 +137,51 @@ impl Counters {
     }
 }
 
+impl Counters {
+    /// The newer of the two slots of a store file's header `head` whose CRC is right (`None`
+    /// when neither is). Generations are compared as serial numbers, so the slot written after
+    /// the generation wrapped is still the newer one.
+    fn latest(head: &[u8]) -> Option<Counters> {
+        let a = Counters::decode(head.get(SLOT_A..SLOT_A + SLOT_LEN)?);
+        let b = Counters::decode(head.get(SLOT_B..SLOT_B + SLOT_LEN)?);
+        match (a, b) {
+            (Some(a), Some(b)) => {
+                let b_newer = (b.generation.wrapping_sub(a.generation) as i64) > 0;
+                Some(if b_newer { b } else { a })
+            }
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// The records of `log` (a store file's log region) that the counters commit up to `tail`,
+/// each verified: (offset in `log`, MsgSeqNum, message length). Stops at the first record that
+/// is torn, fails its CRC, is empty, or runs past `tail` or the log: what follows it is not
+/// trusted.
+fn committed(log: &[u8], tail: u64) -> impl Iterator<Item = (usize, u64, usize)> + '_ {
+    let tail = usize::try_from(tail).unwrap_or(usize::MAX).min(log.len());
+    let mut pos = 0usize;
+    core::iter::from_fn(move || {
+        let head = log.get(pos..pos + RECORD_HEAD)?;
+        let len = u32::from_le_bytes(head[0..4].try_into().ok()?) as usize;
+        let crc = u32::from_le_bytes(head[4..8].try_into().ok()?);
+        let seq = u64::from_le_bytes(head[8..16].try_into().ok()?);
+        let end = pos + RECORD_HEAD + len;
+        if len == 0 || end > tail {
+            return None;
+        }
+        let mut h = crc32fast::Hasher::new();
+        h.update(&head[8..16]);
+        h.update(&log[pos + RECORD_HEAD..end]);
+        if h.finalize() != crc {
+            return None;
+        }
+        let at = pos;
+        pos = end;
+        Some((at, seq, len))
+    })
+}
+
 /// One stored message, as the offline reader reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -202,20 +247,7 @@ impl Store {
                 requested: cfg.log_bytes,
             });
         }
-        let a = Counters::decode(&map[SLOT_A..SLOT_A + SLOT_LEN]);
-        let b = Counters::decode(&map[SLOT_B..SLOT_B + SLOT_LEN]);
-        let counters = match (a, b) {
-            (Some(a), Some(b)) => {
-                if a.generation >= b.generation {
-                    a
-                } else {
-                    b
-                }
-            }
-            (Some(a), None) => a,
-            (None, Some(b)) => b,
-            (None, None) => return Err(OpenError::Corrupt),
-        };
+        let counters = Counters::latest(&map).ok_or(OpenError::Corrupt)?;
         let mut store = Store {
             map,
             counters,
@@ -233,15 +265,8 @@ impl Store {
     /// Verifies committed records, rebuilds the index, truncates at the first bad record.
     fn recover(&mut self) {
         let mut pos = 0u64;
-        let tail = self.counters.tail.min(self.log_bytes);
         let mut first = true;
-        while pos + RECORD_HEAD as u64 <= tail {
-            let Some((seq, len)) = self.record_at(pos) else {
-                break;
-            };
-            if pos + RECORD_HEAD as u64 + len as u64 > tail {
-                break;
-            }
+        for (at, seq, len) in committed(&self.map[HEADER_LEN..], self.counters.tail) {
             if first {
                 self.index_base = seq;
                 first = false;
@@ -250,9 +275,9 @@ impl Store {
                 .checked_sub(self.index_base)
                 .and_then(|i| self.index.get_mut(i as usize))
             {
-                *slot = pos as u32;
+                *slot = at as u32;
             }
-            pos += RECORD_HEAD as u64 + len as u64;
+            pos = (at + RECORD_HEAD + len) as u64;
         }
         if pos != self.counters.tail {
             self.recovered_truncation = Some(self.counters.tail - pos);
@@ -267,21 +292,9 @@ impl Store {
         self.recovered_truncation
     }
 
-    fn record_at(&self, pos: u64) -> Option<(u64, usize)> {
-        let p = HEADER_LEN + pos as usize;
-        let head = self.map.get(p..p + RECORD_HEAD)?;
-        let len = u32::from_le_bytes(head[0..4].try_into().ok()?) as usize;
-        let crc = u32::from_le_bytes(head[4..8].try_into().ok()?);
-        let seq = u64::from_le_bytes(head[8..16].try_into().ok()?);
-        let body = self.map.get(p + RECORD_HEAD..p + RECORD_HEAD + len)?;
-        let mut h = crc32fast::Hasher::new();
-        h.update(&head[8..16]);
-        h.update(body);
-        (h.finalize() == crc && len > 0).then_some((seq, len))
-    }
-
     fn commit(&mut self, mut c: Counters) {
-        c.generation = self.counters.generation + 1;
+        // Wraps after 2^64 commits, which `Counters::latest` orders correctly.
+        c.generation = self.counters.generation.wrapping_add(1);
         let slot = if c.generation % 2 == 0 {
             SLOT_B
         } else {
@@ -337,34 +350,13 @@ impl Store {
         if data.len() < HEADER_LEN || &data[0..8] != MAGIC {
             return Err(OpenError::NotAStore);
         }
-        let a = Counters::decode(&data[SLOT_A..SLOT_A + SLOT_LEN]);
-        let b = Counters::decode(&data[SLOT_B..SLOT_B + SLOT_LEN]);
-        let c = match (a, b) {
-            (Some(a), Some(b)) => {
-                if a.generation >= b.generation {
-                    a
-                } else {
-                    b
-                }
-            }
-            (Some(x), None) | (None, Some(x)) => x,
-            (None, None) => return Err(OpenError::Corrupt),
-        };
-        let mut out = Vec::new();
-        let mut pos = HEADER_LEN;
-        let end = HEADER_LEN + c.tail as usize;
-        while pos + RECORD_HEAD <= end.min(data.len()) {
-            let len = u32::from_le_bytes(data[pos..pos + 4].try_into().unwrap_or([0; 4])) as usize;
-            let seq = u64::from_le_bytes(data[pos + 8..pos + 16].try_into().unwrap_or([0; 8]));
-            let Some(body) = data.get(pos + RECORD_HEAD..pos + RECORD_HEAD + len) else {
-                break;
-            };
-            out.push(Record {
+        let c = Counters::latest(&data).ok_or(OpenError::Corrupt)?;
+        let out = committed(&data[HEADER_LEN..], c.tail)
+            .map(|(pos, seq, len)| Record {
                 seq,
-                bytes: body.to_vec(),
-            });
-            pos += RECORD_HEAD + len;
-        }
+                bytes: data[HEADER_LEN + pos + RECORD_HEAD..][..len].to_vec(),
+            })
+            .collect();
         Ok((c.next_sender, c.next_target, c.clordid_high_water, out))
     }
 }
@@ -482,5 +474,212 @@ impl Journal for Store {
         self.commit(c);
         self.index.iter_mut().for_each(|s| *s = NO_RECORD);
         self.index_base = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    const LOG: u64 = 4096;
+
+    fn cfg() -> StoreConfig {
+        StoreConfig {
+            log_bytes: LOG,
+            index_entries: 64,
+            flush: FlushPolicy::Never,
+        }
+    }
+
+    /// A path of its own for each call in this process.
+    fn temp() -> std::path::PathBuf {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        std::env::temp_dir().join(format!("tickwire-store-unit-{}-{n}", std::process::id()))
+    }
+
+    /// A counters slot as the file holds it: values, and whether its CRC is right.
+    fn slot() -> impl Strategy<Value = (Counters, bool)> {
+        let value = prop_oneof![
+            0..8u64,
+            Just(LOG),
+            Just(u64::MAX),
+            Just(u64::MAX - 1),
+            any::<u64>()
+        ];
+        let tail = prop_oneof![0..LOG + 64, Just(u64::MAX), any::<u64>()];
+        (
+            value.clone(),
+            value.clone(),
+            value.clone(),
+            value,
+            tail,
+            any::<bool>(),
+        )
+            .prop_map(
+                |(generation, next_sender, next_target, clordid_high_water, tail, valid)| {
+                    (
+                        Counters {
+                            generation,
+                            next_sender,
+                            next_target,
+                            clordid_high_water,
+                            tail,
+                        },
+                        valid,
+                    )
+                },
+            )
+    }
+
+    /// A record as the log holds it: declared length, CRC right or not, seq, body.
+    fn record() -> impl Strategy<Value = (Option<u32>, bool, u64, Vec<u8>)> {
+        (
+            prop_oneof![3 => Just(None), 1 => any::<u32>().prop_map(Some)],
+            any::<bool>(),
+            prop_oneof![0..70u64, any::<u64>()],
+            proptest::collection::vec(any::<u8>(), 0..80),
+        )
+    }
+
+    /// A store file of `LOG` bytes of log with these slots and records, CRCs computed where
+    /// they are meant to be right.
+    fn image(
+        slots: [(Counters, bool); 2],
+        records: &[(Option<u32>, bool, u64, Vec<u8>)],
+    ) -> Vec<u8> {
+        let mut f = vec![0u8; HEADER_LEN + LOG as usize];
+        f[0..8].copy_from_slice(MAGIC);
+        f[8..16].copy_from_slice(&LOG.to_le_bytes());
+        for ((c, valid), at) in slots.iter().zip([SLOT_A, SLOT_B]) {
+            c.encode(&mut f[at..at + SLOT_LEN]);
+            if !valid {
+                f[at + 40] ^= 1;
+            }
+        }
+        let mut p = HEADER_LEN;
+        for (len, crc_ok, seq, body) in records {
+            if p + RECORD_HEAD + body.len() > f.len() {
+                break;
+            }
+            let mut h = crc32fast::Hasher::new();
+            h.update(&seq.to_le_bytes());
+            h.update(body);
+            let crc = h.finalize() ^ u32::from(!crc_ok);
+            let len = len.unwrap_or(body.len() as u32);
+            f[p..p + 4].copy_from_slice(&len.to_le_bytes());
+            f[p + 4..p + 8].copy_from_slice(&crc.to_le_bytes());
+            f[p + 8..p + 16].copy_from_slice(&seq.to_le_bytes());
+            f[p + RECORD_HEAD..p + RECORD_HEAD + body.len()].copy_from_slice(body);
+            p += RECORD_HEAD + body.len();
+        }
+        f
+    }
+
+    #[test]
+    fn a_generation_that_wraps_still_orders_the_slots() {
+        let path = temp();
+        let last = Counters {
+            generation: u64::MAX,
+            next_sender: 7,
+            next_target: 3,
+            clordid_high_water: 0,
+            tail: 0,
+        };
+        let stale = Counters {
+            generation: u64::MAX - 1,
+            next_sender: 6,
+            ..last
+        };
+        std::fs::write(&path, image([(last, true), (stale, true)], &[])).unwrap();
+        let mut s = Store::open(&path, cfg()).unwrap();
+        assert_eq!(s.next_sender_seq(), 7);
+        // Generation 0 goes to slot B, over the stale one: it must win over u64::MAX.
+        s.set_next_sender_seq(8);
+        drop(s);
+        let s = Store::open(&path, cfg()).unwrap();
+        assert_eq!((s.next_sender_seq(), s.counters.generation), (8, 0));
+        assert_eq!(Store::read_records(&path).unwrap().0, 8);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn the_offline_reader_shows_only_verified_records() {
+        let path = temp();
+        let c = Counters {
+            generation: 1,
+            next_sender: 4,
+            next_target: 1,
+            clordid_high_water: 0,
+            tail: LOG,
+        };
+        // Seq 1 and 2 verified, seq 3 with a bad CRC, seq 4 after it.
+        let records = [
+            (None, true, 1, b"one".to_vec()),
+            (None, true, 2, b"two".to_vec()),
+            (None, false, 3, b"three".to_vec()),
+            (None, true, 4, b"four".to_vec()),
+        ];
+        std::fs::write(&path, image([(c, true), (c, false)], &records)).unwrap();
+        let (_, _, _, got) = Store::read_records(&path).unwrap();
+        let seqs: Vec<u64> = got.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, [1, 2]);
+        assert_eq!(got[1].bytes, b"two");
+        // What open serves is the same.
+        let s = Store::open(&path, cfg()).unwrap();
+        let served: Vec<u64> = s.sent_range(0, u64::MAX).map(|(q, _)| q).collect();
+        assert_eq!(served, [1, 2]);
+        assert_eq!(
+            s.recovered_truncation(),
+            Some(LOG - 2 * RECORD_HEAD as u64 - 6)
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever the file holds behind a valid magic and size (counters of any value with
+        /// right or wrong CRCs, records of any length, CRC and sequence number), opening it
+        /// and reading it offline never panic; an opened store serves only records it
+        /// verified, takes a new message, and gives it back after a reopen.
+        #[test]
+        fn any_counters_and_records_open_without_panic(
+            a in slot(),
+            b in slot(),
+            records in proptest::collection::vec(record(), 0..8),
+        ) {
+            let path = temp();
+            let file = image([a, b], &records);
+            std::fs::write(&path, &file).unwrap();
+            let _ = Store::read_records(&path);
+            match Store::open(&path, cfg()) {
+                Err(e) => prop_assert!(matches!(e, OpenError::Corrupt), "{e}"),
+                Ok(mut s) => {
+                    prop_assert!(a.1 || b.1, "opened with no valid slot");
+                    prop_assert!(s.counters.tail <= LOG);
+                    for (seq, bytes) in s.sent_range(0, u64::MAX) {
+                        prop_assert!(
+                            records.iter().any(|r| r.2 == seq && r.1 && r.3 == bytes),
+                            "seq {seq} served but never stored with a right CRC"
+                        );
+                    }
+                    let seq = s.next_sender_seq();
+                    let sent = s.record_sent(seq, b"8=FIX.4.4\x01");
+                    s.set_next_sender_seq(seq.wrapping_add(1));
+                    s.warm();
+                    drop(s);
+                    let s = Store::open(&path, cfg()).unwrap();
+                    prop_assert_eq!(s.next_sender_seq(), seq.wrapping_add(1));
+                    if sent.is_ok() {
+                        prop_assert_eq!(s.sent(seq), Some(&b"8=FIX.4.4\x01"[..]));
+                    }
+                    let _ = Store::read_records(&path);
+                }
+            }
+            std::fs::remove_file(&path).unwrap();
+        }
     }
 }
