@@ -301,3 +301,87 @@ fn capture_wrapper_records_both_directions_as_pcap() {
     assert_eq!(with_payload, 1, "the FIX bytes were captured once");
     std::fs::remove_file(path).unwrap();
 }
+
+/// One hostile frame for [`arbitrary_frames_never_panic_and_the_connection_survives`]: raw
+/// bytes, or an Ethernet + IPv4 + TCP frame from the venue's allowed peer whose fields are
+/// anything (ports, flags, sequence numbers, options, payload), with its checksums right or
+/// not, so that it gets past the allowlist and the checksums into smoltcp and the router.
+fn hostile_frame() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use smoltcp::wire::{IpAddress, Ipv4Packet, TcpPacket};
+    let raw = vec(any::<u8>(), 0..120);
+    let port = prop_oneof![Just(4001u16), 49152..49160u16, any::<u16>()];
+    let tcp = (
+        port.clone(),
+        port,
+        any::<u32>(),
+        any::<u32>(),
+        any::<u8>(),
+        0u8..16,
+        vec(any::<u8>(), 0..60),
+        any::<bool>(),
+        prop_oneof![Just(6u8), any::<u8>()],
+    )
+        .prop_map(
+            |(sport, dport, seq, ack, flags, words, rest, sums, proto)| {
+                let mut f = vec![0u8; 14];
+                f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, 2]);
+                f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+                f[12..14].copy_from_slice(&[0x08, 0x00]);
+                let mut tcp = vec![0u8; 20];
+                tcp[0..2].copy_from_slice(&sport.to_be_bytes());
+                tcp[2..4].copy_from_slice(&dport.to_be_bytes());
+                tcp[4..8].copy_from_slice(&seq.to_be_bytes());
+                tcp[8..12].copy_from_slice(&ack.to_be_bytes());
+                // Data offset of any value (options from `rest`), then the flags.
+                tcp[12] = words << 4;
+                tcp[13] = flags;
+                tcp[14..16].copy_from_slice(&1024u16.to_be_bytes());
+                tcp.extend_from_slice(&rest);
+                let total = 20 + tcp.len();
+                let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, proto, 0, 0];
+                ip[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+                ip.extend_from_slice(&CLIENT.octets());
+                ip.extend_from_slice(&VENUE.octets());
+                ip.extend_from_slice(&tcp);
+                if sums {
+                    let (src, dst) = (IpAddress::Ipv4(CLIENT), IpAddress::Ipv4(VENUE));
+                    let mut p = TcpPacket::new_unchecked(&mut ip[20..]);
+                    p.fill_checksum(&src, &dst);
+                    Ipv4Packet::new_unchecked(&mut ip[..]).fill_checksum();
+                }
+                f.extend_from_slice(&ip);
+                f
+            },
+        );
+    prop_oneof![1 => raw, 3 => tcp]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Frames of any content arriving at the venue's stack between the polls of an
+    /// established connection (garbage, and TCP segments from the allowed peer with any
+    /// ports, flags, sequence numbers and options, checksums right or not) never panic it,
+    /// and the connection still carries every byte both ways afterwards.
+    #[test]
+    fn arbitrary_frames_never_panic_and_the_connection_survives(
+        frames in proptest::collection::vec(hostile_frame(), 1..16),
+    ) {
+        use tickwire_dataplane::nic::Nic as _;
+        let mut net = Net::new(None);
+        for f in &frames {
+            let nic = net.client.nic_mut();
+            if let Some(buf) = nic.tx_alloc(f.len()) {
+                buf.copy_from_slice(f);
+                nic.tx_commit(f.len());
+            }
+            nic.tx_flush();
+            net.step();
+        }
+        proptest::prop_assert_eq!(net.client.state(net.c), ConnState::Established);
+        proptest::prop_assert_eq!(net.venue.state(net.v), ConnState::Established);
+        exchange(&mut net, 200);
+    }
+}
