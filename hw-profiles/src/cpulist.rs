@@ -96,12 +96,23 @@ impl CpuList {
         let mut set = BTreeSet::new();
         let mut base = 0u32;
         for word in s.trim().rsplit(',') {
-            let v = u32::from_str_radix(word.trim(), 16).map_err(|_| ParseError {
+            let err = |problem| ParseError {
                 token: word.to_owned(),
-                problem: "not a hexadecimal CPU mask word",
-            })?;
+                problem,
+            };
+            let digits = word.trim();
+            // `from_str_radix` would also take a sign.
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(err("not a hexadecimal CPU mask word"));
+            }
+            let v = u32::from_str_radix(digits, 16)
+                .map_err(|_| err("not a hexadecimal CPU mask word"))?;
+            if v != 0 && base.saturating_add(31 - v.leading_zeros()) > MAX_CPU {
+                return Err(err("CPU number too large"));
+            }
             set.extend((0..32).filter(|b| v & (1 << b) != 0).map(|b| base + b));
-            base += 32;
+            // Past MAX_CPU only zero words can follow; stop counting before u32 would wrap.
+            base = base.saturating_add(32);
         }
         Ok(Self(set))
     }
@@ -253,6 +264,52 @@ mod tests {
         assert!(CpuList::parse("0-99999").is_err());
         assert!(CpuList::parse("0-7:3/2").is_err());
         assert!(CpuList::parse("-1").is_err());
+    }
+
+    #[test]
+    fn masks_refuse_signs_and_cpus_past_the_limit() {
+        assert!(CpuList::parse_mask("+3").is_err());
+        assert!(CpuList::parse_mask("3,,1").is_err());
+        // CPU 8191 is the last one: 256 words, the top bit of the first.
+        let mut words = vec!["00000000"; 255];
+        words.insert(0, "80000000");
+        assert_eq!(
+            CpuList::parse_mask(&words.join(","))
+                .unwrap()
+                .iter()
+                .collect::<Vec<_>>(),
+            [8191]
+        );
+        words.insert(0, "1");
+        let e = CpuList::parse_mask(&words.join(",")).unwrap_err();
+        assert_eq!((e.token.as_str(), e.problem), ("1", "CPU number too large"));
+        // Leading zero words past the limit are only zeros: accepted.
+        words[0] = "0";
+        assert_eq!(CpuList::parse_mask(&words.join(",")).unwrap().len(), 1);
+    }
+
+    proptest::proptest! {
+        /// Any text: a list or an error, never a panic; what parses prints in the canonical
+        /// form, which parses back to the same set, as does its mask.
+        #[test]
+        fn any_text_parses_or_is_refused(s in "[0-9a-fx:/, -]{0,24}") {
+            if let Ok(l) = CpuList::parse(&s) {
+                proptest::prop_assert_eq!(CpuList::parse(&l.to_string()).unwrap(), l.clone());
+                proptest::prop_assert_eq!(CpuList::parse_mask(&l.to_mask()).unwrap(), l);
+            }
+            if let Ok(l) = CpuList::parse_mask(&s) {
+                proptest::prop_assert_eq!(CpuList::parse_mask(&l.to_mask()).unwrap(), l.clone());
+                proptest::prop_assert_eq!(CpuList::parse(&l.to_string()).unwrap(), l);
+            }
+        }
+
+        /// Any set of CPUs round-trips through both forms.
+        #[test]
+        fn any_set_round_trips(cpus in proptest::collection::btree_set(0..=MAX_CPU, 0..40)) {
+            let l = CpuList(cpus);
+            proptest::prop_assert_eq!(CpuList::parse(&l.to_string()).unwrap(), l.clone());
+            proptest::prop_assert_eq!(CpuList::parse_mask(&l.to_mask()).unwrap(), l);
+        }
     }
 
     #[test]
