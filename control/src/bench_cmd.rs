@@ -419,15 +419,20 @@ fn platform_floor(p50: u64, secs: Duration, text: bool) -> Result<Floor, String>
     measured
 }
 
-/// The row's tick-to-trade p99.9 and its ratio to the floor's, for a floor at the row's p50 of
-/// a measured row.
-fn over_floor(rows: &[Row], run: &FloorRun, f: &Floor) -> Option<(u64, f64)> {
-    let r = rows[run.row]
+/// The row a floor at its p50 is compared with (`None` for the floor of the p50 target).
+fn compared_row<'a>(rows: &'a [Row], run: &FloorRun) -> Option<&'a Report> {
+    rows[run.row]
         .outcome
         .as_ref()
         .ok()
-        .filter(|_| !run.at_target)?;
-    let ours = r.tick_to_trade.value_at_quantile(0.999);
+        .filter(|_| !run.at_target)
+}
+
+/// The compared row's tick-to-trade p99.9 and its ratio to the floor's.
+fn over_floor(rows: &[Row], run: &FloorRun, f: &Floor) -> Option<(u64, f64)> {
+    let ours = compared_row(rows, run)?
+        .tick_to_trade
+        .value_at_quantile(0.999);
     Some((
         ours,
         ours as f64 / f.histogram.value_at_quantile(0.999).max(1) as f64,
@@ -472,7 +477,7 @@ fn floor_json(
         "above_target": f.above_target(),
         "row_p99_9_ns": row_p999,
         "row_p99_9_over_floor": ratio,
-        "row_share_ge_p50_plus_2us": over_floor(rows, run, f).and(row.outcome.as_ref().ok()).map(|r| hiccups::observed_share(&r.tick_to_trade)),
+        "row_share_ge_p50_plus_2us": compared_row(rows, run).map(|r| hiccups::observed_share(&r.tick_to_trade)),
     })
 }
 
@@ -515,12 +520,14 @@ platform floor: right after each in-memory row, a register-only job (no memory a
             format!("; the row's p99.9 {p999} ns is {ratio:.2}× the floor's")
         });
         let target = floor::P999_TARGET_NS as f64 / 1000.0;
-        let verdict = if f.above_target() {
-            "on this core during this run no code with this median meets it"
+        let (side, verdict) = if f.above_target() {
+            (
+                "above",
+                "on this core during this run no code with this median meets it",
+            )
         } else {
-            "the platform alone leaves room for it"
+            ("within", "the platform alone leaves room for it")
         };
-        let side = if f.above_target() { "above" } else { "within" };
         println!(
             "    the floor's p99.9 is {side} the {target} µs p99.9 target: {verdict}{row_tail}"
         );
