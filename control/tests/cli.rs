@@ -227,26 +227,35 @@ fn refused_before_running(
     assert!(!out.exists(), "a benchmark ran and wrote {}", out.display());
 }
 
+/// `tickwire bench <args> --out <dir>` in text mode, which must succeed: its stdout and the
+/// report.json it wrote.
+fn bench_text(args: &[&str], dir: &std::path::Path) -> (String, serde_json::Value) {
+    let mut all = vec!["bench"];
+    all.extend_from_slice(args);
+    all.extend(["--out", dir.to_str().unwrap()]);
+    let (code, out, err) = tickwire(&all);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let report = std::fs::read(dir.join("report.json")).unwrap();
+    (out, serde_json::from_slice(&report).unwrap())
+}
+
 /// The platform hiccup meter: a text run prints the platform section with the estimate for the
 /// in-memory row, and report.json carries the same figures, consistent with each other and
 /// with the run that was asked for; the gap histogram is written beside the others.
 #[test]
 fn bench_measures_platform_hiccups_and_estimates_their_share() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, out, err) = tickwire(&[
-        "bench",
-        "--ticks",
-        "3000",
-        "--topology",
-        "inmem",
-        "--hiccup-secs",
-        "1",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    let (out, v) = bench_text(
+        &[
+            "--ticks",
+            "3000",
+            "--topology",
+            "inmem",
+            "--hiccup-secs",
+            "1",
+        ],
+        dir.path(),
+    );
     let p = &v["platform"];
     assert_eq!(p["available"], true, "{p}");
     let cpu = p["cpu"].as_u64().unwrap();
@@ -334,24 +343,21 @@ fn bench_measures_platform_hiccups_and_estimates_their_share() {
 #[test]
 fn bench_hiccup_secs_zero_omits_the_platform_section() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, out, err) = tickwire(&[
-        "bench",
-        "--ticks",
-        "3000",
-        "--topology",
-        "inmem",
-        "--hiccup-secs",
-        "0",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let (out, v) = bench_text(
+        &[
+            "--ticks",
+            "3000",
+            "--topology",
+            "inmem",
+            "--hiccup-secs",
+            "0",
+        ],
+        dir.path(),
+    );
     assert!(!out.contains("\nplatform: "), "{out}");
     assert!(!out.contains("hiccups"), "{out}");
     // The floor is a section of its own, still there.
     assert!(out.contains("\nplatform floor: "), "{out}");
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
     assert!(v["runs"][0]["ns"]["p50"].as_u64().unwrap() > 0, "{v}");
     assert!(v.as_object().unwrap().contains_key("platform"), "{v}");
     assert!(v["platform"].is_null(), "{v}");
@@ -373,22 +379,19 @@ fn bench_hiccup_secs_zero_omits_the_platform_section() {
 #[test]
 fn bench_measures_the_platform_floor_after_each_inmem_row() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, out, err) = tickwire(&[
-        "bench",
-        "--ticks",
-        "3000",
-        "--topology",
-        "inmem,inmem-2core,kernel-polling",
-        "--hiccup-secs",
-        "0",
-        "--floor-secs",
-        "1",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    let (out, v) = bench_text(
+        &[
+            "--ticks",
+            "3000",
+            "--topology",
+            "inmem,inmem-2core,kernel-polling",
+            "--hiccup-secs",
+            "0",
+            "--floor-secs",
+            "1",
+        ],
+        dir.path(),
+    );
     let runs = v["runs"].as_array().unwrap();
     let floors = v["platform_floor"].as_array().unwrap();
     // Two after the first in-memory row, one after the second, none after the kernel row.
