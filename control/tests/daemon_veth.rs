@@ -663,6 +663,13 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
         );
     }
 
+    // Every command that needs arguments, sent ill-typed ones over the socket (with the
+    // token, so the handler sees them): a typed error for each, the connection answered, and
+    // the daemon carries on.
+    ill_typed_arguments_are_refused(&socket);
+    assert_eq!(daemon.session("trd")["state"], "active");
+    assert_eq!(daemon.json(&["status"])["engine"]["killed"], false);
+
     // SIGTERM: clean stop, socket removed, exit 0.
     let pid = nix::unistd::Pid::from_raw(daemon.proc.0.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
@@ -686,6 +693,75 @@ fn daemon_against_the_venue_over_veth_with_every_operator_command() {
     for secret in [SECRET_A, TOKEN] {
         assert!(!log.contains(secret), "secret in the daemon's output");
     }
+}
+
+/// Sends every command whose arguments are required (its summary names them, and not only
+/// optional ones) a set of ill-typed arguments: not an object, and an object whose every
+/// known key has the wrong type or an impossible value. Each must be refused with
+/// `invalid_argument` and a message, not carried out or answered with a dropped connection.
+fn ill_typed_arguments_are_refused(socket: &Path) {
+    use tickwire_control::admin::{call, ErrorCode, Request, COMMANDS};
+    let wrong = serde_json::json!({
+        "name": 7, "text": [], "sender": "a", "target": -5, "address": "300.1.2.3",
+        "limit": [], "value": "NaN", "cl_ord_id": -1, "session": 3, "symbol": 5,
+        "when": {}, "level": "high", "side": "up", "price": "1e999", "qty": -1,
+        "rearm_after_ms": "soon", "tif": 9, "id": "x", "lines": "all", "count": {},
+    });
+    let odd = [
+        Value::Null,
+        Value::from(7),
+        Value::from("x"),
+        Value::from(vec![1, 2]),
+        wrong,
+    ];
+    let mut asked = 0;
+    let mut checked = Vec::new();
+    for (command, _, summary) in COMMANDS {
+        let Some(args) = summary.split("(args: ").nth(1) else {
+            continue;
+        };
+        if args
+            .split(", ")
+            .all(|a| a.trim_end_matches(')').ends_with('?'))
+        {
+            continue;
+        }
+        checked.push(*command);
+        for args in &odd {
+            let request = Request {
+                id: Some(asked),
+                token: Some(TOKEN.to_string()),
+                command: (*command).to_string(),
+                args: args.clone(),
+            };
+            let r = call(socket, &request, Duration::from_secs(5))
+                .unwrap_or_else(|e| panic!("{command} {args}: no answer: {e}"));
+            assert_eq!(r.id, Some(asked));
+            assert!(!r.ok, "{command} {args} was carried out: {r:?}");
+            let e = r
+                .error
+                .unwrap_or_else(|| panic!("{command} {args}: no error"));
+            assert_eq!(
+                e.code,
+                ErrorCode::InvalidArgument,
+                "{command} {args}: {e:?}"
+            );
+            assert!(!e.message.is_empty(), "{command} {args}");
+            asked += 1;
+        }
+    }
+    // The catalog's summaries are what picks the commands: a sample that must be among them.
+    for c in [
+        "session.set-seq",
+        "whitelist.add",
+        "risk.set",
+        "arm",
+        "order.cancel",
+        "probe",
+    ] {
+        assert!(checked.contains(&c), "{c} not checked: {checked:?}");
+    }
+    assert_eq!(asked, 5 * checked.len() as u64);
 }
 
 /// Arms a buy that fires on the first ask of the venue's synthetic market, re-arming after 1 s.
