@@ -616,7 +616,10 @@ impl Measured {
         Ok(Measured {
             inside: hist()?,
             stages: if params.stages {
-                Some(Stages::new()?)
+                // About one tick in eight fires (the feed's draw) and half of those are
+                // stamped: room for twice as many; any beyond are counted, not kept.
+                let fired = usize::try_from(params.ticks / 8).unwrap_or(usize::MAX);
+                Some(Stages::keeping(fired.saturating_add(1))?)
             } else {
                 None
             },

@@ -49,13 +49,65 @@ pub const KEYS: [&str; 9] = [
     "tcp_egress_tx",
 ];
 
-/// One histogram per stage plus the end-to-end interval of the same (stamped) ticks, ns.
+/// One histogram per stage plus the end-to-end interval of the same (stamped) ticks, ns; and
+/// each stamped tick's stages, for [`Stages::tail`].
 #[derive(Debug)]
 pub struct Stages {
     /// Per stage, in [`NAMES`] order.
     pub stage: [Histogram<u64>; 9],
     /// s0 → s9 of the stamped ticks.
     pub stamped: Histogram<u64>,
+    /// The stages of each stamped tick, in order, up to the capacity sized at construction
+    /// (keeping one never allocates).
+    kept: Vec<[u32; 9]>,
+    /// Stamped ticks past that capacity, not kept.
+    not_kept: u64,
+}
+
+/// Where the slow ticks' time went: over the stamped ticks whose stages add up to at least
+/// a threshold, how far each stage ran past its median, summed per stage. A platform
+/// interruption lands in a stage in proportion to the stage's length, so for slow ticks made
+/// by interruptions the shares of this excess follow the stages' shares of the median tick;
+/// a stage whose share of the excess is far above its share of the median has a slow case
+/// of its own.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tail {
+    /// The threshold, ns.
+    pub threshold_ns: u64,
+    /// Kept ticks at or above it.
+    pub ticks: u64,
+    /// Stamped ticks kept, the ones looked at.
+    pub kept: u64,
+    /// Stamped ticks past the capacity.
+    pub not_kept: u64,
+    /// Per stage: the median over every stamped tick, ns.
+    pub p50_ns: [u64; 9],
+    /// Per stage: the sum over the slow ticks of how far the stage ran past its median, ns.
+    pub excess_ns: [u64; 9],
+}
+
+impl Tail {
+    /// Each stage's share of the median tick (its p50 over the sum of the p50s).
+    pub fn p50_share(&self) -> [f64; 9] {
+        shares(&self.p50_ns)
+    }
+
+    /// Each stage's share of the slow ticks' excess (all 0 without slow ticks).
+    pub fn excess_share(&self) -> [f64; 9] {
+        shares(&self.excess_ns)
+    }
+}
+
+/// `v[i]` over the sum of `v` (0 for an empty sum).
+fn shares(v: &[u64; 9]) -> [f64; 9] {
+    let total: u64 = v.iter().sum();
+    v.map(|x| {
+        if total == 0 {
+            0.0
+        } else {
+            x as f64 / total as f64
+        }
+    })
 }
 
 /// How the breakdown adds up.
@@ -79,12 +131,48 @@ impl Stages {
     /// # Errors
     /// hdrhistogram's error text.
     pub fn new() -> Result<Stages, String> {
+        Stages::keeping(0)
+    }
+
+    /// [`Stages::new`] that also keeps the stages of the first `ticks` stamped ticks for
+    /// [`Stages::tail`] (36 bytes each, allocated now).
+    ///
+    /// # Errors
+    /// hdrhistogram's error text.
+    pub fn keeping(ticks: usize) -> Result<Stages, String> {
         let h =
             || Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).map_err(|e| e.to_string());
         Ok(Stages {
             stage: [h()?, h()?, h()?, h()?, h()?, h()?, h()?, h()?, h()?],
             stamped: h()?,
+            kept: Vec::with_capacity(ticks),
+            not_kept: 0,
         })
+    }
+
+    /// The slow ticks' excess by stage, for the kept ticks whose stages add up to at least
+    /// `threshold_ns` ([`Tail`]).
+    pub fn tail(&self, threshold_ns: u64) -> Tail {
+        let p50_ns: [u64; 9] = core::array::from_fn(|i| self.stage[i].value_at_quantile(0.5));
+        let mut excess_ns = [0u64; 9];
+        let mut ticks = 0;
+        for t in &self.kept {
+            if t.iter().map(|&d| u64::from(d)).sum::<u64>() < threshold_ns {
+                continue;
+            }
+            ticks += 1;
+            for (e, (&d, &p)) in excess_ns.iter_mut().zip(t.iter().zip(&p50_ns)) {
+                *e += u64::from(d).saturating_sub(p);
+            }
+        }
+        Tail {
+            threshold_ns,
+            ticks,
+            kept: self.kept.len() as u64,
+            not_kept: self.not_kept,
+            p50_ns,
+            excess_ns,
+        }
     }
 
     /// Records one stamped tick: `s` holds the ten boundaries s0..s9 (monotonic ns).
@@ -93,9 +181,16 @@ impl Stages {
     /// # Errors
     /// hdrhistogram's error text.
     pub fn record(&mut self, s: &[i64; 10]) -> Result<(), String> {
+        let mut tick = [0u32; 9];
         for (i, h) in self.stage.iter_mut().enumerate() {
             let d = (s[i + 1] - s[i]).max(0) as u64;
             h.record(d).map_err(|e| e.to_string())?;
+            tick[i] = u32::try_from(d).unwrap_or(u32::MAX);
+        }
+        if self.kept.len() < self.kept.capacity() {
+            self.kept.push(tick);
+        } else {
+            self.not_kept += 1;
         }
         self.stamped
             .record(((s[9] - s[0]).max(1)) as u64)
@@ -144,5 +239,58 @@ mod tests {
         st.record(&s).unwrap();
         assert_eq!(st.stage[2].min(), 0);
         assert!(st.stage[2].max() < 100);
+    }
+
+    /// Stamps of a tick whose stages take `d`.
+    fn ticks(d: [i64; 9]) -> [i64; 10] {
+        let mut s = [0i64; 10];
+        for i in 0..9 {
+            s[i + 1] = s[i] + d[i];
+        }
+        s
+    }
+
+    #[test]
+    fn the_tail_shows_which_stage_the_slow_ticks_spent_their_excess_in() {
+        let mut st = Stages::keeping(200).unwrap();
+        let normal = [100, 10, 100, 300, 50, 100, 150, 10, 80];
+        for _ in 0..100 {
+            st.record(&ticks(normal)).unwrap();
+        }
+        // Four slow ticks: three with 4 µs more in FIX parse, one with 2 µs more in TLS seal
+        // and 1 µs more in TCP ingress.
+        let mut fix = normal;
+        fix[3] += 4_000;
+        let mut seal = normal;
+        seal[6] += 2_000;
+        seal[0] += 1_000;
+        for d in [fix, fix, fix, seal] {
+            st.record(&ticks(d)).unwrap();
+        }
+        let t = st.tail(3_000);
+        assert_eq!((t.ticks, t.kept, t.not_kept), (4, 104, 0));
+        assert_eq!(t.p50_ns, normal.map(|d| d as u64));
+        assert_eq!(t.excess_ns, [1_000, 0, 0, 12_000, 0, 0, 2_000, 0, 0]);
+        let e = t.excess_share();
+        assert!((e[3] - 12.0 / 15.0).abs() < 1e-12, "{e:?}");
+        assert!((t.p50_share()[3] - 300.0 / 900.0).abs() < 1e-12);
+        assert!((t.p50_share().iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        // Above every tick: none, and shares of nothing are 0.
+        let none = st.tail(10_000);
+        assert_eq!((none.ticks, none.excess_ns), (0, [0; 9]));
+        assert_eq!(none.excess_share(), [0.0; 9]);
+    }
+
+    #[test]
+    fn ticks_past_the_capacity_are_counted_not_kept() {
+        let mut st = Stages::keeping(3).unwrap();
+        for _ in 0..5 {
+            st.record(&ticks([10; 9])).unwrap();
+        }
+        let t = st.tail(0);
+        assert_eq!((t.ticks, t.kept, t.not_kept), (3, 3, 2));
+        assert_eq!(st.stamped.len(), 5, "the histograms take every tick");
+        let t = Stages::new().unwrap().tail(0);
+        assert_eq!((t.kept, t.not_kept), (0, 0));
     }
 }

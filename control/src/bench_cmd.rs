@@ -16,6 +16,10 @@ use tickwire_bench::stages;
 use tickwire_bench::two_core;
 use tickwire_bench::veth;
 
+/// The per-stage breakdown's tail looks at the stamped ticks of at least this many ns: the
+/// p99.9 target.
+const TAIL_NS: u64 = tickwire_bench::floor::P999_TARGET_NS;
+
 /// A busy minute of Kraken BTC/USD L2 book updates, ticks per second. An assumption (Kraken
 /// publishes no rate); `--rate` changes it.
 const REALISTIC_RATE: u64 = 2_000;
@@ -834,6 +838,20 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
     let breakdown = breakdown_of(Topology::Inmem);
     let breakdown_2core = breakdown_of(Topology::Inmem2core);
     let breakdown_json = |(run, st, c): (&str, &stages::Stages, stages::Check)| {
+        let t = st.tail(TAIL_NS);
+        let tail = serde_json::json!({
+            "method": "the stamped ticks whose stages add up to at least threshold_ns: each stage's time past its p50, summed; excess_share against p50_share tells interruptions (in proportion to stage length) from a stage's own slow case",
+            "threshold_ns": t.threshold_ns,
+            "ticks": t.ticks,
+            "kept": t.kept,
+            "not_kept": t.not_kept,
+            "stages": stages::KEYS.iter().enumerate().map(|(i, k)| serde_json::json!({
+                "stage": k,
+                "p50_share": t.p50_share()[i],
+                "excess_ns": t.excess_ns[i],
+                "excess_share": t.excess_share()[i],
+            })).collect::<Vec<_>>(),
+        });
         serde_json::json!({
             "run": run,
             "method": "same run: even ticks stamped at every stage boundary, odd ticks only at both ends",
@@ -850,6 +868,7 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             "error_vs_end_to_end": c.error_vs_bare,
             "error_vs_stamped": c.error_vs_stamped,
             "within_10_percent": c.error_vs_bare <= 0.10,
+            "tail": tail,
         })
     };
     // The platform estimate for the in-memory rows (the two-core one runs on the meter's CPU).
@@ -1045,13 +1064,24 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         }
     }
     for (run, st, c) in [breakdown, breakdown_2core].into_iter().flatten() {
+        let tail = st.tail(TAIL_NS);
         println!("\nper-stage breakdown of {run} (TSC stamps on even ticks, ns):");
-        println!("  {:<32} {:>8} {:>8}", "stage", "p50", "p99");
-        for (n, h) in stages::NAMES.iter().zip(&st.stage) {
+        println!(
+            "  {:<32} {:>8} {:>8} {:>10} {:>12}",
+            "stage", "p50", "p99", "p50 share", "tail share"
+        );
+        for (((n, h), p), e) in stages::NAMES
+            .iter()
+            .zip(&st.stage)
+            .zip(tail.p50_share())
+            .zip(tail.excess_share())
+        {
             println!(
-                "  {n:<32} {:>8} {:>8}",
+                "  {n:<32} {:>8} {:>8} {:>9.1}% {:>11.1}%",
                 h.value_at_quantile(0.5),
-                h.value_at_quantile(0.99)
+                h.value_at_quantile(0.99),
+                100.0 * p,
+                100.0 * e
             );
         }
         println!("  {:<32} {:>8}", "sum of stage p50s", c.sum_p50);
@@ -1066,6 +1096,17 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             "end-to-end p50, stamped",
             c.stamped_p50,
             100.0 * c.error_vs_stamped
+        );
+        println!(
+            "  tail share: of the {} stamped ticks whose stages add up to ≥ {} µs (of {} kept{}), how their time past each stage's p50 divides among the stages; an interruption lands in a stage in proportion to its length, so slow ticks made by interruptions follow the p50 shares, and a stage far above its p50 share has a slow case of its own",
+            tail.ticks,
+            TAIL_NS / 1000,
+            tail.kept,
+            if tail.not_kept > 0 {
+                format!(", {} not kept", tail.not_kept)
+            } else {
+                String::new()
+            }
         );
     }
     println!(

@@ -161,6 +161,26 @@ fn bench_runs_every_topology_and_writes_histograms() {
     assert_eq!(st["sum_of_p50"].as_u64().unwrap(), sum);
     assert!(st["end_to_end_p50"].as_u64().unwrap() > 0, "{st}");
     assert!(st["error_vs_end_to_end"].as_f64().is_some(), "{st}");
+    // The tail: every stamped tick kept, the slow ones' excess divided among the stages.
+    let tail = &st["tail"];
+    assert_eq!(tail["threshold_ns"], 3_000, "{tail}");
+    assert_eq!(tail["not_kept"], 0, "{tail}");
+    assert_eq!(tail["kept"], stages[0]["count"], "{tail}");
+    assert!(tail["ticks"].as_u64() <= tail["kept"].as_u64(), "{tail}");
+    let parts = tail["stages"].as_array().unwrap();
+    let keys: Vec<&str> = parts.iter().map(|p| p["stage"].as_str().unwrap()).collect();
+    let names: Vec<&str> = stages
+        .iter()
+        .map(|p| p["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, names);
+    let share = |k: &str| parts.iter().map(|p| p[k].as_f64().unwrap()).sum::<f64>();
+    assert!((share("p50_share") - 1.0).abs() < 1e-9, "{tail}");
+    let excess: u64 = parts.iter().map(|p| p["excess_ns"].as_u64().unwrap()).sum();
+    match excess {
+        0 => assert_eq!(share("excess_share"), 0.0, "{tail}"),
+        _ => assert!((share("excess_share") - 1.0).abs() < 1e-9, "{tail}"),
+    }
     for k in ["baseline_a_p50_ratio", "baseline_b_p50_ratio"] {
         assert!(v["at_venue_targets"][k].as_f64().unwrap() > 0.0, "{v}");
     }
@@ -358,6 +378,13 @@ fn bench_hiccup_secs_zero_omits_the_platform_section() {
     assert!(!out.contains("hiccups"), "{out}");
     // The floor is a section of its own, still there.
     assert!(out.contains("\nplatform floor: "), "{out}");
+    // The breakdown's tail columns and what they mean.
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("  stage ") && l.ends_with(" p50 share   tail share")),
+        "{out}"
+    );
+    assert!(out.contains("\n  tail share: of the "), "{out}");
     assert!(v["runs"][0]["ns"]["p50"].as_u64().unwrap() > 0, "{v}");
     assert!(v.as_object().unwrap().contains_key("platform"), "{v}");
     assert!(v["platform"].is_null(), "{v}");
