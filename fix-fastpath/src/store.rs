@@ -135,9 +135,7 @@ impl Counters {
             tail: u(32),
         })
     }
-}
 
-impl Counters {
     /// The newer of the two slots of a store file's header `head` whose CRC is right (`None`
     /// when neither is). Generations are compared as serial numbers, so the slot written after
     /// the generation wrapped is still the newer one.
@@ -341,7 +339,8 @@ impl Store {
         self.map.flush()
     }
 
-    /// Every committed record of the file at `path`, without modifying it (offline reader).
+    /// Every committed record of the file at `path` up to the first that fails its CRC (what
+    /// [`Store::open`] would serve), without modifying the file (offline reader).
     ///
     /// # Errors
     /// [`OpenError`].
