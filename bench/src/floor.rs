@@ -53,9 +53,6 @@ const FIRST_GUESS: u32 = 64;
 /// here): a clock that does not move cannot make a calibration round last for hours.
 const MAX_ITERATIONS: u32 = 1 << 24;
 
-/// Largest job the histogram resolves, ns (60 s; longer samples are clamped to it).
-const HISTOGRAM_MAX_NS: u64 = 60_000_000_000;
-
 /// `iterations` steps of a dependent multiply-rotate chain from `seed`: registers only, its
 /// length set by the multiplier's latency. Not inlined, and the iteration count and result go
 /// through `black_box` at the call site, so the chain is computed each time.
@@ -163,8 +160,7 @@ impl std::error::Error for Error {}
 /// [`Error`].
 pub fn measure(cpu: usize, target_ns: u64, duration: Duration) -> Result<Floor, Error> {
     crate::two_core::on_core(cpu, "tw-floor", move || {
-        let mut histogram = Histogram::<u64>::new_with_bounds(1, HISTOGRAM_MAX_NS, 3)
-            .map_err(|e| Error::Histogram(e.to_string()))?;
+        let mut histogram = crate::inmem::hist().map_err(Error::Histogram)?;
         let (clock, _) = Clock::calibrate(Duration::from_millis(20));
         let iterations = calibrate(target_ns, |n| {
             let start = clock.mono_ns();
@@ -235,14 +231,14 @@ mod tests {
             t += if reads == 7 { 5_000 } else { 10 };
             t
         };
-        let mut h = Histogram::<u64>::new_with_bounds(1, HISTOGRAM_MAX_NS, 3).unwrap();
+        let mut h = crate::inmem::hist().unwrap();
         run(now, 10, 95, &mut h);
         assert_eq!(h.len(), 3);
         assert_eq!(h.count_at(10), 2);
         assert_eq!(h.count_at(5_000), 1);
         // No time at all: still one job. A clock that steps back counts 0, not a huge sample.
         let mut back = [0i64, 100, 40].into_iter();
-        let mut h = Histogram::<u64>::new_with_bounds(1, HISTOGRAM_MAX_NS, 3).unwrap();
+        let mut h = crate::inmem::hist().unwrap();
         run(|| back.next().unwrap_or(i64::MAX), 10, 0, &mut h);
         assert_eq!((h.len(), h.max()), (1, 0));
     }

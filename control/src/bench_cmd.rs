@@ -831,14 +831,13 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         find(t).and_then(|(row, r)| {
             r.stages.as_ref().map(|st| {
                 let check = st.check(&r.tick_to_trade);
-                (row.name.as_str(), st, check)
+                (row.name.as_str(), st, check, st.tail(TAIL_NS))
             })
         })
     };
     let breakdown = breakdown_of(Topology::Inmem);
     let breakdown_2core = breakdown_of(Topology::Inmem2core);
-    let breakdown_json = |(run, st, c): (&str, &stages::Stages, stages::Check)| {
-        let t = st.tail(TAIL_NS);
+    let breakdown_json = |(run, st, c, t): (&str, &stages::Stages, stages::Check, stages::Tail)| {
         let tail = serde_json::json!({
             "method": "the stamped ticks whose stages add up to at least threshold_ns: each stage's time past its p50, summed; excess_share against p50_share tells interruptions (in proportion to stage length) from a stage's own slow case",
             "threshold_ns": t.threshold_ns,
@@ -1063,8 +1062,7 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             );
         }
     }
-    for (run, st, c) in [breakdown, breakdown_2core].into_iter().flatten() {
-        let tail = st.tail(TAIL_NS);
+    for (run, st, c, tail) in [breakdown, breakdown_2core].into_iter().flatten() {
         println!("\nper-stage breakdown of {run} (TSC stamps on even ticks, ns):");
         println!(
             "  {:<32} {:>8} {:>8} {:>10} {:>12}",
