@@ -843,10 +843,16 @@ mod tests {
         (c, s)
     }
 
-    fn shuttle(from: &mut Session, to: &mut Session) {
+    /// `to` reading what `from` has sent: its `poll` result.
+    fn deliver(from: &mut Session, to: &mut Session) -> Result<Progress, Error> {
         let n = to.handle_ciphertext(from.pending_ciphertext());
         from.consume_ciphertext(n);
-        to.poll().expect("poll");
+        to.poll()
+    }
+
+    /// [`deliver`], which must succeed.
+    fn shuttle(from: &mut Session, to: &mut Session) {
+        deliver(from, to).expect("poll");
     }
 
     /// Seals `payload` as one record of `kind` with `s`'s sending key, as if `s` had sent it.
@@ -878,13 +884,6 @@ mod tests {
         c.write_plaintext(b"reply").expect("write");
         shuttle(&mut c, &mut s);
         assert_eq!(s.plaintext(), b"reply");
-    }
-
-    /// The client reading what `s` sent: its `poll` result.
-    fn deliver(s: &mut Session, c: &mut Session) -> Result<Progress, Error> {
-        let n = c.handle_ciphertext(s.pending_ciphertext());
-        s.consume_ciphertext(n);
-        c.poll()
     }
 
     #[test]
