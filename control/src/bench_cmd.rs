@@ -579,13 +579,11 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             omitted = Some(reason);
         }
     }
+    let machine = tickwire_hw::show::Machine::read(&tickwire_hw::HostRoot::live());
     if text {
         println!("tickwire bench: tick-to-trade, same FIX/TLS/strategy code on every path");
-        println!(
-            "machine: {} CPUs, load average {}",
-            std::thread::available_parallelism().map_or(0, |n| n.get()),
-            load_average()
-        );
+        println!("machine: {machine}");
+        println!("load average: {}", load_average());
         println!(
             "venue: every row but the Kraken one runs against the same minimal venue (publishes"
         );
@@ -895,6 +893,7 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
     let json = serde_json::json!({
         "machine": {
             "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+            "host": machine,
             "load_average_before": load_before,
             "load_average_after": load_after,
         },

@@ -276,6 +276,13 @@ fn bench_measures_platform_hiccups_and_estimates_their_share() {
         ],
         dir.path(),
     );
+    // The machine it ran on, in the text and in the JSON alike.
+    let host = &v["machine"]["host"];
+    let kernel = host["kernel"].as_str().unwrap();
+    let online = host["online"].as_str().unwrap();
+    let line = out.lines().find(|l| l.starts_with("machine: ")).unwrap();
+    assert!(line.contains(&format!("Linux {kernel}")), "{line}");
+    assert!(line.contains(&format!("CPUs ({online})")), "{line}");
     let p = &v["platform"];
     assert_eq!(p["available"], true, "{p}");
     let cpu = p["cpu"].as_u64().unwrap();

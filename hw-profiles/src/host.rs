@@ -140,11 +140,56 @@ impl HostRoot {
 
     /// `model name` from `/proc/cpuinfo`, when present.
     pub fn cpu_model(&self) -> Option<String> {
+        self.cpuinfo_field("model name")
+    }
+
+    /// The value of the first `key : value` line of `/proc/cpuinfo` whose key is exactly `key`
+    /// (`cpu family`, `model`, `flags`, …): the first CPU's, as every CPU of a host normally
+    /// reports the same. `None` when the file or the key is absent.
+    pub fn cpuinfo_field(&self, key: &str) -> Option<String> {
         let info = self.read("/proc/cpuinfo").ok()?;
         info.lines()
-            .find(|l| l.starts_with("model name"))
-            .and_then(|l| l.split_once(':'))
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim() == key)
             .map(|(_, v)| v.trim().to_owned())
+    }
+
+    /// The running kernel's release (`/proc/sys/kernel/osrelease`).
+    ///
+    /// # Errors
+    /// The read error.
+    pub fn kernel_release(&self) -> io::Result<String> {
+        self.read("/proc/sys/kernel/osrelease")
+    }
+
+    /// `MemTotal:` of `/proc/meminfo`, in KiB.
+    ///
+    /// # Errors
+    /// The read error, or no parsable `MemTotal:` line.
+    pub fn mem_total_kib(&self) -> io::Result<u64> {
+        let rel = "/proc/meminfo";
+        self.read(rel)?
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().strip_suffix("kB"))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| invalid_data(&self.path(rel), "no MemTotal in kB"))
+    }
+
+    /// Whether simultaneous multithreading is active (`/sys/devices/system/cpu/smt/active`:
+    /// `1` when some core runs two or more hardware threads).
+    ///
+    /// # Errors
+    /// The read error (kernels before 4.19 have no such file), or a value other than 0 or 1.
+    pub fn smt_active(&self) -> io::Result<bool> {
+        match self.read_num::<u8>("/sys/devices/system/cpu/smt/active")? {
+            0 => Ok(false),
+            1 => Ok(true),
+            n => Err(invalid_data(
+                &self.path("/sys/devices/system/cpu/smt/active"),
+                format!("{n} is neither 0 nor 1"),
+            )),
+        }
     }
 
     /// CPUs isolated from the scheduler (`/sys/devices/system/cpu/isolated`).
