@@ -63,13 +63,13 @@ impl Engine {
         req: &NewOrder<'_>,
         now: UtcTimestamp,
     ) -> Result<(), SessionError> {
-        let account = self.session(session)?.account;
-        self.run_timers(now);
-        if let Err(reason) = self.new_order(session, account, req, now) {
-            self.reject(session, MsgKind::NewOrder, req.cl_ord_id, reason, now);
-        }
-        self.end_call(now);
-        Ok(())
+        self.order_request(
+            session,
+            MsgKind::NewOrder,
+            req.cl_ord_id,
+            now,
+            |e, account| e.new_order(session, account, req, now),
+        )
     }
 
     /// Gateway check of a ClOrdID's shape (SPEC §3.7).

@@ -914,6 +914,25 @@ impl Engine {
         }
     }
 
+    /// One order request from start to end: the session's account, due timers, the request's
+    /// own `work`, a reject naming `cl_ord_id` if it refuses, then [`Engine::end_call`].
+    fn order_request(
+        &mut self,
+        session: SessionId,
+        kind: MsgKind,
+        cl_ord_id: &[u8],
+        now: UtcTimestamp,
+        work: impl FnOnce(&mut Self, AccountId) -> Result<(), RejectReason>,
+    ) -> Result<(), SessionError> {
+        let account = self.session(session)?.account;
+        self.run_timers(now);
+        if let Err(reason) = work(self, account) {
+            self.reject(session, kind, cl_ord_id, reason, now);
+        }
+        self.end_call(now);
+        Ok(())
+    }
+
     /// The end of every request: cancel reduce-only orders whose position closed, then one
     /// book update per touched level.
     fn end_call(&mut self, now: UtcTimestamp) {

@@ -49,13 +49,13 @@ impl Engine {
         req: &CancelRequest<'_>,
         now: UtcTimestamp,
     ) -> Result<(), SessionError> {
-        let account = self.session(session)?.account;
-        self.run_timers(now);
-        if let Err(reason) = self.cancel(session, account, req, now) {
-            self.reject(session, MsgKind::Cancel, req.cl_ord_id, reason, now);
-        }
-        self.end_call(now);
-        Ok(())
+        self.order_request(
+            session,
+            MsgKind::Cancel,
+            req.cl_ord_id,
+            now,
+            |e, account| e.cancel(session, account, req, now),
+        )
     }
 
     fn cancel(
@@ -110,13 +110,9 @@ impl Engine {
         req: &AmendRequest<'_>,
         now: UtcTimestamp,
     ) -> Result<(), SessionError> {
-        let account = self.session(session)?.account;
-        self.run_timers(now);
-        if let Err(reason) = self.amend(session, account, req, now) {
-            self.reject(session, MsgKind::Amend, req.cl_ord_id, reason, now);
-        }
-        self.end_call(now);
-        Ok(())
+        self.order_request(session, MsgKind::Amend, req.cl_ord_id, now, |e, account| {
+            e.amend(session, account, req, now)
+        })
     }
 
     fn amend(
@@ -468,13 +464,13 @@ impl Engine {
         req: &MassCancelRequest<'_>,
         now: UtcTimestamp,
     ) -> Result<(), SessionError> {
-        let account = self.session(session)?.account;
-        self.run_timers(now);
-        if let Err(reason) = self.mass_cancel(session, account, req, now) {
-            self.reject(session, MsgKind::MassCancel, req.cl_ord_id, reason, now);
-        }
-        self.end_call(now);
-        Ok(())
+        self.order_request(
+            session,
+            MsgKind::MassCancel,
+            req.cl_ord_id,
+            now,
+            |e, account| e.mass_cancel(session, account, req, now),
+        )
     }
 
     fn mass_cancel(
