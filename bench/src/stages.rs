@@ -69,7 +69,9 @@ pub struct Stages {
 /// interruption lands in a stage in proportion to the stage's length, so for slow ticks made
 /// by interruptions the shares of this excess follow the stages' shares of the median tick;
 /// a stage whose share of the excess is far above its share of the median has a slow case
-/// of its own.
+/// of its own. The excess is dominated by the few longest interruptions (tens of µs); the
+/// spike counts ([`Tail::spikes_per_ms`]) weigh every interruption-sized event once, over all
+/// the kept ticks, and ask the same question as a rate per unit of each stage's time.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tail {
     /// The threshold, ns.
@@ -84,7 +86,22 @@ pub struct Tail {
     pub p50_ns: [u64; 9],
     /// Per stage: the sum over the slow ticks of how far the stage ran past its median, ns.
     pub excess_ns: [u64; 9],
+    /// Per stage: the kept ticks (slow or not) in which the stage ran at least [`SPIKE_NS`]
+    /// past its median.
+    pub spikes: [u64; 9],
 }
+
+/// How far past its median a stage must run in one tick to count as a spike in
+/// [`Tail::spikes`], ns: more than any stage's median here, the size of an interruption
+/// rather than of a cache miss.
+pub const SPIKE_NS: u64 = 1_000;
+
+/// A stage whose spikes per ms of its median time are at least this many times those of the
+/// whole path has a slow case of its own ([`Tail::own_slow_cases`]).
+pub const OWN_SLOW_CASE_RATIO: f64 = 3.0;
+
+/// Fewer spikes than this in a stage say nothing about its rate.
+pub const MIN_SPIKES: u64 = 10;
 
 impl Tail {
     /// Each stage's share of the median tick (its p50 over the sum of the p50s).
@@ -95,6 +112,43 @@ impl Tail {
     /// Each stage's share of the slow ticks' excess (all 0 without slow ticks).
     pub fn excess_share(&self) -> [f64; 9] {
         shares(&self.excess_ns)
+    }
+
+    /// Spikes per ms of each stage's median time (its p50 times the kept ticks): the rate at
+    /// which something of interruption size befalls the stage. Interruptions arrive at one
+    /// rate wherever the path is, so every stage shows about the same; a stage well above
+    /// the rest has a slow case of its own. 0 for a stage with a median of 0.
+    pub fn spikes_per_ms(&self) -> [f64; 9] {
+        core::array::from_fn(|i| rate(self.spikes[i], self.p50_ns[i], self.kept))
+    }
+
+    /// Spikes per ms of the whole path's median time (the sum of the stage p50s).
+    pub fn path_spikes_per_ms(&self) -> f64 {
+        rate(
+            self.spikes.iter().sum(),
+            self.p50_ns.iter().sum(),
+            self.kept,
+        )
+    }
+
+    /// The stages (indices into [`NAMES`]) with at least [`MIN_SPIKES`] spikes at a rate of
+    /// at least [`OWN_SLOW_CASE_RATIO`] times the path's.
+    pub fn own_slow_cases(&self) -> Vec<usize> {
+        let path = self.path_spikes_per_ms();
+        let per = self.spikes_per_ms();
+        (0..9)
+            .filter(|&i| self.spikes[i] >= MIN_SPIKES && per[i] >= OWN_SLOW_CASE_RATIO * path)
+            .collect()
+    }
+}
+
+/// `count` events per ms of `ticks` × `p50_ns` (0 when that is 0).
+fn rate(count: u64, p50_ns: u64, ticks: u64) -> f64 {
+    let ns = p50_ns as f64 * ticks as f64;
+    if ns == 0.0 {
+        0.0
+    } else {
+        count as f64 * 1e6 / ns
     }
 }
 
@@ -155,8 +209,12 @@ impl Stages {
     pub fn tail(&self, threshold_ns: u64) -> Tail {
         let p50_ns: [u64; 9] = core::array::from_fn(|i| self.stage[i].value_at_quantile(0.5));
         let mut excess_ns = [0u64; 9];
+        let mut spikes = [0u64; 9];
         let mut ticks = 0;
         for t in &self.kept {
+            for (n, (&d, &p)) in spikes.iter_mut().zip(t.iter().zip(&p50_ns)) {
+                *n += u64::from(u64::from(d).saturating_sub(p) >= SPIKE_NS);
+            }
             if t.iter().map(|&d| u64::from(d)).sum::<u64>() < threshold_ns {
                 continue;
             }
@@ -172,6 +230,7 @@ impl Stages {
             not_kept: self.not_kept,
             p50_ns,
             excess_ns,
+            spikes,
         }
     }
 
@@ -275,10 +334,66 @@ mod tests {
         assert!((e[3] - 12.0 / 15.0).abs() < 1e-12, "{e:?}");
         assert!((t.p50_share()[3] - 300.0 / 900.0).abs() < 1e-12);
         assert!((t.p50_share().iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        // Every kept tick counts for the spikes, slow or not: the 1 µs in TCP ingress too.
+        assert_eq!(t.spikes, [1, 0, 0, 3, 0, 0, 1, 0, 0]);
+        assert!((t.spikes_per_ms()[3] - 3e6 / (300.0 * 104.0)).abs() < 1e-9);
+        assert!((t.path_spikes_per_ms() - 5e6 / (900.0 * 104.0)).abs() < 1e-9);
+        assert_eq!(t.spikes_per_ms()[1], 0.0);
+        assert!(t.own_slow_cases().is_empty(), "too few spikes to judge");
         // Above every tick: none, and shares of nothing are 0.
         let none = st.tail(10_000);
         assert_eq!((none.ticks, none.excess_ns), (0, [0; 9]));
         assert_eq!(none.excess_share(), [0.0; 9]);
+    }
+
+    /// 1000 ticks of `normal`; in `spiky[i]` of them stage i runs 1.5 µs long.
+    fn with_spikes(normal: [i64; 9], spiky: [usize; 9]) -> Tail {
+        let mut st = Stages::keeping(1000).unwrap();
+        for k in 0..1000 {
+            let mut d = normal;
+            for i in 0..9 {
+                if k % 50 < spiky[i] {
+                    d[i] += 1_500;
+                }
+            }
+            st.record(&ticks(d)).unwrap();
+        }
+        st.tail(3_000)
+    }
+
+    #[test]
+    fn spikes_in_proportion_to_stage_length_are_interruptions_and_flag_nothing() {
+        // Interruptions: spikes in proportion to each stage's median.
+        let t = with_spikes(
+            [100, 100, 100, 300, 100, 100, 200, 100, 100],
+            [1, 1, 1, 3, 1, 1, 2, 1, 1],
+        );
+        assert_eq!(t.spikes, [20, 20, 20, 60, 20, 20, 40, 20, 20]);
+        let per = t.spikes_per_ms();
+        assert!(per.iter().all(|&r| (r - 200.0).abs() < 1e-9), "{per:?}");
+        assert!((t.path_spikes_per_ms() - 200.0).abs() < 1e-9);
+        assert!(t.own_slow_cases().is_empty());
+    }
+
+    #[test]
+    fn a_stage_spiking_more_often_than_its_length_explains_is_named() {
+        // Trigger + risk (50 ns) spikes as often as FIX parse (300 ns): six times its rate.
+        let t = with_spikes(
+            [100, 10, 100, 300, 50, 100, 150, 10, 80],
+            [0, 0, 0, 1, 1, 0, 0, 0, 0],
+        );
+        assert_eq!(t.spikes, [0, 0, 0, 20, 20, 0, 0, 0, 0]);
+        let per = t.spikes_per_ms();
+        assert!((per[4] - 400.0).abs() < 1e-9, "{per:?}");
+        assert!((t.path_spikes_per_ms() - 40e6 / 900_000.0).abs() < 1e-9);
+        assert_eq!(t.own_slow_cases(), vec![4]);
+        // No spikes at all: nothing to name, and every rate is 0.
+        let t = with_spikes(
+            [100, 10, 100, 300, 50, 100, 150, 10, 80],
+            [0, 0, 0, 0, 0, 0, 0, 0, 0],
+        );
+        assert!(t.own_slow_cases().is_empty());
+        assert_eq!((t.spikes_per_ms(), t.path_spikes_per_ms()), ([0.0; 9], 0.0));
     }
 
     #[test]

@@ -847,7 +847,17 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
                 "p50_share": t.p50_share()[i],
                 "excess_ns": t.excess_ns[i],
                 "excess_share": t.excess_share()[i],
+                "spikes": t.spikes[i],
+                "spikes_per_ms": t.spikes_per_ms()[i],
             })).collect::<Vec<_>>(),
+            "spikes": {
+                "method": "every kept tick: a stage run at least spike_ns past its p50 is one spike; per ms of the stage's p50 times the kept ticks, interruptions give every stage about the path's rate, and a stage at own_slow_case_ratio times it or more (with min_spikes) has a slow case of its own",
+                "spike_ns": stages::SPIKE_NS,
+                "path_spikes_per_ms": t.path_spikes_per_ms(),
+                "own_slow_case_ratio": stages::OWN_SLOW_CASE_RATIO,
+                "min_spikes": stages::MIN_SPIKES,
+                "own_slow_cases": t.own_slow_cases().iter().map(|&i| stages::KEYS[i]).collect::<Vec<_>>(),
+            },
         });
         serde_json::json!({
             "run": run,
@@ -1064,17 +1074,18 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
     for (run, st, c, tail) in [breakdown, breakdown_2core].into_iter().flatten() {
         println!("\nper-stage breakdown of {run} (TSC stamps on even ticks, ns):");
         println!(
-            "  {:<32} {:>8} {:>8} {:>10} {:>12}",
-            "stage", "p50", "p99", "p50 share", "tail share"
+            "  {:<32} {:>8} {:>8} {:>10} {:>12} {:>8} {:>10}",
+            "stage", "p50", "p99", "p50 share", "tail share", "spikes", "per ms"
         );
-        for (((n, h), p), e) in stages::NAMES
+        for ((((n, h), p), e), (k, r)) in stages::NAMES
             .iter()
             .zip(&st.stage)
             .zip(tail.p50_share())
             .zip(tail.excess_share())
+            .zip(tail.spikes.iter().zip(tail.spikes_per_ms()))
         {
             println!(
-                "  {n:<32} {:>8} {:>8} {:>9.1}% {:>11.1}%",
+                "  {n:<32} {:>8} {:>8} {:>9.1}% {:>11.1}% {k:>8} {r:>10.2}",
                 h.value_at_quantile(0.5),
                 h.value_at_quantile(0.99),
                 100.0 * p,
@@ -1103,6 +1114,25 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
                 format!(", {} not kept", tail.not_kept)
             } else {
                 String::new()
+            }
+        );
+        let own = tail.own_slow_cases();
+        println!(
+            "  spikes: kept ticks in which a stage ran ≥ {} µs past its p50, per ms of the stage's p50 time; interruptions strike every stage at about the path's rate ({:.2} per ms): {}",
+            stages::SPIKE_NS / 1000,
+            tail.path_spikes_per_ms(),
+            if own.is_empty() {
+                format!(
+                    "no stage with ≥ {} spikes is at {}× that or more, so none shows a slow case of its own",
+                    stages::MIN_SPIKES,
+                    stages::OWN_SLOW_CASE_RATIO
+                )
+            } else {
+                format!(
+                    "at {}× that or more, a slow case of its own: {}",
+                    stages::OWN_SLOW_CASE_RATIO,
+                    own.iter().map(|&i| stages::NAMES[i]).collect::<Vec<_>>().join(", ")
+                )
             }
         );
     }

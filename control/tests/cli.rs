@@ -181,6 +181,32 @@ fn bench_runs_every_topology_and_writes_histograms() {
         0 => assert_eq!(share("excess_share"), 0.0, "{tail}"),
         _ => assert!((share("excess_share") - 1.0).abs() < 1e-9, "{tail}"),
     }
+    // Spikes: counted over every kept tick, as rates per ms of each stage's median time.
+    let kept = tail["kept"].as_f64().unwrap();
+    let (mut all, mut path_ns) = (0.0, 0.0);
+    for (p, s) in parts.iter().zip(stages) {
+        let (n, p50) = (p["spikes"].as_f64().unwrap(), s["p50"].as_f64().unwrap());
+        assert!(n <= kept, "{tail}");
+        let want = if p50 == 0.0 {
+            0.0
+        } else {
+            n * 1e6 / (p50 * kept)
+        };
+        assert!(
+            (p["spikes_per_ms"].as_f64().unwrap() - want).abs() < 1e-6,
+            "{tail}"
+        );
+        (all, path_ns) = (all + n, path_ns + p50);
+    }
+    let sp = &tail["spikes"];
+    assert_eq!(sp["spike_ns"], 1_000, "{sp}");
+    let path = sp["path_spikes_per_ms"].as_f64().unwrap();
+    assert!((path - all * 1e6 / (path_ns * kept)).abs() < 1e-6, "{sp}");
+    for own in sp["own_slow_cases"].as_array().unwrap() {
+        let p = parts.iter().find(|p| p["stage"] == *own).unwrap();
+        assert!(p["spikes"].as_u64() >= sp["min_spikes"].as_u64(), "{sp}");
+        assert!(p["spikes_per_ms"].as_f64().unwrap() >= 3.0 * path, "{sp}");
+    }
     for k in ["baseline_a_p50_ratio", "baseline_b_p50_ratio"] {
         assert!(v["at_venue_targets"][k].as_f64().unwrap() > 0.0, "{v}");
     }
@@ -387,11 +413,15 @@ fn bench_hiccup_secs_zero_omits_the_platform_section() {
     assert!(out.contains("\nplatform floor: "), "{out}");
     // The breakdown's tail columns and what they mean.
     assert!(
-        out.lines()
-            .any(|l| l.starts_with("  stage ") && l.ends_with(" p50 share   tail share")),
+        out.lines().any(|l| l.starts_with("  stage ")
+            && l.ends_with(" p50 share   tail share   spikes     per ms")),
         "{out}"
     );
     assert!(out.contains("\n  tail share: of the "), "{out}");
+    assert!(
+        out.contains("\n  spikes: kept ticks in which a stage ran ≥ 1 µs past its p50"),
+        "{out}"
+    );
     assert!(v["runs"][0]["ns"]["p50"].as_u64().unwrap() > 0, "{v}");
     assert!(v.as_object().unwrap().contains_key("platform"), "{v}");
     assert!(v["platform"].is_null(), "{v}");
