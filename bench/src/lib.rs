@@ -26,6 +26,7 @@ pub mod quickfix;
 pub mod report;
 pub mod rss;
 pub mod stages;
+pub mod targets;
 pub use tickwire_dataplane::stamp_nic;
 pub mod two_core;
 pub mod venue;

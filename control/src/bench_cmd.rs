@@ -13,6 +13,7 @@ use tickwire_bench::inmem::{self, Report, VenueKind};
 use tickwire_bench::kernel::{self, Mode};
 use tickwire_bench::report::{hgrm, plot_percentiles, QUANTILES};
 use tickwire_bench::stages;
+use tickwire_bench::targets;
 use tickwire_bench::two_core;
 use tickwire_bench::veth;
 
@@ -900,6 +901,13 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         let ours = measured.iter().find(|(row, _)| row.file == file)?;
         Some(p50(&find(baseline)?.1.at_venue) / p50(&ours.1.at_venue))
     };
+    // The four targets on this run, when the in-memory row ran.
+    let verdict = find(Topology::Inmem).map(|(_, r)| targets::Verdict {
+        p50_ns: r.tick_to_trade.value_at_quantile(0.5),
+        p99_9_ns: r.tick_to_trade.value_at_quantile(0.999),
+        baseline_a: venue_ratio(Topology::KernelBlocking, Topology::Inmem),
+        baseline_b: venue_ratio(Topology::KernelPolling, Topology::Inmem),
+    });
     let json = serde_json::json!({
         "machine": {
             "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -928,11 +936,27 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
                 "reason": reason,
             }),
         }).collect::<Vec<_>>(),
+        "targets": verdict.map(|v| serde_json::json!({
+            "method": "the in-memory row of this run: inside p50 and p99.9, and baselines (a) and (b) over tickwire at the venue (p50); a baseline not run is null and the run does not show all four",
+            "inside_p50_ns": v.p50_ns,
+            "inside_p50_target_ns": floor::P50_TARGET_NS,
+            "inside_p50_met": v.p50_met(),
+            "inside_p99_9_ns": v.p99_9_ns,
+            "inside_p99_9_target_ns": floor::P999_TARGET_NS,
+            "inside_p99_9_met": v.p99_9_met(),
+            "baseline_a_ratio": v.baseline_a,
+            "baseline_a_met": v.baseline_a_met(),
+            "baseline_b_ratio": v.baseline_b,
+            "baseline_b_met": v.baseline_b_met(),
+            "met": v.met().0,
+            "judged": v.met().1,
+            "all_met": v.all_met(),
+        })),
         "at_venue_targets": {
             "baseline_a_p50_ratio": venue_ratio(Topology::KernelBlocking, Topology::Inmem),
-            "baseline_a_target": 20.0,
+            "baseline_a_target": targets::BASELINE_A_RATIO,
             "baseline_b_p50_ratio": venue_ratio(Topology::KernelPolling, Topology::Inmem),
-            "baseline_b_target": 3.0,
+            "baseline_b_target": targets::BASELINE_B_RATIO,
             "baseline_a_p50_ratio_veth": venue_ratio(Topology::KernelBlocking, Topology::Veth),
             "baseline_b_p50_ratio_veth": venue_ratio(Topology::KernelPolling, Topology::Veth),
             "baseline_c_p50_ratio": venue_ratio(Topology::Quickfix, Topology::Inmem),
@@ -1043,6 +1067,9 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             ratio(venue_ratio(Topology::KernelBlocking, Topology::Inmem)),
             ratio(venue_ratio(Topology::KernelPolling, Topology::Inmem))
         );
+    }
+    if let Some(v) = &verdict {
+        println!("targets, tickwire in-memory row: {v}");
     }
     if find(Topology::Quickfix).is_some() {
         println!(

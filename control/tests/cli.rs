@@ -210,6 +210,40 @@ fn bench_runs_every_topology_and_writes_histograms() {
     for k in ["baseline_a_p50_ratio", "baseline_b_p50_ratio"] {
         assert!(v["at_venue_targets"][k].as_f64().unwrap() > 0.0, "{v}");
     }
+    // The four targets, judged on this run's figures.
+    let t = &v["targets"];
+    assert_eq!(t["inside_p50_ns"], runs[0]["ns"]["p50"], "{t}");
+    assert_eq!(t["inside_p99_9_ns"], runs[0]["ns"]["p99.9"], "{t}");
+    assert_eq!(
+        t["baseline_a_ratio"], v["at_venue_targets"]["baseline_a_p50_ratio"],
+        "{t}"
+    );
+    assert_eq!(
+        t["baseline_b_ratio"], v["at_venue_targets"]["baseline_b_p50_ratio"],
+        "{t}"
+    );
+    let met = [
+        t["inside_p50_ns"].as_u64().unwrap() <= 1_000,
+        t["inside_p99_9_ns"].as_u64().unwrap() <= 3_000,
+        t["baseline_a_ratio"].as_f64().unwrap() >= 20.0,
+        t["baseline_b_ratio"].as_f64().unwrap() >= 3.0,
+    ];
+    let keys = [
+        "inside_p50_met",
+        "inside_p99_9_met",
+        "baseline_a_met",
+        "baseline_b_met",
+    ];
+    for (k, m) in keys.iter().zip(met) {
+        assert_eq!(t[*k], m, "{k}: {t}");
+    }
+    let n = met.iter().filter(|&&m| m).count();
+    assert_eq!(
+        (t["met"].as_u64(), t["judged"].as_u64()),
+        (Some(n as u64), Some(4)),
+        "{t}"
+    );
+    assert_eq!(t["all_met"], n == 4, "{t}");
     for f in [
         "tickwire-inmem.hgrm",
         "kernel-polling.hgrm",
@@ -418,6 +452,18 @@ fn bench_hiccup_secs_zero_omits_the_platform_section() {
         "{out}"
     );
     assert!(out.contains("\n  tail share: of the "), "{out}");
+    // Without the baselines the targets line says the run cannot show all four.
+    let targets = out
+        .lines()
+        .find(|l| l.starts_with("targets, tickwire in-memory row: inside p50 "))
+        .unwrap();
+    assert!(targets.contains("(a) - (≥ 20x: not measured)"), "{targets}");
+    assert!(
+        targets.ends_with("of 2 met, so this run cannot show all four"),
+        "{targets}"
+    );
+    assert_eq!(v["targets"]["judged"], 2, "{v}");
+    assert_eq!(v["targets"]["all_met"], false, "{v}");
     assert!(
         out.contains("\n  spikes: kept ticks in which a stage ran ≥ 1 µs past its p50"),
         "{out}"
