@@ -167,13 +167,24 @@ impl HostRoot {
     /// # Errors
     /// The read error, or no parsable `MemTotal:` line.
     pub fn mem_total_kib(&self) -> io::Result<u64> {
-        let rel = "/proc/meminfo";
-        self.read(rel)?
-            .lines()
-            .find_map(|l| l.strip_prefix("MemTotal:"))
-            .and_then(|v| v.trim().strip_suffix("kB"))
+        self.meminfo_field("MemTotal")?
+            .as_deref()
+            .and_then(|v| v.strip_suffix("kB"))
             .and_then(|v| v.trim().parse().ok())
-            .ok_or_else(|| invalid_data(&self.path(rel), "no MemTotal in kB"))
+            .ok_or_else(|| invalid_data(&self.path("/proc/meminfo"), "no MemTotal in kB"))
+    }
+
+    /// The value of the `key:` line of `/proc/meminfo`, trimmed (`24683664 kB`); `None` when
+    /// no line has that key.
+    ///
+    /// # Errors
+    /// The read error.
+    fn meminfo_field(&self, key: &str) -> io::Result<Option<String>> {
+        Ok(self
+            .read("/proc/meminfo")?
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+            .map(|v| v.trim().to_owned()))
     }
 
     /// Whether simultaneous multithreading is active (`/sys/devices/system/cpu/smt/active`:
@@ -182,11 +193,12 @@ impl HostRoot {
     /// # Errors
     /// The read error (kernels before 4.19 have no such file), or a value other than 0 or 1.
     pub fn smt_active(&self) -> io::Result<bool> {
-        match self.read_num::<u8>("/sys/devices/system/cpu/smt/active")? {
+        let rel = "/sys/devices/system/cpu/smt/active";
+        match self.read_num::<u8>(rel)? {
             0 => Ok(false),
             1 => Ok(true),
             n => Err(invalid_data(
-                &self.path("/sys/devices/system/cpu/smt/active"),
+                &self.path(rel),
                 format!("{n} is neither 0 nor 1"),
             )),
         }
@@ -304,10 +316,12 @@ impl HostRoot {
 
     /// The default hugepage size in KiB (`Hugepagesize:` in `/proc/meminfo`).
     pub fn default_hugepage_kib(&self) -> Option<u64> {
-        let info = self.read("/proc/meminfo").ok()?;
-        info.lines()
-            .find_map(|l| l.strip_prefix("Hugepagesize:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        self.meminfo_field("Hugepagesize")
+            .ok()??
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// hugetlbfs mounts from `/proc/mounts`.
