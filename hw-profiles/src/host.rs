@@ -147,11 +147,7 @@ impl HostRoot {
     /// (`cpu family`, `model`, `flags`, …): the first CPU's, as every CPU of a host normally
     /// reports the same. `None` when the file or the key is absent.
     pub fn cpuinfo_field(&self, key: &str) -> Option<String> {
-        let info = self.read("/proc/cpuinfo").ok()?;
-        info.lines()
-            .filter_map(|l| l.split_once(':'))
-            .find(|(k, _)| k.trim() == key)
-            .map(|(_, v)| v.trim().to_owned())
+        cpuinfo_value(&self.read("/proc/cpuinfo").ok()?, key)
     }
 
     /// The running kernel's release (`/proc/sys/kernel/osrelease`).
@@ -529,6 +525,15 @@ impl HostRoot {
         found.sort();
         found
     }
+}
+
+/// The value of the first `key : value` line of a `/proc/cpuinfo` text whose key is exactly
+/// `key`, trimmed ([`HostRoot::cpuinfo_field`] on text already read).
+pub fn cpuinfo_value(info: &str, key: &str) -> Option<String> {
+    info.lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim() == key)
+        .map(|(_, v)| v.trim().to_owned())
 }
 
 /// The value of `key=` on a kernel command line (last occurrence wins); `Some("")` for a bare

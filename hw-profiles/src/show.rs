@@ -171,14 +171,16 @@ pub struct Machine {
 impl Machine {
     /// Reads `host`.
     pub fn read(host: &HostRoot) -> Machine {
-        let num = |key: &str| host.cpuinfo_field(key).and_then(|v| v.parse().ok());
+        // One read of /proc/cpuinfo for its five fields.
+        let info = host.read("/proc/cpuinfo").unwrap_or_default();
+        let field = |key: &str| crate::host::cpuinfo_value(&info, key);
+        let num = |key: &str| field(key).and_then(|v| v.parse().ok());
         Machine {
-            cpu_model: host.cpu_model(),
+            cpu_model: field("model name"),
             cpu_family: num("cpu family"),
             cpu_model_number: num("model"),
             cpu_stepping: num("stepping"),
-            virtual_machine: host
-                .cpuinfo_field("flags")
+            virtual_machine: field("flags")
                 .is_some_and(|f| f.split_whitespace().any(|x| x == "hypervisor")),
             online: host.online_cpus().ok(),
             smt: host.smt_active().ok(),
