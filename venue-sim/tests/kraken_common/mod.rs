@@ -31,12 +31,29 @@ pub fn sending_time() -> String {
     String::from_utf8_lossy(&b).into_owned()
 }
 
-/// A fresh CA + server certificate in a per-test directory.
-pub fn pki(tag: &str) -> Pki {
-    let dir = std::env::temp_dir().join(format!("tw-h3-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+/// A CA and server certificate generated into a temporary directory, which is removed (keys
+/// and all) when the test drops it.
+pub struct TestPki {
+    pki: Pki,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for TestPki {
+    type Target = Pki;
+    fn deref(&self) -> &Pki {
+        &self.pki
+    }
+}
+
+/// A fresh CA + server certificate in a per-test directory (`tag` names it).
+pub fn pki(tag: &str) -> TestPki {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("tw-h3-{tag}-"))
+        .tempdir()
+        .unwrap();
     let names: Vec<String> = DEFAULT_NAMES.iter().map(|s| s.to_string()).collect();
-    Pki::ensure(&dir, &names).unwrap()
+    let pki = Pki::ensure(dir.path(), &names).unwrap();
+    TestPki { pki, _dir: dir }
 }
 
 /// Two clients: TESTCLIENT (SPEC's) and OTHER.
