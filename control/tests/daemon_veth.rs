@@ -10,98 +10,26 @@
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tickwire_testutil::netns::{KillOnDrop, Veth};
 
 const SECRET_A: &str =
     "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==";
 const TOKEN: &str = "daemon-test-token-91c2";
 
-fn sh(args: &[&str]) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (install iproute2/ethtool: scripts/setup-host)",
-                args[0]
-            )
-        });
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A namespace and a veth pair, deleted on drop even when the test fails.
-struct Topology {
-    ns: String,
-    host_if: String,
-}
-
-impl Drop for Topology {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.host_if])
-            .output();
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
-    }
-}
-
-fn topology(which: u32) -> Topology {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "this test needs root (network namespaces, AF_PACKET); CI runs it as root"
-    );
-    // Unique per process and per test (tests of this file run in parallel).
+/// Namespace `twd<tag>` and veth `twdh<tag>` ↔ `twdv<tag>` (10.78.0.2/24 there), unique per
+/// process and per test (`which`: tests of this file run in parallel).
+fn topology(which: u32) -> Veth {
     let tag = (std::process::id() % 10_000) * 10 + which;
-    let t = Topology {
-        ns: format!("twd{tag}"),
-        host_if: format!("twdh{tag}"),
-    };
-    let peer = format!("twdv{tag}");
-    sh(&["ip", "netns", "add", &t.ns]);
-    sh(&[
-        "ip", "link", "add", &t.host_if, "type", "veth", "peer", "name", &peer,
-    ]);
-    sh(&["ip", "link", "set", &peer, "netns", &t.ns]);
-    sh(&["ip", "link", "set", &t.host_if, "up"]);
-    sh(&[
-        "ip",
-        "netns",
-        "exec",
-        &t.ns,
-        "ip",
-        "addr",
-        "add",
+    Veth::create(
+        &format!("twd{tag}"),
+        &format!("twdh{tag}"),
+        &format!("twdv{tag}"),
         "10.78.0.2/24",
-        "dev",
-        &peer,
-    ]);
-    sh(&[
-        "ip", "netns", "exec", &t.ns, "ip", "link", "set", &peer, "up",
-    ]);
-    sh(&[
-        "ip", "netns", "exec", &t.ns, "ip", "link", "set", "lo", "up",
-    ]);
-    // veth hands AF_PACKET frames with unfinished checksums unless TX offload is off.
-    sh(&["ethtool", "-K", &t.host_if, "tx", "off"]);
-    sh(&[
-        "ip", "netns", "exec", &t.ns, "ethtool", "-K", &peer, "tx", "off",
-    ]);
-    t
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    )
 }
 
 fn write_private(path: &Path, text: &str) {
@@ -123,7 +51,7 @@ fn tickwire(args: &[&str]) -> (i32, String, String) {
 }
 
 struct Daemon {
-    proc: Proc,
+    proc: KillOnDrop,
     socket: String,
     token: String,
     stderr: std::sync::mpsc::Receiver<String>,
@@ -151,7 +79,7 @@ impl Daemon {
             }
         });
         Daemon {
-            proc: Proc(child),
+            proc: KillOnDrop(child),
             socket: socket.to_str().unwrap().to_owned(),
             token: token.to_str().unwrap().to_owned(),
             stderr: rx,
@@ -237,9 +165,9 @@ fn scrape(addr: &str) -> String {
 
 /// The venue running in its namespace and a daemon configuration pointing at it.
 struct Setup {
-    topo: Topology,
+    topo: Veth,
     dir: tempfile::TempDir,
-    venue: Proc,
+    venue: KillOnDrop,
     config: PathBuf,
     socket: PathBuf,
     token: PathBuf,
@@ -252,14 +180,9 @@ fn setup(which: u32, reset_on_logon: bool) -> Setup {
     let d = dir.path();
 
     // The venue in its namespace, kernel TCP, TLS 1.3 with a generated CA.
-    let venue = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &topo.ns,
-            env!("CARGO_BIN_EXE_tickwire"),
-            "venue",
-        ])
+    let venue = topo
+        .command(env!("CARGO_BIN_EXE_tickwire"))
+        .arg("venue")
         .args([
             "--bind",
             "10.78.0.2",
@@ -272,7 +195,7 @@ fn setup(which: u32, reset_on_logon: bool) -> Setup {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut venue = Proc(venue);
+    let mut venue = KillOnDrop(venue);
     let mut lines = BufReader::new(venue.0.stdout.take().unwrap()).lines();
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut ca = None;

@@ -1,40 +1,15 @@
 //! DPDK `net_af_packet` on one end of a veth pair talks to the Linux kernel on the other end
 //! (in a network namespace we create): our port answers ARP and ICMP echo, and the kernel's
 //! `ping -f` sends 10k echo requests; ping checks every payload byte of every reply.
-//! Needs root, `ip` and `ping`; the namespace and veth are removed on exit, pass or fail.
+//! Needs root, `ip`, `ethtool` and `ping`; the namespace and veth are removed on exit, pass or fail.
 #![cfg(feature = "dpdk")]
 #![allow(clippy::unwrap_used)]
 
 mod dpdk_util;
 use dpdk_util::*;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use tickwire_dataplane::nic::Nic;
-
-fn sh(args: &[&str]) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-struct Topo {
-    ns: String,
-    veth: String,
-}
-
-impl Drop for Topo {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.veth])
-            .output();
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
-    }
-}
+use tickwire_testutil::netns::Veth;
 
 const OUR_IP: [u8; 4] = [10, 77, 31, 1];
 
@@ -84,39 +59,26 @@ fn answer(f: &mut [u8], mac: [u8; 6]) -> bool {
 #[test]
 fn af_packet_port_answers_10k_kernel_pings_on_a_veth() {
     let id = std::process::id() % 100_000;
-    let topo = Topo {
-        ns: format!("tw-dpdk-{id}"),
-        veth: format!("twda{id}"),
-    };
-    let peer = format!("twdb{id}");
-    sh(&["ip", "netns", "add", &topo.ns]);
-    sh(&[
-        "ip", "link", "add", &topo.veth, "type", "veth", "peer", "name", &peer,
-    ]);
-    sh(&["ip", "link", "set", &peer, "netns", &topo.ns]);
-    sh(&["ip", "link", "set", &topo.veth, "up"]);
-    let inns = |a: &[&str]| {
-        let mut v = vec!["ip", "netns", "exec", topo.ns.as_str()];
-        v.extend_from_slice(a);
-        sh(&v);
-    };
-    inns(&["ip", "addr", "add", "10.77.31.2/24", "dev", &peer]);
-    inns(&["ip", "link", "set", &peer, "up"]);
+    let topo = Veth::create(
+        &format!("tw-dpdk-{id}"),
+        &format!("twda{id}"),
+        &format!("twdb{id}"),
+        "10.77.31.2/24",
+    );
 
     let args = eal_args(
         "veth",
         0,
         &["--no-huge", "-m", "64"],
-        &[format!("net_af_packet0,iface={}", topo.veth)],
+        &[format!("net_af_packet0,iface={}", topo.host_if)],
     );
     let mut nic = open(&args, "net_af_packet0");
     wait_link(&mut nic);
     let mac = nic.mac();
 
-    let mut ping = Command::new("ip")
-        .args([
-            "netns", "exec", &topo.ns, "ping", "-f", "-c", "10000", "-w", "120", "-s", "200",
-        ])
+    let mut ping = topo
+        .command("ping")
+        .args(["-f", "-c", "10000", "-w", "120", "-s", "200"])
         .arg("10.77.31.1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -14,7 +14,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
-use std::process::{Child, Command as Process, Stdio};
+use std::process::{Command as Process, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,52 +33,11 @@ use tickwire_fix::decimal::Decimal;
 use tickwire_fix::outbound::{OrderShape, Side, TimeInForce};
 use tickwire_fix::session::{Config, DisconnectReason, MemoryJournal};
 use tickwire_fix::views::{ExecutionReport, OrdStatus};
+use tickwire_testutil::netns::{KillOnDrop, Veth};
 
 const ORDERS: u64 = 10_000;
 const WINDOW: u64 = 16;
 const PORT: u16 = 5443;
-
-fn sh(args: &[&str]) {
-    let out = Process::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (install iproute2/ethtool: scripts/setup-host)",
-                args[0]
-            )
-        });
-    assert!(
-        out.status.success(),
-        "{:?} failed: {}",
-        args,
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A namespace and a veth pair, deleted on drop even when the test fails.
-struct Topology {
-    ns: String,
-    host_if: String,
-}
-
-impl Drop for Topology {
-    fn drop(&mut self) {
-        let _ = Process::new("ip")
-            .args(["link", "del", &self.host_if])
-            .output();
-        let _ = Process::new("ip").args(["netns", "del", &self.ns]).output();
-    }
-}
-
-struct Peer(Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// What the strategy saw, readable from the test thread while the engine thread runs.
 #[derive(Debug, Default)]
@@ -185,60 +144,28 @@ fn quickfix_acceptor_10k_orders_and_reports_over_userspace_tcp_and_tls13() {
 
     let id = std::process::id() % 10_000;
     let subnet = (id % 200) as u8 + 20;
-    let topo = Topology {
-        ns: format!("twh4q{id}"),
-        host_if: format!("th4q{id}a"),
-    };
-    let peer_if = format!("th4q{id}b");
-    let ours = Ipv4Addr::new(10, 79, subnet, 1);
     let theirs = Ipv4Addr::new(10, 79, subnet, 2);
-    sh(&["ip", "netns", "add", &topo.ns]);
-    sh(&[
-        "ip",
-        "link",
-        "add",
-        &topo.host_if,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        &peer_if,
-    ]);
-    sh(&["ip", "link", "set", &peer_if, "netns", &topo.ns]);
-    sh(&["ip", "link", "set", &topo.host_if, "up"]);
-    sh(&["ethtool", "-K", &topo.host_if, "tx", "off"]);
-    let ns = |args: &[&str]| {
-        let mut full = vec!["ip", "netns", "exec", topo.ns.as_str()];
-        full.extend_from_slice(args);
-        sh(&full);
-    };
-    ns(&[
-        "ip",
-        "addr",
-        "add",
+    let ours = Ipv4Addr::new(10, 79, subnet, 1);
+    let veth = Veth::create(
+        &format!("twh4q{id}"),
+        &format!("th4q{id}a"),
+        &format!("th4q{id}b"),
         &format!("{theirs}/24"),
-        "dev",
-        &peer_if,
-    ]);
-    ns(&["ip", "link", "set", &peer_if, "up"]);
-    ns(&["ip", "link", "set", "lo", "up"]);
-    ns(&["ethtool", "-K", &peer_if, "tx", "off"]);
+    );
 
     let (ca, cert, key) = pki();
-    let dir = std::env::temp_dir().join(format!("tickwire-quickfix-{id}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
     std::fs::write(dir.join("cert.pem"), &cert).unwrap();
     std::fs::write(dir.join("key.pem"), &key).unwrap();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/quickfix/acceptor.py");
-    let mut peer = Peer(
-        Process::new("ip")
-            .args(["netns", "exec", &topo.ns, "python3"])
+    let mut peer = KillOnDrop(
+        veth.command("python3")
             .arg(&script)
             .arg(PORT.to_string())
             .arg(dir.join("cert.pem"))
             .arg(dir.join("key.pem"))
-            .arg(&dir)
+            .arg(dir)
             .arg(ORDERS.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -263,7 +190,7 @@ fn quickfix_acceptor_10k_orders_and_reports_over_userspace_tcp_and_tls13() {
     let core = *cpus.last().unwrap();
     let counters = Shared::in_memory();
     let seen = Arc::new(Seen::default());
-    let host_if = topo.host_if.clone();
+    let host_if = veth.host_if.clone();
     let (shared, seen_engine) = (counters.clone(), seen.clone());
     let build = move |now: tickwire_dataplane::clock::Now| {
         let nic = AfPacket::open(&host_if, 256).map_err(|e| e.to_string())?;
@@ -406,5 +333,4 @@ fn quickfix_acceptor_10k_orders_and_reports_over_userspace_tcp_and_tls13() {
     assert_eq!(read(&sc.rejects_received), 0);
     assert_eq!(read(&sc.business_rejects), 0);
     assert_eq!(read(&c.port.drop_not_allowed), 0);
-    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -14,98 +14,87 @@
 #![allow(clippy::unwrap_used)]
 
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tickwire_dataplane::af_packet::AfPacket;
 use tickwire_dataplane::allowlist::{self, Allowlist};
 use tickwire_dataplane::stack::{ConnState, Stack, StackConfig};
-
-fn sh(args: &[&str]) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (install iproute2/ethtool: scripts/setup-host)",
-                args[0]
-            )
-        });
-    assert!(
-        out.status.success(),
-        "{:?} failed: {}",
-        args,
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A namespace and a veth pair, deleted on drop even when the test fails.
-struct Topology {
-    ns: String,
-    host_if: String,
-}
-
-impl Drop for Topology {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.host_if])
-            .output();
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
-    }
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use tickwire_dataplane::tap::Tap;
+use tickwire_testutil::netns::{sh, KillOnDrop, Veth};
 
 /// A namespace `{ns}{id}` and a veth pair `{ifp}{id}a` (here) ↔ `{ifp}{id}b` (there) on
-/// `10.{net}.x.1/24` ↔ `10.{net}.x.2/24`, checksum offload off on both ends.
-fn veth_pair(ns_prefix: &str, if_prefix: &str, net: u8, id: u32) -> (Topology, Ipv4Addr, Ipv4Addr) {
+/// `10.{net}.x.1/24` ↔ `10.{net}.x.2/24`.
+fn veth_pair(ns_prefix: &str, if_prefix: &str, net: u8, id: u32) -> (Veth, Ipv4Addr, Ipv4Addr) {
     let subnet = (id % 200) as u8 + 20;
-    let topo = Topology {
-        ns: format!("{ns_prefix}{id}"),
-        host_if: format!("{if_prefix}{id}a"),
-    };
-    let peer_if = format!("{if_prefix}{id}b");
     let ours = Ipv4Addr::new(10, net, subnet, 1);
     let theirs = Ipv4Addr::new(10, net, subnet, 2);
-    sh(&["ip", "netns", "add", &topo.ns]);
-    sh(&[
-        "ip",
-        "link",
-        "add",
-        &topo.host_if,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        &peer_if,
-    ]);
-    sh(&["ip", "link", "set", &peer_if, "netns", &topo.ns]);
-    sh(&["ip", "link", "set", &topo.host_if, "up"]);
-    sh(&["ethtool", "-K", &topo.host_if, "tx", "off"]);
-    let ns = |args: &[&str]| {
-        let mut full = vec!["ip", "netns", "exec", topo.ns.as_str()];
-        full.extend_from_slice(args);
-        sh(&full);
-    };
-    ns(&[
-        "ip",
-        "addr",
-        "add",
+    let veth = Veth::create(
+        &format!("{ns_prefix}{id}"),
+        &format!("{if_prefix}{id}a"),
+        &format!("{if_prefix}{id}b"),
         &format!("{theirs}/24"),
-        "dev",
-        &peer_if,
-    ]);
-    ns(&["ip", "link", "set", &peer_if, "up"]);
-    ns(&["ip", "link", "set", "lo", "up"]);
-    ns(&["ethtool", "-K", &peer_if, "tx", "off"]);
-    (topo, ours, theirs)
+    );
+    (veth, ours, theirs)
+}
+
+/// A TAP device `name` with our MAC `mac` for the stack, the kernel's end on
+/// `10.{net}.x.2/24` and ours `10.{net}.x.1`, checksum offload off.
+fn tap_device(name: &str, mac: [u8; 6], net: u8, id: u32) -> (Tap, Ipv4Addr, Ipv4Addr) {
+    let subnet = (id % 200) as u8 + 20;
+    let ours = Ipv4Addr::new(10, net, subnet, 1);
+    let theirs = Ipv4Addr::new(10, net, subnet, 2);
+    let tap = Tap::open(name, mac).unwrap();
+    sh(&["ip", "addr", "add", &format!("{theirs}/24"), "dev", name]);
+    sh(&["ip", "link", "set", name, "up"]);
+    sh(&["ethtool", "-K", name, "tx", "off"]);
+    (tap, ours, theirs)
+}
+
+/// The venue's certificate: the CA (DER, for the client) and the leaf's PEM files in a
+/// temporary directory that goes with it.
+struct VenuePki {
+    ca_der: Vec<u8>,
+    dir: tempfile::TempDir,
+}
+
+impl VenuePki {
+    fn new() -> VenuePki {
+        let (ca_der, cert, key) = tickwire_bench_pki();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("cert.pem"), cert).unwrap();
+        std::fs::write(dir.path().join("key.pem"), key).unwrap();
+        VenuePki { ca_der, dir }
+    }
+
+    fn cert(&self) -> std::path::PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+
+    fn key(&self) -> std::path::PathBuf {
+        self.dir.path().join("key.pem")
+    }
+}
+
+/// `openssl s_server -tls1_3 -rev` at `theirs:4443` with `pki`'s certificate, one connection,
+/// started by `openssl` (a command for the `openssl` program, in a namespace or not).
+fn openssl_rev_server(mut openssl: Command, theirs: Ipv4Addr, pki: &VenuePki) -> KillOnDrop {
+    let server = KillOnDrop(
+        openssl
+            .args(["s_server", "-tls1_3", "-rev", "-quiet", "-naccept", "1"])
+            .args(["-accept", &format!("{theirs}:4443")])
+            .arg("-cert")
+            .arg(pki.cert())
+            .arg("-key")
+            .arg(pki.key())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    server
 }
 
 #[test]
@@ -115,34 +104,11 @@ fn tls13_fix_lines_with_openssl_in_another_namespace() {
         "this test needs root for network namespaces and AF_PACKET (CI runs it as root)"
     );
     let id = std::process::id() % 10_000;
-    let (topo, ours, theirs) = veth_pair("twns", "tw", 77, id);
-    let pki = tickwire_bench_pki();
-    let dir = std::env::temp_dir().join(format!("tickwire-veth-{id}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("cert.pem"), &pki.1).unwrap();
-    std::fs::write(dir.join("key.pem"), &pki.2).unwrap();
-    let _server = Server(
-        Command::new("ip")
-            .args([
-                "netns", "exec", &topo.ns, "openssl", "s_server", "-tls1_3", "-rev", "-quiet",
-                "-naccept", "1",
-            ])
-            .args(["-accept", &format!("{theirs}:4443")])
-            .arg("-cert")
-            .arg(dir.join("cert.pem"))
-            .arg("-key")
-            .arg(dir.join("key.pem"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    std::thread::sleep(Duration::from_millis(300));
-
-    let nic = AfPacket::open(&topo.host_if, 256).unwrap();
-    exchange(nic, ours, theirs, &pki.0, 100_000);
-    std::fs::remove_dir_all(dir).unwrap();
+    let (veth, ours, theirs) = veth_pair("twns", "tw", 77, id);
+    let pki = VenuePki::new();
+    let _server = openssl_rev_server(veth.command("openssl"), theirs, &pki);
+    let nic = AfPacket::open(&veth.host_if, 256).unwrap();
+    exchange(nic, ours, theirs, &pki.ca_der, 100_000);
 }
 
 /// TLS 1.3 client on the userspace stack over `nic`, against `openssl s_server -rev` at
@@ -359,34 +325,23 @@ fn tls13_fix_messages_with_a_rustls_server_in_another_namespace() {
         "this test needs root for network namespaces and AF_PACKET (CI runs it as root)"
     );
     let id = std::process::id() % 10_000;
-    let (topo, ours, theirs) = veth_pair("twrs", "twr", 80, id);
-    let nic = AfPacket::open(&topo.host_if, 256).unwrap();
-    with_rustls_venue(
-        Some(&topo.ns),
-        &format!("veth-rustls-{id}"),
-        ours,
-        theirs,
-        nic,
-    );
+    let (veth, ours, theirs) = veth_pair("twrs", "twr", 80, id);
+    let nic = AfPacket::open(&veth.host_if, 256).unwrap();
+    with_rustls_venue(Some(&veth.ns), ours, theirs, nic);
 }
 
 /// Runs the rustls venue (in namespace `ns`, or ours) at `theirs:4443` and the 100k-message
 /// exchange against it from the userspace stack on `nic`.
 fn with_rustls_venue<N: tickwire_dataplane::nic::Nic>(
     ns: Option<&str>,
-    tag: &str,
     ours: Ipv4Addr,
     theirs: Ipv4Addr,
     nic: N,
 ) {
-    let pki = tickwire_bench_pki();
-    let dir = std::env::temp_dir().join(format!("tickwire-{tag}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("cert.pem"), &pki.1).unwrap();
-    std::fs::write(dir.join("key.pem"), &pki.2).unwrap();
+    let pki = VenuePki::new();
     let mut server_cfg = tickwire_tls::ServerConfig::new(tickwire_tls::Identity::PemFiles {
-        chain: dir.join("cert.pem"),
-        key: dir.join("key.pem"),
+        chain: pki.cert(),
+        key: pki.key(),
     });
     // rustls' own record layer on the server: our client's record layer meets rustls'.
     server_cfg.rustls_record_layer = true;
@@ -400,14 +355,13 @@ fn with_rustls_venue<N: tickwire_dataplane::nic::Nic>(
     }
     let (orders, _) = stream(FIX_MESSAGES, order);
     let (reports, _) = stream(FIX_MESSAGES, report);
-    exchange_bytes(nic, ours, addr, &pki.0, &orders, &reports);
+    exchange_bytes(nic, ours, addr, &pki.ca_der, &orders, &reports);
     let (checked, bytes) = server.join().unwrap().unwrap();
     assert_eq!(
         checked as u64, FIX_MESSAGES,
         "the venue checked every order"
     );
     assert_eq!(bytes, orders.len());
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -417,17 +371,8 @@ fn tls13_fix_messages_through_a_tap_device_to_a_rustls_server() {
         "this test needs root for TAP devices (CI runs it as root)"
     );
     let id = std::process::id() % 10_000;
-    let subnet = (id % 200) as u8 + 20;
-    let name = format!("twr{id}t");
-    let ours = Ipv4Addr::new(10, 81, subnet, 1);
-    let theirs = Ipv4Addr::new(10, 81, subnet, 2);
-    let tap = tickwire_dataplane::tap::Tap::open(&name, [2, 0, 0, 0, 0x81, 1]).unwrap();
-    sh(&["ip", "addr", "add", &format!("{theirs}/24"), "dev", &name]);
-    sh(&["ip", "link", "set", &name, "up"]);
-    let _ = Command::new("ethtool")
-        .args(["-K", &name, "tx", "off"])
-        .output();
-    with_rustls_venue(None, &format!("tap-rustls-{id}"), ours, theirs, tap);
+    let (tap, ours, theirs) = tap_device(&format!("twr{id}t"), [2, 0, 0, 0, 0x81, 1], 81, id);
+    with_rustls_venue(None, ours, theirs, tap);
 }
 
 /// TLS 1.3 client on the userspace stack over `nic`: sends `out`, expects exactly `want` back
@@ -525,38 +470,10 @@ fn tls13_fix_lines_through_a_tap_device_to_linux_tcp() {
         "this test needs root for TAP devices (CI runs it as root)"
     );
     let id = std::process::id() % 10_000;
-    let subnet = (id % 200) as u8 + 20;
-    let name = format!("tw{id}t");
-    let ours = Ipv4Addr::new(10, 78, subnet, 1);
-    let theirs = Ipv4Addr::new(10, 78, subnet, 2);
-    let tap = tickwire_dataplane::tap::Tap::open(&name, [2, 0, 0, 0, 0x77, 1]).unwrap();
-    sh(&["ip", "addr", "add", &format!("{theirs}/24"), "dev", &name]);
-    sh(&["ip", "link", "set", &name, "up"]);
-    let _ = Command::new("ethtool")
-        .args(["-K", &name, "tx", "off"])
-        .output();
-    let pki = tickwire_bench_pki();
-    let dir = std::env::temp_dir().join(format!("tickwire-tap-{id}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("cert.pem"), &pki.1).unwrap();
-    std::fs::write(dir.join("key.pem"), &pki.2).unwrap();
-    let _server = Server(
-        Command::new("openssl")
-            .args(["s_server", "-tls1_3", "-rev", "-quiet", "-naccept", "1"])
-            .args(["-accept", &format!("{theirs}:4443")])
-            .arg("-cert")
-            .arg(dir.join("cert.pem"))
-            .arg("-key")
-            .arg(dir.join("key.pem"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    std::thread::sleep(Duration::from_millis(300));
-    exchange(tap, ours, theirs, &pki.0, 100_000);
-    std::fs::remove_dir_all(dir).unwrap();
+    let (tap, ours, theirs) = tap_device(&format!("tw{id}t"), [2, 0, 0, 0, 0x77, 1], 78, id);
+    let pki = VenuePki::new();
+    let _server = openssl_rev_server(Command::new("openssl"), theirs, &pki);
+    exchange(tap, ours, theirs, &pki.ca_der, 100_000);
 }
 
 /// (CA PEM, leaf certificate PEM, leaf key PEM) for `venue.test`.

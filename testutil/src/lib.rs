@@ -39,10 +39,14 @@
 
 //! [`race::interleaved`] times two implementations against each other in interleaved rounds,
 //! for the benches that set tickwire beside a baseline outside criterion.
+//!
+//! [`netns::Veth`] is a network namespace behind a veth pair, removed on drop, for the tests
+//! that meet Linux's own TCP.
 
 // Only the `GlobalAlloc` impl may use `unsafe`.
 #![deny(unsafe_code)]
 
+pub mod netns;
 pub mod race;
 
 use std::alloc::{GlobalAlloc, Layout, System};
