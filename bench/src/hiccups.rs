@@ -18,6 +18,10 @@
 //! accounting alone, fed with timestamps (synthetic ones in the tests); [`spin`] is the loop,
 //! [`measure`] the pinned thread around it.
 //!
+//! Around the spin it also counts the guest kernel's own interrupts of the CPU
+//! ([`crate::interrupts`]): each takes the CPU away once, so the gaps beyond their number are
+//! the platform's below this kernel (the hypervisor's, the host's).
+//!
 //! What it does not see: interruptions shorter than [`THRESHOLD_NS`]; what an interruption
 //! costs the tick-to-trade path afterwards in caches and TLBs (this loop's working set is a few
 //! cache lines); the CPU the meter is not on. It is pinned to [`crate::two_core::client_core`],
@@ -293,6 +297,9 @@ pub struct Hiccups {
     pub summary: Summary,
     /// The gaps, ns.
     pub histogram: Histogram<u64>,
+    /// The guest kernel's interrupts of the CPU over the same spin (`None` where
+    /// `/proc/interrupts` could not be read): what part of the gaps this kernel caused.
+    pub guest: Option<crate::interrupts::Interval>,
 }
 
 /// Why the meter did not run.
@@ -332,13 +339,15 @@ pub fn measure(cpu: usize, duration: Duration) -> Result<Hiccups, Error> {
         let (clock, _) = Clock::calibrate(Duration::from_millis(20));
         let mut gaps = Gaps::new().map_err(Error::Histogram)?;
         let ns = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
-        spin(|| clock.mono_ns(), ns, &mut gaps);
+        let ((), guest) =
+            crate::interrupts::around(cpu, || spin(|| clock.mono_ns(), ns, &mut gaps));
         Ok(Hiccups {
             cpu,
             source: clock.source(),
             requested: duration,
             summary: gaps.summary(),
             histogram: gaps.histogram,
+            guest,
         })
     })
     .map_err(|e| match e {

@@ -18,6 +18,7 @@ pub mod feed;
 pub mod floor;
 pub mod hiccups;
 pub mod inmem;
+pub mod interrupts;
 pub mod kernel;
 pub mod lent;
 pub mod pki;

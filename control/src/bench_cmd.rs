@@ -10,6 +10,7 @@ use hdrhistogram::Histogram;
 use tickwire_bench::floor::{self, Floor};
 use tickwire_bench::hiccups::{self, Estimate, Hiccups};
 use tickwire_bench::inmem::{self, Report, VenueKind};
+use tickwire_bench::interrupts::{self, Interval};
 use tickwire_bench::kernel::{self, Mode};
 use tickwire_bench::report::{hgrm, plot_percentiles, QUANTILES};
 use tickwire_bench::stages;
@@ -131,6 +132,8 @@ struct Row {
     name: String,
     file: &'static str,
     outcome: Result<Report, String>,
+    /// The guest's interrupts of the row's (client's) CPU while it ran: the in-memory rows.
+    guest: Option<Interval>,
 }
 
 pub fn run(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
@@ -217,6 +220,7 @@ fn dpdk_rows(args: &Args, text: bool) -> anyhow::Result<Vec<Row>> {
             name,
             file,
             outcome,
+            guest: None,
         });
     }
     Ok(rows)
@@ -234,6 +238,7 @@ fn dpdk_rows(_args: &Args, text: bool) -> anyhow::Result<Vec<Row>> {
         name: DPDK_NAME.to_string(),
         file: "tickwire-dpdk",
         outcome,
+        guest: None,
     }])
 }
 
@@ -268,7 +273,7 @@ fn bound_key(ns: u64) -> String {
 /// The report's `platform` object: the meter's run and the estimates for the tickwire rows.
 fn platform_json(
     hiccups: &Result<Hiccups, String>,
-    estimates: &[(&str, &Report, Estimate)],
+    estimates: &[(&str, &Report, Estimate, Option<Interval>)],
 ) -> serde_json::Value {
     let h = match hiccups {
         Ok(h) => h,
@@ -307,7 +312,8 @@ fn platform_json(
         "gaps_per_s": by_bound(&|i| s.rates()[i].into()),
         "largest_gap_ns": s.largest_gap_ns,
         "lost_fraction_ge_1us": s.lost_fraction(),
-        "estimates": estimates.iter().map(|(run, r, e)| serde_json::json!({
+        "guest_interrupts": h.guest.map(|g| guest_json(&g, Some(s.at_least[0]))),
+        "estimates": estimates.iter().map(|(run, r, e, guest)| serde_json::json!({
             "run": run,
             "p50_ns": e.p50_ns,
             "p99_9_ns": r.tick_to_trade.value_at_quantile(0.999),
@@ -316,14 +322,58 @@ fn platform_json(
             "share_of_ticks_with_gap": e.share,
             "exceeds_0_1_percent": e.exceeds_p999(),
             "observed_share_ge_p50_plus_2us": hiccups::observed_share(&r.tick_to_trade),
+            "guest_interrupts_during_row": guest.map(|g| guest_json(&g, None)),
             "formula": "share ≈ R × D: R the gaps of at least 2 µs per second, D the row's tick-to-trade p50 (an estimate: gaps independent of the ticks, R × D ≪ 1)",
         })).collect::<Vec<_>>(),
     })
 }
 
+/// The guest's interrupts of an interval, per second by class, and its steal time.
+fn guest_rates(g: &Interval) -> String {
+    let c = &g.counts;
+    let steal = g
+        .steal_ms(interrupts::user_hz())
+        .map_or_else(|| "not reported".to_string(), |ms| format!("{ms:.0} ms"));
+    format!(
+        "{:.1}/s (timer {:.1}/s, IPIs {:.1}/s, devices {:.1}/s, other {:.1}/s); steal time {steal}",
+        g.per_second(c.total()),
+        g.per_second(c.timer),
+        g.per_second(c.ipi),
+        g.per_second(c.device),
+        g.per_second(c.other),
+    )
+}
+
+/// The JSON of the guest's interrupts over an interval; with `gaps` (the meter's gaps of
+/// ≥ 1 µs over the same interval), also how many of them at least are not the guest's.
+fn guest_json(g: &Interval, gaps: Option<u64>) -> serde_json::Value {
+    let c = &g.counts;
+    let mut v = serde_json::json!({
+        "cpu": g.cpu,
+        "span_s": g.span.as_secs_f64(),
+        "timer": c.timer,
+        "ipi": c.ipi,
+        "device": c.device,
+        "other": c.other,
+        "total": c.total(),
+        "per_s": g.per_second(c.total()),
+        "timer_per_s": g.per_second(c.timer),
+        "steal_ms": g.steal_ms(interrupts::user_hz()),
+        "classes": "timer: LOC; ipi: RES CAL TLB IWI; device: the numbered rows; other: every other per-CPU row of /proc/interrupts; steal: /proc/stat",
+    });
+    if let Some(gaps) = gaps {
+        v["gaps_ge_1us_not_guest_interrupts_per_s_at_least"] =
+            g.unexplained_per_second(gaps).into();
+    }
+    v
+}
+
 /// The text report's platform section.
 #[allow(clippy::print_stdout)]
-fn print_platform(hiccups: &Result<Hiccups, String>, estimates: &[(&str, &Report, Estimate)]) {
+fn print_platform(
+    hiccups: &Result<Hiccups, String>,
+    estimates: &[(&str, &Report, Estimate, Option<Interval>)],
+) {
     let h = match hiccups {
         Ok(h) => h,
         Err(reason) => {
@@ -365,7 +415,23 @@ platform: hiccups on CPU {} ({:.2} s of back-to-back clock reads before the rows
         s.largest_gap_ns as f64 / 1000.0,
         100.0 * s.lost_fraction()
     );
-    for (run, r, e) in estimates {
+    match &h.guest {
+        Some(g) => {
+            println!(
+                "  guest interrupts on CPU {} over the same {:.2} s: {}",
+                g.cpu,
+                g.span.as_secs_f64(),
+                guest_rates(g)
+            );
+            println!(
+                "    each takes the CPU once, so of the {:.1} gaps/s of ≥ 1 µs at least {:.1}/s are not this kernel's (the hypervisor's or the host's: only the platform removes those; isolcpus, nohz_full and moving IRQs remove the guest's)",
+                s.rates()[0],
+                g.unexplained_per_second(s.at_least[0])
+            );
+        }
+        None => println!("  guest interrupts: not counted (/proc/interrupts unreadable)"),
+    }
+    for (run, r, e, guest) in estimates {
         println!(
             "  estimate for {run}: ticks containing a gap of ≥ 2 µs ≈ R × D = {:.1}/s × {} ns ≈ {:.3} %",
             e.rate_per_s,
@@ -382,6 +448,14 @@ platform: hiccups on CPU {} ({:.2} s of back-to-back clock reads before the rows
             100.0 * hiccups::observed_share(&r.tick_to_trade),
             r.tick_to_trade.value_at_quantile(0.999)
         );
+        if let Some(g) = guest {
+            println!(
+                "    guest interrupts on CPU {} during the row ({:.2} s): {}",
+                g.cpu,
+                g.span.as_secs_f64(),
+                guest_rates(g)
+            );
+        }
     }
     if !estimates.is_empty() {
         println!("    (R from the meter's run, D the row's p50; it assumes the gaps arrive independently of the ticks and leaves out what a gap costs afterwards)");
@@ -680,48 +754,56 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         };
         let inmem_run =
             |rate, stages, venue| pinned(&|| inmem::run(params(rate, stages, venue), |_| {}));
-        let outcome: anyhow::Result<Result<Report, String>> = match topology {
-            Topology::Inmem => inmem_run(0, true, VenueKind::Minimal).map(Ok),
-            Topology::Inmem2core => {
-                let cores = two_core::cores().map_err(anyhow::Error::msg)?;
-                if text {
-                    print!("[client on CPU {}, venue on CPU {}] ", cores.0, cores.1);
-                    let _ = std::io::stdout().flush();
-                }
-                two_core::run(
-                    params(0, true, VenueKind::Minimal),
-                    two_core::Options {
-                        cores: Some(cores),
-                        venue_pauses: args.venue_pauses,
-                    },
-                )
-                .map(Ok)
-                .map_err(anyhow::Error::msg)
-            }
-            Topology::Paced8x => inmem_run(r8, false, VenueKind::Minimal).map(Ok),
-            Topology::Paced1x => inmem_run(r1, false, VenueKind::Minimal).map(Ok),
-            Topology::Kraken => inmem_run(0, false, VenueKind::Kraken).map(Ok),
-            Topology::KernelPolling => pinned(&|| kernel::run(Mode::Polling, ticks)).map(Ok),
-            Topology::KernelBlocking => kernel::run(Mode::Blocking, ticks)
-                .map(Ok)
-                .map_err(anyhow::Error::msg),
-            Topology::Veth => match veth::run(
-                params(0, false, VenueKind::Minimal),
-                &args.netns_prefix,
-                |t| {
+        let run_row = || -> anyhow::Result<Result<Report, String>> {
+            match topology {
+                Topology::Inmem => inmem_run(0, true, VenueKind::Minimal).map(Ok),
+                Topology::Inmem2core => {
+                    let cores = two_core::cores().map_err(anyhow::Error::msg)?;
                     if text {
-                        print!("[netns {}, {} ↔ {}] ", t.ns, t.host_if, t.venue_if);
+                        print!("[client on CPU {}, venue on CPU {}] ", cores.0, cores.1);
                         let _ = std::io::stdout().flush();
                     }
+                    two_core::run(
+                        params(0, true, VenueKind::Minimal),
+                        two_core::Options {
+                            cores: Some(cores),
+                            venue_pauses: args.venue_pauses,
+                        },
+                    )
+                    .map(Ok)
+                    .map_err(anyhow::Error::msg)
+                }
+                Topology::Paced8x => inmem_run(r8, false, VenueKind::Minimal).map(Ok),
+                Topology::Paced1x => inmem_run(r1, false, VenueKind::Minimal).map(Ok),
+                Topology::Kraken => inmem_run(0, false, VenueKind::Kraken).map(Ok),
+                Topology::KernelPolling => pinned(&|| kernel::run(Mode::Polling, ticks)).map(Ok),
+                Topology::KernelBlocking => kernel::run(Mode::Blocking, ticks)
+                    .map(Ok)
+                    .map_err(anyhow::Error::msg),
+                Topology::Veth => match veth::run(
+                    params(0, false, VenueKind::Minimal),
+                    &args.netns_prefix,
+                    |t| {
+                        if text {
+                            print!("[netns {}, {} ↔ {}] ", t.ns, t.host_if, t.venue_if);
+                            let _ = std::io::stdout().flush();
+                        }
+                    },
+                    |_| {},
+                ) {
+                    Ok(r) => Ok(Ok(r)),
+                    Err(veth::Error::Unavailable(reason)) => Ok(Err(reason)),
+                    Err(e @ veth::Error::Failed(_)) => Err(anyhow::Error::msg(e.to_string())),
                 },
-                |_| {},
-            ) {
-                Ok(r) => Ok(Ok(r)),
-                Err(veth::Error::Unavailable(reason)) => Ok(Err(reason)),
-                Err(e @ veth::Error::Failed(_)) => Err(anyhow::Error::msg(e.to_string())),
-            },
-            Topology::Quickfix => quickfix_row(ticks),
-            Topology::Dpdk => Ok(Err(NOT_BUILT_DPDK.to_string())),
+                Topology::Quickfix => quickfix_row(ticks),
+                Topology::Dpdk => Ok(Err(NOT_BUILT_DPDK.to_string())),
+            }
+        };
+        // The in-memory rows' client runs on the client's CPU (the meter's): count the guest
+        // kernel's interrupts there while the row runs.
+        let (outcome, guest) = match (topology, two_core::client_core()) {
+            (Topology::Inmem | Topology::Inmem2core, Ok(cpu)) => interrupts::around(cpu, run_row),
+            _ => (run_row(), None),
         };
         let outcome = outcome.with_context(|| format!("running {name}"))?;
         if text {
@@ -753,6 +835,7 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
             name,
             file,
             outcome,
+            guest,
         });
     }
     let load_after = load_average();
@@ -880,14 +963,14 @@ fn report(args: &Args, output: crate::cli::Output) -> anyhow::Result<()> {
         })
     };
     // The platform estimate for the in-memory rows (the two-core one runs on the meter's CPU).
-    let estimates: Vec<(&str, &Report, Estimate)> = match &hiccups {
+    let estimates: Vec<(&str, &Report, Estimate, Option<Interval>)> = match &hiccups {
         Some(Ok(h)) => [Topology::Inmem, Topology::Inmem2core]
             .into_iter()
             .filter_map(find)
             .filter(|(_, r)| !r.tick_to_trade.is_empty())
             .map(|(row, r)| {
                 let e = Estimate::new(&h.summary, r.tick_to_trade.value_at_quantile(0.5));
-                (row.name.as_str(), *r, e)
+                (row.name.as_str(), *r, e, row.guest)
             })
             .collect(),
         _ => Vec::new(),

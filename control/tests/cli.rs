@@ -418,6 +418,44 @@ fn bench_measures_platform_hiccups_and_estimates_their_share() {
             .any(|l| l.starts_with("    measured in the row: ")),
         "{out}"
     );
+    // The guest kernel's interrupts of the meter's CPU over its spin, and of the row's.
+    let g = &p["guest_interrupts"];
+    assert_eq!(g["cpu"].as_u64(), Some(cpu), "{g}");
+    let span = g["span_s"].as_f64().unwrap();
+    assert!(span >= run_ns as f64 / 1e9, "counted around the spin: {g}");
+    let class_sum: u64 = ["timer", "ipi", "device", "other"]
+        .iter()
+        .map(|k| g[k].as_u64().unwrap())
+        .sum();
+    let total = g["total"].as_u64().unwrap();
+    assert_eq!(class_sum, total, "{g}");
+    // A CPU spinning for a second takes scheduler ticks (CONFIG_HZ ≥ 100; CI's CPUs are not
+    // nohz_full).
+    let timer = g["timer"].as_u64().unwrap();
+    assert!(timer >= 50, "{g}");
+    assert!(
+        (g["per_s"].as_f64().unwrap() - total as f64 / span).abs() < 1e-6,
+        "{g}"
+    );
+    let unexplained = g["gaps_ge_1us_not_guest_interrupts_per_s_at_least"]
+        .as_f64()
+        .unwrap();
+    let expected = counts[0].saturating_sub(total) as f64 / span;
+    assert!((unexplained - expected).abs() < 1e-6, "{g}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(&format!("  guest interrupts on CPU {cpu} over the same "))),
+        "{out}"
+    );
+    let row = &e["guest_interrupts_during_row"];
+    assert_eq!(row["cpu"].as_u64(), Some(cpu), "{e}");
+    assert!(row["timer"].as_u64().unwrap() > 0, "{e}");
+    assert!(
+        out.lines().any(|l| l.starts_with(&format!(
+            "    guest interrupts on CPU {cpu} during the row ("
+        ))),
+        "{out}"
+    );
     let hgrm = std::fs::read_to_string(dir.path().join("platform-hiccups.hgrm")).unwrap();
     assert!(
         hgrm.ends_with(&format!("Total count = {gaps}] (values in µs)\n")),
