@@ -12,8 +12,9 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::process::Command;
 
 use dpdk_util::fix::{run_initiator, Outcome, Pki, StackEnd, FIX_PORT, MESSAGES};
-use dpdk_util::net::{require_root, sh, spawn_kernel_venue};
+use dpdk_util::net::{require_root, spawn_kernel_venue};
 use dpdk_util::*;
+use tickwire_testutil::netns::sh;
 
 #[test]
 fn fix_over_tls_over_net_tap_to_kernel_tcp_10k_each_way() {

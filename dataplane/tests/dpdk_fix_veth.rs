@@ -12,7 +12,7 @@ mod dpdk_util;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use dpdk_util::fix::{run_initiator, Outcome, Pki, StackEnd, FIX_PORT, MESSAGES};
-use dpdk_util::net::{require_root, spawn_kernel_venue, VethNs};
+use dpdk_util::net::{require_root, spawn_kernel_venue, veth_ns};
 use dpdk_util::*;
 
 #[test]
@@ -21,7 +21,7 @@ fn fix_over_tls_over_af_packet_veth_to_kernel_tcp_10k_each_way() {
     let subnet = (std::process::id() % 200) as u8 + 20;
     let ours = Ipv4Addr::new(10, 96, subnet, 1);
     let theirs = Ipv4Addr::new(10, 96, subnet, 2);
-    let topo = VethNs::create("v", theirs);
+    let topo = veth_ns("v", theirs);
     let pki = Pki::generate();
     let venue = spawn_kernel_venue(
         Some(&topo.ns),

@@ -1,28 +1,16 @@
-//! Kernel-side plumbing for the DPDK session tests: shell commands that must succeed, a
-//! network namespace + veth pair removed on drop, and the venue as kernel TCP + TLS + FIX in a
-//! thread (inside the namespace when one is given).
+//! Kernel-side plumbing for the DPDK session tests: a network namespace + veth pair removed on
+//! drop (`tickwire_testutil::netns`), and the venue as kernel TCP + TLS + FIX in a thread
+//! (inside the namespace when one is given).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddrV4, TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::fix::{run_acceptor, KernelEnd, Outcome, Pki, SESSION_LIMIT};
 
-/// Runs a command that must succeed; the panic says what failed and why.
-pub fn sh(args: &[&str]) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("{args:?}: {e} (install iproute2/ethtool: scripts/setup-host)"));
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use tickwire_testutil::netns::Veth;
 
 /// Fails with the reason when not root (namespaces, AF_PACKET, TAP and DPDK need it).
 pub fn require_root() {
@@ -32,64 +20,16 @@ pub fn require_root() {
     );
 }
 
-/// A network namespace with one end of a veth pair; both removed on drop, pass or fail.
-#[derive(Debug)]
-pub struct VethNs {
-    /// The namespace name.
-    pub ns: String,
-    /// The end left in our namespace (DPDK takes it).
-    pub host_if: String,
-    /// The end inside the namespace (kernel TCP).
-    pub ns_if: String,
-}
-
-impl VethNs {
-    /// Creates `ns`, the pair `host_if` ↔ `ns_if`, puts `ns_addr/24` on the inner end, brings
-    /// both up and switches TX checksum offload off (veth would hand AF_PACKET unfinished
-    /// checksums).
-    pub fn create(tag: &str, ns_addr: std::net::Ipv4Addr) -> VethNs {
-        let id = std::process::id() % 10_000;
-        let v = VethNs {
-            ns: format!("twh2{tag}{id}"),
-            host_if: format!("twh2{tag}{id}a"),
-            ns_if: format!("twh2{tag}{id}b"),
-        };
-        sh(&["ip", "netns", "add", &v.ns]);
-        sh(&[
-            "ip", "link", "add", &v.host_if, "type", "veth", "peer", "name", &v.ns_if,
-        ]);
-        sh(&["ip", "link", "set", &v.ns_if, "netns", &v.ns]);
-        sh(&["ip", "link", "set", &v.host_if, "up"]);
-        sh(&["ethtool", "-K", &v.host_if, "tx", "off"]);
-        v.exec(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{ns_addr}/24"),
-            "dev",
-            &v.ns_if,
-        ]);
-        v.exec(&["ip", "link", "set", &v.ns_if, "up"]);
-        v.exec(&["ip", "link", "set", "lo", "up"]);
-        v.exec(&["ethtool", "-K", &v.ns_if, "tx", "off"]);
-        v
-    }
-
-    /// Runs a command inside the namespace; it must succeed.
-    pub fn exec(&self, args: &[&str]) {
-        let mut full = vec!["ip", "netns", "exec", self.ns.as_str()];
-        full.extend_from_slice(args);
-        sh(&full);
-    }
-}
-
-impl Drop for VethNs {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.host_if])
-            .output();
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
-    }
+/// Namespace `twh2<tag><pid>` and veth `twh2<tag><pid>a` (ours, for DPDK) ↔ `…b` (inside, on
+/// `ns_addr/24`, kernel TCP); both removed on drop, pass or fail.
+pub fn veth_ns(tag: &str, ns_addr: std::net::Ipv4Addr) -> Veth {
+    let id = std::process::id() % 10_000;
+    Veth::create(
+        &format!("twh2{tag}{id}"),
+        &format!("twh2{tag}{id}a"),
+        &format!("twh2{tag}{id}b"),
+        &format!("{ns_addr}/24"),
+    )
 }
 
 /// Lets the calling thread run on every CPU again (EAL pinned the thread that initialised it,
