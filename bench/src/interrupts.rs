@@ -8,6 +8,7 @@
 //!                                                            TLB shootdown, irq work)
 //!                                       <number>:         → device
 //!                                       any other name    → other (NMI, MCE, hypervisor, …)
+//!                                       ERR MIS           → left out (system-wide counts)
 //!   /proc/stat, cpu<cpu> line, 8th value → steal (USER_HZ ticks: time the hypervisor ran
 //!                                          something else while this vCPU wanted to run)
 //! ```
@@ -99,12 +100,17 @@ impl Counts {
                 continue;
             };
             let name = name.trim();
+            // ERR and MIS hold one system-wide count, not one per CPU (with one CPU they
+            // would look like a per-CPU row).
+            if matches!(name, "ERR" | "MIS") {
+                continue;
+            }
             let values: Vec<u64> = rest
                 .split_whitespace()
                 .take(columns.len())
                 .map_while(|v| v.parse().ok())
                 .collect();
-            // ERR and MIS hold one system-wide count, not one per CPU.
+            // A row without a value for every column is not a per-CPU row.
             if values.len() != columns.len() {
                 continue;
             }
@@ -271,6 +277,9 @@ intr 123
         let gap = "     CPU0  CPU2\nLOC:  5  7  Local timer interrupts\n";
         assert_eq!(Counts::parse(gap, "", 1), Err(Error::NoColumn(1)));
         assert_eq!(Counts::parse(gap, "", 2).unwrap().timer, 7);
+        // With one CPU, the system-wide ERR and MIS rows have as many values as a per-CPU row.
+        let one = "   CPU0\nLOC:  40  Local timer interrupts\nERR:  3\nMIS:  4\n";
+        assert_eq!(Counts::parse(one, "", 0).unwrap().total(), 40);
         assert_eq!(Counts::parse("", "", 0), Err(Error::NoHeader));
         assert_eq!(
             Counts::parse("LOC: 1 2\n", "", 0),
@@ -350,6 +359,57 @@ intr 123
             ..i
         };
         assert_eq!(empty.per_second(5), 0.0);
+    }
+
+    /// A `/proc/interrupts` row name and the class it counts in.
+    fn row_name() -> impl proptest::strategy::Strategy<Value = (String, usize)> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(("LOC".to_string(), 0)),
+            prop::sample::select(vec!["RES", "CAL", "TLB", "IWI"]).prop_map(|n| (n.to_string(), 1)),
+            (0u32..512).prop_map(|n| (n.to_string(), 2)),
+            prop::sample::select(vec!["NMI", "SPU", "PMI", "MCE", "HYP", "PIN", "THR"])
+                .prop_map(|n| (n.to_string(), 3)),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any table: each row's value in the CPU's column lands in its class, whatever the
+        /// other columns, the descriptions and the padding hold.
+        #[test]
+        fn a_generated_table_sums_by_class(
+            cpus in 1usize..6,
+            rows in proptest::collection::vec((row_name(), proptest::collection::vec(0u64..1 << 40, 6), "[ -~]{0,30}"), 0..40),
+            pick in 0usize..6,
+        ) {
+            let cpu = pick % cpus;
+            let mut text = String::from("   ");
+            for c in 0..cpus {
+                text.push_str(&format!("   CPU{c}"));
+            }
+            text.push('\n');
+            let mut want = [0u64; 4];
+            for ((name, class), values, desc) in &rows {
+                text.push_str(&format!("{name:>4}:"));
+                for v in &values[..cpus] {
+                    text.push_str(&format!(" {v:>10}"));
+                }
+                // A description never starts with a digit run that would read as a value:
+                // the kernel's start with a controller name.
+                text.push_str(&format!("   X{desc}\n"));
+                want[*class] += values[cpu];
+            }
+            text.push_str("ERR:          7\n");
+            let c = Counts::parse(&text, "", cpu).unwrap();
+            proptest::prop_assert_eq!([c.timer, c.ipi, c.device, c.other], want);
+            proptest::prop_assert_eq!(c.steal_ticks, None);
+        }
+
+        /// Any text at all: an answer or an error, never a panic.
+        #[test]
+        fn any_text_parses_or_is_refused(interrupts in "\\PC{0,400}", stat in "\\PC{0,200}", cpu in 0usize..8) {
+            let _ = Counts::parse(&interrupts, &stat, cpu);
+        }
     }
 
     #[test]
