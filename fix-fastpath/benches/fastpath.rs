@@ -39,7 +39,7 @@ use common::{er_fields, er_new_fields, feed_message, md_message, ER, ER_NEW};
 use criterion::Criterion;
 use tickwire_fix::book::{Book, BookSide};
 use tickwire_fix::decimal::Decimal;
-use tickwire_fix::message::{frame, FieldIndex, FrameLimits, Message};
+use tickwire_fix::message::{frame_boundary, FieldIndex, FrameLimits, Message};
 use tickwire_fix::time::UtcTimestamp;
 use tickwire_fix::views::{ExecutionReport, MarketData};
 
@@ -214,8 +214,10 @@ fn bench_er<R>(
         let mut idx = FieldIndex::<64>::new();
         b.iter(|| {
             let raw = black_box(raw.as_bytes());
-            let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
-            let msg = Message::parse(&raw[..n], &mut idx).unwrap();
+            let n = frame_boundary(raw, FrameLimits::default())
+                .unwrap()
+                .unwrap();
+            let msg = Message::parse_summed(&raw[..n], &mut idx).unwrap();
             let er = ExecutionReport::new_checked(&msg).unwrap();
             black_box(read(&er))
         })
@@ -238,8 +240,10 @@ fn bench_md(c: &mut Criterion, group: &str, msgs: &[Vec<u8>], mut book: Book) {
         let mut idx = FieldIndex::<64>::new();
         b.iter(|| {
             let raw = black_box(msgs[k].as_slice());
-            let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
-            let msg = Message::parse(&raw[..n], &mut idx).unwrap();
+            let n = frame_boundary(raw, FrameLimits::default())
+                .unwrap()
+                .unwrap();
+            let msg = Message::parse_summed(&raw[..n], &mut idx).unwrap();
             let view = MarketData::new_checked(&msg).unwrap();
             book.apply_message(&view, seq).unwrap();
             seq += 1;

@@ -16,7 +16,7 @@ use common::{
 };
 use tickwire_fix::book::{Book, BookSide, State};
 use tickwire_fix::decimal::Decimal;
-use tickwire_fix::message::{frame, FieldIndex, FrameLimits, Message};
+use tickwire_fix::message::{frame_boundary, FieldIndex, FrameLimits, Message};
 use tickwire_fix::outbound::NewOrder;
 use tickwire_fix::session::{Capacities, MemoryJournal, Session, State as SessionState};
 use tickwire_fix::time::UtcTimestamp;
@@ -33,8 +33,10 @@ fn emit(order: &mut NewOrder, seq: u64, now: UtcTimestamp, id: &[u8; 16]) -> usi
 
 #[inline(never)]
 fn parse_er(raw: &[u8], idx: &mut FieldIndex<64>) -> usize {
-    let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
-    let msg = Message::parse(&raw[..n], idx).unwrap();
+    let n = frame_boundary(raw, FrameLimits::default())
+        .unwrap()
+        .unwrap();
+    let msg = Message::parse_summed(&raw[..n], idx).unwrap();
     let er = ExecutionReport::new_checked(&msg).unwrap();
     let (decimals, exec_type, ord_status, side, text) = er_fields(&er);
     black_box((decimals, exec_type, ord_status, side));
@@ -43,8 +45,10 @@ fn parse_er(raw: &[u8], idx: &mut FieldIndex<64>) -> usize {
 
 #[inline(never)]
 fn parse_er_new(raw: &[u8], idx: &mut FieldIndex<64>) -> usize {
-    let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
-    let msg = Message::parse(&raw[..n], idx).unwrap();
+    let n = frame_boundary(raw, FrameLimits::default())
+        .unwrap()
+        .unwrap();
+    let msg = Message::parse_summed(&raw[..n], idx).unwrap();
     let er = ExecutionReport::new_checked(&msg).unwrap();
     let (decimals, enums, text) = er_new_fields(&er);
     black_box((decimals, enums));
@@ -53,8 +57,10 @@ fn parse_er_new(raw: &[u8], idx: &mut FieldIndex<64>) -> usize {
 
 #[inline(never)]
 fn md_apply(raw: &[u8], idx: &mut FieldIndex<64>, book: &mut Book, seq: u64) {
-    let n = frame(raw, FrameLimits::default()).unwrap().unwrap();
-    let msg = Message::parse(&raw[..n], idx).unwrap();
+    let n = frame_boundary(raw, FrameLimits::default())
+        .unwrap()
+        .unwrap();
+    let msg = Message::parse_summed(&raw[..n], idx).unwrap();
     let view = MarketData::new_checked(&msg).unwrap();
     book.apply_message(&view, seq).unwrap();
     // A stale book would skip the work being counted.
@@ -93,12 +99,14 @@ fn md_session(
 
 #[inline(never)]
 fn frame_only(raw: &[u8]) -> usize {
-    frame(raw, FrameLimits::default()).unwrap().unwrap()
+    frame_boundary(raw, FrameLimits::default())
+        .unwrap()
+        .unwrap()
 }
 
 #[inline(never)]
 fn index_only(raw: &[u8], idx: &mut FieldIndex<64>) -> usize {
-    Message::parse(raw, idx).unwrap().fields().len()
+    Message::parse_summed(raw, idx).unwrap().fields().len()
 }
 
 fn main() {

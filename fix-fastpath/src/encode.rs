@@ -109,9 +109,14 @@ pub fn checksum(bytes: &[u8]) -> u8 {
             b += hi;
         }
     }
-    // The 16 lanes' sum: two words, even and odd bytes widened to 16-bit lanes (at most
-    // 4 × 255 each), the four lanes added by one multiply into the top one.
-    let lanes = (a + b).to_array();
+    sum_lanes(a + b)
+}
+
+/// The sum of a vector's 16 byte lanes modulo 256: two words, even and odd bytes widened to
+/// 16-bit lanes (at most 4 × 255 each), the four lanes added by one multiply into the top one.
+#[inline(always)]
+pub(crate) fn sum_lanes(v: u8x16) -> u8 {
+    let lanes = v.to_array();
     let (mut x, mut y) = ([0u8; 8], [0u8; 8]);
     x.copy_from_slice(&lanes[..8]);
     y.copy_from_slice(&lanes[8..]);

@@ -473,6 +473,46 @@ fn garbage_bytes_never_panic_and_the_session_continues() {
     assert!(Message::parse(b"\x01\x01", &mut idx).is_err());
 }
 
+/// A message whose CheckSum does not match its bytes is dropped as garbled (the sum is taken
+/// while the fields are indexed, after framing): not delivered, its sequence number not
+/// consumed, and the same message with the right CheckSum, in the same input, goes through.
+#[test]
+fn a_wrong_checksum_is_garbled_and_the_next_message_is_taken() {
+    use tickwire_fix::message::FrameError;
+    let mut p = mem_pair();
+    p.connect();
+    let before = p.b.stats();
+    p.send_order("sum");
+    let good = p.a.pending_transmit().to_vec();
+    p.a.consume_transmit(good.len());
+    let mut bad = good.clone();
+    let last = bad.len() - 2;
+    bad[last] = if bad[last] == b'9' {
+        b'0'
+    } else {
+        bad[last] + 1
+    };
+    let mut app = vec![];
+    let mut input = bad.clone();
+    input.extend_from_slice(&good);
+    p.b.handle_input(p.now, &input, &mut app_sink(&mut app));
+    let events: Vec<_> = std::iter::from_fn(|| p.b.poll_event()).collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Garbled(FrameError::BadChecksum { .. }))),
+        "{events:?}"
+    );
+    assert_eq!(p.b.stats().garbled, before.garbled + 1);
+    // Only the good copy was delivered, in sequence (no gap, no resend).
+    assert_eq!(app.len(), 1, "{app:?}");
+    assert_eq!(
+        p.b.stats().resend_requests_sent,
+        before.resend_requests_sent
+    );
+    assert_eq!(p.b.state(), State::Active);
+}
+
 /// A [`MemoryJournal`] that counts the calls of [`Journal::warm`].
 struct WarmCounting {
     inner: MemoryJournal,

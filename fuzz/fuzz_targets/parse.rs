@@ -1,5 +1,5 @@
-//! Arbitrary bytes through the framer (and its boundary-only variant), the indexer, dictionary
-//! validation and every typed view.
+//! Arbitrary bytes through the framer (and its boundary-only variant), the indexer (also the
+//! variant that adds up the CheckSum), dictionary validation and every typed view.
 //! Every message is indexed twice: with the index the previous messages of the input went
 //! through (which predicts their tag layout) and with a fresh one; both must agree, and so must
 //! a second pass with the reused index, which then has the message's own layout.
@@ -22,6 +22,18 @@ fuzz_target!(|data: &[u8]| {
         match framed {
             Err(FrameError::BadChecksum { .. }) => assert!(matches!(boundary, Ok(Some(_)))),
             other => assert_eq!(boundary, other, "frame_boundary differs from frame"),
+        }
+        // The framer's CheckSum verdict, taken instead by the indexer: on the bytes of a
+        // framed message `parse_summed` is `parse` exactly, and on a message framed with a
+        // wrong sum it never succeeds.
+        if let Ok(Some(n)) = boundary {
+            let bytes = &data[pos..pos + n];
+            let summed = Message::parse_summed(bytes, &mut FieldIndex::<256>::new()).map(|m| m.fields().to_vec());
+            let plain = Message::parse(bytes, &mut FieldIndex::<256>::new()).map(|m| m.fields().to_vec());
+            match framed {
+                Ok(Some(_)) => assert_eq!(summed, plain, "parse_summed differs from frame + parse"),
+                _ => assert!(summed.is_err() || plain.is_err(), "a wrong CheckSum passed parse_summed"),
+            }
         }
         match framed {
             Ok(Some(n)) => {

@@ -34,7 +34,7 @@ pub use out::TxQueue;
 
 use crate::encode::{EncodeError, Encoder};
 use crate::message::{
-    frame, resync, FieldIndex, FieldRef, FrameError, FrameLimits, Message, ParseError,
+    frame_boundary, resync, FieldIndex, FieldRef, FrameError, FrameLimits, Message, ParseError,
 };
 use crate::parse::TagSet;
 use crate::time::{UtcTimestamp, NANOS_PER_SEC};
@@ -842,7 +842,8 @@ impl<J: Journal> Session<J> {
     ) -> usize {
         let mut pos = 0;
         while pos < buf.len() && self.state != State::Disconnected {
-            match frame(&buf[pos..], self.limits) {
+            // The boundary only: the CheckSum is added up by the indexer ([`Session::dispatch_with`]).
+            match frame_boundary(&buf[pos..], self.limits) {
                 Ok(Some(n)) => {
                     self.process_message(now, &buf[pos..pos + n], on_app);
                     pos += n;
@@ -901,11 +902,17 @@ impl<J: Journal> Session<J> {
         bytes: &[u8],
         on_app: &mut dyn FnMut(&Message<'_>),
     ) {
-        let (msg, same_layout) = match Message::parse_tracking_layout(bytes, index) {
+        let (msg, same_layout) = match Message::parse_summed_tracking_layout(bytes, index) {
             Ok(m) => m,
             Err(e) => {
                 self.stats.garbled += 1;
-                self.push_event(Event::Unparseable(e));
+                self.push_event(match e {
+                    // A framing error, found in the pass that indexes the fields.
+                    ParseError::BadChecksum { expected, actual } => {
+                        Event::Garbled(FrameError::BadChecksum { expected, actual })
+                    }
+                    e => Event::Unparseable(e),
+                });
                 if self.state == State::AwaitingLogon {
                     self.disconnect(DisconnectReason::Garbled);
                 }
