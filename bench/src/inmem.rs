@@ -38,7 +38,7 @@ use tickwire_fix::session::{
     Capacities, Config, MemoryJournal, ResendPolicy, Role, Session, State,
 };
 use tickwire_fix::time::UtcTimestamp;
-use tickwire_fix::views::{ExecutionReport, MarketData, OrdStatus};
+use tickwire_fix::views::{ErTable, ExecutionReport, MarketData, OrdStatus};
 
 pub(crate) const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 pub(crate) const VENUE: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -634,6 +634,7 @@ pub(crate) struct Client<N: Nic> {
     side: Side2<StampNic<N>>,
     book: Book,
     armed: ArmedOrder,
+    er_table: ErTable,
     md_error: Option<String>,
     orders: u64,
     fills: u64,
@@ -676,6 +677,7 @@ impl<N: Nic> Client<N> {
             },
             book: Book::new(10, 1, 8),
             armed: ArmedOrder::new()?,
+            er_table: ErTable::new(),
             md_error: None,
             orders: 0,
             fills: 0,
@@ -885,6 +887,7 @@ impl<N: Nic> Client<N> {
             &mut self.side,
             &mut self.book,
             &mut self.armed,
+            &mut self.er_table,
             &mut self.md_error,
             &mut self.fills,
             now,
@@ -937,6 +940,7 @@ fn client_pump<N: Nic>(
     client: &mut Side2<N>,
     book: &mut Book,
     armed: &mut ArmedOrder,
+    er_table: &mut ErTable,
     md_error: &mut Option<String>,
     fills: &mut u64,
     now: UtcTimestamp,
@@ -957,7 +961,7 @@ fn client_pump<N: Nic>(
     client
         .trd
         .pump(&mut client.stack, now, &mut |m: &Message<'_>| {
-            if let Ok(er) = ExecutionReport::new_checked(m) {
+            if let Ok(er) = ExecutionReport::new_cached(m, er_table) {
                 *fills += u64::from(er.ord_status() == OrdStatus::Filled);
                 armed.on_execution(&er);
             }

@@ -29,7 +29,7 @@ use tickwire_fix::session::{
     Capacities, Config, MemoryJournal, ResendPolicy, Role, Session, State,
 };
 use tickwire_fix::time::UtcTimestamp;
-use tickwire_fix::views::{ExecutionReport, MarketData, OrdStatus};
+use tickwire_fix::views::{ErTable, ExecutionReport, MarketData, OrdStatus};
 
 use crate::feed::{numeric_cl_ord_id, send_fill, ArmedOrder, Feed};
 use crate::inmem::Report;
@@ -204,6 +204,7 @@ struct Strategy {
     /// Fills read back.
     fills: u64,
     armed: ArmedOrder,
+    er_table: ErTable,
 }
 
 impl Strategy {
@@ -213,6 +214,7 @@ impl Strategy {
             ticks_seen: 0,
             fills: 0,
             armed: ArmedOrder::new()?,
+            er_table: ErTable::new(),
         })
     }
 
@@ -220,9 +222,9 @@ impl Strategy {
     /// Returns the time the tick's bytes were read if an order was sent.
     fn on_tick(&mut self, client: &mut Client) -> Result<Option<i64>, String> {
         let now = utc();
-        let (fills, armed) = (&mut self.fills, &mut self.armed);
+        let (fills, armed, er_table) = (&mut self.fills, &mut self.armed, &mut self.er_table);
         client.trd.pump(now, &mut |m: &Message<'_>| {
-            if let Ok(er) = ExecutionReport::new_checked(m) {
+            if let Ok(er) = ExecutionReport::new_cached(m, er_table) {
                 *fills += u64::from(er.ord_status() == OrdStatus::Filled);
                 armed.on_execution(&er);
             }

@@ -20,7 +20,7 @@ use tickwire_fix::message::{frame_boundary, FieldIndex, FrameLimits, Message};
 use tickwire_fix::outbound::NewOrder;
 use tickwire_fix::session::{Capacities, MemoryJournal, Session, State as SessionState};
 use tickwire_fix::time::UtcTimestamp;
-use tickwire_fix::views::{ExecutionReport, MarketData};
+use tickwire_fix::views::{ErTable, ExecutionReport, MarketData};
 
 #[inline(never)]
 fn emit(order: &mut NewOrder, seq: u64, now: UtcTimestamp, id: &[u8; 16]) -> usize {
@@ -32,24 +32,24 @@ fn emit(order: &mut NewOrder, seq: u64, now: UtcTimestamp, id: &[u8; 16]) -> usi
 }
 
 #[inline(never)]
-fn parse_er(raw: &[u8], idx: &mut FieldIndex<64>) -> usize {
+fn parse_er(raw: &[u8], idx: &mut FieldIndex<64>, table: &mut ErTable) -> usize {
     let n = frame_boundary(raw, FrameLimits::default())
         .unwrap()
         .unwrap();
     let msg = Message::parse_summed(&raw[..n], idx).unwrap();
-    let er = ExecutionReport::new_checked(&msg).unwrap();
+    let er = ExecutionReport::new_cached(&msg, table).unwrap();
     let (decimals, exec_type, ord_status, side, text) = er_fields(&er);
     black_box((decimals, exec_type, ord_status, side));
     text
 }
 
 #[inline(never)]
-fn parse_er_new(raw: &[u8], idx: &mut FieldIndex<64>) -> usize {
+fn parse_er_new(raw: &[u8], idx: &mut FieldIndex<64>, table: &mut ErTable) -> usize {
     let n = frame_boundary(raw, FrameLimits::default())
         .unwrap()
         .unwrap();
     let msg = Message::parse_summed(&raw[..n], idx).unwrap();
-    let er = ExecutionReport::new_checked(&msg).unwrap();
+    let er = ExecutionReport::new_cached(&msg, table).unwrap();
     let (decimals, enums, text) = er_new_fields(&er);
     black_box((decimals, enums));
     text
@@ -118,6 +118,7 @@ fn main() {
     let md = md_message();
     let feed = [feed_message(false), feed_message(true)];
     let mut idx = FieldIndex::<64>::new();
+    let mut table = ErTable::new();
     let mut session = (op == "md-session").then(|| session_feed(SESSION_MESSAGES));
     // Live from a snapshot at MsgSeqNum 0 holding the levels the first feed message deletes;
     // the market-data operations then apply MsgSeqNum 1, 2, … (a gap would make the book
@@ -138,8 +139,20 @@ fn main() {
                 id[15] = b'0' + (seq % 10) as u8;
                 black_box(emit(&mut order, seq, now, &id));
             }
-            "er" => drop(black_box(parse_er(black_box(&er), &mut idx))),
-            "er-new" => drop(black_box(parse_er_new(black_box(&er_new), &mut idx))),
+            "er" => drop(black_box(parse_er(black_box(&er), &mut idx, &mut table))),
+            "er-new" => drop(black_box(parse_er_new(
+                black_box(&er_new),
+                &mut idx,
+                &mut table,
+            ))),
+            "er-mixed" => {
+                let n = if seq % 2 == 0 {
+                    parse_er(black_box(&er), &mut idx, &mut table)
+                } else {
+                    parse_er_new(black_box(&er_new), &mut idx, &mut table)
+                };
+                black_box(n);
+            }
             "md" => md_apply(black_box(&md), &mut idx, &mut book, seq - 1),
             "er-frame" => drop(black_box(frame_only(black_box(&er)))),
             "md-frame" => drop(black_box(frame_only(black_box(&md)))),
@@ -155,7 +168,7 @@ fn main() {
                 md_session(client, black_box(&wire[p..p + n]), now, &mut book);
             }
             other => {
-                eprintln!("unknown operation {other}: emit, er, er-new, md, md-feed, md-session, er-frame, md-frame, er-index, md-index");
+                eprintln!("unknown operation {other}: emit, er, er-new, er-mixed, md, md-feed, md-session, er-frame, md-frame, er-index, md-index");
                 std::process::exit(2);
             }
         }

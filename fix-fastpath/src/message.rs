@@ -7,7 +7,7 @@
 
 pub use crate::parse::{
     parse_int, parse_uint, resync, Entry, Field, FieldIndex, FieldRef, Fields, FrameConfig,
-    FrameError, Group, Message, ParseError, INVALID_TAG, SOH,
+    FrameError, Group, LayoutId, Message, ParseError, INVALID_TAG, SOH,
 };
 
 /// Framing limits for [`frame`].

@@ -525,6 +525,28 @@ pub struct FieldIndex<const N: usize> {
     /// Number of fields of the last message indexed (`layout[..last_len]` are its tags);
     /// `usize::MAX` when that one failed to index, so that no next message has its layout.
     last_len: usize,
+    /// The [`LayoutId`] of the last message indexed.
+    layout_id: LayoutId,
+}
+
+/// Names one run of messages indexed one after the other into the same [`FieldIndex`] with
+/// the same tags in the same order: a new id is drawn (from a process-wide counter, so no two
+/// runs anywhere share one) whenever a message's tags differ from the previous message's or
+/// the previous one failed to index. Two messages with the same id therefore have the same
+/// tags in the same order, and whatever depends only on the tags (a view's tag → field
+/// table, the field-order check) can be kept from one to the next ([`Message::layout_id`]).
+/// Drawing an id is one atomic add, only when the layout changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LayoutId(u64);
+
+impl LayoutId {
+    /// The id of no run: the one a fresh [`FieldIndex`] holds; no message ever has it.
+    pub const NONE: LayoutId = LayoutId(0);
+
+    fn next() -> LayoutId {
+        static NEXT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
+        LayoutId(NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 /// The tag of one field position as last seen, and its text: `text` holds the bytes `<tag>=`
@@ -602,6 +624,7 @@ impl<const N: usize> FieldIndex<N> {
             }; N],
             layout: [Layout::NONE; N],
             last_len: 0,
+            layout_id: LayoutId::NONE,
         }
     }
 
@@ -848,6 +871,7 @@ fn check_sum(bytes: &[u8], last: Option<&FieldRef>, sum: u8) -> Result<(), Parse
 pub struct Message<'a> {
     bytes: &'a [u8],
     fields: &'a [FieldRef],
+    layout: LayoutId,
 }
 
 impl<'a> Message<'a> {
@@ -924,6 +948,7 @@ impl<'a> Message<'a> {
             fields,
             layout,
             last_len,
+            layout_id,
         } = index;
         // Until this message is indexed without error, no next message can have its layout.
         // `last` becomes `usize::MAX` as soon as a tag differs from the one its position had
@@ -1033,13 +1058,23 @@ impl<'a> Message<'a> {
         }
         let same_layout = count == last;
         *last_len = count;
+        if !same_layout {
+            *layout_id = LayoutId::next();
+        }
         Ok((
             Message {
                 bytes,
                 fields: &fields[..count],
+                layout: *layout_id,
             },
             same_layout,
         ))
+    }
+
+    /// The run of messages with this message's tags it belongs to ([`LayoutId`]).
+    #[inline]
+    pub fn layout_id(&self) -> LayoutId {
+        self.layout
     }
 
     /// The raw bytes of the whole message.
@@ -2102,6 +2137,7 @@ mod tests {
             let mut idx = FieldIndex::<64>::new();
             let mut fields = first;
             let mut previous: Option<Vec<u32>> = None;
+            let mut previous_id: Option<LayoutId> = None;
             for (op, at, field, byte_at, byte) in edits {
                 let i = if fields.is_empty() { 0 } else { at % fields.len() };
                 match op {
@@ -2118,17 +2154,22 @@ mod tests {
                 }
                 let want = reference_parse(&bytes, 64);
                 let got = Message::parse_tracking_layout(&bytes, &mut idx)
-                    .map(|(m, same)| (m.fields().to_vec(), same));
+                    .map(|(m, same)| (m.fields().to_vec(), same, m.layout_id()));
                 match (&got, &want) {
-                    (Ok((got, same)), Ok(want)) => {
+                    (Ok((got, same, id)), Ok(want)) => {
                         proptest::prop_assert_eq!(got, want, "{:?}", bytes);
                         let tags: Vec<u32> = want.iter().map(|f| f.tag).collect();
                         proptest::prop_assert_eq!(*same, previous.as_ref() == Some(&tags));
+                        // The run's id is kept exactly while the layout is.
+                        proptest::prop_assert_eq!(*same, previous_id == Some(*id));
+                        proptest::prop_assert!(*id != LayoutId::NONE);
                         previous = Some(tags);
+                        previous_id = Some(*id);
                     }
                     (Err(got), Err(want)) => {
                         proptest::prop_assert_eq!(got, want, "{:?}", bytes);
                         previous = None;
+                        previous_id = None;
                     }
                     _ => proptest::prop_assert!(false, "{:?}: {:?} against {:?}", bytes, got, want),
                 }

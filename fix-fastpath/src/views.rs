@@ -18,7 +18,7 @@
 
 use crate::decimal::Decimal;
 use crate::dict::SessionRejectReason;
-use crate::parse::{parse_uint, Entry, FieldRef, Message, ParseError};
+use crate::parse::{parse_uint, Entry, FieldRef, LayoutId, Message, ParseError};
 use crate::tags;
 use crate::time::UtcTimestamp;
 
@@ -307,6 +307,44 @@ fn er_decimal(
     decimal_of(ER_TAGS[k], er_value(msg, at, k)?)
 }
 
+/// The tag → field table of [`ExecutionReport`] views, kept by the caller from one report to
+/// the next: while the reports keep one tag layout (the same [`LayoutId`]), the table of the
+/// first serves them all and [`ExecutionReport::new_cached`] skips the pass over the fields
+/// that fills it. Create it once per stream of reports; `new` is a `const fn`.
+#[derive(Debug, Clone)]
+pub struct ErTable {
+    layout: LayoutId,
+    at: [u16; ER_TAGS.len() + 1],
+}
+
+impl Default for ErTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ErTable {
+    /// A table of no layout yet.
+    pub const fn new() -> Self {
+        ErTable {
+            layout: LayoutId::NONE,
+            at: [ABSENT; ER_TAGS.len() + 1],
+        }
+    }
+}
+
+/// The first index of each of [`ER_TAGS`] in `fields` ([`ABSENT`] when missing).
+#[inline(always)]
+fn er_at(fields: &[FieldRef]) -> [u16; ER_TAGS.len() + 1] {
+    // Back to front with unconditional stores, so the first occurrence of each tag is the
+    // one left: one table load and one store per field, no branch and no load of `at`.
+    let mut at = [ABSENT; ER_TAGS.len() + 1];
+    for i in (0..fields.len()).rev() {
+        at[er_slot(fields[i].tag)] = i as u16;
+    }
+    at
+}
+
 impl<'a> ExecutionReport<'a> {
     /// Checks MsgType and the fields every report carries (37, 17, 150, 39, 54, 55, 14, 151, 6).
     ///
@@ -315,13 +353,28 @@ impl<'a> ExecutionReport<'a> {
     #[inline(always)]
     pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
         expect_type(msg, b"8")?;
-        // Back to front with unconditional stores, so the first occurrence of each tag is the
-        // one left: one table load and one store per field, no branch and no load of `at`.
-        let mut at = [ABSENT; ER_TAGS.len() + 1];
-        let fields = msg.fields();
-        for i in (0..fields.len()).rev() {
-            at[er_slot(fields[i].tag)] = i as u16;
+        Self::with_table(msg, er_at(msg.fields()))
+    }
+
+    /// [`ExecutionReport::new_checked`] with the tag table taken from `table` when `msg` has
+    /// the layout `table` was last filled for (its [`Message::layout_id`]), and filled from
+    /// `msg` (for the next report) when not: the same view, without a pass over the fields
+    /// while a stream of reports repeats one layout.
+    ///
+    /// # Errors
+    /// [`ViewError`], as [`ExecutionReport::new_checked`].
+    #[inline(always)]
+    pub fn new_cached(msg: &Message<'a>, table: &mut ErTable) -> Result<Self, ViewError> {
+        expect_type(msg, b"8")?;
+        if table.layout != msg.layout_id() {
+            table.at = er_at(msg.fields());
+            table.layout = msg.layout_id();
         }
+        Self::with_table(msg, table.at)
+    }
+
+    #[inline(always)]
+    fn with_table(msg: &Message<'a>, at: [u16; ER_TAGS.len() + 1]) -> Result<Self, ViewError> {
         er_value(msg, &at, 1)?;
         er_value(msg, &at, 2)?;
         er_value(msg, &at, 6)?;
@@ -1399,6 +1452,105 @@ impl SequenceReset {
 mod tests {
     use super::*;
     use crate::parse::FieldIndex;
+
+    /// Everything a report view reads, as text, for comparing two views.
+    fn er_reading(er: &ExecutionReport<'_>) -> String {
+        format!(
+            "{:?}",
+            (
+                (er.cl_ord_id(), er.order_id(), er.exec_id(), er.symbol()),
+                (
+                    er.orig_cl_ord_id(),
+                    er.order_qty(),
+                    er.price(),
+                    er.stop_px()
+                ),
+                (er.last_px(), er.last_qty(), er.fee(), er.fee_currency()),
+                (er.trade_id(), er.is_maker(), er.text(), er.ord_type()),
+                (er.time_in_force(), er.gross_trade_amt(), er.net_money()),
+                (er.exec_inst(), er.secondary_exec_id(), er.cum_qty()),
+                (
+                    er.leaves_qty(),
+                    er.avg_px(),
+                    er.exec_type(),
+                    er.ord_status()
+                ),
+                er.side(),
+            )
+        )
+    }
+
+    proptest::proptest! {
+        /// One `ErTable` over any run of messages, through one of two indexes, with views built
+        /// for some of them only: `new_cached` reads exactly what `new_checked` reads, whether
+        /// the table was kept (the layout repeated) or filled again (another layout, another
+        /// index, a message between whose view was not built, a message that was no report).
+        #[test]
+        fn a_cached_report_view_reads_as_a_fresh_one(
+            steps in proptest::collection::vec((0usize..9, 0usize..2, proptest::bool::ANY), 1..40),
+        ) {
+            let head = "8=FIX.4.4|9=1|35=8|34=2|49=K|56=C|52=20260407-14:32:05.004|6=0|11=1|14=0|";
+            let messages = [
+                format!("{head}17=E1|37=O1|39=0|54=1|55=BTC/USD|150=0|151=0.01|381=336.0|118=12.5|527=78|18=P|"),
+                // The same layout, other values.
+                format!("{head}17=E22|37=O333|39=1|54=2|55=ETH/USD|150=F|151=0|381=1.5|118=0.25|527=9|18=R|"),
+                format!("{head}17=E1|37=O1|39=0|54=1|55=BTC/USD|150=0|151=0.01|"),
+                // 17 and 37 swapped: the same tags elsewhere.
+                format!("{head}37=O1|17=E1|39=0|54=1|55=BTC/USD|150=0|151=0.01|"),
+                format!("{head}17=E1|37=O1|39=0|54=1|55=BTC/USD|150=0|151=0.01|58=hi|11=dup|31=1|32=2|"),
+                format!("{head}17=E1|37=O1|39=0|54=1|55=BTC/USD|150=0|151=0.01|381=1|381=2|118=3|118=4|"),
+                // Without OrdStatus (39): the view is refused.
+                format!("{head}17=E1|37=O1|54=1|55=BTC/USD|150=0|151=0.01|"),
+                "8=FIX.4.4|9=1|35=0|34=3|49=K|56=C|52=20260407-14:32:05.004|".to_string(),
+                format!("{head}17=E1|37=O1|39=0|54=1|55=BTC/USD|150=0|151=x|"),
+            ]
+            .map(|m| format!("{m}10=000|").replace('|', "\x01"));
+            let mut indexes = [FieldIndex::<64>::new(), FieldIndex::<64>::new()];
+            let mut table = ErTable::new();
+            for (m, i, view) in steps {
+                let msg = Message::parse(messages[m].as_bytes(), &mut indexes[i]).expect("indexes");
+                if !view {
+                    continue;
+                }
+                let fresh = ExecutionReport::new_checked(&msg);
+                let cached = ExecutionReport::new_cached(&msg, &mut table);
+                match (&fresh, &cached) {
+                    (Ok(a), Ok(b)) => proptest::prop_assert_eq!(er_reading(a), er_reading(b), "message {}", m),
+                    (Err(a), Err(b)) => proptest::prop_assert_eq!(a, b, "message {}", m),
+                    _ => proptest::prop_assert!(false, "message {}: {:?} against {:?}", m, fresh.is_ok(), cached.is_ok()),
+                }
+            }
+        }
+    }
+
+    /// A run of reports of one layout shares one id; the table is filled by the first only.
+    #[test]
+    fn reports_of_one_layout_share_the_table() {
+        let raw = |exec_id: &str| {
+            format!("8=FIX.4.4|9=1|35=8|34=2|49=K|56=C|6=0|11=1|14=0|17={exec_id}|37=O1|39=0|54=1|55=BTC/USD|150=0|151=0|10=000|")
+                .replace('|', "\x01")
+        };
+        let (a, b) = (raw("E1"), raw("E22"));
+        let mut idx = FieldIndex::<64>::new();
+        let mut table = ErTable::new();
+        let id = Message::parse(a.as_bytes(), &mut idx)
+            .expect("a")
+            .layout_id();
+        assert_ne!(id, LayoutId::NONE);
+        let msg = Message::parse(b.as_bytes(), &mut idx).expect("b");
+        assert_eq!(msg.layout_id(), id, "same tags, same run");
+        let er = ExecutionReport::new_cached(&msg, &mut table).expect("view");
+        assert_eq!(er.exec_id(), b"E22");
+        assert_eq!(table.layout, id);
+        // Another index draws its own id for the same tags.
+        let mut other = FieldIndex::<64>::new();
+        assert_ne!(
+            Message::parse(a.as_bytes(), &mut other)
+                .expect("a")
+                .layout_id(),
+            id
+        );
+    }
 
     /// The report's optional fields read from its slot table give what a scan of the message
     /// gives: the first occurrence, `None` when absent, the tag named in a malformed value's

@@ -47,7 +47,7 @@ use tickwire_fix::session::{
 };
 use tickwire_fix::template::{Header, Layout, Template as FixTemplate, TemplateError};
 use tickwire_fix::time::UtcTimestamp;
-use tickwire_fix::views::{ExecType, ExecutionReport, MarketData};
+use tickwire_fix::views::{ErTable, ExecType, ExecutionReport, MarketData};
 
 use crate::allowlist::Live;
 use crate::clock::Now;
@@ -458,6 +458,8 @@ struct Slot<J: Journal> {
     /// [`Engine::settle`] has recorded them, after the cycle's tx bursts (0 outside a cycle's
     /// drive and flush).
     delivered: usize,
+    /// The ExecutionReport views' tag table, kept while the reports repeat a layout.
+    er_table: ErTable,
     /// The unanswered probe.
     probe: Option<Probe>,
 }
@@ -925,6 +927,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             out_logged: 0,
             sealed: 0,
             delivered: 0,
+            er_table: ErTable::new(),
             probe: None,
         });
         set(&self.counters.counters().sessions, self.slots.len() as u64);
@@ -1715,6 +1718,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             tls,
             book,
             delivered,
+            er_table,
             ..
         } = cur;
         let Some(tls) = tls.as_mut() else {
@@ -1753,7 +1757,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
                 }
             }
             b"8" => {
-                if let Ok(er) = ExecutionReport::new_checked(m) {
+                if let Ok(er) = ExecutionReport::new_cached(m, er_table) {
                     bump(&sc.execution_reports, 1);
                     if er.exec_type() == ExecType::Rejected {
                         bump(&sc.order_rejects, 1);
