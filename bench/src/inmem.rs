@@ -38,7 +38,7 @@ use tickwire_fix::session::{
     Capacities, Config, MemoryJournal, ResendPolicy, Role, Session, State,
 };
 use tickwire_fix::time::UtcTimestamp;
-use tickwire_fix::views::{ErTable, ExecutionReport, MarketData, OrdStatus};
+use tickwire_fix::views::{ErTable, ExecutionReport, MarketData, MdTable, OrdStatus};
 
 pub(crate) const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 pub(crate) const VENUE: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -141,6 +141,7 @@ fn tick_to_order<N: Nic>(
     clock: &Clock,
     client: &mut Side2<StampNic<N>>,
     book: &mut Book,
+    md_table: &mut MdTable,
     armed: &mut ArmedOrder,
     stamped: bool,
     s: &mut [i64; 10],
@@ -184,7 +185,7 @@ fn tick_to_order<N: Nic>(
         md.fix
             .handle_input(now, md.tls.plaintext(), &mut |m: &Message<'_>| {
                 let seq = m.uint(34).unwrap_or(0);
-                match MarketData::new_checked(m) {
+                match MarketData::new_cached(m, md_table) {
                     Ok(v) => match book.apply_message(&v, seq) {
                         Ok(_) => updated = true,
                         Err(e) => *md_error = Some(e.to_string()),
@@ -634,7 +635,7 @@ pub(crate) struct Client<N: Nic> {
     side: Side2<StampNic<N>>,
     book: Book,
     armed: ArmedOrder,
-    er_table: ErTable,
+    tables: ViewTables,
     md_error: Option<String>,
     orders: u64,
     fills: u64,
@@ -677,7 +678,7 @@ impl<N: Nic> Client<N> {
             },
             book: Book::new(10, 1, 8),
             armed: ArmedOrder::new()?,
-            er_table: ErTable::new(),
+            tables: ViewTables::default(),
             md_error: None,
             orders: 0,
             fills: 0,
@@ -793,6 +794,7 @@ impl<N: Nic> Client<N> {
                 clock,
                 &mut self.side,
                 &mut self.book,
+                &mut self.tables.md,
                 &mut self.armed,
                 stamped,
                 &mut m.s,
@@ -887,7 +889,7 @@ impl<N: Nic> Client<N> {
             &mut self.side,
             &mut self.book,
             &mut self.armed,
-            &mut self.er_table,
+            &mut self.tables,
             &mut self.md_error,
             &mut self.fills,
             now,
@@ -934,13 +936,20 @@ impl<N: Nic> Client<N> {
     }
 }
 
+/// The views' tables of the client's two links, kept from message to message.
+#[derive(Debug, Default)]
+struct ViewTables {
+    er: ErTable,
+    md: MdTable,
+}
+
 /// The client outside the measured path: market data into the book, fills counted.
 /// Returns whether the book changed.
 fn client_pump<N: Nic>(
     client: &mut Side2<N>,
     book: &mut Book,
     armed: &mut ArmedOrder,
-    er_table: &mut ErTable,
+    tables: &mut ViewTables,
     md_error: &mut Option<String>,
     fills: &mut u64,
     now: UtcTimestamp,
@@ -950,7 +959,7 @@ fn client_pump<N: Nic>(
         .md
         .pump(&mut client.stack, now, &mut |m: &Message<'_>| {
             let seq = m.uint(34).unwrap_or(0);
-            if let Ok(v) = MarketData::new_checked(m) {
+            if let Ok(v) = MarketData::new_cached(m, &mut tables.md) {
                 match book.apply_message(&v, seq) {
                     Ok(_) => updated = true,
                     Err(e) => *md_error = Some(e.to_string()),
@@ -961,7 +970,7 @@ fn client_pump<N: Nic>(
     client
         .trd
         .pump(&mut client.stack, now, &mut |m: &Message<'_>| {
-            if let Ok(er) = ExecutionReport::new_cached(m, er_table) {
+            if let Ok(er) = ExecutionReport::new_cached(m, &mut tables.er) {
                 *fills += u64::from(er.ord_status() == OrdStatus::Filled);
                 armed.on_execution(&er);
             }

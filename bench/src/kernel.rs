@@ -29,7 +29,7 @@ use tickwire_fix::session::{
     Capacities, Config, MemoryJournal, ResendPolicy, Role, Session, State,
 };
 use tickwire_fix::time::UtcTimestamp;
-use tickwire_fix::views::{ErTable, ExecutionReport, MarketData, OrdStatus};
+use tickwire_fix::views::{ErTable, ExecutionReport, MarketData, MdTable, OrdStatus};
 
 use crate::feed::{numeric_cl_ord_id, send_fill, ArmedOrder, Feed};
 use crate::inmem::Report;
@@ -205,6 +205,7 @@ struct Strategy {
     fills: u64,
     armed: ArmedOrder,
     er_table: ErTable,
+    md_table: MdTable,
 }
 
 impl Strategy {
@@ -215,6 +216,7 @@ impl Strategy {
             fills: 0,
             armed: ArmedOrder::new()?,
             er_table: ErTable::new(),
+            md_table: MdTable::new(),
         })
     }
 
@@ -233,8 +235,9 @@ impl Strategy {
         let seen = &mut self.ticks_seen;
         let mut err = None;
         let mut updated = false;
+        let md_table = &mut self.md_table;
         client.md.pump(now, &mut |m: &Message<'_>| {
-            if let Ok(md) = MarketData::new_checked(m) {
+            if let Ok(md) = MarketData::new_cached(m, md_table) {
                 *seen += 1;
                 updated = true;
                 if let Err(e) = book.apply_message(&md, m.uint(34).unwrap_or(0)) {

@@ -47,7 +47,7 @@ use tickwire_fix::message::Message;
 use tickwire_fix::outbound::{self, NewOrder, OrderShape, Side, TimeInForce};
 use tickwire_fix::session::{Capacities, MemoryJournal, Session, State};
 use tickwire_fix::template::Header;
-use tickwire_fix::views::MarketData;
+use tickwire_fix::views::{MarketData, MdTable};
 
 const ROUNDS: usize = 25;
 const TICKS_PER_ROUND: u64 = 4_000;
@@ -59,6 +59,7 @@ struct ByHand {
     md: Link<MemoryJournal>,
     trd: Link<MemoryJournal>,
     book: Book,
+    md_table: MdTable,
     order: NewOrder,
     ids: SpotClOrdId,
     venue: Venue,
@@ -114,6 +115,7 @@ impl ByHand {
             md,
             trd,
             book: Book::new(10, 1, 8),
+            md_table: MdTable::new(),
             order: outbound::new_order_single(header, &shape).unwrap(),
             ids: SpotClOrdId::new(0),
             venue,
@@ -128,12 +130,12 @@ impl ByHand {
     fn cycle(&mut self) -> bool {
         let now = at(self.t);
         self.stack.poll(now.mono_ns);
-        let book = &mut self.book;
+        let (book, md_table) = (&mut self.book, &mut self.md_table);
         let mut updated = false;
         self.md
             .pump(&mut self.stack, now.utc, &mut |m: &Message<'_>| {
                 let seq = m.seq_num().unwrap_or(0);
-                if let Ok(md) = MarketData::new_checked(m) {
+                if let Ok(md) = MarketData::new_cached(m, md_table) {
                     let _ = book.apply_message(&md, seq);
                     updated = true;
                 }

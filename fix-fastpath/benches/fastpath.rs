@@ -45,7 +45,7 @@ use tickwire_fix::book::{Book, BookSide};
 use tickwire_fix::decimal::Decimal;
 use tickwire_fix::message::{frame_boundary, FieldIndex, FrameLimits, Message};
 use tickwire_fix::time::UtcTimestamp;
-use tickwire_fix::views::{ErTable, ExecutionReport, MarketData};
+use tickwire_fix::views::{ErTable, ExecutionReport, MarketData, MdTable};
 
 /// What a hand-written client does: build the whole message with `format!` each time.
 fn naive_emit(seq: u64, now: &str, id: u64, px: f64, qty: f64) -> String {
@@ -285,13 +285,14 @@ fn bench_md(c: &mut Criterion, group: &str, msgs: &[Vec<u8>], mut book: Book) {
     let (mut seq, mut k) = (1u64, 0usize);
     g.bench_function("tickwire", |b| {
         let mut idx = FieldIndex::<64>::new();
+        let mut table = MdTable::new();
         b.iter(|| {
             let raw = black_box(msgs[k].as_slice());
             let n = frame_boundary(raw, FrameLimits::default())
                 .unwrap()
                 .unwrap();
             let msg = Message::parse_summed(&raw[..n], &mut idx).unwrap();
-            let view = MarketData::new_checked(&msg).unwrap();
+            let view = MarketData::new_cached(&msg, &mut table).unwrap();
             book.apply_message(&view, seq).unwrap();
             seq += 1;
             k = if k + 1 == msgs.len() { 0 } else { k + 1 };

@@ -20,7 +20,7 @@ use tickwire_fix::message::{frame_boundary, FieldIndex, FrameLimits, Message};
 use tickwire_fix::outbound::NewOrder;
 use tickwire_fix::session::{Capacities, MemoryJournal, Session, State as SessionState};
 use tickwire_fix::time::UtcTimestamp;
-use tickwire_fix::views::{ErTable, ExecutionReport, MarketData};
+use tickwire_fix::views::{ErTable, ExecutionReport, MarketData, MdTable};
 
 #[inline(never)]
 fn emit(order: &mut NewOrder, seq: u64, now: UtcTimestamp, id: &[u8; 16]) -> usize {
@@ -56,12 +56,12 @@ fn parse_er_new(raw: &[u8], idx: &mut FieldIndex<64>, table: &mut ErTable) -> us
 }
 
 #[inline(never)]
-fn md_apply(raw: &[u8], idx: &mut FieldIndex<64>, book: &mut Book, seq: u64) {
+fn md_apply(raw: &[u8], idx: &mut FieldIndex<64>, table: &mut MdTable, book: &mut Book, seq: u64) {
     let n = frame_boundary(raw, FrameLimits::default())
         .unwrap()
         .unwrap();
     let msg = Message::parse_summed(&raw[..n], idx).unwrap();
-    let view = MarketData::new_checked(&msg).unwrap();
+    let view = MarketData::new_cached(&msg, table).unwrap();
     book.apply_message(&view, seq).unwrap();
     // A stale book would skip the work being counted.
     assert_eq!(
@@ -80,11 +80,12 @@ fn md_session(
     raw: &[u8],
     now: UtcTimestamp,
     book: &mut Book,
+    table: &mut MdTable,
 ) {
     let mut applied = false;
     session.handle_input(now, raw, &mut |m: &Message<'_>| {
         let seq = m.uint(34).unwrap_or(0);
-        let view = MarketData::new_checked(m).unwrap();
+        let view = MarketData::new_cached(m, table).unwrap();
         book.apply_message(&view, seq).unwrap();
         applied = true;
     });
@@ -119,6 +120,7 @@ fn main() {
     let feed = [feed_message(false), feed_message(true)];
     let mut idx = FieldIndex::<64>::new();
     let mut table = ErTable::new();
+    let mut md_table = MdTable::new();
     let mut session = (op == "md-session").then(|| session_feed(SESSION_MESSAGES));
     // Live from a snapshot at MsgSeqNum 0 holding the levels the first feed message deletes;
     // the market-data operations then apply MsgSeqNum 1, 2, … (a gap would make the book
@@ -153,19 +155,25 @@ fn main() {
                 };
                 black_box(n);
             }
-            "md" => md_apply(black_box(&md), &mut idx, &mut book, seq - 1),
+            "md" => md_apply(black_box(&md), &mut idx, &mut md_table, &mut book, seq - 1),
             "er-frame" => drop(black_box(frame_only(black_box(&er)))),
             "md-frame" => drop(black_box(frame_only(black_box(&md)))),
             "er-index" => drop(black_box(index_only(black_box(&er), &mut idx))),
             "md-index" => drop(black_box(index_only(black_box(&md), &mut idx))),
             "md-feed" => {
                 let msg = &feed[(seq % 2) as usize];
-                md_apply(black_box(msg), &mut idx, &mut book, seq - 1);
+                md_apply(black_box(msg), &mut idx, &mut md_table, &mut book, seq - 1);
             }
             "md-session" => {
                 let (client, wire, at) = session.as_mut().unwrap();
                 let (p, n) = at[(seq - 2) as usize];
-                md_session(client, black_box(&wire[p..p + n]), now, &mut book);
+                md_session(
+                    client,
+                    black_box(&wire[p..p + n]),
+                    now,
+                    &mut book,
+                    &mut md_table,
+                );
             }
             other => {
                 eprintln!("unknown operation {other}: emit, er, er-new, er-mixed, md, md-feed, md-session, er-frame, md-frame, er-index, md-index");

@@ -897,41 +897,103 @@ pub struct MarketData<'a> {
     checksum_before: Option<FieldRef>,
 }
 
+/// Where a market-data message's NoMDEntries (268) and first ChecksumOrderBook (5041) before
+/// it lie, kept by the caller from one message to the next: while the messages keep one tag
+/// layout (the same [`LayoutId`]), [`MarketData::new_cached`] takes them from here instead of
+/// scanning the header for them. Create it once per stream; `new` is a `const fn`.
+#[derive(Debug, Clone)]
+pub struct MdTable {
+    layout: LayoutId,
+    /// Index of 268 (`None`: the layout has none).
+    count_at: Option<usize>,
+    checksum_at: Option<usize>,
+}
+
+impl Default for MdTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MdTable {
+    /// A table of no layout yet.
+    pub const fn new() -> Self {
+        MdTable {
+            layout: LayoutId::NONE,
+            count_at: None,
+            checksum_at: None,
+        }
+    }
+}
+
+/// The index of the first 268 in `fields` and of the first 5041 before it.
+#[inline(always)]
+fn md_positions(fields: &[FieldRef]) -> (Option<usize>, Option<usize>) {
+    let mut checksum_at = None;
+    for (i, f) in fields.iter().enumerate() {
+        match f.tag {
+            268 => return (Some(i), checksum_at),
+            5041 if checksum_at.is_none() => checksum_at = Some(i),
+            _ => {}
+        }
+    }
+    (None, checksum_at)
+}
+
 impl<'a> MarketData<'a> {
     /// Checks MsgType W or X and the entry count.
     ///
     /// # Errors
     /// [`ViewError`].
+    #[inline]
     pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
-        let snapshot = match msg.msg_type() {
-            b"W" => true,
-            b"X" => false,
-            _ => return Err(ViewError::WrongMsgType),
-        };
-        let fields = msg.fields();
-        let mut checksum_before = None;
-        let mut at = None;
-        for (i, f) in fields.iter().enumerate() {
-            match f.tag {
-                268 => {
-                    at = Some(i);
-                    break;
-                }
-                5041 if checksum_before.is_none() => checksum_before = Some(*f),
-                _ => {}
-            }
+        let snapshot = Self::snapshot(msg)?;
+        Self::at(msg, snapshot, md_positions(msg.fields()))
+    }
+
+    /// [`MarketData::new_checked`] with the places of 268 and 5041 taken from `table` when
+    /// `msg` has the layout `table` was last filled for (its [`Message::layout_id`]), and
+    /// found in `msg` (for the next message) when not.
+    ///
+    /// # Errors
+    /// [`ViewError`], as [`MarketData::new_checked`].
+    #[inline]
+    pub fn new_cached(msg: &Message<'a>, table: &mut MdTable) -> Result<Self, ViewError> {
+        let snapshot = Self::snapshot(msg)?;
+        if table.layout != msg.layout_id() {
+            (table.count_at, table.checksum_at) = md_positions(msg.fields());
+            table.layout = msg.layout_id();
         }
-        let Some(at) = at else {
+        Self::at(msg, snapshot, (table.count_at, table.checksum_at))
+    }
+
+    #[inline(always)]
+    fn snapshot(msg: &Message<'a>) -> Result<bool, ViewError> {
+        match msg.msg_type() {
+            b"W" => Ok(true),
+            b"X" => Ok(false),
+            _ => Err(ViewError::WrongMsgType),
+        }
+    }
+
+    #[inline(always)]
+    fn at(
+        msg: &Message<'a>,
+        snapshot: bool,
+        (count_at, checksum_at): (Option<usize>, Option<usize>),
+    ) -> Result<Self, ViewError> {
+        let fields = msg.fields();
+        let Some(count_field) = count_at.and_then(|i| fields.get(i)) else {
             return Err(ViewError::Field(ParseError::Missing { tag: 268 }));
         };
-        let count = parse_uint(msg.value(fields[at]))
+        let count = parse_uint(msg.value(*count_field))
             .ok_or(ViewError::Field(ParseError::BadInt { tag: 268 }))?;
         Ok(MarketData {
             msg: *msg,
             snapshot,
             count,
-            group: at + 1,
-            checksum_before,
+            group: count_at.map_or(0, |i| i + 1),
+            checksum_before: checksum_at.and_then(|i| fields.get(i)).copied(),
         })
     }
     /// True for a full refresh.
@@ -1516,6 +1578,64 @@ mod tests {
                 let cached = ExecutionReport::new_cached(&msg, &mut table);
                 match (&fresh, &cached) {
                     (Ok(a), Ok(b)) => proptest::prop_assert_eq!(er_reading(a), er_reading(b), "message {}", m),
+                    (Err(a), Err(b)) => proptest::prop_assert_eq!(a, b, "message {}", m),
+                    _ => proptest::prop_assert!(false, "message {}: {:?} against {:?}", m, fresh.is_ok(), cached.is_ok()),
+                }
+            }
+        }
+    }
+
+    /// Everything a market-data view reads, as text, for comparing two views.
+    fn md_reading(md: &MarketData<'_>) -> String {
+        let mut entries = md.entries();
+        let list: Vec<_> = entries.by_ref().collect();
+        format!(
+            "{:?}",
+            (
+                md.is_snapshot(),
+                md.entry_count(),
+                md.request_id(),
+                md.symbol(),
+                list,
+                md.book_checksum(),
+                md.book_checksum_after(entries.position()),
+            )
+        )
+    }
+
+    proptest::proptest! {
+        /// One `MdTable` over any run of messages, as `ErTable`'s test: `new_cached` reads
+        /// exactly what `new_checked` reads, with 268 and 5041 in different places, snapshot
+        /// and increment, no 268, and messages that are no market data in between.
+        #[test]
+        fn a_cached_market_data_view_reads_as_a_fresh_one(
+            steps in proptest::collection::vec((0usize..9, 0usize..2, proptest::bool::ANY), 1..40),
+        ) {
+            let messages = [
+                "35=X|34=2|55=X|5041=7|268=1|279=0|269=0|270=1|271=1|58=x|",
+                // The same layout, other values.
+                "35=X|34=3|55=Y|5041=9|268=2|279=1|269=1|270=2.5|271=0|58=y|",
+                "35=X|34=2|55=X|268=1|279=0|269=0|270=1|271=1|5041=8|",
+                "35=X|34=2|5041=6|268=1|279=0|269=0|270=1|271=1|5041=8|",
+                "35=W|34=2|55=X|262=R|268=2|269=0|270=1|271=1|269=1|270=2|271=1|",
+                "35=X|34=2|55=X|262=R|268=2|279=0|269=0|270=1|271=1|279=2|269=1|270=2|271=0|",
+                // No NoMDEntries: refused.
+                "35=X|34=2|55=X|279=0|269=0|270=1|271=1|",
+                "35=0|34=3|",
+                "35=X|34=2|55=X|268=x|279=0|269=0|270=1|271=1|",
+            ]
+            .map(|m| format!("8=FIX.4.4|9=1|{m}10=000|").replace('|', "\x01"));
+            let mut indexes = [FieldIndex::<64>::new(), FieldIndex::<64>::new()];
+            let mut table = MdTable::new();
+            for (m, i, view) in steps {
+                let msg = Message::parse(messages[m].as_bytes(), &mut indexes[i]).expect("indexes");
+                if !view {
+                    continue;
+                }
+                let fresh = MarketData::new_checked(&msg);
+                let cached = MarketData::new_cached(&msg, &mut table);
+                match (&fresh, &cached) {
+                    (Ok(a), Ok(b)) => proptest::prop_assert_eq!(md_reading(a), md_reading(b), "message {}", m),
                     (Err(a), Err(b)) => proptest::prop_assert_eq!(a, b, "message {}", m),
                     _ => proptest::prop_assert!(false, "message {}: {:?} against {:?}", m, fresh.is_ok(), cached.is_ok()),
                 }

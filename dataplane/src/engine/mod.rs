@@ -47,7 +47,7 @@ use tickwire_fix::session::{
 };
 use tickwire_fix::template::{Header, Layout, Template as FixTemplate, TemplateError};
 use tickwire_fix::time::UtcTimestamp;
-use tickwire_fix::views::{ErTable, ExecType, ExecutionReport, MarketData};
+use tickwire_fix::views::{ErTable, ExecType, ExecutionReport, MarketData, MdTable};
 
 use crate::allowlist::Live;
 use crate::clock::Now;
@@ -460,6 +460,8 @@ struct Slot<J: Journal> {
     delivered: usize,
     /// The ExecutionReport views' tag table, kept while the reports repeat a layout.
     er_table: ErTable,
+    /// The market-data views' table, likewise.
+    md_table: MdTable,
     /// The unanswered probe.
     probe: Option<Probe>,
 }
@@ -928,6 +930,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             sealed: 0,
             delivered: 0,
             er_table: ErTable::new(),
+            md_table: MdTable::new(),
             probe: None,
         });
         set(&self.counters.counters().sessions, self.slots.len() as u64);
@@ -1719,6 +1722,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
             book,
             delivered,
             er_table,
+            md_table,
             ..
         } = cur;
         let Some(tls) = tls.as_mut() else {
@@ -1748,7 +1752,7 @@ impl<N: Nic, J: Journal, S: Strategy, R: PreTrade> Engine<N, J, S, R> {
                     return;
                 };
                 let seq = m.seq_num().unwrap_or(0);
-                if let Ok(md) = MarketData::new_checked(m) {
+                if let Ok(md) = MarketData::new_cached(m, md_table) {
                     let _ = book.apply_message(&md, seq);
                     bump(&sc.book_updates, 1);
                     let update = BookUpdate { session, book, seq };
