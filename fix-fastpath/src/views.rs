@@ -59,12 +59,21 @@ macro_rules! char_enum {
         }
 
         impl $name {
-            /// From the wire character.
+            /// From the wire character: one load from a table of all 256 (a `match` over
+            /// the sparse codes compiled to an indirect jump).
+            #[inline]
             pub fn from_code(c: u8) -> Self {
-                match c {
-                    $($code => Self::$variant,)*
-                    other => Self::Other(other),
-                }
+                static TABLE: [$name; 256] = {
+                    let mut t = [$name::Other(0); 256];
+                    let mut i = 0;
+                    while i < 256 {
+                        t[i] = $name::Other(i as u8);
+                        i += 1;
+                    }
+                    $(t[$code as usize] = $name::$variant;)*
+                    t
+                };
+                TABLE[usize::from(c)]
             }
 
             /// The wire character.
