@@ -513,6 +513,41 @@ fn a_wrong_checksum_is_garbled_and_the_next_message_is_taken() {
     assert_eq!(p.b.state(), State::Active);
 }
 
+/// A message whose last body field runs into the trailer (no SOH before `10=`, BodyLength and
+/// CheckSum consistent with that) has no CheckSum field: dropped as garbled, not delivered and
+/// not answered with a Reject; the well-formed copy behind it goes through.
+#[test]
+fn a_body_running_into_the_trailer_is_garbled() {
+    let mut p = mem_pair();
+    p.connect();
+    let before = p.b.stats();
+    p.send_order("glued");
+    let good = p.a.pending_transmit().to_vec();
+    p.a.consume_transmit(good.len());
+    // Drop the SOH before "10=", then BodyLength and CheckSum as a framer would check them.
+    let text = String::from_utf8(good.clone()).unwrap();
+    let trailer = text.rfind("\x0110=").unwrap();
+    let body_start = text.find("\x0135=").unwrap() + 1;
+    let body = &text[body_start..trailer];
+    let head = &text[..text.find("\x019=").unwrap()];
+    let mut glued = format!("{head}\x019={}\x01{body}", body.len()).into_bytes();
+    let sum = glued.iter().fold(0u8, |s, &b| s.wrapping_add(b));
+    glued.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+    assert_eq!(
+        frame(&glued, FrameLimits::default()),
+        Ok(Some(glued.len())),
+        "the framer takes it"
+    );
+    let mut app = vec![];
+    let mut input = glued;
+    input.extend_from_slice(&good);
+    p.b.handle_input(p.now, &input, &mut app_sink(&mut app));
+    assert_eq!(p.b.stats().garbled, before.garbled + 1);
+    assert_eq!(p.b.stats().rejects_sent, before.rejects_sent);
+    assert_eq!(app.len(), 1, "{app:?}");
+    assert_eq!(p.b.state(), State::Active);
+}
+
 /// A [`MemoryJournal`] that counts the calls of [`Journal::warm`].
 struct WarmCounting {
     inner: MemoryJournal,
