@@ -90,8 +90,8 @@ pub fn checksum(bytes: &[u8]) -> u8 {
         b += hi;
     }
     let rest = chunks.remainder();
-    let keep = TAIL_KEEP
-        .get(rest.len()..)
+    let keep = KEEP
+        .get(32 + rest.len()..)
         .and_then(<[u8]>::first_chunk::<32>);
     match (bytes.last_chunk::<32>(), keep) {
         // The remainder as the last 32 bytes with the ones already added masked off: two more
@@ -126,11 +126,13 @@ pub(crate) fn sum_lanes(v: u8x16) -> u8 {
     (pairs.wrapping_mul(0x0001_0001_0001_0001) >> 48) as u8
 }
 
-/// `TAIL_KEEP[r..r + 32]` keeps the last `r` bytes of 32: byte `k` is kept when `k + r >= 32`.
-const TAIL_KEEP: [u8; 64] = {
-    let mut t = [0u8; 64];
-    let mut i = 32;
-    while i < 64 {
+/// Masks that keep the last bytes of a block: `KEEP[64 - w + r..64 + r]` keeps the last `r`
+/// of `w` bytes (byte `k` when `k + r >= w`), for the CheckSum's 32-byte tail and the
+/// indexer's 64-byte last block.
+pub(crate) static KEEP: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut i = 64;
+    while i < 128 {
         t[i] = 0xff;
         i += 1;
     }

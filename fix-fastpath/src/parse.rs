@@ -45,7 +45,7 @@
 //! Nothing here panics on any input.
 
 use crate::decimal::{Decimal, DecimalError};
-use crate::encode::sum_lanes;
+use crate::encode::{sum_lanes, KEEP};
 use crate::time::{TimeError, UtcTimestamp};
 use wide::u8x16;
 
@@ -791,17 +791,6 @@ fn soh_mask<const SUM: bool>(block: &[u8; 64], keep: Option<&[u8; 64]>, sum: &mu
     }
     m
 }
-
-/// `KEEP[r..r + 64]` keeps the last `r` bytes of a block (byte `k` when `k + r >= 64`).
-static KEEP: [u8; 128] = {
-    let mut t = [0u8; 128];
-    let mut i = 64;
-    while i < 128 {
-        t[i] = 0xff;
-        i += 1;
-    }
-    t
-};
 
 /// [`soh_mask`] of the bytes `base..base + 64` (fewer at the end of the message, the missing
 /// bits clear), their byte sum added to `sum` with `SUM`. The last block of a message of 64

@@ -1524,6 +1524,26 @@ mod tests {
     use super::*;
     use crate::parse::FieldIndex;
 
+    /// `steps` (which of `messages`, through which of two indexes, whether a view is built)
+    /// with one `table` across them: each view built with the table (`cached`) reads what a
+    /// fresh one reads (`fresh`), both as text or the same error.
+    fn cached_reads_as_fresh<T>(
+        messages: &[String],
+        steps: &[(usize, usize, bool)],
+        table: &mut T,
+        fresh: impl Fn(&Message<'_>) -> Result<String, ViewError>,
+        cached: impl Fn(&Message<'_>, &mut T) -> Result<String, ViewError>,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        let mut indexes = [FieldIndex::<64>::new(), FieldIndex::<64>::new()];
+        for &(m, i, view) in steps {
+            let msg = Message::parse(messages[m].as_bytes(), &mut indexes[i]).expect("indexes");
+            if view {
+                proptest::prop_assert_eq!(fresh(&msg), cached(&msg, table), "message {}", m);
+            }
+        }
+        Ok(())
+    }
+
     /// Everything a report view reads, as text, for comparing two views.
     fn er_reading(er: &ExecutionReport<'_>) -> String {
         format!(
@@ -1576,21 +1596,13 @@ mod tests {
                 format!("{head}17=E1|37=O1|39=0|54=1|55=BTC/USD|150=0|151=x|"),
             ]
             .map(|m| format!("{m}10=000|").replace('|', "\x01"));
-            let mut indexes = [FieldIndex::<64>::new(), FieldIndex::<64>::new()];
-            let mut table = ErTable::new();
-            for (m, i, view) in steps {
-                let msg = Message::parse(messages[m].as_bytes(), &mut indexes[i]).expect("indexes");
-                if !view {
-                    continue;
-                }
-                let fresh = ExecutionReport::new_checked(&msg);
-                let cached = ExecutionReport::new_cached(&msg, &mut table);
-                match (&fresh, &cached) {
-                    (Ok(a), Ok(b)) => proptest::prop_assert_eq!(er_reading(a), er_reading(b), "message {}", m),
-                    (Err(a), Err(b)) => proptest::prop_assert_eq!(a, b, "message {}", m),
-                    _ => proptest::prop_assert!(false, "message {}: {:?} against {:?}", m, fresh.is_ok(), cached.is_ok()),
-                }
-            }
+            cached_reads_as_fresh(
+                &messages,
+                &steps,
+                &mut ErTable::new(),
+                |m| ExecutionReport::new_checked(m).map(|v| er_reading(&v)),
+                |m, t| ExecutionReport::new_cached(m, t).map(|v| er_reading(&v)),
+            )?;
         }
     }
 
@@ -1634,21 +1646,13 @@ mod tests {
                 "35=X|34=2|55=X|268=x|279=0|269=0|270=1|271=1|",
             ]
             .map(|m| format!("8=FIX.4.4|9=1|{m}10=000|").replace('|', "\x01"));
-            let mut indexes = [FieldIndex::<64>::new(), FieldIndex::<64>::new()];
-            let mut table = MdTable::new();
-            for (m, i, view) in steps {
-                let msg = Message::parse(messages[m].as_bytes(), &mut indexes[i]).expect("indexes");
-                if !view {
-                    continue;
-                }
-                let fresh = MarketData::new_checked(&msg);
-                let cached = MarketData::new_cached(&msg, &mut table);
-                match (&fresh, &cached) {
-                    (Ok(a), Ok(b)) => proptest::prop_assert_eq!(md_reading(a), md_reading(b), "message {}", m),
-                    (Err(a), Err(b)) => proptest::prop_assert_eq!(a, b, "message {}", m),
-                    _ => proptest::prop_assert!(false, "message {}: {:?} against {:?}", m, fresh.is_ok(), cached.is_ok()),
-                }
-            }
+            cached_reads_as_fresh(
+                &messages,
+                &steps,
+                &mut MdTable::new(),
+                |m| MarketData::new_checked(m).map(|v| md_reading(&v)),
+                |m, t| MarketData::new_cached(m, t).map(|v| md_reading(&v)),
+            )?;
         }
     }
 

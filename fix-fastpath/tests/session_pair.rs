@@ -473,18 +473,35 @@ fn garbage_bytes_never_panic_and_the_session_continues() {
     assert!(Message::parse(b"\x01\x01", &mut idx).is_err());
 }
 
+type MemPair = Pair<MemoryJournal, MemoryJournal>;
+
+/// A logged-on pair, the venue's counters, and the bytes of an order the client has queued
+/// (taken off its transmit queue, not delivered).
+fn pair_with_order(id: &str) -> (MemPair, tickwire_fix::session::Stats, Vec<u8>) {
+    let mut p = mem_pair();
+    p.connect();
+    let before = p.b.stats();
+    p.send_order(id);
+    let good = p.a.pending_transmit().to_vec();
+    p.a.consume_transmit(good.len());
+    (p, before, good)
+}
+
+/// `first` and then `good` to the venue in one input; the application messages it delivered.
+fn venue_takes(p: &mut MemPair, first: &[u8], good: &[u8]) -> Vec<(u64, Vec<u8>, bool)> {
+    let mut app = vec![];
+    let input = [first, good].concat();
+    p.b.handle_input(p.now, &input, &mut app_sink(&mut app));
+    app
+}
+
 /// A message whose CheckSum does not match its bytes is dropped as garbled (the sum is taken
 /// while the fields are indexed, after framing): not delivered, its sequence number not
 /// consumed, and the same message with the right CheckSum, in the same input, goes through.
 #[test]
 fn a_wrong_checksum_is_garbled_and_the_next_message_is_taken() {
     use tickwire_fix::message::FrameError;
-    let mut p = mem_pair();
-    p.connect();
-    let before = p.b.stats();
-    p.send_order("sum");
-    let good = p.a.pending_transmit().to_vec();
-    p.a.consume_transmit(good.len());
+    let (mut p, before, good) = pair_with_order("sum");
     let mut bad = good.clone();
     let last = bad.len() - 2;
     bad[last] = if bad[last] == b'9' {
@@ -492,10 +509,7 @@ fn a_wrong_checksum_is_garbled_and_the_next_message_is_taken() {
     } else {
         bad[last] + 1
     };
-    let mut app = vec![];
-    let mut input = bad.clone();
-    input.extend_from_slice(&good);
-    p.b.handle_input(p.now, &input, &mut app_sink(&mut app));
+    let app = venue_takes(&mut p, &bad, &good);
     let events: Vec<_> = std::iter::from_fn(|| p.b.poll_event()).collect();
     assert!(
         events
@@ -518,12 +532,7 @@ fn a_wrong_checksum_is_garbled_and_the_next_message_is_taken() {
 /// not answered with a Reject; the well-formed copy behind it goes through.
 #[test]
 fn a_body_running_into_the_trailer_is_garbled() {
-    let mut p = mem_pair();
-    p.connect();
-    let before = p.b.stats();
-    p.send_order("glued");
-    let good = p.a.pending_transmit().to_vec();
-    p.a.consume_transmit(good.len());
+    let (mut p, before, good) = pair_with_order("glued");
     // Drop the SOH before "10=", then BodyLength and CheckSum as a framer would check them.
     let text = String::from_utf8(good.clone()).unwrap();
     let trailer = text.rfind("\x0110=").unwrap();
@@ -538,10 +547,7 @@ fn a_body_running_into_the_trailer_is_garbled() {
         Ok(Some(glued.len())),
         "the framer takes it"
     );
-    let mut app = vec![];
-    let mut input = glued;
-    input.extend_from_slice(&good);
-    p.b.handle_input(p.now, &input, &mut app_sink(&mut app));
+    let app = venue_takes(&mut p, &glued, &good);
     assert_eq!(p.b.stats().garbled, before.garbled + 1);
     assert_eq!(p.b.stats().rejects_sent, before.rejects_sent);
     assert_eq!(app.len(), 1, "{app:?}");
