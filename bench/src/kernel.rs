@@ -387,9 +387,10 @@ pub fn run(mode: Mode, ticks: u64) -> Result<Report, String> {
                 let v0 = clock.mono_ns();
                 venue.md.write_out()?;
                 // Poll until the client has processed this tick.
+                let mut fired = None;
                 while strategy.ticks_seen < i {
                     if let Some(t0) = strategy.on_tick(&mut client)? {
-                        record(&mut inside, clock.mono_ns() - t0).map_err(|e| e.to_string())?;
+                        fired = Some(clock.mono_ns() - t0);
                         orders += 1;
                     }
                 }
@@ -397,6 +398,10 @@ pub fn run(mode: Mode, ticks: u64) -> Result<Report, String> {
                     let seen = venue_fill(&mut venue.trd, limit())
                         .map_err(|e| format!("tick {i}, {orders} orders: {e}"))?;
                     record(&mut at_venue, seen - v0).map_err(|e| e.to_string())?;
+                }
+                // Recorded once the venue has read the order, as in tickwire's one-thread rows.
+                if let Some(d) = fired {
+                    record(&mut inside, d).map_err(|e| e.to_string())?;
                 }
                 venue.md.pump(utc(), &mut |_| {})?;
                 // Between ticks, as tickwire's rows do ([`Session::warm`]).
