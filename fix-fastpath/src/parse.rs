@@ -900,8 +900,8 @@ impl<'a> Message<'a> {
     /// [`frame_boundary`], say): also checks that the last field is `10=<three digits>` and
     /// that they are the byte sum of what comes before, modulo 256. The sum is taken in the
     /// indexing pass, from the same 16-byte loads that find the SOHs, instead of in a pass of
-    /// its own: [`frame_boundary`] + `parse_summed` does the work of [`frame`] +
-    /// [`Message::parse`] for ~150 fewer instructions on a 300-byte message.
+    /// its own: on a 300-byte message the separate pass took 156 instructions, the sum in
+    /// the index pass ≈ 90.
     ///
     /// # Errors
     /// As [`Message::parse`]; [`ParseError::Missing`] (tag 10) when the last field is not a
@@ -913,19 +913,6 @@ impl<'a> Message<'a> {
         index: &'a mut FieldIndex<N>,
     ) -> Result<Message<'a>, ParseError> {
         Self::index::<N, true>(bytes, index).map(|(msg, _)| msg)
-    }
-
-    /// [`Message::parse_summed`] telling, as [`Message::parse_tracking_layout`] does, whether
-    /// the message has the tag layout of the one indexed before it.
-    ///
-    /// # Errors
-    /// As [`Message::parse_summed`].
-    #[inline]
-    pub fn parse_summed_tracking_layout<const N: usize>(
-        bytes: &'a [u8],
-        index: &'a mut FieldIndex<N>,
-    ) -> Result<(Message<'a>, bool), ParseError> {
-        Self::index::<N, true>(bytes, index)
     }
 
     #[inline(always)]

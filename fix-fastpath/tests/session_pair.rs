@@ -554,6 +554,41 @@ fn a_body_running_into_the_trailer_is_garbled() {
     assert_eq!(p.b.state(), State::Active);
 }
 
+/// `8=FIX.4.4|9=<length>|<body>10=<sum>|` from a body written with `|` for SOH.
+fn with_trailer(body: &str) -> Vec<u8> {
+    let body = body.replace('|', "\x01");
+    let mut m = format!("8=FIX.4.4\x019={}\x01{body}", body.len()).into_bytes();
+    let sum = m.iter().fold(0u8, |s, &b| s.wrapping_add(b));
+    m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+    m
+}
+
+/// The field-order check is kept from a message that passed it only for messages of that
+/// message's tag layout: not for one whose layout differs but matches a message in between
+/// that never reached the check (here one with an unusable MsgSeqNum).
+#[test]
+fn a_kept_field_order_check_needs_the_checked_layout() {
+    let (mut p, before, good) = pair_with_order("first");
+    let mut app = vec![];
+    p.b.handle_input(p.now, &good, &mut app_sink(&mut app));
+    assert_eq!(app.len(), 1, "the first order passes the check");
+    let seq = p.b.journal().next_target_seq();
+    // SendingTime (52), a header field, after ClOrdID: out of order.
+    let order = |seq: &str| {
+        with_trailer(&format!(
+            "35=D|34={seq}|49=TESTCLIENT|56=KRAKEN-TRD|11=late|52=20260407-14:32:01.000|55=BTC/USD|54=1|40=1|"
+        ))
+    };
+    p.b.handle_input(p.now, &order("x"), &mut app_sink(&mut app));
+    p.b.handle_input(p.now, &order(&seq.to_string()), &mut app_sink(&mut app));
+    assert_eq!(
+        app.len(),
+        1,
+        "the out-of-order message was delivered: {app:?}"
+    );
+    assert_eq!(p.b.stats().rejects_sent, before.rejects_sent + 1);
+}
+
 /// A [`MemoryJournal`] that counts the calls of [`Journal::warm`].
 struct WarmCounting {
     inner: MemoryJournal,

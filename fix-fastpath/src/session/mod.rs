@@ -34,7 +34,8 @@ pub use out::TxQueue;
 
 use crate::encode::{EncodeError, Encoder};
 use crate::message::{
-    frame_boundary, resync, FieldIndex, FieldRef, FrameError, FrameLimits, Message, ParseError,
+    frame_boundary, resync, FieldIndex, FieldRef, FrameError, FrameLimits, LayoutId, Message,
+    ParseError,
 };
 use crate::parse::TagSet;
 use crate::time::{UtcTimestamp, NANOS_PER_SEC};
@@ -331,9 +332,9 @@ pub struct Session<J: Journal> {
     /// `FieldIndex<MAX_FIELDS>` is 6 KiB, and creating one per message (zeroing it) cost more
     /// than parsing the message.
     index: SpareIndex,
-    /// Header end of the last inbound message that passed the field-order check, while the
-    /// messages after it have kept its tag layout ([`Message::parse_tracking_layout`]).
-    order_checked: Option<usize>,
+    /// The tag layout ([`LayoutId`]) and header end of the last inbound message that passed
+    /// the field-order check.
+    order_checked: Option<(LayoutId, usize)>,
     /// The journal's next slot has not been warmed since the last message recorded or the
     /// last change through [`Session::journal_mut`] ([`Session::warm`]).
     warm_due: bool,
@@ -902,7 +903,7 @@ impl<J: Journal> Session<J> {
         bytes: &[u8],
         on_app: &mut dyn FnMut(&Message<'_>),
     ) {
-        let (msg, same_layout) = match Message::parse_summed_tracking_layout(bytes, index) {
+        let msg = match Message::parse_summed(bytes, index) {
             Ok(m) => m,
             Err(e) => {
                 self.stats.garbled += 1;
@@ -950,12 +951,16 @@ impl<J: Journal> Session<J> {
         }
         // Dictionary and field-order checks come first (QuickFIX validates before verifying
         // identity and sequence); a rejected message consumes its sequence number.
-        // The field-order check depends on the tags only: a message with the tag layout of the
-        // previous one, which passed, passes too (and its header ends at the same field).
-        let passed = self.order_checked.take().filter(|_| same_layout);
+        // The field-order check depends on the tags only: a message with the tag layout of one
+        // that passed passes too (and its header ends at the same field).
+        let passed = self
+            .order_checked
+            .take()
+            .filter(|&(layout, _)| layout == msg.layout_id())
+            .map(|(_, end)| end);
         let header_end = match self.check_message(&msg, passed) {
             Ok(end) => {
-                self.order_checked = Some(end);
+                self.order_checked = Some((msg.layout_id(), end));
                 end
             }
             Err(v) => {
