@@ -346,18 +346,12 @@ fn trailer<const SUM: bool>(
     if &t[..3] != b"10=" {
         return Err(FrameError::MissingChecksum);
     }
-    let (d0, d1, d2) = (
-        t[3].wrapping_sub(b'0'),
-        t[4].wrapping_sub(b'0'),
-        t[5].wrapping_sub(b'0'),
-    );
-    if d0 > 9 || d1 > 9 || d2 > 9 || t[6] != SOH {
+    let Some(actual) = checksum_digits([t[3], t[4], t[5]]).filter(|_| t[6] == SOH) else {
         return Err(FrameError::BadChecksumField);
-    }
+    };
     if !SUM {
         return Ok(Some(total));
     }
-    let actual = u32::from(d0) * 100 + u32::from(d1) * 10 + u32::from(d2);
     let expected = crate::encode::checksum(&stream[..trailer]);
     if actual != u32::from(expected) {
         return Err(FrameError::BadChecksum {
@@ -817,6 +811,14 @@ fn soh_mask_at<const SUM: bool>(bytes: &[u8], base: usize, sum: &mut u8x16) -> u
     }
 }
 
+/// The value of a CheckSum field's three characters, when all are digits.
+#[inline(always)]
+fn checksum_digits(d: [u8; 3]) -> Option<u32> {
+    let [d0, d1, d2] = d.map(|c| c.wrapping_sub(b'0'));
+    (d0 <= 9 && d1 <= 9 && d2 <= 9)
+        .then(|| u32::from(d0) * 100 + u32::from(d1) * 10 + u32::from(d2))
+}
+
 /// The CheckSum check of [`Message::parse_summed`] once the message is indexed: `sum` is the
 /// byte sum of the whole message, `last` its last field, which must be `10=<three digits>`
 /// (the trailer's own bytes are taken off the sum).
@@ -829,23 +831,14 @@ fn check_sum(bytes: &[u8], last: Option<&FieldRef>, sum: u8) -> Result<(), Parse
     let Some(&[d0, d1, d2]) = value else {
         return Err(ParseError::Missing { tag: 10 });
     };
-    let (d0, d1, d2) = (
-        d0.wrapping_sub(b'0'),
-        d1.wrapping_sub(b'0'),
-        d2.wrapping_sub(b'0'),
-    );
-    if d0 > 9 || d1 > 9 || d2 > 9 {
+    let Some(actual) = checksum_digits([d0, d1, d2]) else {
         return Err(ParseError::BadInt { tag: 10 });
-    }
+    };
     // `10=`, the digits and SOH.
-    let trailer = b'1'
-        .wrapping_add(b'0')
-        .wrapping_add(b'=')
-        .wrapping_add(SOH)
-        .wrapping_add(3 * b'0')
-        .wrapping_add(d0 + d1 + d2);
+    let trailer = [b'1', b'0', b'=', d0, d1, d2, SOH]
+        .iter()
+        .fold(0u8, |s, &b| s.wrapping_add(b));
     let expected = sum.wrapping_sub(trailer);
-    let actual = u32::from(d0) * 100 + u32::from(d1) * 10 + u32::from(d2);
     if actual != u32::from(expected) {
         return Err(ParseError::BadChecksum {
             expected,

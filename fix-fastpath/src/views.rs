@@ -992,7 +992,7 @@ impl<'a> MarketData<'a> {
         (count_at, checksum_at): (Option<usize>, Option<usize>),
     ) -> Result<Self, ViewError> {
         let fields = msg.fields();
-        let Some(count_field) = count_at.and_then(|i| fields.get(i)) else {
+        let Some((at, count_field)) = count_at.and_then(|i| fields.get(i).map(|f| (i, f))) else {
             return Err(ViewError::Field(ParseError::Missing { tag: 268 }));
         };
         let count = parse_uint(msg.value(*count_field))
@@ -1001,7 +1001,7 @@ impl<'a> MarketData<'a> {
             msg: *msg,
             snapshot,
             count,
-            group: count_at.map_or(0, |i| i + 1),
+            group: at + 1,
             checksum_before: checksum_at.and_then(|i| fields.get(i)).copied(),
         })
     }
