@@ -119,7 +119,55 @@ enum Command {
     Venue(cli::venue::Args),
 }
 
+/// The instruction-set extensions this build was compiled to use (`.cargo/config.toml`) that
+/// `detected` says the CPU lacks.
+fn missing_cpu_features(detected: impl Fn(&str) -> bool) -> Vec<&'static str> {
+    let mut compiled_in = Vec::new();
+    macro_rules! compiled {
+        ($($feature:tt),*) => {
+            $(if cfg!(target_feature = $feature) {
+                compiled_in.push($feature);
+            })*
+        };
+    }
+    compiled!("avx2", "bmi1", "bmi2", "lzcnt", "fma", "movbe");
+    compiled_in.retain(|f| !detected(f));
+    compiled_in
+}
+
+/// What this CPU has, of the features [`missing_cpu_features`] asks about.
+fn cpu_has(feature: &str) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match feature {
+            "avx2" => std::arch::is_x86_feature_detected!("avx2"),
+            "bmi1" => std::arch::is_x86_feature_detected!("bmi1"),
+            "bmi2" => std::arch::is_x86_feature_detected!("bmi2"),
+            "lzcnt" => std::arch::is_x86_feature_detected!("lzcnt"),
+            "fma" => std::arch::is_x86_feature_detected!("fma"),
+            "movbe" => std::arch::is_x86_feature_detected!("movbe"),
+            _ => false,
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = feature;
+        false
+    }
+}
+
 fn main() -> ExitCode {
+    // Before anything else: a build for x86-64-v3 on an older CPU would otherwise die on the
+    // first instruction it lacks, with SIGILL and no word of why.
+    let missing = missing_cpu_features(cpu_has);
+    if !missing.is_empty() {
+        eprintln!(
+            "tickwire: this build uses {}, which this CPU does not have; build for it with \
+             RUSTFLAGS=\"-C target-cpu=x86-64\" cargo build --release",
+            missing.join(", ")
+        );
+        return ExitCode::from(3);
+    }
     // clap exits with 2 on usage errors and 0 for --help / --version.
     let cli = Cli::parse();
     let output = cli.output;
@@ -166,5 +214,34 @@ fn main() -> ExitCode {
             eprintln!("tickwire: {e:#}");
             ExitCode::from(cli::exit_code(&e))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_host_has_every_feature_the_build_uses() {
+        assert_eq!(missing_cpu_features(cpu_has), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn the_shipped_build_targets_x86_64_v3_and_names_what_a_cpu_lacks() {
+        // `.cargo/config.toml` applies to the workspace unless RUSTFLAGS replaces it.
+        if std::env::var_os("RUSTFLAGS").is_none() && cfg!(target_arch = "x86_64") {
+            assert_eq!(
+                missing_cpu_features(|_| false),
+                ["avx2", "bmi1", "bmi2", "lzcnt", "fma", "movbe"]
+            );
+        }
+        assert_eq!(
+            missing_cpu_features(|f| f != "bmi2"),
+            if cfg!(target_feature = "bmi2") {
+                vec!["bmi2"]
+            } else {
+                vec![]
+            }
+        );
     }
 }

@@ -119,6 +119,7 @@ impl Side {
         }
     }
 
+    #[inline(always)]
     fn upsert(&mut self, price: i64, size: i64) -> Result<(), StaleReason> {
         match self.find(price) {
             Ok(i) => self.sizes[i] = size,

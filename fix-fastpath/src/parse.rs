@@ -811,6 +811,16 @@ fn soh_mask_at<const SUM: bool>(bytes: &[u8], base: usize, sum: &mut u8x16) -> u
     }
 }
 
+/// The error of a message with more fields than an index of `N` holds, built out of line so
+/// that the indexing loop does not set it up for every field.
+#[cold]
+#[inline(never)]
+fn too_many<const N: usize>() -> ParseError {
+    ParseError::TooManyFields {
+        capacity: N.min(usize::from(u16::MAX)) as u16,
+    }
+}
+
 /// The value of a CheckSum field's three characters, when all are digits.
 #[inline(always)]
 fn checksum_digits(d: [u8; 3]) -> Option<u32> {
@@ -930,9 +940,6 @@ impl<'a> Message<'a> {
         if u32::try_from(bytes.len()).is_err() {
             return Err(ParseError::TooLong);
         }
-        let too_many = ParseError::TooManyFields {
-            capacity: N.min(usize::from(u16::MAX)) as u16,
-        };
         let n = bytes.len();
         let mut count = 0usize;
         // First byte of the field being looked for: the byte after the previous SOH.
@@ -961,7 +968,7 @@ impl<'a> Message<'a> {
                 }
                 let (Some(slot), Some(seen)) = (fields.get_mut(count), layout.get_mut(count))
                 else {
-                    return Err(too_many);
+                    return Err(too_many::<N>());
                 };
                 let word = bytes
                     .get(start..start + 8)
@@ -1001,7 +1008,7 @@ impl<'a> Message<'a> {
                         let (Some(slot), Some(seen)) =
                             (fields.get_mut(count), layout.get_mut(count))
                         else {
-                            return Err(too_many);
+                            return Err(too_many::<N>());
                         };
                         if seen.tag != data_tag {
                             last = usize::MAX;
