@@ -276,6 +276,8 @@ pub struct ExecutionReport<'a> {
     avg_px: Decimal,
 }
 
+/// The index of a tag not in the message: beyond every field the table holds (it holds the
+/// first [`ABSENT`] fields only), so looking it up finds nothing without a test of its own.
 const ABSENT: u16 = u16::MAX;
 
 /// The value of [`ER_TAGS`]`[k]` during [`ExecutionReport::new_checked`], required.
@@ -285,9 +287,9 @@ fn er_value<'a>(
     at: &[u16; ER_TAGS.len() + 1],
     k: usize,
 ) -> Result<&'a [u8], ViewError> {
-    match at[k] {
-        ABSENT => Err(ViewError::Field(ParseError::Missing { tag: ER_TAGS[k] })),
-        i => Ok(msg.value(msg.fields()[usize::from(i)])),
+    match msg.fields().get(usize::from(at[k])) {
+        Some(f) => Ok(msg.value(*f)),
+        None => Err(ViewError::Field(ParseError::Missing { tag: ER_TAGS[k] })),
     }
 }
 
@@ -342,13 +344,14 @@ impl ErTable {
     }
 }
 
-/// The first index of each of [`ER_TAGS`] in `fields` ([`ABSENT`] when missing).
+/// The first index of each of [`ER_TAGS`] among the first [`ABSENT`] of `fields` ([`ABSENT`]
+/// when missing: a report has its fields near the start, and an index must fit the table).
 #[inline(always)]
 fn er_at(fields: &[FieldRef]) -> [u16; ER_TAGS.len() + 1] {
     // Back to front with unconditional stores, so the first occurrence of each tag is the
     // one left: one table load and one store per field, no branch and no load of `at`.
     let mut at = [ABSENT; ER_TAGS.len() + 1];
-    for i in (0..fields.len()).rev() {
+    for i in (0..fields.len().min(usize::from(ABSENT))).rev() {
         at[er_slot(fields[i].tag)] = i as u16;
     }
     at
@@ -407,10 +410,10 @@ impl<'a> ExecutionReport<'a> {
 
     #[inline(always)]
     fn get(&self, k: usize) -> Option<&'a [u8]> {
-        match self.at[k] {
-            ABSENT => None,
-            i => Some(self.msg.value(self.msg.fields()[usize::from(i)])),
-        }
+        self.msg
+            .fields()
+            .get(usize::from(self.at[k]))
+            .map(|f| self.msg.value(*f))
     }
 
     #[inline(always)]
@@ -791,6 +794,52 @@ pub struct MdEntries<'a> {
     pos: usize,
     delimiter: u32,
     snapshot: bool,
+    /// The layout every entry has, known from an [`MdTable`] ([`EntryShape::Mixed`]: found
+    /// entry by entry), and how many such entries are left.
+    shape: EntryShape,
+    shaped_left: usize,
+}
+
+/// How the entries of an incremental refresh are laid out, as an [`MdTable`] keeps it for a
+/// tag layout: every entry `279 269 278 270 271 273` (Kraken's), every entry `279 269 270 271`
+/// (the shortest L2 update), or neither (mixed or other layouts, and snapshots). A message of
+/// the table's [`LayoutId`] has the same tags in the same order, so its entries can be taken
+/// at fixed offsets without looking at a tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryShape {
+    Mixed,
+    Kraken,
+    Short,
+}
+
+const KRAKEN_ENTRY: [u32; 6] = [279, 269, 278, 270, 271, 273];
+const SHORT_ENTRY: [u32; 4] = [279, 269, 270, 271];
+
+/// The shape of the incremental entries that start at `fields[group]`, and how many there
+/// are: [`EntryShape::Kraken`] or [`EntryShape::Short`] when every entry has that layout
+/// exactly, which is when the field after the last one is no member of the group (the
+/// general reading of [`MdEntries`] would take a member into the last entry, and a 279 would
+/// start another).
+fn entry_shape(fields: &[FieldRef], group: usize) -> (EntryShape, usize) {
+    let tags_at = |i: usize, pattern: &[u32]| {
+        fields
+            .get(i..i + pattern.len())
+            .is_some_and(|f| f.iter().map(|f| f.tag).eq(pattern.iter().copied()))
+    };
+    for (shape, pattern) in [
+        (EntryShape::Kraken, &KRAKEN_ENTRY[..]),
+        (EntryShape::Short, &SHORT_ENTRY[..]),
+    ] {
+        let mut n = 0;
+        while tags_at(group + n * pattern.len(), pattern) {
+            n += 1;
+        }
+        let after = fields.get(group + n * pattern.len());
+        if n > 0 && !after.is_some_and(|f| MD_ENTRY_TAGS.contains(&f.tag)) {
+            return (shape, n);
+        }
+    }
+    (EntryShape::Mixed, 0)
 }
 
 impl MdEntries<'_> {
@@ -807,12 +856,46 @@ impl<'a> Iterator for MdEntries<'a> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let fields = self.msg.fields();
+        let (mut entry_type, mut entry_id, mut price, mut size, mut time, mut aggressor) =
+            (None, &b""[..], None, None, &b""[..], None);
+        // Entries of a layout an [`MdTable`] has seen: the fields at their offsets, no tag
+        // read (the shape was found on the same tags).
+        if self.shape != EntryShape::Mixed {
+            if self.shaped_left == 0 {
+                return None;
+            }
+            let first = |f: &FieldRef| self.msg.first_byte(*f);
+            let i = self.pos;
+            let action = match (self.shape, fields.get(i..)) {
+                (EntryShape::Kraken, Some([a, b, c, d, e, f, ..])) => {
+                    entry_type = first(b);
+                    entry_id = self.msg.value(*c);
+                    price = Some(*d);
+                    size = Some(*e);
+                    time = self.msg.value(*f);
+                    self.pos = i + 6;
+                    Some(first(a))
+                }
+                (EntryShape::Short, Some([a, b, c, d, ..])) => {
+                    entry_type = first(b);
+                    price = Some(*c);
+                    size = Some(*d);
+                    self.pos = i + 4;
+                    Some(first(a))
+                }
+                // Not of the table's layout after all: read as any other message below.
+                _ => None,
+            };
+            if let Some(action) = action {
+                self.shaped_left -= 1;
+                return Some(self.entry(action, entry_type, entry_id, price, size, time, None));
+            }
+            self.shape = EntryShape::Mixed;
+        }
         if fields.get(self.pos)?.tag != self.delimiter {
             return None;
         }
         let mut action = if self.snapshot { Some(b'0') } else { None };
-        let (mut entry_type, mut entry_id, mut price, mut size, mut time, mut aggressor) =
-            (None, &b""[..], None, None, &b""[..], None);
         let mut i = self.pos;
         // Incremental entries come as 279 269 278 270 271 273 (Kraken's) or as 279 269 270 271
         // (no MDEntryID or MDEntryTime: the shortest L2 update, which `tickwire bench`'s
@@ -832,8 +915,8 @@ impl<'a> Iterator for MdEntries<'a> {
                     action = first(a);
                     entry_type = first(b);
                     entry_id = self.msg.value(*c);
-                    price = Some(self.msg.value(*d));
-                    size = Some(self.msg.value(*e));
+                    price = Some(*d);
+                    size = Some(*e);
                     time = self.msg.value(*f);
                     i += 6;
                 }
@@ -844,8 +927,8 @@ impl<'a> Iterator for MdEntries<'a> {
                     if short {
                         action = first(a);
                         entry_type = first(b);
-                        price = Some(self.msg.value(*c));
-                        size = Some(self.msg.value(*d));
+                        price = Some(*c);
+                        size = Some(*d);
                         i += 4;
                     }
                 }
@@ -861,8 +944,8 @@ impl<'a> Iterator for MdEntries<'a> {
                 279 => action = self.msg.first_byte(*f),
                 269 => entry_type = self.msg.first_byte(*f),
                 278 => entry_id = self.msg.value(*f),
-                270 => price = Some(self.msg.value(*f)),
-                271 => size = Some(self.msg.value(*f)),
+                270 => price = Some(*f),
+                271 => size = Some(*f),
                 273 => time = self.msg.value(*f),
                 2446 => aggressor = self.msg.first_byte(*f).map(Side::from_code),
                 280 | 55 | 272 | 290 | 346 | 40 | 5060 | 5273 => {}
@@ -871,25 +954,41 @@ impl<'a> Iterator for MdEntries<'a> {
             i += 1;
         }
         self.pos = i;
-        let dec = |v: Option<&[u8]>, tag: u32| -> Result<Decimal, ViewError> {
-            decimal_of(tag, v.ok_or(ViewError::Field(ParseError::Missing { tag }))?)
+        Some(self.entry(action, entry_type, entry_id, price, size, time, aggressor))
+    }
+}
+
+impl<'a> MdEntries<'a> {
+    /// The typed entry of the members found (the required ones checked here).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn entry(
+        &self,
+        action: Option<u8>,
+        entry_type: Option<u8>,
+        entry_id: &'a [u8],
+        price: Option<FieldRef>,
+        size: Option<FieldRef>,
+        time: &'a [u8],
+        aggressor: Option<Side>,
+    ) -> Result<MdEntry<'a>, ViewError> {
+        let dec = |f: Option<FieldRef>, tag: u32| match f {
+            Some(f) => decimal_of(tag, self.msg.value(f)),
+            None => Err(ViewError::Field(ParseError::Missing { tag })),
         };
-        let entry = (|| {
-            Ok(MdEntry {
-                action: UpdateAction::from_code(
-                    action.ok_or(ViewError::Field(ParseError::Missing { tag: 279 }))?,
-                ),
-                entry_type: EntryType::from_code(
-                    entry_type.ok_or(ViewError::Field(ParseError::Missing { tag: 269 }))?,
-                ),
-                entry_id,
-                price: dec(price, 270)?,
-                size: dec(size, 271)?,
-                time,
-                aggressor,
-            })
-        })();
-        Some(entry)
+        Ok(MdEntry {
+            action: UpdateAction::from_code(
+                action.ok_or(ViewError::Field(ParseError::Missing { tag: 279 }))?,
+            ),
+            entry_type: EntryType::from_code(
+                entry_type.ok_or(ViewError::Field(ParseError::Missing { tag: 269 }))?,
+            ),
+            entry_id,
+            price: dec(price, 270)?,
+            size: dec(size, 271)?,
+            time,
+            aggressor,
+        })
     }
 }
 
@@ -901,6 +1000,8 @@ pub struct MarketData<'a> {
     count: u64,
     /// Index of the first field after NoMDEntries (268): where the entries start.
     group: usize,
+    /// The entries' layout and count when an [`MdTable`] knows them (incrementals only).
+    shape: (EntryShape, usize),
     /// The first ChecksumOrderBook (5041) before the entries, if any (found by the same scan
     /// that finds 268).
     checksum_before: Option<FieldRef>,
@@ -916,6 +1017,8 @@ pub struct MdTable {
     /// Index of 268 (`None`: the layout has none).
     count_at: Option<usize>,
     checksum_at: Option<usize>,
+    /// The layout of the entries after 268 read as an incremental's, and their number.
+    shape: (EntryShape, usize),
 }
 
 impl Default for MdTable {
@@ -931,6 +1034,7 @@ impl MdTable {
             layout: LayoutId::NONE,
             count_at: None,
             checksum_at: None,
+            shape: (EntryShape::Mixed, 0),
         }
     }
 }
@@ -957,7 +1061,12 @@ impl<'a> MarketData<'a> {
     #[inline]
     pub fn new_checked(msg: &Message<'a>) -> Result<Self, ViewError> {
         let snapshot = Self::snapshot(msg)?;
-        Self::at(msg, snapshot, md_positions(msg.fields()))
+        Self::at(
+            msg,
+            snapshot,
+            md_positions(msg.fields()),
+            (EntryShape::Mixed, 0),
+        )
     }
 
     /// [`MarketData::new_checked`] with the places of 268 and 5041 taken from `table` when
@@ -971,9 +1080,20 @@ impl<'a> MarketData<'a> {
         let snapshot = Self::snapshot(msg)?;
         if table.layout != msg.layout_id() {
             (table.count_at, table.checksum_at) = md_positions(msg.fields());
+            table.shape = match table.count_at {
+                Some(at) => entry_shape(msg.fields(), at + 1),
+                None => (EntryShape::Mixed, 0),
+            };
             table.layout = msg.layout_id();
         }
-        Self::at(msg, snapshot, (table.count_at, table.checksum_at))
+        // The shape is that of incremental entries (delimiter 279): a snapshot of the same
+        // tags is read entry by entry.
+        let shape = if snapshot {
+            (EntryShape::Mixed, 0)
+        } else {
+            table.shape
+        };
+        Self::at(msg, snapshot, (table.count_at, table.checksum_at), shape)
     }
 
     #[inline(always)]
@@ -990,6 +1110,7 @@ impl<'a> MarketData<'a> {
         msg: &Message<'a>,
         snapshot: bool,
         (count_at, checksum_at): (Option<usize>, Option<usize>),
+        shape: (EntryShape, usize),
     ) -> Result<Self, ViewError> {
         let fields = msg.fields();
         let Some((at, count_field)) = count_at.and_then(|i| fields.get(i).map(|f| (i, f))) else {
@@ -1002,6 +1123,7 @@ impl<'a> MarketData<'a> {
             snapshot,
             count,
             group: at + 1,
+            shape,
             checksum_before: checksum_at.and_then(|i| fields.get(i)).copied(),
         })
     }
@@ -1029,6 +1151,8 @@ impl<'a> MarketData<'a> {
             pos: self.group,
             delimiter,
             snapshot: self.snapshot,
+            shape: self.shape.0,
+            shaped_left: self.shape.1,
         }
     }
     /// ChecksumOrderBook (5041), on book updates.
@@ -1627,10 +1751,13 @@ mod tests {
     proptest::proptest! {
         /// One `MdTable` over any run of messages, as `ErTable`'s test: `new_cached` reads
         /// exactly what `new_checked` reads, with 268 and 5041 in different places, snapshot
-        /// and increment, no 268, and messages that are no market data in between.
+        /// and increment, no 268, messages that are no market data in between, and entries
+        /// the table takes at fixed offsets (Kraken's and the short layout) beside ones it
+        /// must not (mixed layouts, a member after the last entry, a snapshot of the same
+        /// tags, an empty required value).
         #[test]
         fn a_cached_market_data_view_reads_as_a_fresh_one(
-            steps in proptest::collection::vec((0usize..9, 0usize..2, proptest::bool::ANY), 1..40),
+            steps in proptest::collection::vec((0usize..18, 0usize..2, proptest::bool::ANY), 1..60),
         ) {
             let messages = [
                 "35=X|34=2|55=X|5041=7|268=1|279=0|269=0|270=1|271=1|58=x|",
@@ -1644,6 +1771,19 @@ mod tests {
                 "35=X|34=2|55=X|279=0|269=0|270=1|271=1|",
                 "35=0|34=3|",
                 "35=X|34=2|55=X|268=x|279=0|269=0|270=1|271=1|",
+                // Kraken's entry layout, twice with other values, then as a snapshot.
+                "35=X|34=2|55=X|268=2|279=0|269=1|278=O1|270=84000.3|271=0.25|273=14:32:03.101|279=2|269=0|278=B1|270=84000.0|271=0|273=14:32:03.104|5041=9|",
+                "35=X|34=3|55=X|268=2|279=1|269=0|278=B2|270=1.5|271=2|273=14:32:03.105|279=0|269=1|278=O2|270=-1|271=x|273=|5041=1|",
+                "35=W|34=3|55=X|268=2|279=1|269=0|278=B2|270=1.5|271=2|273=14:32:03.105|279=0|269=1|278=O2|270=2|271=1|273=1|5041=1|",
+                // The short layout, then with an empty action and an empty side.
+                "35=X|34=2|55=X|262=R|268=2|279=0|269=0|270=1|271=1|279=2|269=1|270=2|271=0|5041=4|",
+                "35=X|34=2|55=X|262=R|268=2|279=|269=0|270=1|271=1|279=2|269=|270=2|271=0|5041=4|",
+                // Mixed: Kraken's then the short one, and the short then Kraken's.
+                "35=X|34=2|55=X|268=2|279=0|269=1|278=O1|270=1|271=1|273=1|279=2|269=0|270=2|271=0|",
+                "35=X|34=2|55=X|268=2|279=2|269=0|270=2|271=0|279=0|269=1|278=O1|270=1|271=1|273=1|",
+                // A member after the last entry of each layout (it belongs to that entry).
+                "35=X|34=2|55=X|268=1|279=0|269=2|278=T1|270=1|271=1|273=1|2446=1|",
+                "35=X|34=2|55=X|268=1|279=0|269=2|270=1|271=1|2446=2|5041=3|",
             ]
             .map(|m| format!("8=FIX.4.4|9=1|{m}10=000|").replace('|', "\x01"));
             cached_reads_as_fresh(
@@ -1654,6 +1794,31 @@ mod tests {
                 |m, t| MarketData::new_cached(m, t).map(|v| md_reading(&v)),
             )?;
         }
+    }
+
+    /// The entry layouts an `MdTable` takes entries by: every entry alike, and nothing of the
+    /// group after the last.
+    #[test]
+    fn entry_shapes_are_found_only_for_uniform_groups() {
+        let shape = |body: &str| {
+            let raw = format!("8=FIX.4.4|9=1|35=X|34=2|268=9|{body}10=000|").replace('|', "\x01");
+            let mut idx = FieldIndex::<64>::new();
+            let msg = Message::parse(raw.as_bytes(), &mut idx).expect("indexes");
+            entry_shape(msg.fields(), 5)
+        };
+        let kraken = "279=0|269=1|278=O|270=1|271=1|273=1|";
+        let short = "279=0|269=1|270=1|271=1|";
+        assert_eq!(shape(&kraken.repeat(3)), (EntryShape::Kraken, 3));
+        assert_eq!(
+            shape(&format!("{short}{short}5041=1|")),
+            (EntryShape::Short, 2)
+        );
+        assert_eq!(shape(&format!("{kraken}{short}")), (EntryShape::Mixed, 0));
+        assert_eq!(shape(&format!("{short}{kraken}")), (EntryShape::Mixed, 0));
+        assert_eq!(shape(&format!("{kraken}2446=1|")), (EntryShape::Mixed, 0));
+        assert_eq!(shape(&format!("{short}279=0|")), (EntryShape::Mixed, 0));
+        assert_eq!(shape("269=1|279=0|270=1|271=1|"), (EntryShape::Mixed, 0));
+        assert_eq!(shape(""), (EntryShape::Mixed, 0));
     }
 
     /// A run of reports of one layout shares one id; the table is filled by the first only.
