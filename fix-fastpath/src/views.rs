@@ -280,6 +280,12 @@ pub struct ExecutionReport<'a> {
 /// first [`ABSENT`] fields only), so looking it up finds nothing without a test of its own.
 const ABSENT: u16 = u16::MAX;
 
+/// The value of [`ER_TAGS`]`[k]` by the tag → field table `at`, if present.
+#[inline(always)]
+fn er_get<'a>(msg: &Message<'a>, at: &[u16; ER_TAGS.len() + 1], k: usize) -> Option<&'a [u8]> {
+    msg.fields().get(usize::from(at[k])).map(|f| msg.value(*f))
+}
+
 /// The value of [`ER_TAGS`]`[k]` during [`ExecutionReport::new_checked`], required.
 #[inline(always)]
 fn er_value<'a>(
@@ -287,10 +293,7 @@ fn er_value<'a>(
     at: &[u16; ER_TAGS.len() + 1],
     k: usize,
 ) -> Result<&'a [u8], ViewError> {
-    match msg.fields().get(usize::from(at[k])) {
-        Some(f) => Ok(msg.value(*f)),
-        None => Err(ViewError::Field(ParseError::Missing { tag: ER_TAGS[k] })),
-    }
+    er_get(msg, at, k).ok_or(ViewError::Field(ParseError::Missing { tag: ER_TAGS[k] }))
 }
 
 /// [`er_value`] as one character.
@@ -410,10 +413,7 @@ impl<'a> ExecutionReport<'a> {
 
     #[inline(always)]
     fn get(&self, k: usize) -> Option<&'a [u8]> {
-        self.msg
-            .fields()
-            .get(usize::from(self.at[k]))
-            .map(|f| self.msg.value(*f))
+        er_get(&self.msg, &self.at, k)
     }
 
     #[inline(always)]
@@ -812,8 +812,40 @@ enum EntryShape {
     Short,
 }
 
-const KRAKEN_ENTRY: [u32; 6] = [279, 269, 278, 270, 271, 273];
-const SHORT_ENTRY: [u32; 4] = [279, 269, 270, 271];
+impl EntryShape {
+    /// The fields of one entry of this shape (none for [`EntryShape::Mixed`]).
+    const fn len(self) -> usize {
+        match self {
+            EntryShape::Mixed => 0,
+            EntryShape::Kraken => 6,
+            EntryShape::Short => 4,
+        }
+    }
+
+    /// The fixed layout `fields` begin with, by one test of their tags: Kraken's entry, the
+    /// short one, or [`EntryShape::Mixed`] for neither.
+    #[inline(always)]
+    fn at_start(fields: &[FieldRef]) -> EntryShape {
+        match fields {
+            [a, b, c, d, e, f, ..]
+                if (a.tag == 279)
+                    & (b.tag == 269)
+                    & (c.tag == 278)
+                    & (d.tag == 270)
+                    & (e.tag == 271)
+                    & (f.tag == 273) =>
+            {
+                EntryShape::Kraken
+            }
+            [a, b, c, d, ..]
+                if (a.tag == 279) & (b.tag == 269) & (c.tag == 270) & (d.tag == 271) =>
+            {
+                EntryShape::Short
+            }
+            _ => EntryShape::Mixed,
+        }
+    }
+}
 
 /// The shape of the incremental entries that start at `fields[group]`, and how many there
 /// are: [`EntryShape::Kraken`] or [`EntryShape::Short`] when every entry has that layout
@@ -821,25 +853,17 @@ const SHORT_ENTRY: [u32; 4] = [279, 269, 270, 271];
 /// general reading of [`MdEntries`] would take a member into the last entry, and a 279 would
 /// start another).
 fn entry_shape(fields: &[FieldRef], group: usize) -> (EntryShape, usize) {
-    let tags_at = |i: usize, pattern: &[u32]| {
-        fields
-            .get(i..i + pattern.len())
-            .is_some_and(|f| f.iter().map(|f| f.tag).eq(pattern.iter().copied()))
-    };
-    for (shape, pattern) in [
-        (EntryShape::Kraken, &KRAKEN_ENTRY[..]),
-        (EntryShape::Short, &SHORT_ENTRY[..]),
-    ] {
-        let mut n = 0;
-        while tags_at(group + n * pattern.len(), pattern) {
-            n += 1;
-        }
-        let after = fields.get(group + n * pattern.len());
-        if n > 0 && !after.is_some_and(|f| MD_ENTRY_TAGS.contains(&f.tag)) {
-            return (shape, n);
-        }
+    let shape_at = |i: usize| EntryShape::at_start(fields.get(i..).unwrap_or_default());
+    let shape = shape_at(group);
+    let mut n = 0;
+    while shape != EntryShape::Mixed && shape_at(group + n * shape.len()) == shape {
+        n += 1;
     }
-    (EntryShape::Mixed, 0)
+    match fields.get(group + n * shape.len()) {
+        _ if n == 0 => (EntryShape::Mixed, 0),
+        Some(after) if MD_ENTRY_TAGS.contains(&after.tag) => (EntryShape::Mixed, 0),
+        _ => (shape, n),
+    }
 }
 
 impl MdEntries<'_> {
@@ -904,14 +928,9 @@ impl<'a> Iterator for MdEntries<'a> {
         // loop below as usual.
         if self.delimiter == 279 {
             let first = |f: &FieldRef| self.msg.first_byte(*f);
-            if let Some([a, b, c, d, e, f]) = fields.get(i..i + 6) {
-                let kraken = (a.tag == 279)
-                    & (b.tag == 269)
-                    & (c.tag == 278)
-                    & (d.tag == 270)
-                    & (e.tag == 271)
-                    & (f.tag == 273);
-                if kraken {
+            let rest = fields.get(i..).unwrap_or_default();
+            match (EntryShape::at_start(rest), rest) {
+                (EntryShape::Kraken, [a, b, c, d, e, f, ..]) => {
                     action = first(a);
                     entry_type = first(b);
                     entry_id = self.msg.value(*c);
@@ -920,18 +939,14 @@ impl<'a> Iterator for MdEntries<'a> {
                     time = self.msg.value(*f);
                     i += 6;
                 }
-            }
-            if i == self.pos {
-                if let Some([a, b, c, d]) = fields.get(i..i + 4) {
-                    let short = (a.tag == 279) & (b.tag == 269) & (c.tag == 270) & (d.tag == 271);
-                    if short {
-                        action = first(a);
-                        entry_type = first(b);
-                        price = Some(*c);
-                        size = Some(*d);
-                        i += 4;
-                    }
+                (EntryShape::Short, [a, b, c, d, ..]) => {
+                    action = first(a);
+                    entry_type = first(b);
+                    price = Some(*c);
+                    size = Some(*d);
+                    i += 4;
                 }
+                _ => {}
             }
         }
         // One `match` per field both decides membership (the set of [`MD_ENTRY_TAGS`])
