@@ -119,47 +119,41 @@ enum Command {
     Venue(cli::venue::Args),
 }
 
-/// The instruction-set extensions this build was compiled to use (`.cargo/config.toml`) that
-/// `detected` says the CPU lacks.
-fn missing_cpu_features(detected: impl Fn(&str) -> bool) -> Vec<&'static str> {
-    let mut compiled_in = Vec::new();
-    macro_rules! compiled {
-        ($($feature:tt),*) => {
-            $(if cfg!(target_feature = $feature) {
-                compiled_in.push($feature);
-            })*
-        };
-    }
-    compiled!("avx2", "bmi1", "bmi2", "lzcnt", "fma", "movbe");
-    compiled_in.retain(|f| !detected(f));
-    compiled_in
-}
-
-/// What this CPU has, of the features [`missing_cpu_features`] asks about.
-fn cpu_has(feature: &str) -> bool {
+/// Each x86-64-v3 extension the code may be compiled to use (`.cargo/config.toml`): its name,
+/// whether this build uses it, and whether this CPU has it. One list, as both `cfg!` and the
+/// run-time test take the name as a literal.
+fn cpu_features() -> Vec<(&'static str, bool, bool)> {
+    #[allow(unused_mut)] // empty off x86_64
+    let mut features = Vec::new();
     #[cfg(target_arch = "x86_64")]
     {
-        match feature {
-            "avx2" => std::arch::is_x86_feature_detected!("avx2"),
-            "bmi1" => std::arch::is_x86_feature_detected!("bmi1"),
-            "bmi2" => std::arch::is_x86_feature_detected!("bmi2"),
-            "lzcnt" => std::arch::is_x86_feature_detected!("lzcnt"),
-            "fma" => std::arch::is_x86_feature_detected!("fma"),
-            "movbe" => std::arch::is_x86_feature_detected!("movbe"),
-            _ => false,
+        macro_rules! features {
+            ($($feature:tt),*) => {
+                $(features.push((
+                    $feature,
+                    cfg!(target_feature = $feature),
+                    std::arch::is_x86_feature_detected!($feature),
+                ));)*
+            };
         }
+        features!("avx2", "bmi1", "bmi2", "lzcnt", "fma", "movbe");
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = feature;
-        false
-    }
+    features
+}
+
+/// The features of `features` ([`cpu_features`]) the build uses and the CPU lacks.
+fn missing_cpu_features(features: &[(&'static str, bool, bool)]) -> Vec<&'static str> {
+    features
+        .iter()
+        .filter(|&&(_, used, present)| used && !present)
+        .map(|&(name, ..)| name)
+        .collect()
 }
 
 fn main() -> ExitCode {
     // Before anything else: a build for x86-64-v3 on an older CPU would otherwise die on the
     // first instruction it lacks, with SIGILL and no word of why.
-    let missing = missing_cpu_features(cpu_has);
+    let missing = missing_cpu_features(&cpu_features());
     if !missing.is_empty() {
         eprintln!(
             "tickwire: this build uses {}, which this CPU does not have; build for it with \
@@ -223,20 +217,27 @@ mod tests {
 
     #[test]
     fn this_host_has_every_feature_the_build_uses() {
-        assert_eq!(missing_cpu_features(cpu_has), Vec::<&str>::new());
+        assert_eq!(missing_cpu_features(&cpu_features()), Vec::<&str>::new());
     }
 
     #[test]
     fn the_shipped_build_targets_x86_64_v3_and_names_what_a_cpu_lacks() {
+        let lacking = |lacks: &dyn Fn(&str) -> bool| {
+            let features: Vec<_> = cpu_features()
+                .into_iter()
+                .map(|(name, used, _)| (name, used, !lacks(name)))
+                .collect();
+            missing_cpu_features(&features)
+        };
         // `.cargo/config.toml` applies to the workspace unless RUSTFLAGS replaces it.
         if std::env::var_os("RUSTFLAGS").is_none() && cfg!(target_arch = "x86_64") {
             assert_eq!(
-                missing_cpu_features(|_| false),
+                lacking(&|_| true),
                 ["avx2", "bmi1", "bmi2", "lzcnt", "fma", "movbe"]
             );
         }
         assert_eq!(
-            missing_cpu_features(|f| f != "bmi2"),
+            lacking(&|f| f == "bmi2"),
             if cfg!(target_feature = "bmi2") {
                 vec!["bmi2"]
             } else {
